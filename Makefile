@@ -1,0 +1,45 @@
+# The two commands of the README: `make demo` and `make test`. Everything they need is installed here.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+STAMP := $(VENV)/.installed
+DEMO_CONTRACTS ?= 3000
+DEMO_AS_OF ?= 2026-11-20
+DEMO_SEED ?= 7
+BENCH_N ?= 1000000
+
+.PHONY: install demo test bench lock clean
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q "uv==$(UV_VERSION)"
+	$(BIN)/uv pip sync -q --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## demo: a fresh demo book on the embedded SQLite store (data/autofin.db), end to end.
+demo: install
+	rm -f data/autofin.db data/autofin.db-wal data/autofin.db-shm
+	$(BIN)/autofin db upgrade
+	$(BIN)/autofin products sync
+	$(BIN)/autofin demo seed --contracts $(DEMO_CONTRACTS) --as-of $(DEMO_AS_OF) --seed $(DEMO_SEED)
+	$(BIN)/autofin demo summary --as-of $(DEMO_AS_OF)
+
+## test: the whole suite, SQLite and a real PostgreSQL server started on loopback.
+test: install
+	$(BIN)/python -m pytest
+
+## bench: the scale benchmark (BENCH_N contracts, default 1,000,000); appends to bench/results.md.
+bench: install
+	$(BIN)/python -m bench.run --contracts $(BENCH_N)
+
+## lock: re-resolve requirements.lock after a change of dependencies in pyproject.toml.
+lock:
+	$(BIN)/uv pip compile -q pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+
+clean:
+	rm -rf $(VENV) data/*.db data/*.db-wal data/*.db-shm

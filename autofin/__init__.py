@@ -1,0 +1,3 @@
+"""autofin: the back-office core of an automotive finance company."""
+
+__version__ = "0.1.0"

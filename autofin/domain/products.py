@@ -1,0 +1,213 @@
+"""Product terms: what a contract freezes when it is signed.
+
+`ProductTerms.from_dict` is the one validator of a product definition (assets/products.yaml);
+`to_dict` is its canonical form, stored on each product version and copied onto each contract.
+The hash of the canonical form decides whether an edit makes a new version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from autofin.domain.errors import InputError
+from autofin.domain.money import D, DEFAULT_CURRENCY, minor_digits, parse_rate, round_money
+from autofin.domain.schedules import MAX_TERM_MONTHS, Method
+
+BUSINESS_TYPES = ("loan", "direct_lease", "sale_leaseback")
+FEE_KEYS = ("purchase_tax", "insurance", "gps_fee", "plate_fee", "accessories", "service_fee")
+ALLOCATION_COMPONENTS = ("penalty", "fee", "interest", "principal")
+PENALTY_BASES = ("overdue_amount", "overdue_principal")
+
+
+@dataclass(frozen=True, slots=True)
+class FeeRule:
+    financeable: bool
+    finance_charge: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PenaltyTerms:
+    daily_rate: Decimal
+    basis: str
+    grace_days: int
+    cap_pct: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementFeeTier:
+    below_months: int | None
+    pct: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ProductTerms:
+    code: str
+    name: str
+    name_zh: str
+    business_type: str
+    method: Method
+    currency: str
+    annual_rate: Decimal
+    term_months: tuple[int, ...]
+    min_down_payment_pct: Decimal
+    instalment_fee: Decimal
+    deposit_pct: Decimal
+    vat_rate: Decimal
+    roll_due_dates: bool
+    penalty: PenaltyTerms
+    allocation_order: tuple[str, ...]
+    fees: Mapping[str, FeeRule]
+    settlement_fee_tiers: tuple[SettlementFeeTier, ...]
+    settlement_fee_minimum: Decimal
+    balloon_pct: Decimal | None = None
+    balloon_pct_range: tuple[Decimal, Decimal] | None = None
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> ProductTerms:
+        code = str(raw.get("code") or "").strip()
+        if not code:
+            raise InputError("code", "a product needs a code")
+
+        def field(name: str) -> Any:
+            if name not in raw:
+                raise InputError(f"{code}.{name}", "is missing")
+            return raw[name]
+
+        def rate(name: str, value: Any, maximum: Decimal = Decimal(1)) -> Decimal:
+            return parse_rate(str(value), f"{code}.{name}", maximum=maximum)
+
+        def amount(name: str, value: Any) -> Decimal:
+            number = D(str(value))
+            if number < 0 or round_money(number, currency) != number:
+                raise InputError(f"{code}.{name}", f"{value} is not a valid {currency} amount")
+            return number
+
+        currency = str(raw.get("currency", DEFAULT_CURRENCY))
+        minor_digits(currency)
+        business_type = field("business_type")
+        if business_type not in BUSINESS_TYPES:
+            raise InputError(f"{code}.business_type", f"{business_type!r} is not one of {', '.join(BUSINESS_TYPES)}")
+        try:
+            method = Method(field("method"))
+        except ValueError:
+            raise InputError(f"{code}.method", f"{raw['method']!r} is not one of {', '.join(m.value for m in Method)}") from None
+        terms = tuple(sorted(int(t) for t in field("term_months")))
+        if not terms or any(not 0 < t <= MAX_TERM_MONTHS for t in terms):
+            raise InputError(f"{code}.term_months", f"terms must be 1 to {MAX_TERM_MONTHS} months")
+
+        p = field("penalty")
+        basis = p.get("basis")
+        if basis not in PENALTY_BASES:
+            raise InputError(f"{code}.penalty.basis", f"{basis!r} is not one of {', '.join(PENALTY_BASES)}")
+        grace = int(p.get("grace_days", 0))
+        if grace < 0:
+            raise InputError(f"{code}.penalty.grace_days", "must not be negative")
+        penalty = PenaltyTerms(
+            daily_rate=rate("penalty.daily_rate", p.get("daily_rate")),
+            basis=basis,
+            grace_days=grace,
+            cap_pct=None if p.get("cap_pct") is None else rate("penalty.cap_pct", p["cap_pct"], Decimal(10)),
+        )
+
+        order = tuple(field("allocation_order"))
+        if sorted(order) != sorted(ALLOCATION_COMPONENTS):
+            raise InputError(f"{code}.allocation_order", f"must order exactly {', '.join(ALLOCATION_COMPONENTS)}")
+
+        fees: dict[str, FeeRule] = {}
+        for key, rule in (raw.get("fees") or {}).items():
+            if key not in FEE_KEYS:
+                raise InputError(f"{code}.fees.{key}", f"unknown fee item; known: {', '.join(FEE_KEYS)}")
+            fees[key] = FeeRule(bool(rule.get("financeable", False)), bool(rule.get("finance_charge", False)))
+
+        es = field("early_settlement")
+        tiers = tuple(
+            SettlementFeeTier(None if t.get("below_months") is None else int(t["below_months"]), rate("early_settlement.pct", t["pct"]))
+            for t in es.get("fee_tiers", [])
+        )
+        if not tiers or tiers[-1].below_months is not None:
+            raise InputError(f"{code}.early_settlement.fee_tiers", "the last tier must have no below_months")
+
+        balloon_pct = balloon_range = None
+        if method is Method.BALLOON:
+            balloon_pct = rate("balloon_pct", field("balloon_pct"))
+            low, high = (rate("balloon_pct_range", v) for v in raw.get("balloon_pct_range", [balloon_pct, balloon_pct]))
+            if not (0 < low <= balloon_pct <= high < 1):
+                raise InputError(f"{code}.balloon_pct", "must lie inside balloon_pct_range, above 0 and below 1")
+            balloon_range = (low, high)
+        elif "balloon_pct" in raw:
+            raise InputError(f"{code}.balloon_pct", "only a balloon product has a balloon")
+
+        return cls(
+            code=code,
+            name=str(field("name")),
+            name_zh=str(raw.get("name_zh", "")),
+            business_type=business_type,
+            method=method,
+            currency=currency,
+            annual_rate=rate("annual_rate", field("annual_rate")),
+            term_months=terms,
+            min_down_payment_pct=rate("min_down_payment_pct", raw.get("min_down_payment_pct", "0")),
+            instalment_fee=amount("instalment_fee", raw.get("instalment_fee", "0")),
+            deposit_pct=rate("deposit_pct", raw.get("deposit_pct", "0")),
+            vat_rate=rate("vat_rate", raw.get("vat_rate", "0")),
+            roll_due_dates=bool(raw.get("roll_due_dates", False)),
+            penalty=penalty,
+            allocation_order=order,
+            fees=fees,
+            settlement_fee_tiers=tiers,
+            settlement_fee_minimum=amount("early_settlement.minimum", es.get("minimum", "0")),
+            balloon_pct=balloon_pct,
+            balloon_pct_range=balloon_range,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Canonical form: plain JSON types, decimals as strings. Round-trips through from_dict."""
+        out: dict[str, Any] = {
+            "code": self.code,
+            "name": self.name,
+            "name_zh": self.name_zh,
+            "business_type": self.business_type,
+            "method": self.method.value,
+            "currency": self.currency,
+            "annual_rate": str(self.annual_rate),
+            "term_months": list(self.term_months),
+            "min_down_payment_pct": str(self.min_down_payment_pct),
+            "instalment_fee": str(self.instalment_fee),
+            "deposit_pct": str(self.deposit_pct),
+            "vat_rate": str(self.vat_rate),
+            "roll_due_dates": self.roll_due_dates,
+            "penalty": {
+                "daily_rate": str(self.penalty.daily_rate),
+                "basis": self.penalty.basis,
+                "grace_days": self.penalty.grace_days,
+                "cap_pct": None if self.penalty.cap_pct is None else str(self.penalty.cap_pct),
+            },
+            "allocation_order": list(self.allocation_order),
+            "fees": {k: {"financeable": r.financeable, "finance_charge": r.finance_charge} for k, r in sorted(self.fees.items())},
+            "early_settlement": {
+                "fee_tiers": [
+                    {"pct": str(t.pct)} if t.below_months is None else {"below_months": t.below_months, "pct": str(t.pct)}
+                    for t in self.settlement_fee_tiers
+                ],
+                "minimum": str(self.settlement_fee_minimum),
+            },
+        }
+        if self.balloon_pct is not None:
+            out["balloon_pct"] = str(self.balloon_pct)
+            out["balloon_pct_range"] = [str(v) for v in self.balloon_pct_range or ()]
+        return out
+
+    def terms_hash(self) -> str:
+        canonical = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def settlement_fee_pct(self, months_elapsed: int) -> Decimal:
+        for tier in self.settlement_fee_tiers:
+            if tier.below_months is None or months_elapsed < tier.below_months:
+                return tier.pct
+        raise AssertionError("the last tier has no bound")  # from_dict guarantees it

@@ -1,0 +1,67 @@
+"""Business reference data from assets/: products, calendar, chart of accounts, voucher templates.
+
+The YAML files are versioned with the code; this module is the one place that reads them and
+turns them into validated domain objects.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from autofin.domain.calendar import BusinessCalendar
+from autofin.domain.ledger import Account, Template, parse_chart, parse_templates
+from autofin.domain.products import ProductTerms
+from autofin.settings import assets_dir
+
+
+def read_yaml(path: Path) -> Any:
+    with open(path, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def parse_calendar(raw: dict) -> BusinessCalendar:
+    holidays: set[date] = set()
+    working: set[date] = set()
+    for year, spec in raw["years"].items():
+        for first, last in spec.get("holidays", []):
+            day, last = _as_date(first), _as_date(last)
+            while day <= last:
+                holidays.add(day)
+                day += timedelta(days=1)
+        working.update(_as_date(d) for d in spec.get("working_days", []))
+    return BusinessCalendar(str(raw["name"]), frozenset(int(y) for y in raw["years"]), frozenset(holidays), frozenset(working))
+
+
+@cache
+def calendar(name: str = "cn") -> BusinessCalendar:
+    return parse_calendar(read_yaml(assets_dir() / "calendars" / f"{name}.yaml"))
+
+
+def load_products(path: Path | None = None) -> dict[str, ProductTerms]:
+    raw = read_yaml(path or assets_dir() / "products.yaml")
+    products: dict[str, ProductTerms] = {}
+    for item in raw["products"]:
+        product = ProductTerms.from_dict(item)
+        if product.code in products:
+            raise ValueError(f"product {product.code} appears twice in products.yaml")
+        products[product.code] = product
+    return products
+
+
+@cache
+def chart_of_accounts() -> dict[str, Account]:
+    return parse_chart(read_yaml(assets_dir() / "accounting" / "chart_of_accounts.yaml")["accounts"])
+
+
+@cache
+def voucher_templates() -> dict[str, Template]:
+    return parse_templates(read_yaml(assets_dir() / "accounting" / "templates.yaml")["templates"], chart_of_accounts())

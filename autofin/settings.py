@@ -1,0 +1,24 @@
+"""Where things are. Every setting is an environment variable with a local default."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("AUTOFIN_DATA_DIR", PROJECT_ROOT / "data"))
+
+
+def assets_dir() -> Path:
+    return Path(os.environ.get("AUTOFIN_ASSETS_DIR", PROJECT_ROOT / "assets"))
+
+
+def database_url() -> str:
+    """AUTOFIN_DATABASE_URL (e.g. postgresql+psycopg://user@host/db), else SQLite at data/autofin.db."""
+    url = os.environ.get("AUTOFIN_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{data_dir() / 'autofin.db'}"
