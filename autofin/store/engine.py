@@ -1,0 +1,75 @@
+"""The one way to open the store.
+
+SQLite (embedded default) runs in WAL mode with foreign keys on and a busy timeout, and with
+SQLAlchemy in charge of transactions (the sqlite3 module's own implicit BEGIN is switched off,
+as the SQLAlchemy docs advise, so a transaction really is atomic). `write_transaction` takes the
+write lock at BEGIN on SQLite (BEGIN IMMEDIATE), so a nightly step either gets the database or
+waits up to the busy timeout and then fails clearly, never half-way through.
+PostgreSQL is selected by AUTOFIN_DATABASE_URL (postgresql+psycopg://...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+from autofin.settings import database_url
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def normalise_url(url: str) -> str:
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def make_engine(url: str | None = None) -> Engine:
+    url = normalise_url(url or database_url())
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # noqa: ANN001
+        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (below)
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get("sqlite_immediate", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+@cache
+def get_engine(url: str | None = None) -> Engine:
+    """The process-wide engine for `url` (default: the configured store)."""
+    return make_engine(url)
+
+
+def is_sqlite(conn_or_engine: Connection | Engine) -> bool:
+    return conn_or_engine.dialect.name == "sqlite"
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """One atomic unit of work that writes: commit on success, roll back on any error."""
+    with engine.connect() as conn:
+        conn = conn.execution_options(sqlite_immediate=True)
+        with conn.begin():
+            yield conn

@@ -1,0 +1,498 @@
+"""Typed models of the transactional store.
+
+Conventions (DESIGN.md): tables singular snake_case; keys `<table>_id`; dates `<x>_date`,
+timestamps `<x>_at`, flags `is_<x>`; money `<x>_minor` (BIGINT minor units) beside a `currency`
+column; rates `<x>_ppm` (integer millionths). Status columns hold lower-case words; the allowed
+values are listed beside each model and checked by the code that moves them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint, func, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# SQLite only makes "INTEGER PRIMARY KEY" an alias of the rowid; PostgreSQL gets BIGINT identities.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+Json = JSON().with_variant(JSONB(), "postgresql")
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {int: BigInteger, dict[str, Any]: Json, list[Any]: Json}
+
+
+def pk() -> Mapped[int]:
+    return mapped_column(BigId, primary_key=True, autoincrement=True)
+
+
+def fk(target: str, *, nullable: bool = False, index: bool = True) -> Mapped[Any]:
+    return mapped_column(BigId, ForeignKey(target), nullable=nullable, index=index)
+
+
+def money(default: int | None = 0) -> Mapped[int]:
+    return mapped_column(BigInteger, nullable=False, server_default=None if default is None else str(default))
+
+
+def currency() -> Mapped[str]:
+    return mapped_column(String(3), nullable=False, server_default="CNY")
+
+
+def created_at() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+# ---------------------------------------------------------------- parties and assets
+
+
+class Partner(Base):
+    """Dealer or agent. kind: dealer|agent. rating: A|B|C|D. status: pending|active|suspended|exiting|exited."""
+
+    __tablename__ = "partner"
+    partner_id: Mapped[int] = pk()
+    partner_code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    rating: Mapped[str] = mapped_column(String(1))
+    credit_limit_minor: Mapped[int] = money()
+    currency: Mapped[str] = currency()
+    status: Mapped[str] = mapped_column(String(16), server_default="pending")
+    region: Mapped[str] = mapped_column(String(32))
+    city: Mapped[str] = mapped_column(String(64))
+    settlement_bank: Mapped[str | None] = mapped_column(String(100))
+    settlement_account_no: Mapped[str | None] = mapped_column(String(64))
+    settlement_account_name: Mapped[str | None] = mapped_column(String(200))
+    is_blacklisted: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    created_at: Mapped[datetime] = created_at()
+
+
+class Customer(Base):
+    """kind: individual (id_type resident_id) | company (id_type uscc)."""
+
+    __tablename__ = "customer"
+    __table_args__ = (UniqueConstraint("id_type", "id_number"),)
+    customer_id: Mapped[int] = pk()
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+    id_type: Mapped[str] = mapped_column(String(16))
+    id_number: Mapped[str] = mapped_column(String(32))
+    mobile: Mapped[str | None] = mapped_column(String(20), index=True)
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    city: Mapped[str | None] = mapped_column(String(64))
+    is_blacklisted: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    created_at: Mapped[datetime] = created_at()
+
+
+class Vehicle(Base):
+    """condition: new|used. inventory_status: in_stock|reserved|abnormal|purchase_in_transit|
+    transfer_in_transit|leased|repossessed|disposed."""
+
+    __tablename__ = "vehicle"
+    vehicle_id: Mapped[int] = pk()
+    vin: Mapped[str] = mapped_column(String(17), unique=True)
+    model_code: Mapped[str] = mapped_column(String(32))
+    brand: Mapped[str] = mapped_column(String(64))
+    model_name: Mapped[str] = mapped_column(String(100))
+    condition: Mapped[str] = mapped_column(String(8))
+    price_minor: Mapped[int] = money(None)
+    currency: Mapped[str] = currency()
+    inventory_status: Mapped[str] = mapped_column(String(24), server_default="in_stock")
+    partner_id: Mapped[int | None] = fk("partner.partner_id", nullable=True)
+    branch: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = created_at()
+
+
+# ---------------------------------------------------------------- products
+
+
+class Product(Base):
+    __tablename__ = "product"
+    product_id: Mapped[int] = pk()
+    product_code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    business_type: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = created_at()
+
+
+class ProductVersion(Base):
+    """Immutable: a product edit is a new version; contracts point at the version they were signed under."""
+
+    __tablename__ = "product_version"
+    __table_args__ = (UniqueConstraint("product_id", "version"),)
+    product_version_id: Mapped[int] = pk()
+    product_id: Mapped[int] = fk("product.product_id")
+    version: Mapped[int] = mapped_column(Integer)
+    terms: Mapped[dict[str, Any]]
+    terms_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = created_at()
+
+
+# ---------------------------------------------------------------- origination
+
+
+class Application(Base):
+    """business_type: loan|direct_lease|sale_leaseback. status: draft|submitted|pre_approved|referred|
+    rejected|in_approval|approved|contracted|cancelled."""
+
+    __tablename__ = "application"
+    application_id: Mapped[int] = pk()
+    application_no: Mapped[str] = mapped_column(String(32), unique=True)
+    business_type: Mapped[str] = mapped_column(String(16))
+    partner_id: Mapped[int] = fk("partner.partner_id")
+    customer_id: Mapped[int] = fk("customer.customer_id")
+    vehicle_id: Mapped[int | None] = fk("vehicle.vehicle_id", nullable=True)
+    product_version_id: Mapped[int] = fk("product_version.product_version_id")
+    status: Mapped[str] = mapped_column(String(16), server_default="draft", index=True)
+    price_minor: Mapped[int] = money(None)
+    down_payment_minor: Mapped[int] = money()
+    deposit_minor: Mapped[int] = money()
+    financed_minor: Mapped[int] = money()
+    currency: Mapped[str] = currency()
+    term_months: Mapped[int] = mapped_column(Integer)
+    plan: Mapped[dict[str, Any] | None]
+    is_flagged: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    created_by: Mapped[int | None] = fk("app_user.user_id", nullable=True, index=False)
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = created_at()
+
+
+class ApplicationItem(Base):
+    """A fee item of an application (purchase_tax, insurance, gps_fee, ...), financed or paid upfront."""
+
+    __tablename__ = "application_item"
+    application_item_id: Mapped[int] = pk()
+    application_id: Mapped[int] = fk("application.application_id")
+    item_key: Mapped[str] = mapped_column(String(32))
+    amount_minor: Mapped[int] = money(None)
+    is_financed: Mapped[bool] = mapped_column(Boolean)
+
+
+class Decision(Base):
+    """kind: pre_approval|approval. outcome: pass|refer|reject|approve|return."""
+
+    __tablename__ = "decision"
+    decision_id: Mapped[int] = pk()
+    application_id: Mapped[int] = fk("application.application_id")
+    kind: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(16))
+    reason_code: Mapped[str | None] = mapped_column(String(32))
+    rule_set_version: Mapped[str | None] = mapped_column(String(32))
+    score: Mapped[int | None] = mapped_column(Integer)
+    grade: Mapped[str | None] = mapped_column(String(4))
+    details: Mapped[dict[str, Any] | None]
+    decided_by: Mapped[int | None] = fk("app_user.user_id", nullable=True, index=False)
+    decided_at: Mapped[datetime] = created_at()
+
+
+class ApprovalTask(Base):
+    """tier: credit_officer|credit_manager|credit_director. status: open|claimed|approved|rejected|returned|cancelled."""
+
+    __tablename__ = "approval_task"
+    approval_task_id: Mapped[int] = pk()
+    application_id: Mapped[int] = fk("application.application_id")
+    tier: Mapped[str] = mapped_column(String(24))
+    tier_seq: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), server_default="open", index=True)
+    assignee_user_id: Mapped[int | None] = fk("app_user.user_id", nullable=True, index=False)
+    lock_owner_user_id: Mapped[int | None] = fk("app_user.user_id", nullable=True, index=False)
+    lock_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    tags: Mapped[list[Any] | None]
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    reason_code: Mapped[str | None] = mapped_column(String(32))
+    decided_by: Mapped[int | None] = fk("app_user.user_id", nullable=True, index=False)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = created_at()
+
+
+# ---------------------------------------------------------------- contracts and servicing
+
+
+class Contract(Base):
+    """A signed contract with a frozen copy of its terms (`terms`, and the columns the nightly
+    steps compute with). status: pending_signature|signed|active|settled_early|paid_off|
+    terminated|written_off. bucket: current|M1|M2|M3|M4+."""
+
+    __tablename__ = "contract"
+    contract_id: Mapped[int] = pk()
+    contract_no: Mapped[str] = mapped_column(String(32), unique=True)
+    application_id: Mapped[int | None] = fk("application.application_id", nullable=True)
+    partner_id: Mapped[int] = fk("partner.partner_id")
+    customer_id: Mapped[int] = fk("customer.customer_id")
+    vehicle_id: Mapped[int | None] = fk("vehicle.vehicle_id", nullable=True)
+    product_version_id: Mapped[int] = fk("product_version.product_version_id")
+    business_type: Mapped[str] = mapped_column(String(16))
+    method: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    currency: Mapped[str] = currency()
+    price_minor: Mapped[int] = money()
+    down_payment_minor: Mapped[int] = money()
+    deposit_minor: Mapped[int] = money()
+    financed_minor: Mapped[int] = money(None)
+    balloon_minor: Mapped[int] = money()
+    term_months: Mapped[int] = mapped_column(Integer)
+    # frozen terms, as columns for set-based steps (the full copy is `terms`)
+    annual_rate_ppm: Mapped[int] = mapped_column(Integer)
+    penalty_rate_ppm: Mapped[int] = mapped_column(Integer)
+    penalty_basis: Mapped[str] = mapped_column(String(20))
+    penalty_cap_ppm: Mapped[int | None] = mapped_column(Integer)
+    grace_days: Mapped[int] = mapped_column(Integer)
+    vat_rate_ppm: Mapped[int] = mapped_column(Integer)
+    allocation_order: Mapped[str] = mapped_column(String(64))
+    is_roll_due_dates: Mapped[bool] = mapped_column(Boolean)
+    terms: Mapped[dict[str, Any]]
+    start_date: Mapped[date] = mapped_column(Date)
+    maturity_date: Mapped[date] = mapped_column(Date)
+    signed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    activated_date: Mapped[date | None] = mapped_column(Date)
+    closed_date: Mapped[date | None] = mapped_column(Date)
+    credit_minor: Mapped[int] = money()
+    dpd: Mapped[int] = mapped_column(Integer, server_default="0")
+    bucket: Mapped[str] = mapped_column(String(8), server_default="current")
+    is_migrated: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    created_at: Mapped[datetime] = created_at()
+
+
+class Instalment(Base):
+    """One scheduled instalment and what has been billed and paid of it.
+    status: scheduled (not yet due) | billed (due, something unpaid) | paid."""
+
+    __tablename__ = "instalment"
+    __table_args__ = (
+        UniqueConstraint("contract_id", "seq"),
+        # the billing step reads only instalments not yet billed, by due date
+        Index("ix_instalment_scheduled_due", "due_date", sqlite_where=text("status = 'scheduled'"), postgresql_where=text("status = 'scheduled'")),
+        # arrears, penalties and allocation read only billed-and-unpaid instalments
+        Index("ix_instalment_billed_contract", "contract_id", sqlite_where=text("status = 'billed'"), postgresql_where=text("status = 'billed'")),
+    )
+    instalment_id: Mapped[int] = pk()
+    contract_id: Mapped[int] = fk("contract.contract_id", index=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    due_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12))
+    principal_minor: Mapped[int] = money(None)
+    interest_minor: Mapped[int] = money(None)
+    fee_minor: Mapped[int] = money()
+    paid_principal_minor: Mapped[int] = money()
+    paid_interest_minor: Mapped[int] = money()
+    paid_fee_minor: Mapped[int] = money()
+    penalty_minor: Mapped[int] = money()
+    paid_penalty_minor: Mapped[int] = money()
+    billed_date: Mapped[date | None] = mapped_column(Date)
+    paid_date: Mapped[date | None] = mapped_column(Date)
+
+
+class Mandate(Base):
+    """Direct-debit mandate (代扣授权). status: active|revoked|invalid."""
+
+    __tablename__ = "mandate"
+    mandate_id: Mapped[int] = pk()
+    contract_id: Mapped[int] = fk("contract.contract_id")
+    mandate_ref: Mapped[str] = mapped_column(String(35), unique=True)
+    bank_code: Mapped[str] = mapped_column(String(16))
+    debtor_name: Mapped[str] = mapped_column(String(200))
+    debtor_account: Mapped[str] = mapped_column(String(34))
+    signed_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12), server_default="active")
+    status_reason: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = created_at()
+
+
+class DebitBatch(Base):
+    """One outbound debit file. status: written|uploaded|answered."""
+
+    __tablename__ = "debit_batch"
+    debit_batch_id: Mapped[int] = pk()
+    bank_code: Mapped[str] = mapped_column(String(16))
+    business_date: Mapped[date] = mapped_column(Date, index=True)
+    message_id: Mapped[str] = mapped_column(String(35), unique=True)
+    file_name: Mapped[str] = mapped_column(String(200))
+    tx_count: Mapped[int] = mapped_column(Integer)
+    ctrl_sum_minor: Mapped[int] = money(None)
+    currency: Mapped[str] = currency()
+    status: Mapped[str] = mapped_column(String(12), server_default="written")
+    created_at: Mapped[datetime] = created_at()
+
+
+class DebitOrder(Base):
+    """status: pending|sent|settled|rejected|returned."""
+
+    __tablename__ = "debit_order"
+    debit_order_id: Mapped[int] = pk()
+    debit_batch_id: Mapped[int | None] = fk("debit_batch.debit_batch_id", nullable=True)
+    contract_id: Mapped[int] = fk("contract.contract_id")
+    mandate_id: Mapped[int] = fk("mandate.mandate_id", index=False)
+    end_to_end_id: Mapped[str] = mapped_column(String(35), unique=True)
+    amount_minor: Mapped[int] = money(None)
+    currency: Mapped[str] = currency()
+    business_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12), server_default="pending", index=True)
+    reason_code: Mapped[str | None] = mapped_column(String(8))
+    attempt: Mapped[int] = mapped_column(Integer, server_default="1")
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = created_at()
+
+
+class BankFile(Base):
+    """Every file exchanged with a bank. direction: out|in. status: registered|uploaded|applied|quarantined."""
+
+    __tablename__ = "bank_file"
+    bank_file_id: Mapped[int] = pk()
+    bank_code: Mapped[str] = mapped_column(String(16))
+    direction: Mapped[str] = mapped_column(String(3))
+    file_type: Mapped[str] = mapped_column(String(24))
+    file_name: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    message_id: Mapped[str | None] = mapped_column(String(35))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(12))
+    reason: Mapped[str | None] = mapped_column(Text)
+    business_date: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = created_at()
+
+
+class Receipt(Base):
+    """Money received for a contract. source: debit|transfer|corporate|settlement.
+    status: unapplied|applied|reversed."""
+
+    __tablename__ = "receipt"
+    receipt_id: Mapped[int] = pk()
+    contract_id: Mapped[int] = fk("contract.contract_id")
+    source: Mapped[str] = mapped_column(String(12))
+    source_ref: Mapped[str] = mapped_column(String(64), unique=True)
+    amount_minor: Mapped[int] = money(None)
+    currency: Mapped[str] = currency()
+    value_date: Mapped[date] = mapped_column(Date)
+    business_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12), server_default="unapplied", index=True)
+    created_by: Mapped[int | None] = fk("app_user.user_id", nullable=True, index=False)
+    created_at: Mapped[datetime] = created_at()
+
+
+class Allocation(Base):
+    """A part of a receipt applied to a component of an instalment (or to customer credit).
+    component: penalty|fee|interest|principal|credit."""
+
+    __tablename__ = "allocation"
+    allocation_id: Mapped[int] = pk()
+    receipt_id: Mapped[int] = fk("receipt.receipt_id")
+    instalment_id: Mapped[int | None] = fk("instalment.instalment_id", nullable=True)
+    component: Mapped[str] = mapped_column(String(12))
+    amount_minor: Mapped[int] = money(None)
+    business_date: Mapped[date] = mapped_column(Date)
+
+
+# ---------------------------------------------------------------- ledger
+
+
+class MoneyEvent(Base):
+    """Every money event, with its amounts by component (see assets/accounting/templates.yaml).
+    `event_key` makes recording idempotent; `batch_id` groups the events posted together."""
+
+    __tablename__ = "money_event"
+    money_event_id: Mapped[int] = pk()
+    event_type: Mapped[str] = mapped_column(String(24))
+    event_key: Mapped[str] = mapped_column(String(96), unique=True)
+    contract_id: Mapped[int | None] = fk("contract.contract_id", nullable=True)
+    business_date: Mapped[date] = mapped_column(Date, index=True)
+    currency: Mapped[str] = currency()
+    principal_minor: Mapped[int] = money()
+    interest_minor: Mapped[int] = money()
+    fee_minor: Mapped[int] = money()
+    penalty_minor: Mapped[int] = money()
+    vat_minor: Mapped[int] = money()
+    credit_minor: Mapped[int] = money()
+    outstanding_principal_minor: Mapped[int] = money()
+    batch_id: Mapped[str] = mapped_column(String(48), index=True)
+    created_at: Mapped[datetime] = created_at()
+
+
+class JournalEntry(Base):
+    """One voucher per money event."""
+
+    __tablename__ = "journal_entry"
+    journal_entry_id: Mapped[int] = pk()
+    money_event_id: Mapped[int] = mapped_column(BigId, ForeignKey("money_event.money_event_id"), unique=True)
+    entry_date: Mapped[date] = mapped_column(Date, index=True)
+    event_type: Mapped[str] = mapped_column(String(24))
+    contract_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    created_at: Mapped[datetime] = created_at()
+
+
+class JournalLine(Base):
+    __tablename__ = "journal_line"
+    __table_args__ = (Index("ix_journal_line_account_date", "account_code", "entry_date"),)
+    journal_line_id: Mapped[int] = pk()
+    journal_entry_id: Mapped[int] = fk("journal_entry.journal_entry_id")
+    line_no: Mapped[int] = mapped_column(Integer)
+    account_code: Mapped[str] = mapped_column(String(16))
+    entry_date: Mapped[date] = mapped_column(Date)
+    debit_minor: Mapped[int] = money()
+    credit_minor: Mapped[int] = money()
+    currency: Mapped[str] = currency()
+
+
+# ---------------------------------------------------------------- operations
+
+
+class BusinessDay(Base):
+    """status: open|closed."""
+
+    __tablename__ = "business_day"
+    business_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    status: Mapped[str] = mapped_column(String(8))
+    opened_at: Mapped[datetime] = created_at()
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class StepRun(Base):
+    """The completion mark of a nightly step for a business date (and shard), written in the
+    same transaction as the step's effects."""
+
+    __tablename__ = "step_run"
+    __table_args__ = (UniqueConstraint("step", "business_date", "shard"),)
+    step_run_id: Mapped[int] = pk()
+    step: Mapped[str] = mapped_column(String(32))
+    business_date: Mapped[date] = mapped_column(Date)
+    shard: Mapped[str] = mapped_column(String(16), server_default="all")
+    status: Mapped[str] = mapped_column(String(8))
+    counts: Mapped[dict[str, Any] | None]
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime] = created_at()
+
+
+class AppUser(Base):
+    """role: dealer|sales|credit_officer|credit_manager|credit_director|finance|
+    post_loan_supervisor|finance_director|admin|auditor. The API token is stored hashed."""
+
+    __tablename__ = "app_user"
+    user_id: Mapped[int] = pk()
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(24))
+    partner_id: Mapped[int | None] = fk("partner.partner_id", nullable=True, index=False)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    is_active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_at: Mapped[datetime] = created_at()
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_entity", "entity", "entity_id"),)
+    audit_event_id: Mapped[int] = pk()
+    occurred_at: Mapped[datetime] = created_at()
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    before: Mapped[dict[str, Any] | None]
+    after: Mapped[dict[str, Any] | None]

@@ -1,0 +1,66 @@
+"""Shared fixtures: a migrated store on SQLite and on a real PostgreSQL server.
+
+`store` is parametrised over both back ends; a test that takes it runs twice. PostgreSQL is a
+real server started on loopback for the session (tests/support/postgres.py); if it cannot
+start, those tests fail, they are never skipped.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, text
+
+from autofin.store.engine import make_engine
+from autofin.store.migrate import upgrade
+from tests.support.postgres import PostgresServer, start_server
+
+_db_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    server = start_server()
+    try:
+        admin = make_engine(server.url())
+        with admin.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("CREATE DATABASE autofin_template"))
+        admin.dispose()
+        template = make_engine(server.url("autofin_template"))
+        upgrade(template)
+        template.dispose()
+        yield server
+    finally:
+        server.stop()
+
+
+def _postgres_store(server: PostgresServer) -> Engine:
+    name = f"autofin_test_{next(_db_counter)}"
+    admin = make_engine(server.url())
+    with admin.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").execute(text(f"CREATE DATABASE {name} TEMPLATE autofin_template"))
+    admin.dispose()
+    return make_engine(server.url(name))
+
+
+def _sqlite_store(tmp_path) -> Engine:  # noqa: ANN001
+    engine = make_engine(f"sqlite:///{tmp_path / 'autofin.db'}")
+    upgrade(engine)
+    return engine
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request, tmp_path) -> Iterator[Engine]:  # noqa: ANN001
+    """A freshly migrated, empty store on each back end."""
+    engine = _postgres_store(request.getfixturevalue("pg_server")) if request.param == "postgres" else _sqlite_store(tmp_path)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path) -> Iterator[Engine]:  # noqa: ANN001
+    engine = _sqlite_store(tmp_path)
+    yield engine
+    engine.dispose()
