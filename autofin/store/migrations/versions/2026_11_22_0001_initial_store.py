@@ -14,6 +14,17 @@ branch_labels = None
 depends_on = None
 
 
+IMMUTABLE_SQLITE = """
+CREATE TRIGGER product_version_immutable_{op} BEFORE {OP} ON product_version
+BEGIN SELECT RAISE(ABORT, 'product versions are immutable: sync a new version instead'); END
+"""
+IMMUTABLE_PG_FUNCTION = """
+CREATE FUNCTION product_version_immutable() RETURNS trigger AS $$
+BEGIN RAISE EXCEPTION 'product versions are immutable: sync a new version instead'; END
+$$ LANGUAGE plpgsql
+"""
+
+
 def upgrade() -> None:
     op.create_table('audit_event',
     sa.Column('audit_event_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -476,8 +487,25 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_journal_line_journal_entry_id'), ['journal_entry_id'], unique=False)
 
 
+    # Contracts freeze their product terms by pointing at an immutable version: enforce it here.
+    if op.get_bind().dialect.name == "sqlite":
+        for verb in ("update", "delete"):
+            op.execute(IMMUTABLE_SQLITE.format(op=verb, OP=verb.upper()))
+    else:
+        op.execute(IMMUTABLE_PG_FUNCTION)
+        op.execute(
+            "CREATE TRIGGER product_version_immutable BEFORE UPDATE OR DELETE ON product_version "
+            "FOR EACH ROW EXECUTE FUNCTION product_version_immutable()"
+        )
+
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("DROP TRIGGER IF EXISTS product_version_immutable_update")
+        op.execute("DROP TRIGGER IF EXISTS product_version_immutable_delete")
+    else:
+        op.execute("DROP TRIGGER IF EXISTS product_version_immutable ON product_version")
+        op.execute("DROP FUNCTION IF EXISTS product_version_immutable()")
     with op.batch_alter_table('journal_line', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_journal_line_journal_entry_id'))
         batch_op.drop_index('ix_journal_line_account_date')

@@ -1,0 +1,309 @@
+"""`autofin`: the command line of the back office. Domain errors end in one clear line and exit 2."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date, datetime
+from decimal import Decimal
+from functools import wraps
+from zoneinfo import ZoneInfo
+
+import click
+
+from autofin.domain.errors import DomainError, InputError
+from autofin.domain.money import D, format_amount
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def today() -> date:
+    return datetime.now(SHANGHAI).date()
+
+
+def fail_clearly(fn):  # noqa: ANN001, ANN201
+    """Turn domain errors into one line on stderr and exit status 2 (no traceback)."""
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        try:
+            return fn(*args, **kwargs)
+        except InputError as exc:
+            click.echo(f"error: {exc.field}: {exc.reason}", err=True)
+            sys.exit(2)
+        except DomainError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+class IsoDate(click.ParamType):
+    name = "YYYY-MM-DD"
+
+    def convert(self, value, param, ctx):  # noqa: ANN001, ANN201
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a date (YYYY-MM-DD)", param, ctx)
+
+
+class Exact(click.ParamType):
+    """A number kept exact (Decimal), never a float."""
+
+    name = "NUMBER"
+
+    def convert(self, value, param, ctx):  # noqa: ANN001, ANN201
+        try:
+            return D(str(value))
+        except DomainError:
+            self.fail(f"{value!r} is not a number", param, ctx)
+
+
+DATE, EXACT = IsoDate(), Exact()
+
+
+@click.group()
+def main() -> None:
+    """autofin: loans, direct leases and sale-and-leaseback, from quote to ledger."""
+
+
+# ------------------------------------------------------------------ db
+
+
+@main.group()
+def db() -> None:
+    """The transactional store (SQLite by default, AUTOFIN_DATABASE_URL for PostgreSQL)."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration up to the newest."""
+    from autofin.store.engine import get_engine
+    from autofin.store.migrate import current_revision, upgrade
+
+    engine = get_engine()
+    upgrade(engine)
+    click.echo(f"store {engine.url.render_as_string(hide_password=True)} at revision {current_revision(engine)}")
+
+
+# ------------------------------------------------------------------ products
+
+
+@main.group()
+def products() -> None:
+    """Financial products (assets/products.yaml) and their immutable versions."""
+
+
+@products.command("sync")
+@fail_clearly
+def products_sync() -> None:
+    """Load assets/products.yaml; an edited product becomes a new version."""
+    from autofin.reference import load_products
+    from autofin.store.engine import get_engine, write_transaction
+    from autofin.store.products import sync_products
+
+    with write_transaction(get_engine()) as conn:
+        outcomes = sync_products(conn, load_products())
+    for o in outcomes:
+        click.echo(f"{o.code:<12} version {o.version:<3} {o.action}")
+
+
+# ------------------------------------------------------------------ quote
+
+
+def _parse_fee(text: str) -> tuple[str, Decimal, bool]:
+    try:
+        key, rest = text.split("=", 1)
+        amount, _, how = rest.partition(":")
+    except ValueError:
+        raise InputError("fee", f"{text!r}: write KEY=AMOUNT[:financed|:upfront]") from None
+    if how not in ("", "financed", "upfront"):
+        raise InputError("fee", f"{text!r}: after the colon write financed or upfront")
+    try:
+        value = D(amount)
+    except DomainError:
+        raise InputError(f"fee.{key}", f"{amount!r} is not an amount") from None
+    return key.strip(), value, how == "financed"
+
+
+def plan_to_json(plan) -> dict:  # noqa: ANN001
+    cur = plan.request.currency
+    money = lambda v: format_amount(v, cur)  # noqa: E731
+    return {
+        "financed_amount": money(plan.financed_amount),
+        "currency": cur,
+        "method": plan.request.method.value,
+        "term_months": plan.request.term_months,
+        "annual_rate": str(plan.request.annual_rate),
+        "apr": str(plan.apr),
+        "effective_annual_rate": str(plan.effective_annual_rate),
+        "down_payment": money(plan.request.down_payment),
+        "deposit": money(plan.request.deposit),
+        "upfront_amount": money(plan.upfront_amount),
+        "balloon": money(plan.balloon),
+        "total_interest": money(plan.totals.interest),
+        "total_fees": money(plan.totals.fee),
+        "total_payable": money(plan.total_payable),
+        "schedule": [
+            {
+                "seq": r.seq,
+                "due_date": r.due_date.isoformat(),
+                "opening_balance": money(r.opening_balance),
+                "principal": money(r.principal),
+                "interest": money(r.interest),
+                "fee": money(r.fee),
+                "payment": money(r.payment),
+                "balance": money(r.closing_balance),
+            }
+            for r in plan.schedule
+        ],
+    }
+
+
+@main.command()
+@click.option("--product", help="A product code from assets/products.yaml (the product form).")
+@click.option("--price", type=EXACT, help="Vehicle price (product form).")
+@click.option("--down-payment-pct", type=EXACT, help="Down payment in percent of the price, e.g. 20 (product form).")
+@click.option("--down-payment", type=EXACT, help="Down payment as an amount (product form).")
+@click.option("--fee", "fees", multiple=True, help="Fee item KEY=AMOUNT[:financed|:upfront], repeatable (product form).")
+@click.option("--method", type=click.Choice(["annuity", "equal_principal", "flat", "balloon"]), help="Method (principal form).")
+@click.option("--principal", type=EXACT, help="Financed amount (principal form).")
+@click.option("--annual-rate", type=EXACT, help="Annual rate as a decimal, e.g. 0.0799 (principal form).")
+@click.option("--term", type=int, required=True, help="Term in months.")
+@click.option("--start", type=DATE, help="Contract start date; instalment k falls due k months later. Default: today (Asia/Shanghai).")
+@click.option("--balloon-pct", type=EXACT, help="Balloon in percent of the financed amount, e.g. 30.")
+@click.option("--roll/--no-roll", default=None, help="Roll due dates to the next business day (principal form; products say it themselves).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (amounts as decimal strings).")
+@fail_clearly
+def quote(product, price, down_payment_pct, down_payment, fees, method, principal, annual_rate, term, start, balloon_pct, roll, as_json) -> None:  # noqa: ANN001, PLR0913
+    """A financing plan: schedule, totals and APR. Give either --product or --method/--principal."""
+    from autofin.domain.quotes import PlanRequest, build_plan, plan_for_product
+    from autofin.domain.schedules import Method
+    from autofin.domain.money import parse_rate
+    from autofin.reference import calendar, load_products
+
+    start = start or today()
+    pct = lambda v, field: None if v is None else parse_rate(str(v / 100), field)  # noqa: E731
+    if product:
+        if method or principal is not None or annual_rate is not None:
+            raise InputError("product", "give either --product (with --price) or --method/--principal/--annual-rate, not both")
+        catalogue = load_products()
+        if product not in catalogue:
+            raise InputError("product", f"unknown product {product!r}; known: {', '.join(catalogue)}")
+        if price is None:
+            raise InputError("price", "the product form needs --price")
+        plan = plan_for_product(
+            catalogue[product],
+            price=price,
+            term_months=term,
+            start_date=start,
+            down_payment_pct=pct(down_payment_pct, "down_payment_pct"),
+            down_payment=down_payment,
+            fees={key: (amount, financed) for key, amount, financed in map(_parse_fee, fees)},
+            balloon_pct=pct(balloon_pct, "balloon_pct"),
+            calendar=calendar(),
+        )
+    else:
+        if not method or principal is None or annual_rate is None:
+            raise InputError("method", "give --method, --principal and --annual-rate (or --product)")
+        if fees or price is not None or down_payment_pct is not None or down_payment is not None:
+            raise InputError("fee", "fees, price and down payment go with --product")
+        if balloon_pct is not None and method != "balloon":
+            raise InputError("balloon_pct", "a balloon only goes with --method balloon")
+        if method == "balloon" and balloon_pct is None:
+            raise InputError("balloon_pct", "the balloon method needs --balloon-pct")
+        plan = build_plan(
+            PlanRequest(
+                price=principal,
+                term_months=term,
+                start_date=start,
+                annual_rate=parse_rate(str(annual_rate), "annual_rate"),
+                method=Method(method),
+                balloon_pct=pct(balloon_pct, "balloon_pct") or D(0),
+                roll=bool(roll),
+            ),
+            calendar(),
+        )
+    data = plan_to_json(plan)
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    click.echo(
+        f"{data['method']} {data['term_months']} months at {data['annual_rate']}: financed {data['financed_amount']} {data['currency']}, "
+        f"APR {data['apr']}, interest {data['total_interest']}, payable {data['total_payable']}"
+    )
+    click.echo(f"{'seq':>4} {'due date':<10} {'principal':>12} {'interest':>10} {'fee':>8} {'payment':>12} {'balance':>12}")
+    for r in data["schedule"]:
+        click.echo(f"{r['seq']:>4} {r['due_date']:<10} {r['principal']:>12} {r['interest']:>10} {r['fee']:>8} {r['payment']:>12} {r['balance']:>12}")
+
+
+# ------------------------------------------------------------------ demo book
+
+
+@main.group()
+def demo() -> None:
+    """The synthetic demo book."""
+
+
+@demo.command("seed")
+@click.option("--contracts", type=int, required=True, help="How many contracts.")
+@click.option("--as-of", type=DATE, required=True, help="The cut-over business date of the migrated book.")
+@click.option("--seed", type=int, default=7, show_default=True, help="Random seed; the same seed gives the same book.")
+@fail_clearly
+def demo_seed(contracts: int, as_of: date, seed: int) -> None:
+    """Load a synthetic book into an empty store, as a migration from a legacy system would."""
+    from autofin.demo.book import seed_book
+    from autofin.store.engine import get_engine
+
+    report = seed_book(get_engine(), contracts=contracts, as_of=as_of, seed=seed)
+    rate = report.contracts / report.seconds if report.seconds else 0
+    click.echo(
+        f"seeded {report.contracts:,} contracts ({report.active:,} active, {report.paid_off:,} paid off), "
+        f"{report.instalments:,} instalments, {report.partners:,} partners, {report.mandates:,} mandates, "
+        f"{report.money_events:,} opening-balance events, {report.journal_lines:,} journal lines "
+        f"in {report.seconds:.1f}s ({rate:,.0f} contracts/s)"
+    )
+
+
+@demo.command("summary")
+@click.option("--as-of", type=DATE, required=True)
+@fail_clearly
+def demo_summary(as_of: date) -> None:
+    """The book by product, status and bucket, the trial balance and the sub-ledger tie. Exit 1 if it does not tie."""
+    from autofin.reporting.book import book_summary, render_summary
+    from autofin.store.engine import get_engine
+
+    with get_engine().connect() as conn:
+        summary = book_summary(conn, as_of)
+    click.echo(render_summary(summary))
+    if not summary.is_tied:
+        click.echo("error: the ledger does not tie (see above)", err=True)
+        sys.exit(1)
+
+
+# ------------------------------------------------------------------ ledger
+
+
+@main.group()
+def ledger() -> None:
+    """The general ledger."""
+
+
+@ledger.command("trial-balance")
+@click.option("--date", "as_of", type=DATE, required=True, help="Balances of postings up to and including this date.")
+@fail_clearly
+def ledger_trial_balance(as_of: date) -> None:
+    """Balances by account; debits equal credits or the command exits 1."""
+    from autofin.reference import chart_of_accounts
+    from autofin.reporting.book import render_trial_balance
+    from autofin.store.engine import get_engine
+    from autofin.store.ledger import trial_balance_as_of
+
+    with get_engine().connect() as conn:
+        rows = trial_balance_as_of(conn, as_of, chart_of_accounts())
+    click.echo(render_trial_balance(rows, as_of))
+    if sum(r.balance_minor for r in rows) != 0:
+        sys.exit(1)

@@ -1,0 +1,92 @@
+"""The book at a glance: portfolio by product, status and bucket; trial balance; sub-ledger tie."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Connection, text
+
+from autofin.domain.ledger import TrialBalanceRow
+from autofin.domain.money import from_minor
+from autofin.reference import chart_of_accounts
+from autofin.store.ledger import ControlAccountTie, subledger_vs_ledger, trial_balance_as_of
+
+BUCKET_ORDER = ("current", "M1", "M2", "M3", "M4+")
+
+
+def yuan(minor: int) -> str:
+    return f"{from_minor(int(minor)):,.2f}"
+
+
+@dataclass
+class BookSummary:
+    as_of: date
+    by_product: list[tuple]
+    by_bucket: list[tuple]
+    trial_balance: list[TrialBalanceRow]
+    ties: list[ControlAccountTie]
+
+    @property
+    def trial_balance_difference(self) -> int:
+        return sum(row.balance_minor for row in self.trial_balance)
+
+    @property
+    def is_tied(self) -> bool:
+        return self.trial_balance_difference == 0 and all(t.difference_minor == 0 for t in self.ties)
+
+
+def book_summary(conn: Connection, as_of: date) -> BookSummary:
+    by_product = conn.execute(
+        text(
+            "SELECT p.product_code, c.status, COUNT(*), SUM(c.financed_minor) "
+            "FROM contract c JOIN product_version pv ON pv.product_version_id = c.product_version_id "
+            "JOIN product p ON p.product_id = pv.product_id GROUP BY p.product_code, c.status ORDER BY p.product_code, c.status"
+        )
+    ).all()
+    by_bucket = conn.execute(
+        text(
+            "SELECT c.bucket, COUNT(DISTINCT c.contract_id), "
+            "COALESCE(SUM(CASE WHEN i.status = 'scheduled' THEN i.principal_minor ELSE i.principal_minor - i.paid_principal_minor END), 0), "
+            "COALESCE(SUM(CASE WHEN i.status = 'billed' THEN i.principal_minor + i.interest_minor + i.fee_minor "
+            "- i.paid_principal_minor - i.paid_interest_minor - i.paid_fee_minor ELSE 0 END), 0) "
+            "FROM contract c JOIN instalment i ON i.contract_id = c.contract_id WHERE c.status = 'active' GROUP BY c.bucket"
+        )
+    ).all()
+    order = {b: k for k, b in enumerate(BUCKET_ORDER)}
+    return BookSummary(
+        as_of=as_of,
+        by_product=[tuple(r) for r in by_product],
+        by_bucket=sorted((tuple(r) for r in by_bucket), key=lambda r: order.get(r[0], 99)),
+        trial_balance=trial_balance_as_of(conn, as_of, chart_of_accounts()),
+        ties=subledger_vs_ledger(conn),
+    )
+
+
+def render_trial_balance(rows: list[TrialBalanceRow], as_of: date) -> str:
+    chart = chart_of_accounts()
+    lines = [f"Trial balance as of {as_of.isoformat()} (CNY)", f"{'account':<9} {'name':<44} {'debit':>18} {'credit':>18}"]
+    total_d = total_c = 0
+    for row in rows:
+        debit, credit = max(row.balance_minor, 0), max(-row.balance_minor, 0)
+        total_d, total_c = total_d + debit, total_c + credit
+        lines.append(f"{row.account:<9} {chart[row.account].name[:44]:<44} {yuan(debit):>18} {yuan(credit):>18}")
+    lines.append(f"{'total':<54} {yuan(total_d):>18} {yuan(total_c):>18}")
+    lines.append(f"difference (debit − credit): {yuan(total_d - total_c)}")
+    return "\n".join(lines)
+
+
+def render_summary(summary: BookSummary) -> str:
+    out = [f"Book as of {summary.as_of.isoformat()}", "", "Contracts by product and status"]
+    out.append(f"  {'product':<10} {'status':<10} {'contracts':>10} {'financed (CNY)':>20}")
+    for code, status, count, financed in summary.by_product:
+        out.append(f"  {code:<10} {status:<10} {count:>10,} {yuan(financed):>20}")
+    out += ["", "Active contracts by delinquency bucket"]
+    out.append(f"  {'bucket':<8} {'contracts':>10} {'principal outstanding':>24} {'billed unpaid':>18}")
+    for bucket, count, outstanding, unpaid in summary.by_bucket:
+        out.append(f"  {bucket:<8} {count:>10,} {yuan(outstanding):>24} {yuan(unpaid):>18}")
+    out += ["", render_trial_balance(summary.trial_balance, summary.as_of), "", "Sub-ledger (contracts) against GL control accounts"]
+    for tie in summary.ties:
+        mark = "ok" if tie.difference_minor == 0 else f"BREAK {yuan(tie.difference_minor)}"
+        out.append(f"  {tie.account:<9} sub-ledger {yuan(tie.subledger_minor):>20}  ledger {yuan(tie.ledger_minor):>20}  {mark}")
+    return "\n".join(out)
