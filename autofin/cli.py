@@ -215,6 +215,8 @@ def quote(product, price, down_payment_pct, down_payment, fees, method, principa
             raise InputError("balloon_pct", "a balloon only goes with --method balloon")
         if method == "balloon" and balloon_pct is None:
             raise InputError("balloon_pct", "the balloon method needs --balloon-pct")
+        if principal <= 0:
+            raise InputError("principal", f"must be positive, got {principal}")
         plan = build_plan(
             PlanRequest(
                 price=principal,
@@ -307,3 +309,7 @@ def ledger_trial_balance(as_of: date) -> None:
     click.echo(render_trial_balance(rows, as_of))
     if sum(r.balance_minor for r in rows) != 0:
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

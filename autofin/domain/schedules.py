@@ -171,7 +171,9 @@ def totals(rows: Sequence[ScheduleRow]) -> ScheduleTotals:
 def irr_monthly(cashflows: Sequence[Decimal]) -> Decimal:
     """The monthly rate x with Σ cf_k / (1+x)^k = 0 (k = 0..n), by bisection in Decimal.
 
-    Customer cash flows: the first is what the customer receives (positive), the rest what they pay.
+    Customer cash flows: the first is what the customer receives (positive), the rest what they
+    pay. The search runs from −5% to +100% a month: a returned deposit makes the last flow
+    positive, and far below zero its weight would swamp every other flow.
     """
     with localcontext() as ctx:
         ctx.prec = PRECISION
@@ -183,10 +185,10 @@ def irr_monthly(cashflows: Sequence[Decimal]) -> Decimal:
                 discount *= step
             return total
 
-        low, high = Decimal("-0.99"), Decimal("1")
+        low, high = Decimal("-0.05"), Decimal("1")
         f_low = npv(low)
         if f_low * npv(high) > 0:
-            raise InputError("cashflows", "the cash flows have no rate of return between -99% and 100% a month")
+            raise InputError("cashflows", "the cash flows have no rate of return between -5% and 100% a month")
         tolerance = Decimal("1e-15")
         while high - low > tolerance:
             mid = (low + high) / 2

@@ -57,8 +57,15 @@ def test_vin_check_digit_position_nine():
 def test_resident_id_gives_birth_date_and_refuses_bad_ones():
     number, birth = validate_resident_id("11010519491231002X")
     assert birth.isoformat() == "1949-12-31"
-    with pytest.raises(InputError, match="resident id"):
+    with pytest.raises(InputError, match="check character"):
         validate_resident_id("110105194912310021")
+    with pytest.raises(InputError, match="date of birth"):
+        validate_resident_id("11010519490230002" + ric_check_digit("11010519490230002"))
+    # born in Hangzhou's Xihu district before 1983: real, and accepted (stdnum's ric.validate refuses it)
+    first17 = "33010619800101002"
+    assert validate_resident_id(first17 + ric_check_digit(first17))[1].year == 1980
+    with pytest.raises(InputError, match="area code"):
+        validate_resident_id("99999919800101002" + ric_check_digit("99999919800101002"))
     with pytest.raises(InputError):
         validate_uscc("91110000600037341A")
     assert validate_uscc("91110000600037341L")

@@ -1,0 +1,89 @@
+"""The command line, run as a user runs it: `autofin ...` in a subprocess."""
+
+import json
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+AUTOFIN = [sys.executable, "-m", "autofin.cli"]
+
+
+def run(*args, env=None, check=True):
+    result = subprocess.run([*AUTOFIN, *args], capture_output=True, text=True, env={**os.environ, **(env or {})})
+    if check and result.returncode != 0:
+        raise AssertionError(f"exit {result.returncode}: {result.stderr}")
+    return result
+
+
+def test_quote_json_principal_form():
+    out = json.loads(run("quote", "--method", "annuity", "--principal", "160000", "--annual-rate", "0.0799", "--term", "36",
+                         "--start", "2026-11-22", "--json").stdout)
+    assert {"financed_amount", "currency", "method", "term_months", "annual_rate", "apr", "total_interest", "total_payable", "schedule"} <= set(out)
+    assert (out["financed_amount"], out["currency"], out["method"], out["term_months"]) == ("160000.00", "CNY", "annuity", 36)
+    rows = out["schedule"]
+    assert len(rows) == 36
+    assert {"seq", "due_date", "principal", "interest", "fee", "payment", "balance"} <= set(rows[0])
+    assert (rows[0]["due_date"], rows[0]["payment"], rows[0]["interest"], rows[0]["principal"]) == ("2026-12-22", "5013.08", "1065.33", "3947.75")
+    assert rows[-1]["balance"] == "0.00"
+    assert sum(Decimal(r["principal"]) for r in rows) == Decimal("160000.00")
+    assert Decimal(out["total_payable"]) == sum(Decimal(r["payment"]) for r in rows)
+    assert out["apr"] == "0.079900"
+
+
+def test_quote_balloon_and_roll():
+    out = json.loads(run("quote", "--method", "balloon", "--principal", "160000", "--annual-rate", "0.0799", "--term", "36",
+                         "--start", "2026-08-31", "--balloon-pct", "30", "--roll", "--json").stdout)
+    assert out["balloon"] == "48000.00"
+    rows = out["schedule"]
+    assert rows[0]["due_date"] == "2026-09-30"  # a Wednesday: no roll needed
+    assert rows[1]["due_date"] == "2026-11-02"  # 2026-10-31 is a Saturday: rolled to Monday
+    assert Decimal(rows[-1]["payment"]) > Decimal("48000")
+
+
+def test_quote_product_form():
+    out = json.loads(run("quote", "--product", "NCL-ANN", "--price", "200000", "--down-payment-pct", "20", "--term", "36",
+                         "--start", "2026-11-22", "--fee", "purchase_tax=17699:financed", "--json").stdout)
+    assert out["financed_amount"] == "177699.00"
+    assert out["down_payment"] == "40000.00"
+    assert out["method"] == "annuity"
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["--product", "NCL-ANN", "--price", "-5", "--down-payment-pct", "20", "--term", "36"], "price"),
+        (["--method", "annuity", "--principal", "1000", "--annual-rate", "0.05", "--term", "0"], "term"),
+        (["--method", "annuity", "--principal", "1000", "--annual-rate", "1.5", "--term", "12"], "annual_rate"),
+        (["--product", "NOPE", "--price", "100000", "--term", "36"], "product"),
+        (["--product", "NCL-ANN", "--price", "200000", "--down-payment-pct", "20", "--term", "36", "--fee", "nitro=100:financed"], "fee"),
+        (["--method", "annuity", "--principal", "-1", "--annual-rate", "0.05", "--term", "12"], "principal"),
+    ],
+)
+def test_bad_quotes_exit_non_zero_with_one_line_naming_the_field(args, field):
+    result = run("quote", *args, "--start", "2026-11-22", "--json", check=False)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"error: {field}:"), lines[0]
+    assert result.stdout == ""
+
+
+def test_store_commands_end_to_end(tmp_path: Path):
+    env = {"AUTOFIN_DATA_DIR": str(tmp_path)}
+    assert "revision 0001" in run("db", "upgrade", env=env).stdout
+    assert run("products", "sync", env=env).stdout.count("created") == 4
+    assert run("products", "sync", env=env).stdout.count("unchanged") == 4
+    seeded = run("demo", "seed", "--contracts", "400", "--as-of", "2026-11-20", "--seed", "3", env=env)
+    assert "seeded 400 contracts" in seeded.stdout
+    assert "seeding contracts: 400/400" in seeded.stderr  # plain progress lines off a terminal
+    summary = run("demo", "summary", "--as-of", "2026-11-20", env=env).stdout
+    assert "difference (debit − credit): 0.00" in summary
+    assert "BREAK" not in summary and summary.count(" ok") == 6
+    tb = run("ledger", "trial-balance", "--date", "2026-11-20", env=env).stdout
+    assert "1531" in tb and "difference (debit − credit): 0.00" in tb
+    again = run("demo", "seed", "--contracts", "10", "--as-of", "2026-11-20", env=env, check=False)
+    assert again.returncode == 2 and again.stderr.startswith("error: the store already holds 400 contracts")
