@@ -313,6 +313,7 @@ def _seed_chunk(conn, rng, ids, as_of, products, models, n_partners, templates, 
     due_str = np.datetime_as_string(due)
     billed_date = np.where(billed, due_str, None).tolist()
     paid_date = np.where(paid, due_str, None).tolist()
+    penalty_through = np.where(unpaid & (days_over > grace), as_of.isoformat(), None).tolist()
     zero = np.zeros(len(due), dtype=np.int64)
     pp = np.where(paid, sched.principal_minor, zero)
     pi = np.where(paid, sched.interest_minor, zero)
@@ -320,12 +321,12 @@ def _seed_chunk(conn, rng, ids, as_of, products, models, n_partners, templates, 
     columns = [
         np.arange(first_instalment_id, first_instalment_id + len(due)).tolist(), ids[ci].tolist(), sched.seq.tolist(),
         due_str.tolist(), status_row.tolist(), sched.principal_minor.tolist(), sched.interest_minor.tolist(), sched.fee_minor.tolist(),
-        pp.tolist(), pi.tolist(), pf.tolist(), penalty.tolist(), zero.tolist(), billed_date, paid_date,
+        pp.tolist(), pi.tolist(), pf.tolist(), penalty.tolist(), zero.tolist(), billed_date, paid_date, penalty_through,
     ]
     insert_rows(conn, Instalment.__table__, [
         "instalment_id", "contract_id", "seq", "due_date", "status", "principal_minor", "interest_minor", "fee_minor",
         "paid_principal_minor", "paid_interest_minor", "paid_fee_minor", "penalty_minor", "paid_penalty_minor", "billed_date",
-        "paid_date"], list(zip(*columns)))
+        "paid_date", "penalty_through_date"], list(zip(*columns)))
 
     # ---- opening balances: one money event per contract with anything open, posted through the ledger core
     scheduled = status_row == "scheduled"

@@ -290,6 +290,8 @@ class Instalment(Base):
     paid_penalty_minor: Mapped[int] = money()
     billed_date: Mapped[date | None] = mapped_column(Date)
     paid_date: Mapped[date | None] = mapped_column(Date)
+    # the last date penalty interest has been accrued for (the nightly step accrues the days since)
+    penalty_through_date: Mapped[date | None] = mapped_column(Date)
 
 
 class Mandate(Base):
@@ -390,6 +392,62 @@ class Allocation(Base):
     component: Mapped[str] = mapped_column(String(12))
     amount_minor: Mapped[int] = money(None)
     business_date: Mapped[date] = mapped_column(Date)
+
+
+class CollectionCase(Base):
+    """Opened when a contract falls past due, closed when it is current again. status: open|closed."""
+
+    __tablename__ = "collection_case"
+    collection_case_id: Mapped[int] = pk()
+    contract_id: Mapped[int] = fk("contract.contract_id")
+    status: Mapped[str] = mapped_column(String(8), index=True)
+    opened_date: Mapped[date] = mapped_column(Date)
+    closed_date: Mapped[date | None] = mapped_column(Date)
+    bucket_at_open: Mapped[str] = mapped_column(String(8))
+    worst_bucket: Mapped[str] = mapped_column(String(8))
+    worst_dpd: Mapped[int] = mapped_column(Integer)
+
+
+class BankStatementLine(Base):
+    """An entry of a bank statement (camt.053) for reconciliation. status: matched|break."""
+
+    __tablename__ = "bank_statement_line"
+    bank_statement_line_id: Mapped[int] = pk()
+    bank_file_id: Mapped[int] = fk("bank_file.bank_file_id")
+    bank_code: Mapped[str] = mapped_column(String(16))
+    booking_date: Mapped[date] = mapped_column(Date, index=True)
+    amount_minor: Mapped[int] = money(None)
+    currency: Mapped[str] = currency()
+    is_credit: Mapped[bool] = mapped_column(Boolean)
+    reference: Mapped[str | None] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(8), server_default="break")
+
+
+class ReconciliationBreak(Base):
+    """Something the bank and the books disagree on, listed until someone resolves it.
+    kind: unmatched_statement_line|missing_from_statement|amount_mismatch. status: open|resolved."""
+
+    __tablename__ = "reconciliation_break"
+    reconciliation_break_id: Mapped[int] = pk()
+    business_date: Mapped[date] = mapped_column(Date, index=True)
+    bank_code: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(32))
+    reference: Mapped[str | None] = mapped_column(String(64))
+    bank_minor: Mapped[int] = money()
+    book_minor: Mapped[int] = money()
+    status: Mapped[str] = mapped_column(String(8), server_default="open")
+
+
+class VoucherExport(Base):
+    """The day's vouchers as the ledger system's interchange file."""
+
+    __tablename__ = "voucher_export"
+    business_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    file_name: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64))
+    entries: Mapped[int] = mapped_column(Integer)
+    lines: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = created_at()
 
 
 # ---------------------------------------------------------------- ledger

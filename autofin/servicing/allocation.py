@@ -1,0 +1,166 @@
+"""Allocation: unapplied receipts applied by each contract's frozen waterfall, set-based.
+
+The set-based twin of `domain.allocation.allocate_receipt`. The open amounts of a contract's
+billed instalments are laid out in waterfall order (instalment by due date and sequence, then
+component by the contract's allocation order) with a running total (a window function); each
+receipt takes min(open, receipt − running total before it). Several receipts of one contract
+are applied in rounds, in receipt order. The rest becomes customer credit; instalments fully
+paid are marked paid; contracts with nothing left open close as paid off. One receipt money
+event per receipt, posted in the same transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from autofin.domain.products import ALLOCATION_COMPONENTS
+from autofin.servicing.cycle import StepContext, step
+from autofin.servicing.delinquency import refresh_dpd
+from autofin.servicing.sql import least, position
+from autofin.store.ledger import post_batch
+
+OPEN_AMOUNT = {
+    "penalty": "i.penalty_minor - i.paid_penalty_minor",
+    "fee": "i.fee_minor - i.paid_fee_minor",
+    "interest": "i.interest_minor - i.paid_interest_minor",
+    "principal": "i.principal_minor - i.paid_principal_minor",
+}
+
+
+def _dues_sql(conn: Connection) -> str:
+    parts = [
+        f"SELECT i.contract_id, i.instalment_id, i.due_date, i.seq, '{comp}' AS component, {OPEN_AMOUNT[comp]} AS amount, "
+        f"{position(conn, comp, 'c.allocation_order')} AS comp_rank "
+        "FROM instalment i JOIN contract c ON c.contract_id = i.contract_id JOIN tmp_round r ON r.contract_id = i.contract_id "
+        "WHERE i.status = 'billed'"
+        for comp in ALLOCATION_COMPONENTS
+    ]
+    return " UNION ALL ".join(parts)
+
+
+@step("allocation")
+def allocate_receipts(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
+    batch = f"allocation:{d.isoformat()}"
+    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_round (contract_id BIGINT PRIMARY KEY, receipt_id BIGINT, amount BIGINT)"))
+    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_touched (contract_id BIGINT PRIMARY KEY)"))
+    conn.execute(text("DELETE FROM tmp_touched"))
+    conn.execute(
+        text("INSERT INTO tmp_touched (contract_id) SELECT DISTINCT contract_id FROM receipt WHERE status = 'unapplied' AND business_date <= :d"),
+        {"d": d},
+    )
+    rounds = 0
+    while True:
+        conn.execute(text("DELETE FROM tmp_round"))
+        n = conn.execute(
+            text(
+                "INSERT INTO tmp_round (contract_id, receipt_id, amount) "
+                "SELECT r.contract_id, r.receipt_id, r.amount_minor FROM receipt r WHERE r.status = 'unapplied' AND r.business_date <= :d "
+                "AND r.receipt_id = (SELECT MIN(r2.receipt_id) FROM receipt r2 WHERE r2.contract_id = r.contract_id "
+                "AND r2.status = 'unapplied' AND r2.business_date <= :d)"
+            ),
+            {"d": d},
+        ).rowcount
+        if not n:
+            break
+        rounds += 1
+        _apply_round(conn, d)
+    conn.execute(
+        text(
+            "INSERT INTO money_event (event_type, event_key, contract_id, business_date, currency, principal_minor, interest_minor, "
+            "fee_minor, penalty_minor, credit_minor, batch_id) "
+            "SELECT 'receipt', 'receipt:' || r.receipt_id, r.contract_id, :d, r.currency, "
+            "SUM(CASE WHEN a.component = 'principal' THEN a.amount_minor ELSE 0 END), "
+            "SUM(CASE WHEN a.component = 'interest' THEN a.amount_minor ELSE 0 END), "
+            "SUM(CASE WHEN a.component = 'fee' THEN a.amount_minor ELSE 0 END), "
+            "SUM(CASE WHEN a.component = 'penalty' THEN a.amount_minor ELSE 0 END), "
+            "SUM(CASE WHEN a.component = 'credit' THEN a.amount_minor ELSE 0 END), :batch "
+            "FROM receipt r JOIN allocation a ON a.receipt_id = r.receipt_id "
+            "WHERE a.business_date = :d AND r.contract_id IN (SELECT contract_id FROM tmp_touched) "
+            "AND NOT EXISTS (SELECT 1 FROM money_event m WHERE m.event_key = 'receipt:' || r.receipt_id) "
+            "GROUP BY r.receipt_id, r.contract_id, r.currency"
+        ),
+        {"d": d, "batch": batch},
+    )
+    closed = conn.execute(
+        text(
+            "UPDATE contract SET status = 'paid_off', closed_date = :d WHERE status = 'active' "
+            "AND contract_id IN (SELECT contract_id FROM tmp_touched) "
+            "AND NOT EXISTS (SELECT 1 FROM instalment i WHERE i.contract_id = contract.contract_id AND i.status <> 'paid')"
+        ),
+        {"d": d},
+    ).rowcount
+    # a contract paid today is current tonight, not tomorrow
+    _, cured = refresh_dpd(conn, d, "SELECT contract_id FROM tmp_touched")
+    posted = post_batch(conn, batch, ctx.templates)
+    received, principal, interest, fee, penalty, credit = conn.execute(
+        text(
+            "SELECT COALESCE(SUM(principal_minor + interest_minor + fee_minor + penalty_minor + credit_minor), 0), "
+            "COALESCE(SUM(principal_minor), 0), COALESCE(SUM(interest_minor), 0), COALESCE(SUM(fee_minor), 0), "
+            "COALESCE(SUM(penalty_minor), 0), COALESCE(SUM(credit_minor), 0) FROM money_event WHERE batch_id = :batch"
+        ),
+        {"batch": batch},
+    ).one()
+    return {
+        "receipts": posted.entries,
+        "rounds": rounds,
+        "received_minor": int(received),
+        "allocated_minor": int(received - credit),
+        "by_component_minor": {"penalty": int(penalty), "fee": int(fee), "interest": int(interest), "principal": int(principal)},
+        "to_credit_minor": int(credit),
+        "contracts_paid_off": closed,
+        "contracts_cured": cured,
+    }
+
+
+def _apply_round(conn: Connection, d: date) -> None:
+    before = "o.cum - o.amount"
+    conn.execute(
+        text(
+            "INSERT INTO allocation (receipt_id, instalment_id, component, amount_minor, business_date) "
+            f"SELECT r.receipt_id, o.instalment_id, o.component, {least(conn, 'o.amount', f'r.amount - ({before})')}, :d "
+            f"FROM (SELECT d.*, SUM(d.amount) OVER (PARTITION BY d.contract_id ORDER BY d.due_date, d.seq, d.comp_rank "
+            f"ROWS UNBOUNDED PRECEDING) AS cum FROM ({_dues_sql(conn)}) d WHERE d.amount > 0) o "
+            f"JOIN tmp_round r ON r.contract_id = o.contract_id WHERE r.amount > {before}"
+        ),
+        {"d": d},
+    )
+    # credit: what is left of each receipt
+    conn.execute(
+        text(
+            "INSERT INTO allocation (receipt_id, instalment_id, component, amount_minor, business_date) "
+            "SELECT r.receipt_id, NULL, 'credit', r.amount - COALESCE((SELECT SUM(a.amount_minor) FROM allocation a "
+            "WHERE a.receipt_id = r.receipt_id), 0), :d FROM tmp_round r "
+            "WHERE r.amount > COALESCE((SELECT SUM(a.amount_minor) FROM allocation a WHERE a.receipt_id = r.receipt_id), 0)"
+        ),
+        {"d": d},
+    )
+    for comp in ALLOCATION_COMPONENTS:
+        conn.execute(
+            text(
+                f"UPDATE instalment SET paid_{comp}_minor = paid_{comp}_minor + (SELECT SUM(a.amount_minor) FROM allocation a "
+                f"JOIN tmp_round r ON r.receipt_id = a.receipt_id WHERE a.instalment_id = instalment.instalment_id AND a.component = '{comp}') "
+                f"WHERE instalment_id IN (SELECT a.instalment_id FROM allocation a JOIN tmp_round r ON r.receipt_id = a.receipt_id "
+                f"WHERE a.component = '{comp}')"
+            )
+        )
+    conn.execute(
+        text(
+            "UPDATE instalment SET status = 'paid', paid_date = :d WHERE status = 'billed' "
+            "AND contract_id IN (SELECT contract_id FROM tmp_round) "
+            "AND principal_minor = paid_principal_minor AND interest_minor = paid_interest_minor "
+            "AND fee_minor = paid_fee_minor AND penalty_minor = paid_penalty_minor"
+        ),
+        {"d": d},
+    )
+    conn.execute(
+        text(
+            "UPDATE contract SET credit_minor = credit_minor + (SELECT a.amount_minor FROM allocation a JOIN tmp_round r "
+            "ON r.receipt_id = a.receipt_id WHERE a.component = 'credit' AND r.contract_id = contract.contract_id) "
+            "WHERE contract_id IN (SELECT r.contract_id FROM tmp_round r JOIN allocation a ON a.receipt_id = r.receipt_id "
+            "AND a.component = 'credit')"
+        )
+    )
+    conn.execute(text("UPDATE receipt SET status = 'applied' WHERE receipt_id IN (SELECT receipt_id FROM tmp_round)"))

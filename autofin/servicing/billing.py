@@ -1,0 +1,57 @@
+"""Billing rollover (账单结转): instalments falling due on or before D become billed receivables.
+
+One money event per instalment (principal, interest with its VAT, fee), posted as the billing
+voucher in the same transaction. Reads only not-yet-billed instalments due by D (partial index).
+VAT is inside the interest: vat = interest − round(interest / (1 + vat rate)), the rule in
+integers: interest − (2·interest·10⁶ + (10⁶ + ppm)) / (2·(10⁶ + ppm)).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from autofin.servicing.cycle import StepContext, step
+from autofin.store.ledger import post_batch
+
+VAT_SQL = "i.interest_minor - (2 * i.interest_minor * 1000000 + (1000000 + c.vat_rate_ppm)) / (2 * (1000000 + c.vat_rate_ppm))"
+
+
+@step("billing")
+def bill_instalments(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
+    batch = f"billing:{d.isoformat()}"
+    params = {"d": d, "batch": batch}
+    conn.execute(
+        text(
+            "INSERT INTO money_event (event_type, event_key, contract_id, business_date, currency, principal_minor, interest_minor, "
+            "fee_minor, vat_minor, batch_id) "
+            f"SELECT 'billing', 'billing:' || i.instalment_id, i.contract_id, :d, c.currency, i.principal_minor, i.interest_minor, "
+            f"i.fee_minor, {VAT_SQL}, :batch "
+            "FROM instalment i JOIN contract c ON c.contract_id = i.contract_id "
+            "WHERE i.status = 'scheduled' AND i.due_date <= :d AND c.status = 'active'"
+        ),
+        params,
+    )
+    billed = conn.execute(
+        text(
+            "UPDATE instalment SET status = 'billed', billed_date = :d WHERE status = 'scheduled' AND due_date <= :d "
+            "AND contract_id IN (SELECT contract_id FROM contract WHERE status = 'active')"
+        ),
+        params,
+    ).rowcount
+    posted = post_batch(conn, batch, ctx.templates)
+    totals = conn.execute(
+        text("SELECT COALESCE(SUM(principal_minor), 0), COALESCE(SUM(interest_minor), 0), COALESCE(SUM(fee_minor), 0), "
+             "COALESCE(SUM(vat_minor), 0) FROM money_event WHERE batch_id = :batch"),
+        params,
+    ).one()
+    return {
+        "instalments_billed": billed,
+        "principal_minor": int(totals[0]),
+        "interest_minor": int(totals[1]),
+        "fee_minor": int(totals[2]),
+        "vat_minor": int(totals[3]),
+        "vouchers": posted.entries,
+    }

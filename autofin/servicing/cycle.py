@@ -1,0 +1,170 @@
+"""The nightly cycle: its steps in order, and the runner that makes each one atomic and idempotent.
+
+`run_step` opens one write transaction, returns at once if the step's done-mark for the date
+exists, otherwise runs the step and writes its mark in the same transaction: a re-run changes
+nothing, and a step killed half-way leaves nothing behind. `run_day` runs the steps of one
+business date in order; `catch_up` runs every date after the last closed one, in order.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, insert, select, text
+
+from autofin.domain.errors import DomainError
+from autofin.store.engine import write_transaction
+from autofin.store.models import BusinessDay, StepRun
+
+log = logging.getLogger("autofin.cycle")
+
+StepFn = Callable[[Connection, date, "StepContext"], dict[str, Any]]
+
+
+class DayNotReadyError(DomainError):
+    """The previous business date is not closed: catch up in order."""
+
+
+class CheckFailedError(DomainError):
+    """A control check failed: the day stays open and the cycle stops loudly."""
+
+
+@dataclass
+class StepContext:
+    """What the steps need from outside the store: reference data and the bank side."""
+
+    calendar: Any
+    templates: Any
+    banks: dict[str, Any] = field(default_factory=dict)
+    bank_root: Any = None
+    transport_for: Callable[[Any], Any] | None = None
+    export_dir: Any = None
+    shard: str = "all"
+
+
+@dataclass
+class StepResult:
+    step: str
+    business_date: date
+    counts: dict[str, Any]
+    seconds: float
+    skipped: bool  # already done before this run
+
+
+_STEPS: dict[str, StepFn] = {}
+
+
+def step(name: str) -> Callable[[StepFn], StepFn]:
+    def register(fn: StepFn) -> StepFn:
+        _STEPS[name] = fn
+        return fn
+
+    return register
+
+
+def steps() -> dict[str, StepFn]:
+    import autofin.servicing.steps  # noqa: F401  (imports every step module, which registers its steps)
+
+    missing = [name for name in STEP_ORDER if name not in _STEPS]
+    if missing:
+        raise DomainError(f"cycle steps without an implementation: {', '.join(missing)}")
+    return {name: _STEPS[name] for name in STEP_ORDER}
+
+
+STEP_ORDER = (
+    "business_day",
+    "billing",
+    "delinquency",
+    "penalties",
+    "allocation",
+    "vouchers",
+    "voucher_export",
+    "day_close",
+)
+
+
+def step_done(conn: Connection, name: str, d: date, shard: str = "all") -> dict[str, Any] | None:
+    row = conn.execute(
+        select(StepRun.counts).where(StepRun.step == name, StepRun.business_date == d, StepRun.shard == shard)
+    ).first()
+    return None if row is None else (row[0] or {})
+
+
+def run_step(engine: Engine, name: str, d: date, ctx: StepContext) -> StepResult:
+    fn = steps()[name]
+    started = time.perf_counter()
+    started_at = datetime.now(timezone.utc)
+    with write_transaction(engine) as conn:
+        done = step_done(conn, name, d, ctx.shard)
+        if done is not None:
+            return StepResult(name, d, done, 0.0, skipped=True)
+        counts = fn(conn, d, ctx)
+        conn.execute(
+            insert(StepRun).values(step=name, business_date=d, shard=ctx.shard, status="done", counts=counts, started_at=started_at)
+        )
+    seconds = time.perf_counter() - started
+    log.info("%s %s: %s (%.2fs)", d, name, counts, seconds)
+    return StepResult(name, d, counts, seconds, skipped=False)
+
+
+def run_day(engine: Engine, d: date, ctx: StepContext, *, on_step: Callable[[StepResult], None] | None = None) -> list[StepResult]:
+    results = []
+    for name in STEP_ORDER:
+        result = run_step(engine, name, d, ctx)
+        results.append(result)
+        if on_step:
+            on_step(result)
+    return results
+
+
+def last_closed_day(conn: Connection) -> date | None:
+    return conn.execute(select(func.max(BusinessDay.business_date)).where(BusinessDay.status == "closed")).scalar()
+
+
+def catch_up(engine: Engine, to: date, ctx: StepContext, *, on_step: Callable[[StepResult], None] | None = None) -> list[date]:
+    with engine.connect() as conn:
+        last = last_closed_day(conn)
+    if last is None:
+        raise DayNotReadyError("no business day has ever been closed: load or seed a book first")
+    days = []
+    d = last + timedelta(days=1)
+    while d <= to:
+        run_day(engine, d, ctx, on_step=on_step)
+        days.append(d)
+        d += timedelta(days=1)
+    return days
+
+
+def status(conn: Connection, limit: int = 10) -> list[tuple[date, str, int]]:
+    """The latest business days: date, status, steps done."""
+    return [
+        (d if isinstance(d, date) else date.fromisoformat(d), s, int(n))
+        for d, s, n in conn.execute(
+            text(
+                "SELECT b.business_date, b.status, (SELECT COUNT(*) FROM step_run r WHERE r.business_date = b.business_date) "
+                "FROM business_day b ORDER BY b.business_date DESC LIMIT :n"
+            ),
+            {"n": limit},
+        )
+    ]
+
+
+@step("business_day")
+def open_business_day(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
+    previous = d - timedelta(days=1)
+    prev = conn.execute(select(BusinessDay.status).where(BusinessDay.business_date == previous)).scalar()
+    if prev != "closed":
+        raise DayNotReadyError(f"{previous.isoformat()} is not closed ({prev or 'never opened'}): run `autofin cycle catch-up --to {d}`")
+    conn.execute(insert(BusinessDay).values(business_date=d, status="open"))
+    bank_day = ctx.calendar.is_business_day(d, strict=True)
+    return {"business_date": d.isoformat(), "bank_business_day": bank_day}
+
+
+def is_bank_day(conn: Connection, d: date) -> bool:
+    counts = step_done(conn, "business_day", d) or {}
+    return bool(counts.get("bank_business_day"))

@@ -1,0 +1,90 @@
+"""Delinquency: days past due and buckets per contract, collection cases opened and closed.
+
+DPD = D − the due date of the oldest billed instalment still unpaid (0 when none is past due).
+Buckets: current (0), M1 1–30, M2 31–60, M3 61–90, M4+ over 90. Reads the billed-and-unpaid
+instalments (partial index) and the contracts that were past due yesterday, nothing else.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from autofin.servicing.cycle import StepContext, step
+from autofin.servicing.sql import days_between
+
+BUCKET_SQL = "CASE WHEN {dpd} <= 0 THEN 'current' WHEN {dpd} <= 30 THEN 'M1' WHEN {dpd} <= 60 THEN 'M2' WHEN {dpd} <= 90 THEN 'M3' ELSE 'M4+' END"
+
+
+def refresh_dpd(conn: Connection, d: date, scope: str | None = None) -> tuple[int, int]:
+    """Recompute DPD and bucket as of D, for every contract or for those in `scope` (a SELECT of
+    contract ids). Leaves tmp_dpd holding the past-due contracts in scope. Returns (changed, cured)."""
+    where_scope = "" if scope is None else f" AND i.contract_id IN ({scope})"
+    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_dpd (contract_id BIGINT PRIMARY KEY, dpd INTEGER)"))
+    conn.execute(text("DELETE FROM tmp_dpd"))
+    dpd = days_between(conn, ":d", "MIN(i.due_date)")
+    conn.execute(
+        text(
+            f"INSERT INTO tmp_dpd (contract_id, dpd) SELECT i.contract_id, {dpd} FROM instalment i "
+            f"WHERE i.status = 'billed' AND i.due_date < :d{where_scope} GROUP BY i.contract_id"
+        ),
+        {"d": d},
+    )
+    # contracts past due before and fully paid since become current
+    cured = conn.execute(
+        text(
+            "UPDATE contract SET dpd = 0, bucket = 'current' WHERE dpd > 0 AND contract_id NOT IN (SELECT contract_id FROM tmp_dpd)"
+            + ("" if scope is None else f" AND contract_id IN ({scope})")
+        )
+    ).rowcount
+    bucket = BUCKET_SQL.format(dpd="t.dpd")
+    changed = conn.execute(
+        text(f"SELECT COUNT(*) FROM tmp_dpd t JOIN contract c ON c.contract_id = t.contract_id WHERE c.bucket <> ({bucket})")
+    ).scalar_one()
+    conn.execute(
+        text(
+            "UPDATE contract SET dpd = (SELECT t.dpd FROM tmp_dpd t WHERE t.contract_id = contract.contract_id), "
+            f"bucket = (SELECT {bucket} FROM tmp_dpd t WHERE t.contract_id = contract.contract_id) "
+            "WHERE contract_id IN (SELECT contract_id FROM tmp_dpd)"
+        )
+    )
+    return int(changed) + cured, cured
+
+
+@step("delinquency")
+def age_arrears(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
+    params = {"d": d}
+    changed, cured = refresh_dpd(conn, d)
+    opened = conn.execute(
+        text(
+            "INSERT INTO collection_case (contract_id, status, opened_date, bucket_at_open, worst_bucket, worst_dpd) "
+            "SELECT c.contract_id, 'open', :d, c.bucket, c.bucket, c.dpd FROM contract c JOIN tmp_dpd t ON t.contract_id = c.contract_id "
+            "WHERE c.dpd > 0 AND NOT EXISTS (SELECT 1 FROM collection_case k WHERE k.contract_id = c.contract_id AND k.status = 'open')"
+        ),
+        params,
+    ).rowcount
+    conn.execute(
+        text(
+            "UPDATE collection_case SET worst_dpd = (SELECT c.dpd FROM contract c WHERE c.contract_id = collection_case.contract_id), "
+            "worst_bucket = (SELECT c.bucket FROM contract c WHERE c.contract_id = collection_case.contract_id) "
+            "WHERE status = 'open' AND worst_dpd < (SELECT c.dpd FROM contract c WHERE c.contract_id = collection_case.contract_id)"
+        )
+    )
+    closed = conn.execute(
+        text(
+            "UPDATE collection_case SET status = 'closed', closed_date = :d WHERE status = 'open' "
+            "AND contract_id NOT IN (SELECT contract_id FROM tmp_dpd)"
+        ),
+        params,
+    ).rowcount
+    buckets = dict(conn.execute(text("SELECT bucket, COUNT(*) FROM contract WHERE status = 'active' AND dpd > 0 GROUP BY bucket")).all())
+    return {
+        "contracts_past_due": int(sum(buckets.values())),
+        "by_bucket": {k: int(v) for k, v in sorted(buckets.items())},
+        "bucket_changes": changed,
+        "cured": cured,
+        "cases_opened": opened,
+        "cases_closed": closed,
+    }

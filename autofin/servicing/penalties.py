@@ -1,0 +1,66 @@
+"""Penalty interest (罚息) on overdue instalments, per each contract's frozen terms.
+
+The set-based twin of `domain.penalties.penalty_increment`: for every billed, unpaid instalment
+past its grace days, book basis × daily rate × the days since it was last accrued (from the due
+date the first time), capped at basis × cap; the basis is today's unpaid amount (or principal).
+`penalty_through_date` records the last date accrued, so a catch-up books each gap once.
+One penalty_accrual money event per contract per day, posted in the same transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from autofin.domain.money import PPM, sql_div_round_half_up
+from autofin.servicing.cycle import StepContext, step
+from autofin.servicing.sql import days_between, greatest, least
+from autofin.store.ledger import post_batch
+
+
+@step("penalties")
+def accrue_penalties(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
+    batch = f"penalties:{d.isoformat()}"
+    overdue = days_between(conn, ":d", "i.due_date")
+    accrued_days = f"COALESCE({days_between(conn, 'i.penalty_through_date', 'i.due_date')}, 0)"
+    basis = (
+        "CASE WHEN c.penalty_basis = 'overdue_principal' THEN i.principal_minor - i.paid_principal_minor "
+        "ELSE i.principal_minor + i.interest_minor + i.fee_minor - i.paid_principal_minor - i.paid_interest_minor - i.paid_fee_minor END"
+    )
+    raw = sql_div_round_half_up("b.basis * b.rate * (b.overdue - b.accrued_days)", PPM)
+    cap = f"CASE WHEN b.cap IS NULL THEN {raw} ELSE {greatest(conn, '0', sql_div_round_half_up('b.basis * b.cap', PPM) + ' - b.penalty')} END"
+    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_penalty (instalment_id BIGINT PRIMARY KEY, contract_id BIGINT, amount BIGINT)"))
+    conn.execute(text("DELETE FROM tmp_penalty"))
+    conn.execute(
+        text(
+            "INSERT INTO tmp_penalty (instalment_id, contract_id, amount) "
+            f"SELECT b.instalment_id, b.contract_id, {least(conn, raw, cap)} FROM ("
+            f"  SELECT i.instalment_id, i.contract_id, i.penalty_minor AS penalty, {basis} AS basis, c.penalty_rate_ppm AS rate, "
+            f"  c.penalty_cap_ppm AS cap, {overdue} AS overdue, {accrued_days} AS accrued_days, c.grace_days AS grace "
+            "  FROM instalment i JOIN contract c ON c.contract_id = i.contract_id "
+            "  WHERE i.status = 'billed' AND i.due_date < :d AND (i.penalty_through_date IS NULL OR i.penalty_through_date < :d)"
+            ") b WHERE b.basis > 0 AND b.overdue > b.grace AND b.overdue > b.accrued_days"
+        ),
+        {"d": d},
+    )
+    conn.execute(text("DELETE FROM tmp_penalty WHERE amount <= 0"))
+    conn.execute(
+        text(
+            "UPDATE instalment SET penalty_minor = penalty_minor + (SELECT t.amount FROM tmp_penalty t WHERE t.instalment_id = instalment.instalment_id), "
+            "penalty_through_date = :d WHERE instalment_id IN (SELECT instalment_id FROM tmp_penalty)"
+        ),
+        {"d": d},
+    )
+    conn.execute(
+        text(
+            "INSERT INTO money_event (event_type, event_key, contract_id, business_date, currency, penalty_minor, batch_id) "
+            "SELECT 'penalty_accrual', 'penalty:' || :day || ':' || t.contract_id, t.contract_id, :d, c.currency, SUM(t.amount), :batch "
+            "FROM tmp_penalty t JOIN contract c ON c.contract_id = t.contract_id GROUP BY t.contract_id, c.currency"
+        ),
+        {"d": d, "day": d.isoformat(), "batch": batch},
+    )
+    posted = post_batch(conn, batch, ctx.templates)
+    instalments, amount = conn.execute(text("SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM tmp_penalty")).one()
+    return {"instalments": int(instalments), "contracts": posted.entries, "penalty_minor": int(amount)}

@@ -1,0 +1,25 @@
+"""The few SQL spellings that differ between SQLite and PostgreSQL, in one place."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+
+def least(conn: Connection, a: str, b: str) -> str:
+    return f"min({a}, {b})" if conn.dialect.name == "sqlite" else f"LEAST({a}, {b})"
+
+
+def greatest(conn: Connection, a: str, b: str) -> str:
+    return f"max({a}, {b})" if conn.dialect.name == "sqlite" else f"GREATEST({a}, {b})"
+
+
+def position(conn: Connection, needle: str, haystack: str) -> str:
+    """1-based position of the literal `needle` in the text expression `haystack`."""
+    return f"instr({haystack}, '{needle}')" if conn.dialect.name == "sqlite" else f"strpos({haystack}, '{needle}')"
+
+
+def days_between(conn: Connection, later: str, earlier: str) -> str:
+    """Whole days from `earlier` to `later` (date expressions or bound date parameters)."""
+    if conn.dialect.name == "sqlite":
+        return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
+    return f"(CAST({later} AS date) - CAST({earlier} AS date))"

@@ -1,0 +1,166 @@
+"""Billing, delinquency, penalties and allocation on a seeded book: amounts, idempotency, ties."""
+
+from datetime import date, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import insert, text
+
+from autofin.domain.allocation import OpenInstalment, allocate_receipt
+from autofin.domain.money import from_minor, ppm_to_rate
+from autofin.domain.penalties import penalty_increment
+from autofin.domain.products import PenaltyTerms
+from autofin.servicing.checks import nightly_checks
+from autofin.servicing.cycle import run_step
+from autofin.store.models import Receipt
+from tests.servicing.conftest import AS_OF, seed
+
+D1 = AS_OF + timedelta(days=1)
+
+
+def q(engine, sql, **params):
+    with engine.connect() as conn:
+        return conn.execute(text(sql), params).all()
+
+
+def green(engine, d):
+    with engine.connect() as conn:
+        problems = {k: v for k, v in nightly_checks(conn, d).items() if v}
+    assert problems == {}
+
+
+def test_billing_bills_what_falls_due_and_posts_it(store, ctx):
+    seed(store)
+    due = q(store, "SELECT COUNT(*), SUM(principal_minor), SUM(interest_minor) FROM instalment i JOIN contract c ON c.contract_id = i.contract_id "
+                   "WHERE i.status = 'scheduled' AND i.due_date <= :d AND c.status = 'active'", d=D1)[0]
+    run_step(store, "business_day", D1, ctx)
+    result = run_step(store, "billing", D1, ctx)
+    assert result.counts["instalments_billed"] == due[0] > 0
+    assert (result.counts["principal_minor"], result.counts["interest_minor"]) == (due[1], due[2])
+    vat = q(store, "SELECT SUM(vat_minor) FROM money_event WHERE event_type = 'billing'")[0][0]
+    assert 0 < vat * 100 < due[2] * 13  # at most 13% VAT inside the interest
+    again = run_step(store, "billing", D1, ctx)
+    assert again.skipped and again.counts == result.counts
+    assert q(store, "SELECT COUNT(*) FROM money_event WHERE event_type = 'billing'")[0][0] == due[0]
+    run_step(store, "delinquency", D1, ctx)  # DPD is yesterday's until arrears are aged
+    green(store, D1)
+
+
+def test_vat_split_by_hand(sqlite_store, ctx):
+    seed(sqlite_store)
+    run_step(sqlite_store, "business_day", D1, ctx)
+    run_step(sqlite_store, "billing", D1, ctx)
+    for interest, vat, ppm in q(sqlite_store, "SELECT me.interest_minor, me.vat_minor, c.vat_rate_ppm FROM money_event me "
+                                              "JOIN contract c ON c.contract_id = me.contract_id WHERE me.event_type = 'billing'"):
+        net = (from_minor(interest) / (1 + ppm_to_rate(ppm))).quantize(from_minor(1))
+        assert from_minor(vat) == from_minor(interest) - net
+
+
+def test_days_run_in_order_and_penalties_accrue_per_the_terms(store, ctx):
+    seed(store, contracts=600)
+    before = {r[0]: r[1:] for r in q(store, "SELECT instalment_id, penalty_minor, due_date, penalty_through_date FROM instalment WHERE status = 'billed'")}
+    for d in (D1, D1 + timedelta(days=1)):
+        for name in ("business_day", "billing", "delinquency", "penalties"):
+            run_step(store, name, d, ctx)
+        assert q(store, "SELECT COUNT(*) FROM business_day WHERE business_date = :d", d=d)[0][0] == 1
+        with store.begin() as conn:  # close by hand: the bank steps are not part of this test
+            conn.execute(text("UPDATE business_day SET status = 'closed' WHERE business_date = :d"), {"d": d})
+    d = D1 + timedelta(days=1)
+    rows = q(store, "SELECT i.instalment_id, i.penalty_minor, i.principal_minor, i.interest_minor, i.fee_minor, i.due_date, "
+                    "c.penalty_rate_ppm, c.penalty_basis, c.grace_days, c.penalty_cap_ppm FROM instalment i "
+                    "JOIN contract c ON c.contract_id = i.contract_id WHERE i.status = 'billed' AND i.due_date < :d", d=d)
+    checked = 0
+    for iid, penalty, p, i, f, due, rate, basis, grace, cap in rows:
+        due = due if isinstance(due, date) else date.fromisoformat(due)
+        terms = PenaltyTerms(ppm_to_rate(rate), basis, grace, None if cap is None else ppm_to_rate(cap))
+        base = from_minor(p if basis == "overdue_principal" else p + i + f)
+        expected = from_minor(before[iid][0]) if iid in before else from_minor(0)
+        through = before.get(iid, (0, None, None))[2]
+        through = None if through is None else (through if isinstance(through, date) else date.fromisoformat(through))
+        for day in (D1, d):
+            if day <= due or (through and through >= day):
+                continue
+            accrued_days = (through - due).days if through else 0
+            inc = penalty_increment(base, days_overdue=(day - due).days, days_accrued=accrued_days, accrued=expected, terms=terms)
+            if inc:
+                expected += inc
+                through = day
+        assert from_minor(penalty) == expected, iid
+        checked += 1
+    assert checked > 20
+    green(store, d)
+
+
+def test_delinquency_opens_and_closes_collection_cases(sqlite_store, ctx):
+    seed(sqlite_store, contracts=600)
+    for name in ("business_day", "billing"):
+        run_step(sqlite_store, name, D1, ctx)
+    result = run_step(sqlite_store, "delinquency", D1, ctx)
+    past_due = q(sqlite_store, "SELECT COUNT(*) FROM contract WHERE dpd > 0")[0][0]
+    assert result.counts["cases_opened"] == past_due == result.counts["contracts_past_due"] > 0
+    run_step(sqlite_store, "penalties", D1, ctx)
+    # pay one delinquent contract in full, and 1,000.00 more: its case closes the next day
+    cid, owed = q(sqlite_store, "SELECT i.contract_id, SUM(i.principal_minor + i.interest_minor + i.fee_minor + i.penalty_minor - "
+                                "i.paid_principal_minor - i.paid_interest_minor - i.paid_fee_minor - i.paid_penalty_minor) "
+                                "FROM instalment i JOIN contract c ON c.contract_id = i.contract_id WHERE c.dpd > 30 AND i.status = 'billed' "
+                                "GROUP BY i.contract_id ORDER BY i.contract_id LIMIT 1")[0]
+    credit_before = q(sqlite_store, "SELECT credit_minor FROM contract WHERE contract_id = :c", c=cid)[0][0]
+    with sqlite_store.begin() as conn:
+        conn.execute(insert(Receipt).values(contract_id=cid, source="transfer", source_ref="T-1", amount_minor=owed + 100_000,
+                                            value_date=D1, business_date=D1))
+    alloc = run_step(sqlite_store, "allocation", D1, ctx)
+    assert (alloc.counts["received_minor"], alloc.counts["to_credit_minor"]) == (owed + 100_000, 100_000)
+    with sqlite_store.begin() as conn:
+        conn.execute(text("UPDATE business_day SET status = 'closed' WHERE business_date = :d"), {"d": D1})
+    d2 = D1 + timedelta(days=1)
+    for name in ("business_day", "billing"):
+        run_step(sqlite_store, name, d2, ctx)
+    result = run_step(sqlite_store, "delinquency", d2, ctx)
+    assert result.counts["cases_closed"] >= 1
+    assert q(sqlite_store, "SELECT status, closed_date FROM collection_case WHERE contract_id = :c", c=cid)[0] == ("closed", d2.isoformat())
+    assert q(sqlite_store, "SELECT dpd, bucket, credit_minor FROM contract WHERE contract_id = :c", c=cid)[0] == (0, "current", credit_before + 100_000)
+    green(sqlite_store, d2)
+
+
+def test_allocation_equals_the_reference_waterfall(store, ctx):
+    seed(store, contracts=500)
+    run_step(store, "business_day", D1, ctx)
+    run_step(store, "billing", D1, ctx)
+    contracts = q(store, "SELECT DISTINCT i.contract_id FROM instalment i WHERE i.status = 'billed' ORDER BY i.contract_id")[:40]
+    expected, receipts = {}, []
+    for n, (cid,) in enumerate(contracts):
+        order = q(store, "SELECT allocation_order FROM contract WHERE contract_id = :c", c=cid)[0][0].split(",")
+        open_rows = [OpenInstalment(r[0], r[1], r[2] if isinstance(r[2], date) else date.fromisoformat(r[2]), *r[3:])
+                     for r in q(store, "SELECT instalment_id, seq, due_date, penalty_minor - paid_penalty_minor, fee_minor - paid_fee_minor, "
+                                       "interest_minor - paid_interest_minor, principal_minor - paid_principal_minor FROM instalment "
+                                       "WHERE contract_id = :c AND status = 'billed'", c=cid)]
+        owed = sum(o.penalty + o.fee + o.interest + o.principal for o in open_rows)
+        amounts = [max(1, owed * (n % 5 + 1) // 4 - 777)] + ([owed // 3 + 1] if n % 3 == 0 else [])
+        left = list(open_rows)
+        lines = []
+        for amount in amounts:
+            got = allocate_receipt(amount, left, order)
+            lines.append([(l.instalment_id, l.component, l.amount) for l in got])
+            paid = {}
+            for l in got:
+                if l.instalment_id:
+                    paid[(l.instalment_id, l.component)] = paid.get((l.instalment_id, l.component), 0) + l.amount
+            left = [OpenInstalment(o.instalment_id, o.seq, o.due_date, *(getattr(o, c) - paid.get((o.instalment_id, c), 0)
+                    for c in ("penalty", "fee", "interest", "principal"))) for o in left]
+            receipts.append({"contract_id": cid, "source": "transfer", "source_ref": f"R{n}-{amount}", "amount_minor": amount,
+                             "value_date": D1, "business_date": D1})
+        expected[cid] = lines
+    with store.begin() as conn:
+        conn.execute(insert(Receipt), receipts)
+    run_step(store, "delinquency", D1, ctx)
+    result = run_step(store, "allocation", D1, ctx)
+    assert result.counts["receipts"] == len(receipts)
+    assert result.counts["received_minor"] == sum(r["amount_minor"] for r in receipts)
+    rows = q(store, "SELECT r.contract_id, r.receipt_id, a.instalment_id, a.component, a.amount_minor FROM allocation a "
+                    "JOIN receipt r ON r.receipt_id = a.receipt_id ORDER BY r.receipt_id, a.allocation_id")
+    got = {}
+    for cid, rid, iid, comp, amount in rows:
+        got.setdefault(cid, {}).setdefault(rid, []).append((iid, comp, amount))
+    for cid, lines in expected.items():
+        assert [sorted(v, key=str) for v in got[cid].values()] == [sorted(v, key=str) for v in lines], cid
+    green(store, D1)
