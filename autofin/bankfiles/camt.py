@@ -1,0 +1,137 @@
+"""ISO 20022 camt.054 (debit/credit notification) and camt.053 (statement): parse; render for the simulator.
+
+camt.054: a CRDT entry settles a direct debit (its EndToEndId names the order); a DBIT entry
+with return information returns one already settled, with the reason code.
+camt.053: the day's statement of the collection account, for reconciliation.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from lxml import etree
+
+from autofin.bankfiles.amounts import read_amount, write_amount
+from autofin.bankfiles.records import BankFileError, Statement, StatementEntry, StatusReport, TransactionStatus
+from autofin.bankfiles.xml import find, findall, parse_xml, path, serialise, sub, text_of
+
+CAMT054 = "camt.054.001.08"
+CAMT053 = "camt.053.001.08"
+
+
+def _entry(parent: etree._Element, *, amount_minor: int, currency: str, credit: bool, booking: date, e2e: str | None,
+           return_reason: str | None = None) -> None:
+    ntry = sub(parent, "Ntry")
+    sub(ntry, "Amt", write_amount(amount_minor, currency), Ccy=currency)
+    sub(ntry, "CdtDbtInd", "CRDT" if credit else "DBIT")
+    sub(path(ntry, "Sts"), "Cd", "BOOK")
+    sub(path(ntry, "BookgDt"), "Dt", booking.isoformat())
+    sub(path(ntry, "ValDt"), "Dt", booking.isoformat())
+    code = path(ntry, "BkTxCd", "Domn")
+    sub(code, "Cd", "PMNT")
+    fam = sub(code, "Fmly")
+    sub(fam, "Cd", "IDDT")
+    sub(fam, "SubFmlyCd", "ESDD" if return_reason is None else "UPDD")
+    if e2e is not None:
+        tx = path(ntry, "NtryDtls", "TxDtls")
+        sub(path(tx, "Refs"), "EndToEndId", e2e)
+        if return_reason:
+            sub(path(tx, "RtrInf", "Rsn"), "Cd", return_reason)
+
+
+def _document(kind: str) -> tuple[etree._Element, str]:
+    ns = f"urn:iso:std:iso:20022:tech:xsd:{kind}"
+    return etree.Element(f"{{{ns}}}Document", nsmap={None: ns}), ns
+
+
+def render_camt054(*, message_id: str, created_at: datetime, account: str, booking: date, transactions: list[TransactionStatus],
+                   currency: str = "CNY") -> bytes:
+    root, _ = _document(CAMT054)
+    body = sub(root, "BkToCstmrDbtCdtNtfctn")
+    hdr = sub(body, "GrpHdr")
+    sub(hdr, "MsgId", message_id)
+    sub(hdr, "CreDtTm", created_at.strftime("%Y-%m-%dT%H:%M:%S"))
+    ntf = sub(body, "Ntfctn")
+    sub(ntf, "Id", f"{message_id}-1")
+    sub(ntf, "CreDtTm", created_at.strftime("%Y-%m-%dT%H:%M:%S"))
+    sub(path(ntf, "Acct", "Id", "Othr"), "Id", account)
+    for t in transactions:
+        _entry(ntf, amount_minor=t.amount_minor, currency=currency, credit=t.status == "settled", booking=booking, e2e=t.end_to_end_id,
+               return_reason=t.reason if t.status == "returned" else None)
+    return serialise(root)
+
+
+def parse_camt054(data: bytes) -> StatusReport:
+    root = parse_xml(data)
+    body = find(root, "BkToCstmrDbtCdtNtfctn")
+    if body is None:
+        raise BankFileError("not a camt.054 notification")
+    transactions, booking = [], None
+    for ntry in findall(body, "Ntfctn/Ntry"):
+        amt = find(ntry, "Amt")
+        if amt is None:
+            raise BankFileError("camt.054 entry without Amt")
+        currency = amt.get("Ccy") or "CNY"
+        credit = text_of(ntry, "CdtDbtInd") == "CRDT"
+        booked = text_of(ntry, "BookgDt/Dt", required=False)
+        booking = date.fromisoformat(booked) if booked else booking
+        e2e = text_of(ntry, "NtryDtls/TxDtls/Refs/EndToEndId", required=False)
+        if e2e is None:
+            raise BankFileError("camt.054 entry without EndToEndId: cannot say which debit it answers")
+        reason = text_of(ntry, "NtryDtls/TxDtls/RtrInf/Rsn/Cd", required=False)
+        if not credit and reason is None:
+            raise BankFileError(f"debit entry for {e2e} without return reason")
+        transactions.append(TransactionStatus(e2e, "settled" if credit else "returned", reason, read_amount(amt.text, currency, "Ntry/Amt")))
+    return StatusReport("camt.054", text_of(body, "GrpHdr/MsgId"), None, None, None, tuple(transactions), booking)
+
+
+def render_camt053(*, message_id: str, created_at: datetime, account: str, booking: date, opening_minor: int,
+                   entries: list[StatementEntry], currency: str = "CNY") -> bytes:
+    root, _ = _document(CAMT053)
+    body = sub(root, "BkToCstmrStmt")
+    hdr = sub(body, "GrpHdr")
+    sub(hdr, "MsgId", message_id)
+    sub(hdr, "CreDtTm", created_at.strftime("%Y-%m-%dT%H:%M:%S"))
+    stmt = sub(body, "Stmt")
+    sub(stmt, "Id", f"{message_id}-1")
+    sub(stmt, "CreDtTm", created_at.strftime("%Y-%m-%dT%H:%M:%S"))
+    sub(path(stmt, "Acct", "Id", "Othr"), "Id", account)
+    closing = opening_minor + sum(e.amount_minor if e.is_credit else -e.amount_minor for e in entries)
+    for code, amount in (("OPBD", opening_minor), ("CLBD", closing)):
+        bal = sub(stmt, "Bal")
+        sub(path(bal, "Tp", "CdOrPrtry"), "Cd", code)
+        sub(bal, "Amt", write_amount(abs(amount), currency), Ccy=currency)
+        sub(bal, "CdtDbtInd", "CRDT" if amount >= 0 else "DBIT")
+        sub(path(bal, "Dt"), "Dt", booking.isoformat())
+    summary = path(stmt, "TxsSummry", "TtlNtries")
+    sub(summary, "NbOfNtries", str(len(entries)))
+    sub(summary, "Sum", write_amount(sum(e.amount_minor for e in entries), currency))
+    for e in entries:
+        _entry(stmt, amount_minor=e.amount_minor, currency=currency, credit=e.is_credit, booking=e.booking_date, e2e=e.reference)
+    return serialise(root)
+
+
+def parse_camt053(data: bytes) -> Statement:
+    root = parse_xml(data)
+    body = find(root, "BkToCstmrStmt")
+    if body is None:
+        raise BankFileError("not a camt.053 statement")
+    stmt = find(body, "Stmt")
+    if stmt is None:
+        raise BankFileError("camt.053 without Stmt")
+    entries = []
+    for ntry in findall(stmt, "Ntry"):
+        amt = find(ntry, "Amt")
+        if amt is None:
+            raise BankFileError("camt.053 entry without Amt")
+        currency = amt.get("Ccy") or "CNY"
+        entries.append(StatementEntry(read_amount(amt.text, currency, "Ntry/Amt"), currency, text_of(ntry, "CdtDbtInd") == "CRDT",
+                                      date.fromisoformat(text_of(ntry, "BookgDt/Dt")),
+                                      text_of(ntry, "NtryDtls/TxDtls/Refs/EndToEndId", required=False)))
+    count = text_of(stmt, "TxsSummry/TtlNtries/NbOfNtries", required=False)
+    total = text_of(stmt, "TxsSummry/TtlNtries/Sum", required=False)
+    if count is not None and int(count) != len(entries):
+        raise BankFileError(f"statement says {count} entries, holds {len(entries)}")
+    if total is not None and read_amount(total, "CNY", "TtlNtries/Sum") != sum(e.amount_minor for e in entries):
+        raise BankFileError("statement entry total does not match TxsSummry/TtlNtries/Sum")
+    return Statement(text_of(body, "GrpHdr/MsgId"), text_of(stmt, "Acct/Id/Othr/Id"), tuple(entries))

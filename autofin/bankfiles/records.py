@@ -1,0 +1,88 @@
+"""The records that cross the bank-file boundary, whatever the format."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+
+class BankFileError(Exception):
+    """A file that cannot be accepted; `reason` is what the quarantine note says."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(reason)
+
+
+@dataclass(frozen=True)
+class Creditor:
+    name: str
+    account: str
+    agent: str  # BIC or bank code of the creditor's bank
+    scheme_id: str
+
+
+@dataclass(frozen=True)
+class DebitInstruction:
+    end_to_end_id: str
+    amount_minor: int
+    currency: str
+    mandate_ref: str
+    mandate_signed: date
+    debtor_name: str
+    debtor_account: str
+    remittance: str
+
+
+@dataclass(frozen=True)
+class DebitFile:
+    message_id: str
+    created_at: datetime
+    collection_date: date
+    creditor: Creditor
+    instructions: tuple[DebitInstruction, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.instructions)
+
+    @property
+    def total_minor(self) -> int:
+        return sum(i.amount_minor for i in self.instructions)
+
+
+@dataclass(frozen=True)
+class TransactionStatus:
+    end_to_end_id: str
+    status: str  # accepted | rejected | settled | returned
+    reason: str | None  # ISO external reason code (AM04, ...)
+    amount_minor: int | None
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """pain.002, camt.054 or a domestic result file, reduced to what the books need."""
+
+    kind: str  # pain.002 | camt.054 | cn_text_result
+    message_id: str
+    original_message_id: str | None
+    original_count: int | None
+    original_total_minor: int | None
+    transactions: tuple[TransactionStatus, ...]
+    booking_date: date | None = None
+
+
+@dataclass(frozen=True)
+class StatementEntry:
+    amount_minor: int
+    currency: str
+    is_credit: bool
+    booking_date: date
+    reference: str | None
+
+
+@dataclass(frozen=True)
+class Statement:
+    message_id: str
+    account: str
+    entries: tuple[StatementEntry, ...] = field(default_factory=tuple)

@@ -1,0 +1,62 @@
+"""Small helpers for ISO 20022 XML: building with lxml, and reading by local names."""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from autofin.bankfiles.records import BankFileError
+
+MAX_XML_BYTES = 64 * 1024 * 1024
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_blank_text=True)
+
+
+def sub(parent: etree._Element, tag: str, text: str | None = None, **attrib: str) -> etree._Element:
+    el = etree.SubElement(parent, f"{{{parent.nsmap[None]}}}{tag}", attrib)
+    if text is not None:
+        el.text = text
+    return el
+
+
+def path(parent: etree._Element, *tags: str) -> etree._Element:
+    el = parent
+    for tag in tags:
+        el = sub(el, tag)
+    return el
+
+
+def parse_xml(data: bytes) -> etree._Element:
+    if len(data) > MAX_XML_BYTES:
+        raise BankFileError(f"file is {len(data):,} bytes, above the {MAX_XML_BYTES:,} byte limit")
+    try:
+        return etree.fromstring(data, _PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise BankFileError(f"not well-formed XML: {exc}") from None
+
+
+def namespace(root: etree._Element) -> str:
+    return etree.QName(root).namespace or ""
+
+
+def find(el: etree._Element, xpath: str) -> etree._Element | None:
+    """XPath over local names: 'GrpHdr/MsgId' finds it whatever the namespace."""
+    steps = "/".join(f"*[local-name()='{s}']" for s in xpath.split("/"))
+    found = el.xpath(steps)
+    return found[0] if found else None
+
+
+def findall(el: etree._Element, xpath: str) -> list[etree._Element]:
+    steps = "/".join(f"*[local-name()='{s}']" for s in xpath.split("/"))
+    return el.xpath(steps)
+
+
+def text_of(el: etree._Element, xpath: str, *, required: bool = True) -> str | None:
+    node = find(el, xpath)
+    if node is None or node.text is None:
+        if required:
+            raise BankFileError(f"missing {xpath}")
+        return None
+    return node.text.strip()
+
+
+def serialise(root: etree._Element) -> bytes:
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
