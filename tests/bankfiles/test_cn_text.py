@@ -19,7 +19,7 @@ def test_debit_file_is_gbk_with_a_summary_line():
     data = cn_text.render_debit(batch())
     assert_golden(data, "cn_text_icbc_20261123.txt")
     text = data.decode("gbk")
-    assert text.splitlines()[0] == "H|AFICBC20261123001|1001234509876543210|20261123|2|8773.08"
+    assert text.splitlines()[0] == "H|AFICBC20261123001|1001234509876543210|20261123|2|8778.08"
     assert "王伟" in text and data.count(b"\r\n") == 3
     with pytest.raises(UnicodeDecodeError):
         data.decode("utf-8")
