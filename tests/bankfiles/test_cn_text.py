@@ -39,7 +39,7 @@ def test_result_file_maps_codes_to_iso_reasons():
 @pytest.mark.parametrize(
     ("data", "reason"),
     [
-        ("H|B1|1|10.00|1|10.00\r\nR|1|E1|10.00|0000|成功\r\n".encode("utf-8"), "not GBK"),
+        (b"H|B1|1|10.00|1|10.00\r\nR|1|E1|10.00|0000|\xff\xff\r\n", "not GBK"),
         ("R|1|E1|10.00|0000|x\r\n".encode("gbk"), "no header"),
         ("H|B1|2|10.00|1|10.00\r\nR|1|E1|10.00|0000|成功\r\n".encode("gbk"), "header says 2"),
         ("H|B1|1|10.00|1|10.00\r\nR|1|E1|10.00|7777|?\r\n".encode("gbk"), "unknown result code"),
