@@ -311,5 +311,115 @@ def ledger_trial_balance(as_of: date) -> None:
         sys.exit(1)
 
 
+# ------------------------------------------------------------------ cycle
+
+
+def _print_step(result) -> None:  # noqa: ANN001
+    counts = ", ".join(f"{k}={v}" for k, v in result.counts.items() if not isinstance(v, (dict, list)) or v)
+    mark = "(done before)" if result.skipped else f"{result.seconds:.2f}s"
+    click.echo(f"{result.business_date} {result.step:<15} {mark:>13}  {counts}")
+
+
+@main.group()
+def cycle() -> None:
+    """The nightly servicing cycle (the same steps Dagster runs)."""
+
+
+@cycle.command("run")
+@click.option("--date", "d", type=DATE, required=True, help="The business date to run.")
+@fail_clearly
+def cycle_run(d: date) -> None:
+    """Run every step of one business date, in order (steps already done are skipped)."""
+    from autofin.servicing.context import default_context
+    from autofin.servicing.cycle import run_day
+    from autofin.store.engine import get_engine
+
+    run_day(get_engine(), d, default_context(), on_step=_print_step)
+
+
+@cycle.command("catch-up")
+@click.option("--to", "to", type=DATE, required=True, help="Run every business date after the last closed one, up to this one.")
+@fail_clearly
+def cycle_catch_up(to: date) -> None:
+    """Run every missed business date in order."""
+    from autofin.servicing.context import default_context
+    from autofin.servicing.cycle import catch_up
+    from autofin.store.engine import get_engine
+
+    days = catch_up(get_engine(), to, default_context(), on_step=_print_step)
+    click.echo(f"caught up {len(days)} business dates" + (f": {days[0]} … {days[-1]}" if days else ""))
+
+
+@cycle.command("status")
+def cycle_status() -> None:
+    """The latest business dates and how far each got."""
+    from autofin.servicing.cycle import STEP_ORDER, status
+    from autofin.store.engine import get_engine
+
+    with get_engine().connect() as conn:
+        rows = status(conn)
+    click.echo(f"{'business date':<14} {'status':<8} steps done (of {len(STEP_ORDER)})")
+    for d, state, n in rows:
+        click.echo(f"{d.isoformat():<14} {state:<8} {n}")
+
+
+# ------------------------------------------------------------------ bank simulator
+
+
+@main.group()
+def bank() -> None:
+    """The bank side."""
+
+
+@bank.command("simulate")
+@click.option("--bank", "code", required=True, help="Bank code (assets/banks).")
+@click.option("--date", "d", type=DATE, required=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@fail_clearly
+def bank_simulate(code: str, d: date, seed: int) -> None:
+    """TEST AND DEMO TOOL: answer the debit files a bank received, as the bank would."""
+    from autofin.bankfiles.simulator import simulate
+    from autofin.reference import bank_profiles
+    from autofin.settings import bank_dir
+
+    profiles = bank_profiles()
+    if code not in profiles:
+        raise InputError("bank", f"unknown bank {code!r}; known: {', '.join(profiles)}")
+    profile = profiles[code]
+    if profile.transport != "local":
+        raise InputError("bank", f"{code} uses SFTP; the simulator plays banks on the local transport only")
+    r = simulate(profile, bank_dir() / "remote" / code, d, seed=seed)
+    click.echo(f"[simulated bank {code}] read {r.files_read} files, {r.transactions} debits: {r.rejected} rejected, "
+               f"collected {format_amount(Decimal(r.collected_minor) / 100)}; wrote {r.files_written} answer files")
+
+
+@demo.command("cycle")
+@click.option("--days", type=int, default=5, show_default=True, help="How many business dates to run after the last closed one.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed of the simulated banks.")
+@fail_clearly
+def demo_cycle(days: int, seed: int) -> None:
+    """Run the cycle day after day with the simulated banks answering every night."""
+    from datetime import timedelta
+
+    from autofin.bankfiles.simulator import simulate
+    from autofin.servicing.context import default_context
+    from autofin.servicing.cycle import last_closed_day, run_day
+    from autofin.store.engine import get_engine
+
+    engine, ctx = get_engine(), default_context()
+    with engine.connect() as conn:
+        last = last_closed_day(conn)
+    if last is None:
+        raise DomainError("no closed business day: seed a book first (autofin demo seed)")
+    for n in range(1, days + 1):
+        d = last + timedelta(days=n)
+        run_day(engine, d, ctx, on_step=_print_step)
+        for code, profile in sorted(ctx.banks.items()):
+            r = simulate(profile, ctx.bank_root / "remote" / code, d, seed=seed)
+            if r.files_read:
+                click.echo(f"{d} [simulated bank {code}] {r.transactions} debits answered: {r.rejected} rejected, "
+                           f"collected {format_amount(Decimal(r.collected_minor) / 100)}")
+
+
 if __name__ == "__main__":
     main()

@@ -65,3 +65,10 @@ def chart_of_accounts() -> dict[str, Account]:
 @cache
 def voucher_templates() -> dict[str, Template]:
     return parse_templates(read_yaml(assets_dir() / "accounting" / "templates.yaml")["templates"], chart_of_accounts())
+
+
+def bank_profiles() -> dict:
+    """code → BankProfile, from assets/banks/*.yaml."""
+    from autofin.bankfiles.profiles import load_profiles
+
+    return load_profiles(assets_dir() / "banks")

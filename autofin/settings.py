@@ -22,3 +22,12 @@ def database_url() -> str:
     if url:
         return url
     return f"sqlite:///{data_dir() / 'autofin.db'}"
+
+
+def bank_dir() -> Path:
+    """The exchange area: outbound/, inbound/, archive/, quarantine/ per bank (and remote/ for the local transport)."""
+    return Path(os.environ.get("AUTOFIN_BANK_DIR", PROJECT_ROOT / "bank_files"))
+
+
+def export_dir() -> Path:
+    return data_dir() / "exports"

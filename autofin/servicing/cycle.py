@@ -45,6 +45,8 @@ class StepContext:
     transport_for: Callable[[Any], Any] | None = None
     export_dir: Any = None
     shard: str = "all"
+    # file moves and other effects outside the store, run only once the step's transaction commits
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
 
 
 @dataclass
@@ -81,7 +83,11 @@ STEP_ORDER = (
     "billing",
     "delinquency",
     "penalties",
+    "debit_orders",
+    "bank_upload",
+    "bank_returns",
     "allocation",
+    "reconciliation",
     "vouchers",
     "voucher_export",
     "day_close",
@@ -99,6 +105,7 @@ def run_step(engine: Engine, name: str, d: date, ctx: StepContext) -> StepResult
     fn = steps()[name]
     started = time.perf_counter()
     started_at = datetime.now(timezone.utc)
+    ctx.after_commit.clear()
     with write_transaction(engine) as conn:
         done = step_done(conn, name, d, ctx.shard)
         if done is not None:
@@ -107,6 +114,9 @@ def run_step(engine: Engine, name: str, d: date, ctx: StepContext) -> StepResult
         conn.execute(
             insert(StepRun).values(step=name, business_date=d, shard=ctx.shard, status="done", counts=counts, started_at=started_at)
         )
+    for effect in ctx.after_commit:
+        effect()
+    ctx.after_commit.clear()
     seconds = time.perf_counter() - started
     log.info("%s %s: %s (%.2fs)", d, name, counts, seconds)
     return StepResult(name, d, counts, seconds, skipped=False)

@@ -23,3 +23,10 @@ def days_between(conn: Connection, later: str, earlier: str) -> str:
     if conn.dialect.name == "sqlite":
         return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
     return f"(CAST({later} AS date) - CAST({earlier} AS date))"
+
+
+def zero_pad(conn: Connection, expr: str, width: int) -> str:
+    """An integer expression as text, left-padded with zeros to `width`."""
+    if conn.dialect.name == "sqlite":
+        return f"substr('{'0' * width}' || ({expr}), -{width}, {width})"
+    return f"lpad(CAST({expr} AS text), {width}, '0')"

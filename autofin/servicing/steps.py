@@ -1,3 +1,3 @@
 """Every module that registers cycle steps, imported in one place."""
 
-from autofin.servicing import allocation, billing, close, delinquency, penalties  # noqa: F401
+from autofin.servicing import allocation, banking, billing, close, delinquency, penalties, reconciliation  # noqa: F401

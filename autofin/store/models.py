@@ -346,15 +346,22 @@ class DebitOrder(Base):
 
 
 class BankFile(Base):
-    """Every file exchanged with a bank. direction: out|in. status: registered|uploaded|applied|quarantined."""
+    """Every file exchanged with a bank. direction: out|in. status: registered|uploaded|applied|quarantined.
+    A file (by hash) and a message id are accepted once; quarantined copies are kept as rows too."""
 
     __tablename__ = "bank_file"
+    __table_args__ = (
+        Index("uq_bank_file_sha256_accepted", "sha256", unique=True,
+              sqlite_where=text("status <> 'quarantined'"), postgresql_where=text("status <> 'quarantined'")),
+        Index("uq_bank_file_message_accepted", "bank_code", "direction", "file_type", "message_id", unique=True,
+              sqlite_where=text("status <> 'quarantined'"), postgresql_where=text("status <> 'quarantined'")),
+    )
     bank_file_id: Mapped[int] = pk()
     bank_code: Mapped[str] = mapped_column(String(16))
     direction: Mapped[str] = mapped_column(String(3))
     file_type: Mapped[str] = mapped_column(String(24))
     file_name: Mapped[str] = mapped_column(String(200))
-    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
     message_id: Mapped[str | None] = mapped_column(String(35))
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(12))

@@ -97,7 +97,8 @@ def test_delinquency_opens_and_closes_collection_cases(sqlite_store, ctx):
         run_step(sqlite_store, name, D1, ctx)
     result = run_step(sqlite_store, "delinquency", D1, ctx)
     past_due = q(sqlite_store, "SELECT COUNT(*) FROM contract WHERE dpd > 0")[0][0]
-    assert result.counts["cases_opened"] == past_due == result.counts["contracts_past_due"] > 0
+    past_grace = q(sqlite_store, "SELECT COUNT(*) FROM contract WHERE dpd > grace_days")[0][0]
+    assert result.counts["contracts_past_due"] == past_due > result.counts["cases_opened"] == past_grace > 0
     run_step(sqlite_store, "penalties", D1, ctx)
     # pay one delinquent contract in full, and 1,000.00 more: its case closes the next day
     cid, owed = q(sqlite_store, "SELECT i.contract_id, SUM(i.principal_minor + i.interest_minor + i.fee_minor + i.penalty_minor - "

@@ -1,0 +1,96 @@
+"""THE BANK SIMULATOR: a test and demo tool, never a part of production.
+
+It plays the bank's side of the exchange on the bank's own folder (the local transport's folder,
+or the SFTP server's): it reads the debit files the bank received and answers as a bank would,
+with a realistic, seeded mix of rejections. An ISO bank answers with a pain.002 (every
+transaction's status), a camt.054 (the collected amounts, booked on the collection date) and a
+camt.053 statement of the collection account; a domestic bank answers with its result file.
+The same seed and files give the same answers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import shutil
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from autofin.bankfiles import camt, cn_text, pain002, pain008
+from autofin.bankfiles.profiles import BankProfile
+from autofin.bankfiles.records import StatementEntry, StatusReport, TransactionStatus
+from autofin.bankfiles.transport import remote_dirs
+
+# (reason, probability): AM04 8%, MS02 1%, AC04 0.5%, MD01 0.5%; the rest are collected
+REJECT_MIX = (("AM04", 0.08), ("MS02", 0.01), ("AC04", 0.005), ("MD01", 0.005))
+
+
+@dataclass
+class SimulationResult:
+    files_read: int = 0
+    transactions: int = 0
+    rejected: int = 0
+    collected_minor: int = 0
+    files_written: int = 0
+
+
+def _outcome(rng: random.Random) -> str | None:
+    x, edge = rng.random(), 0.0
+    for reason, p in REJECT_MIX:
+        edge += p
+        if x < edge:
+            return reason
+    return None
+
+
+def _write(folder: Path, name: str, data: bytes) -> None:
+    tmp = folder / f".{name}.part"
+    tmp.write_bytes(data)
+    os.replace(tmp, folder / name)
+
+
+def simulate(profile: BankProfile, remote_root: Path, business_date: date, *, seed: int = 1) -> SimulationResult:
+    out_dir, in_dir, _ = (Path(remote_root) / d.lstrip("/") for d in remote_dirs(profile))
+    processed = out_dir / "processed"
+    processed.mkdir(parents=True, exist_ok=True)
+    in_dir.mkdir(parents=True, exist_ok=True)
+    result = SimulationResult()
+    statement: list[StatementEntry] = []
+    stamp = datetime.combine(business_date, datetime.min.time()).replace(hour=6)
+    for path in sorted(p for p in out_dir.iterdir() if p.is_file() and not p.name.startswith(".")):
+        data = path.read_bytes()
+        batch = pain008.parse(data) if profile.is_iso else cn_text.parse_debit(data, profile.creditor, profile.currency)
+        rng = random.Random(int.from_bytes(hashlib.sha256(f"{seed}:{batch.message_id}".encode()).digest()[:8], "big"))
+        answers = []
+        for tx in batch.instructions:
+            reason = _outcome(rng)
+            answers.append(TransactionStatus(tx.end_to_end_id, "rejected" if reason else "settled", reason, tx.amount_minor))
+        collected = [a for a in answers if a.status == "settled"]
+        result.files_read += 1
+        result.transactions += len(answers)
+        result.rejected += len(answers) - len(collected)
+        result.collected_minor += sum(a.amount_minor for a in collected)
+        if profile.is_iso:
+            original = StatusReport("pain.008", "", batch.message_id, batch.count, batch.total_minor, ())
+            statuses = [a if a.status == "rejected" else TransactionStatus(a.end_to_end_id, "accepted", None, a.amount_minor) for a in answers]
+            _write(in_dir, f"{batch.message_id}.pain002.xml",
+                   pain002.render(message_id=f"STS{batch.message_id}"[:35], created_at=stamp, original=original, transactions=statuses))
+            result.files_written += 1
+            if collected:
+                _write(in_dir, f"{batch.message_id}.camt054.xml",
+                       camt.render_camt054(message_id=f"NTF{batch.message_id}"[:35], created_at=stamp, account=profile.creditor.account,
+                                           booking=batch.collection_date, transactions=collected))
+                result.files_written += 1
+                statement += [StatementEntry(a.amount_minor, profile.currency, True, batch.collection_date, a.end_to_end_id) for a in collected]
+        else:
+            _write(in_dir, f"{batch.message_id}.result.txt", cn_text.render_result(batch.message_id, answers, profile.currency))
+            result.files_written += 1
+        shutil.move(str(path), str(processed / path.name))
+    if profile.is_iso and result.files_read:
+        _write(in_dir, f"STM{profile.code}{business_date:%Y%m%d}.camt053.xml",
+               camt.render_camt053(message_id=f"STM{profile.code}{business_date:%Y%m%d}", created_at=stamp, account=profile.creditor.account,
+                                   booking=business_date, opening_minor=0, entries=statement))
+        result.files_written += 1
+    return result

@@ -1,0 +1,437 @@
+"""The bank steps of the cycle: debit orders and their files, upload, and the banks' answers.
+
+debit_orders  contracts with an active mandate, money owed and nothing in flight get one debit
+              order each (re-presented after a failure per the bank profile); orders are grouped
+              per bank into files of at most the profile's maximum, written and registered with
+              their hash and control sums. File contents depend only on the store and the date,
+              so a re-run after a crash writes the same bytes.
+bank_upload   every registered outbound file goes to its bank (temporary name, then rename);
+              the transport does not send again what the bank already holds.
+bank_returns  every answer the banks left is fetched, checked before anything is applied
+              (format, control sums, known batch and end-to-end ids, amounts, states, never seen
+              before) and applied; a file that fails any check goes to quarantine/ with a reason
+              file while the good files of the same night apply. Settled debits become receipts;
+              rejected ones record their reason and, for AC04/MD01 and the like, stop the mandate;
+              returns of settled debits reverse their receipts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+from datetime import date, datetime, time, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, Connection, MetaData, Table, Text, insert, select, text
+from sqlalchemy.exc import IntegrityError
+
+from autofin.bankfiles import camt, cn_text, pain002, pain008
+from autofin.bankfiles.profiles import BankProfile
+from autofin.bankfiles.reasons import REASONS
+from autofin.bankfiles.records import BankFileError, DebitFile, DebitInstruction, Statement, StatusReport
+from autofin.servicing.cycle import StepContext, is_bank_day, step
+from autofin.servicing.delinquency import refresh_dpd
+from autofin.servicing.sql import days_between, zero_pad
+from autofin.store.bulk import insert_rows
+from autofin.store.ledger import post_batch
+from autofin.store.models import BankFile, BankStatementLine, DebitBatch
+
+TMP_ANSWER = Table("tmp_answer", MetaData(), Column("e2e", Text), Column("status", Text), Column("reason", Text), Column("amount", BigInteger))
+APPLY_ORDER = {"pain.002": 0, "cn_text_result": 0, "camt.054": 1, "camt.053": 2}
+REASON_CODE = re.compile(r"^[A-Z0-9]{4}$")
+OWED = ("i.principal_minor + i.interest_minor + i.fee_minor + i.penalty_minor - i.paid_principal_minor - i.paid_interest_minor "
+        "- i.paid_fee_minor - i.paid_penalty_minor")
+
+
+def folder(ctx: StepContext, area: str, bank: str) -> Path:
+    path = Path(ctx.bank_root) / area / bank
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _sql_codes(codes) -> str:  # noqa: ANN001
+    codes = sorted(codes)
+    if not all(REASON_CODE.match(c) for c in codes):
+        raise ValueError(f"bad reason codes {codes}")
+    return ", ".join(f"'{c}'" for c in codes) or "''"
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+# ------------------------------------------------------------------ debit orders
+
+
+@step("debit_orders")
+def create_debit_orders(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
+    if not is_bank_day(conn, d):
+        return {"skipped": "not a bank business day"}
+    out: dict[str, Any] = {"orders": 0, "amount_minor": 0, "files": [], "by_bank": {}}
+    for code, profile in sorted(ctx.banks.items()):
+        orders, amount = _select_debits(conn, d, profile)
+        files = _write_files(conn, d, profile, ctx) if orders else []
+        out["orders"] += orders
+        out["amount_minor"] += amount
+        out["files"] += files
+        out["by_bank"][code] = {"orders": orders, "amount_minor": amount, "files": len(files)}
+    return out
+
+
+def _select_debits(conn: Connection, d: date, profile: BankProfile) -> tuple[int, int]:
+    params = {"d": d, "bank": profile.code, "ymd": d.strftime("%Y%m%d"), "after": profile.representment_after_days,
+              "max": profile.max_attempts}
+    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_owed (contract_id BIGINT PRIMARY KEY, mandate_id BIGINT, owed BIGINT, attempt INTEGER)"))
+    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_last (contract_id BIGINT PRIMARY KEY, status TEXT, reason TEXT, business_date DATE, attempt INTEGER)"))
+    conn.execute(text("DELETE FROM tmp_owed"))
+    conn.execute(text("DELETE FROM tmp_last"))
+    conn.execute(
+        text(
+            f"INSERT INTO tmp_owed (contract_id, mandate_id, owed, attempt) SELECT i.contract_id, m.mandate_id, SUM({OWED}), 1 "
+            "FROM instalment i JOIN contract c ON c.contract_id = i.contract_id "
+            "JOIN mandate m ON m.contract_id = i.contract_id AND m.status = 'active' AND m.bank_code = :bank "
+            f"WHERE i.status = 'billed' AND i.due_date <= :d AND c.status = 'active' GROUP BY i.contract_id, m.mandate_id HAVING SUM({OWED}) > 0"
+        ),
+        params,
+    )
+    conn.execute(text("DELETE FROM tmp_owed WHERE contract_id IN (SELECT contract_id FROM debit_order WHERE status IN ('pending', 'sent'))"))
+    conn.execute(
+        text(
+            "INSERT INTO tmp_last (contract_id, status, reason, business_date, attempt) "
+            "SELECT o.contract_id, o.status, o.reason_code, o.business_date, o.attempt FROM debit_order o JOIN "
+            "(SELECT contract_id, MAX(debit_order_id) AS last_id FROM debit_order WHERE contract_id IN (SELECT contract_id FROM tmp_owed) "
+            "GROUP BY contract_id) l ON l.last_id = o.debit_order_id"
+        )
+    )
+    reasons = _sql_codes(profile.representment_reasons)
+    billed_since = "EXISTS (SELECT 1 FROM instalment i WHERE i.contract_id = l.contract_id AND i.billed_date > l.business_date)"
+    failed = f"l.status IN ('rejected', 'returned') AND l.reason IN ({reasons})"
+    # too soon after a failure, or out of attempts until something new falls due
+    conn.execute(
+        text(
+            "DELETE FROM tmp_owed WHERE contract_id IN (SELECT l.contract_id FROM tmp_last l WHERE "
+            f"{failed} AND ({days_between(conn, ':d', 'l.business_date')} < :after OR (l.attempt >= :max AND NOT {billed_since})))"
+        ),
+        params,
+    )
+    conn.execute(
+        text(
+            "UPDATE tmp_owed SET attempt = (SELECT l.attempt + 1 FROM tmp_last l WHERE l.contract_id = tmp_owed.contract_id) "
+            f"WHERE contract_id IN (SELECT l.contract_id FROM tmp_last l WHERE {failed} AND NOT {billed_since})"
+        ),
+        params,
+    )
+    inserted = conn.execute(
+        text(
+            "INSERT INTO debit_order (contract_id, mandate_id, end_to_end_id, amount_minor, currency, business_date, status, attempt) "
+            f"SELECT t.contract_id, t.mandate_id, 'AF' || :ymd || {zero_pad(conn, 't.contract_id', 12)}, t.owed, c.currency, :d, 'pending', t.attempt "
+            "FROM tmp_owed t JOIN contract c ON c.contract_id = t.contract_id ORDER BY t.contract_id"
+        ),
+        params,
+    ).rowcount
+    amount = conn.execute(text("SELECT COALESCE(SUM(owed), 0) FROM tmp_owed")).scalar_one()
+    return inserted, int(amount)
+
+
+def _write_files(conn: Connection, d: date, profile: BankProfile, ctx: StepContext) -> list[str]:
+    ids = [r[0] for r in conn.execute(
+        text("SELECT o.debit_order_id FROM debit_order o JOIN mandate m ON m.mandate_id = o.mandate_id WHERE o.business_date = :d "
+             "AND o.debit_batch_id IS NULL AND m.bank_code = :bank ORDER BY o.debit_order_id"),
+        {"d": d, "bank": profile.code},
+    )]
+    names = []
+    created = datetime.combine(d, time(1, 0))
+    limit = profile.max_transactions_per_file
+    for seq, start in enumerate(range(0, len(ids), limit), start=1):
+        chunk = ids[start:start + limit]
+        message_id = f"AF{profile.code}{d:%Y%m%d}{seq:03d}"
+        rows = conn.execute(
+            text(
+                "SELECT o.end_to_end_id, o.amount_minor, o.currency, m.mandate_ref, m.signed_date, m.debtor_name, m.debtor_account, c.contract_no "
+                "FROM debit_order o JOIN mandate m ON m.mandate_id = o.mandate_id JOIN contract c ON c.contract_id = o.contract_id "
+                "WHERE o.debit_order_id BETWEEN :lo AND :hi AND o.business_date = :d AND m.bank_code = :bank ORDER BY o.debit_order_id"
+            ),
+            {"lo": chunk[0], "hi": chunk[-1], "d": d, "bank": profile.code},
+        ).all()
+        batch = DebitFile(message_id, created, d, profile.creditor, tuple(
+            DebitInstruction(e2e, int(amount), cur, ref, signed if isinstance(signed, date) else date.fromisoformat(signed), name, account, no)
+            for e2e, amount, cur, ref, signed, name, account, no in rows
+        ))
+        data = pain008.render(batch, profile.format) if profile.is_iso else cn_text.render_debit(batch)
+        name = f"{message_id}{profile.file_suffix}"
+        _write_atomically(folder(ctx, "outbound", profile.code) / name, data)
+        batch_id = conn.execute(
+            insert(DebitBatch).values(bank_code=profile.code, business_date=d, message_id=message_id, file_name=name,
+                                      tx_count=batch.count, ctrl_sum_minor=batch.total_minor, currency=profile.currency)
+            .returning(DebitBatch.debit_batch_id)
+        ).scalar_one()
+        conn.execute(
+            text("UPDATE debit_order SET debit_batch_id = :b WHERE debit_order_id BETWEEN :lo AND :hi AND business_date = :d "
+                 "AND debit_batch_id IS NULL AND mandate_id IN (SELECT mandate_id FROM mandate WHERE bank_code = :bank)"),
+            {"b": batch_id, "lo": chunk[0], "hi": chunk[-1], "d": d, "bank": profile.code},
+        )
+        conn.execute(insert(BankFile).values(bank_code=profile.code, direction="out", file_type=profile.format, file_name=name,
+                                             sha256=hashlib.sha256(data).hexdigest(), message_id=message_id, size_bytes=len(data),
+                                             status="registered", business_date=d))
+        names.append(name)
+    return names
+
+
+# ------------------------------------------------------------------ upload
+
+
+@step("bank_upload")
+def upload_files(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
+    files = conn.execute(
+        select(BankFile.bank_file_id, BankFile.bank_code, BankFile.file_name, BankFile.sha256, BankFile.message_id)
+        .where(BankFile.direction == "out", BankFile.status == "registered").order_by(BankFile.bank_file_id)
+    ).all()
+    sent, already = [], []
+    for file_id, bank, name, digest, message_id in files:
+        data = (folder(ctx, "outbound", bank) / name).read_bytes()
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise BankFileError(f"{name} changed on disk since it was registered: not sending it")
+        (sent if ctx.transport_for(ctx.banks[bank]).put(name, data) else already).append(name)
+        conn.execute(text("UPDATE bank_file SET status = 'uploaded' WHERE bank_file_id = :f"), {"f": file_id})
+        conn.execute(text("UPDATE debit_batch SET status = 'uploaded' WHERE message_id = :m"), {"m": message_id})
+        conn.execute(
+            text("UPDATE debit_order SET status = 'sent' WHERE status = 'pending' AND debit_batch_id = "
+                 "(SELECT debit_batch_id FROM debit_batch WHERE message_id = :m)"),
+            {"m": message_id},
+        )
+    return {"uploaded": sent, "already_at_bank": already}
+
+
+# ------------------------------------------------------------------ returns
+
+
+def _identify(data: bytes) -> str:
+    head = data[:4096]
+    for marker, kind in ((b"CstmrPmtStsRpt", "pain.002"), (b"BkToCstmrDbtCdtNtfctn", "camt.054"), (b"BkToCstmrStmt", "camt.053")):
+        if marker in head:
+            return kind
+    if head.startswith(b"<") or head.startswith(b"\xef\xbb\xbf<"):
+        return "xml"
+    return "cn_text_result"
+
+
+@step("bank_returns")
+def apply_bank_answers(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
+    fetched = 0
+    for code, profile in sorted(ctx.banks.items()):
+        inbound = folder(ctx, "inbound", code)
+        transport = ctx.transport_for(profile)
+        for name in transport.list_inbound():
+            data = transport.get(name)
+            target = inbound / name
+            if target.exists() and target.read_bytes() != data:
+                target = inbound / f"{Path(name).stem}.{hashlib.sha256(data).hexdigest()[:8]}{Path(name).suffix}"
+            _write_atomically(target, data)
+            transport.archive(name)
+            fetched += 1
+    counts: dict[str, Any] = {"fetched": fetched, "applied": [], "quarantined": {}, "settled": 0, "rejected": 0, "returned": 0,
+                              "settled_minor": 0, "statement_lines": 0}
+    for code in sorted(ctx.banks):
+        inbound = folder(ctx, "inbound", code)
+        files = [p for p in inbound.iterdir() if p.is_file() and not p.name.startswith(".")]
+        # statuses before settlements before statements, whatever the names
+        for path in sorted(files, key=lambda p: (APPLY_ORDER.get(_identify(p.read_bytes()[:4096]), 9), p.name)):
+            _take_file(conn, d, ctx, code, path, counts)
+    return counts
+
+
+def _take_file(conn: Connection, d: date, ctx: StepContext, bank: str, path: Path, counts: dict[str, Any]) -> None:
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    known = conn.execute(select(BankFile.status).where(BankFile.sha256 == digest, BankFile.status != "quarantined")).scalar()
+    kind, message_id, reason = _identify(data), None, None
+    if known is not None:
+        reason = f"duplicate: a file with the same content (sha256 {digest[:12]}…) was already {known}"
+    else:
+        try:
+            with conn.begin_nested():
+                file_id = conn.execute(
+                    insert(BankFile).values(bank_code=bank, direction="in", file_type=kind, file_name=path.name, sha256=digest,
+                                            size_bytes=len(data), status="applied", business_date=d).returning(BankFile.bank_file_id)
+                ).scalar_one()
+                message_id, applied = _apply(conn, d, ctx, bank, kind, data, file_id)
+                conn.execute(text("UPDATE bank_file SET message_id = :m WHERE bank_file_id = :f"), {"m": message_id, "f": file_id})
+            for key, value in applied.items():
+                counts[key] += value
+            counts["applied"].append(path.name)
+            archive = folder(ctx, "archive", bank)
+            ctx.after_commit.append(lambda: shutil.move(str(path), str(archive / path.name)))
+            return
+        except BankFileError as exc:
+            reason = exc.reason
+        except IntegrityError:
+            reason = "duplicate: this message id (or a transaction in it) was already applied"
+    conn.execute(insert(BankFile).values(bank_code=bank, direction="in", file_type=kind, file_name=path.name, sha256=digest,
+                                         message_id=message_id, size_bytes=len(data), status="quarantined", reason=reason, business_date=d))
+    counts["quarantined"][path.name] = reason
+    quarantine = folder(ctx, "quarantine", bank)
+    (quarantine / f"{path.name}.reason.txt").write_text(f"{path.name}\nbank: {bank}\nbusiness date: {d}\nsha256: {digest}\nreason: {reason}\n",
+                                                        encoding="utf-8")
+    ctx.after_commit.append(lambda: shutil.move(str(path), str(quarantine / path.name)))
+
+
+def _apply(conn: Connection, d: date, ctx: StepContext, bank: str, kind: str, data: bytes, file_id: int) -> tuple[str, dict[str, int]]:
+    profile = ctx.banks[bank]
+    if kind == "camt.053":
+        statement = camt.parse_camt053(data)
+        _check_message_is_new(conn, bank, kind, statement.message_id)
+        return statement.message_id, {"statement_lines": _store_statement(conn, bank, statement, file_id)}
+    if kind == "xml":
+        raise BankFileError("XML of a kind this system does not read (expected pain.002, camt.054 or camt.053)")
+    if profile.is_iso and kind == "cn_text_result":
+        raise BankFileError(f"{bank} sends ISO 20022 files; this is not one")
+    if not profile.is_iso and kind != "cn_text_result":
+        raise BankFileError(f"{bank} sends its domestic result files; this is {kind}")
+    report = {"pain.002": pain002.parse, "camt.054": camt.parse_camt054}.get(kind, cn_text.parse_result)(data)
+    _check_message_is_new(conn, bank, kind, report.message_id)
+    return report.message_id, _apply_report(conn, d, ctx, bank, report)
+
+
+def _check_message_is_new(conn: Connection, bank: str, kind: str, message_id: str) -> None:
+    seen = conn.execute(
+        select(BankFile.file_name).where(BankFile.bank_code == bank, BankFile.direction == "in", BankFile.file_type == kind,
+                                         BankFile.message_id == message_id, BankFile.status == "applied")
+    ).scalar()
+    if seen:
+        raise BankFileError(f"duplicate: message id {message_id} was already applied from {seen}")
+
+
+def _apply_report(conn: Connection, d: date, ctx: StepContext, bank: str, report: StatusReport) -> dict[str, int]:
+    if not report.transactions:
+        raise BankFileError("no transactions in the file")
+    batch = None
+    if report.original_message_id is not None:
+        batch = conn.execute(
+            select(DebitBatch.debit_batch_id, DebitBatch.tx_count, DebitBatch.ctrl_sum_minor)
+            .where(DebitBatch.message_id == report.original_message_id, DebitBatch.bank_code == bank)
+        ).first()
+        if batch is None:
+            raise BankFileError(f"answers batch {report.original_message_id}, which {bank} was never sent")
+        if report.original_count is not None and report.original_count != batch.tx_count:
+            raise BankFileError(f"original count {report.original_count} ≠ {batch.tx_count} sent in {report.original_message_id}")
+        if report.original_total_minor is not None and report.original_total_minor != batch.ctrl_sum_minor:
+            raise BankFileError(f"original control sum {report.original_total_minor} ≠ {batch.ctrl_sum_minor} sent in {report.original_message_id}")
+    e2e = [t.end_to_end_id for t in report.transactions]
+    if len(set(e2e)) != len(e2e):
+        raise BankFileError("the same end-to-end id appears twice in the file")
+    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_answer (e2e TEXT PRIMARY KEY, status TEXT, reason TEXT, amount BIGINT)"))
+    conn.execute(text("DELETE FROM tmp_answer"))
+    insert_rows(conn, TMP_ANSWER, ["e2e", "status", "reason", "amount"],
+                [(t.end_to_end_id, t.status, t.reason, t.amount_minor) for t in report.transactions])
+    problems = conn.execute(
+        text(
+            "SELECT "
+            "SUM(CASE WHEN o.debit_order_id IS NULL THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN o.debit_order_id IS NOT NULL AND m.bank_code <> :bank THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN :batch IS NOT NULL AND o.debit_batch_id <> :batch THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN a.amount IS NOT NULL AND a.amount <> o.amount_minor THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN a.status IN ('rejected', 'settled') AND o.status <> 'sent' THEN 1 "
+            "         WHEN a.status = 'accepted' AND o.status NOT IN ('sent', 'settled') THEN 1 "
+            "         WHEN a.status = 'returned' AND o.status <> 'settled' THEN 1 ELSE 0 END), "
+            "MIN(CASE WHEN o.debit_order_id IS NULL THEN a.e2e END) "
+            "FROM tmp_answer a LEFT JOIN debit_order o ON o.end_to_end_id = a.e2e LEFT JOIN mandate m ON m.mandate_id = o.mandate_id"
+        ),
+        {"bank": bank, "batch": None if batch is None else batch.debit_batch_id},
+    ).one()
+    unknown, other_bank, other_batch, amount, state, example = problems
+    if unknown:
+        raise BankFileError(f"{unknown} unknown end-to-end ids (e.g. {example})")
+    if other_bank or other_batch:
+        raise BankFileError(f"{(other_bank or 0) + (other_batch or 0)} transactions belong to another bank or batch")
+    if amount:
+        raise BankFileError(f"{amount} transactions with an amount different from the debit order")
+    if state:
+        raise BankFileError(f"{state} transactions answered in a state that does not follow (already answered?)")
+
+    invalidating = _sql_codes(code for code, r in REASONS.items() if r.invalidates_mandate)
+    params = {"d": d, "now": datetime.now(timezone.utc), "value": report.booking_date or d, "batch_key": f"returns:{d.isoformat()}"}
+    rejected = conn.execute(
+        text("UPDATE debit_order SET status = 'rejected', reason_code = (SELECT a.reason FROM tmp_answer a WHERE a.e2e = debit_order.end_to_end_id), "
+             "answered_at = :now WHERE end_to_end_id IN (SELECT e2e FROM tmp_answer WHERE status = 'rejected')"),
+        params,
+    ).rowcount
+    conn.execute(
+        text(f"UPDATE mandate SET status = 'invalid', status_reason = (SELECT o.reason_code FROM debit_order o WHERE o.mandate_id = mandate.mandate_id "
+             f"AND o.end_to_end_id IN (SELECT e2e FROM tmp_answer) ORDER BY o.debit_order_id DESC LIMIT 1) "
+             f"WHERE mandate_id IN (SELECT o.mandate_id FROM debit_order o JOIN tmp_answer a ON a.e2e = o.end_to_end_id "
+             f"WHERE a.status IN ('rejected', 'returned') AND a.reason IN ({invalidating}))")
+    )
+    settled = conn.execute(
+        text("UPDATE debit_order SET status = 'settled', answered_at = :now WHERE end_to_end_id IN (SELECT e2e FROM tmp_answer WHERE status = 'settled')"),
+        params,
+    ).rowcount
+    conn.execute(
+        text("INSERT INTO receipt (contract_id, source, source_ref, amount_minor, currency, value_date, business_date, status) "
+             "SELECT o.contract_id, 'debit', o.end_to_end_id, o.amount_minor, o.currency, :value, :d, 'unapplied' FROM debit_order o "
+             "JOIN tmp_answer a ON a.e2e = o.end_to_end_id WHERE a.status = 'settled'"),
+        params,
+    )
+    settled_minor = conn.execute(text("SELECT COALESCE(SUM(amount), 0) FROM tmp_answer WHERE status = 'settled'")).scalar_one()
+    returned = _reverse_returns(conn, d, ctx, params)
+    return {"rejected": rejected, "settled": settled, "settled_minor": int(settled_minor), "returned": returned}
+
+
+def _reverse_returns(conn: Connection, d: date, ctx: StepContext, params: dict[str, Any]) -> int:
+    """Returned debits: the order records its reason; its receipt is reversed (and, if it was applied, so is its allocation)."""
+    returned = conn.execute(
+        text("UPDATE debit_order SET status = 'returned', reason_code = (SELECT a.reason FROM tmp_answer a WHERE a.e2e = debit_order.end_to_end_id), "
+             "answered_at = :now WHERE end_to_end_id IN (SELECT e2e FROM tmp_answer WHERE status = 'returned')"),
+        params,
+    ).rowcount
+    if not returned:
+        return 0
+    receipts = "SELECT receipt_id FROM receipt WHERE source = 'debit' AND source_ref IN (SELECT e2e FROM tmp_answer WHERE status = 'returned')"
+    conn.execute(text(f"UPDATE receipt SET status = 'reversed' WHERE status = 'unapplied' AND receipt_id IN ({receipts})"))
+    applied = f"SELECT receipt_id FROM receipt WHERE status = 'applied' AND receipt_id IN ({receipts})"
+    conn.execute(
+        text(
+            "INSERT INTO money_event (event_type, event_key, contract_id, business_date, currency, principal_minor, interest_minor, fee_minor, "
+            "penalty_minor, credit_minor, batch_id) SELECT 'reversal', 'reversal:' || r.receipt_id, r.contract_id, :d, r.currency, "
+            + ", ".join(f"SUM(CASE WHEN a.component = '{c}' THEN a.amount_minor ELSE 0 END)" for c in ("principal", "interest", "fee", "penalty", "credit"))
+            + f", :batch_key FROM receipt r JOIN allocation a ON a.receipt_id = r.receipt_id WHERE r.receipt_id IN ({applied}) "
+            "GROUP BY r.receipt_id, r.contract_id, r.currency"
+        ),
+        params,
+    )
+    for comp in ("principal", "interest", "fee", "penalty"):
+        conn.execute(
+            text(f"UPDATE instalment SET paid_{comp}_minor = paid_{comp}_minor - (SELECT SUM(a.amount_minor) FROM allocation a "
+                 f"WHERE a.instalment_id = instalment.instalment_id AND a.component = '{comp}' AND a.receipt_id IN ({applied})) "
+                 f"WHERE instalment_id IN (SELECT a.instalment_id FROM allocation a WHERE a.component = '{comp}' AND a.receipt_id IN ({applied}))")
+        )
+    conn.execute(
+        text(f"UPDATE instalment SET status = 'billed', paid_date = NULL WHERE status = 'paid' AND instalment_id IN "
+             f"(SELECT instalment_id FROM allocation WHERE receipt_id IN ({applied}))")
+    )
+    conn.execute(
+        text(f"UPDATE contract SET credit_minor = credit_minor - (SELECT COALESCE(SUM(a.amount_minor), 0) FROM allocation a JOIN receipt r "
+             f"ON r.receipt_id = a.receipt_id WHERE a.component = 'credit' AND r.contract_id = contract.contract_id AND r.receipt_id IN ({applied})), "
+             f"status = CASE WHEN status = 'paid_off' THEN 'active' ELSE status END, closed_date = CASE WHEN status = 'paid_off' THEN NULL ELSE closed_date END "
+             f"WHERE contract_id IN (SELECT contract_id FROM receipt WHERE receipt_id IN ({applied}))")
+    )
+    contracts = f"SELECT contract_id FROM receipt WHERE receipt_id IN ({receipts})"
+    conn.execute(text(f"UPDATE receipt SET status = 'reversed' WHERE receipt_id IN ({applied})"))
+    refresh_dpd(conn, d, contracts)
+    post_batch(conn, params["batch_key"], ctx.templates)
+    return returned
+
+
+def _store_statement(conn: Connection, bank: str, statement: Statement, file_id: int) -> int:
+    if not statement.entries:
+        return 0
+    conn.execute(
+        insert(BankStatementLine),
+        [{"bank_file_id": file_id, "bank_code": bank, "booking_date": e.booking_date, "amount_minor": e.amount_minor, "currency": e.currency,
+          "is_credit": e.is_credit, "reference": e.reference, "status": "break"} for e in statement.entries],
+    )
+    return len(statement.entries)

@@ -1,0 +1,57 @@
+"""Reconciliation: the banks' statements (camt.053) against the receipts the books hold.
+
+A statement line matches the receipt with its end-to-end reference and the same amount. What
+does not match is listed as a break, never dropped: a statement line with no receipt, a
+collected debit the statement does not show by the day after its value date, an amount that
+differs. Breaks stay open until someone resolves them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from autofin.servicing.cycle import StepContext, step
+
+
+@step("reconciliation")
+def reconcile(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
+    statement_banks = sorted(code for code, p in ctx.banks.items() if p.is_iso)
+    matched = conn.execute(
+        text(
+            "UPDATE bank_statement_line SET status = 'matched' WHERE status = 'break' AND booking_date <= :d AND is_credit = :yes "
+            "AND EXISTS (SELECT 1 FROM receipt r WHERE r.source_ref = bank_statement_line.reference "
+            "AND r.amount_minor = bank_statement_line.amount_minor AND r.status <> 'reversed')"
+        ),
+        {"d": d, "yes": True},
+    ).rowcount
+    unmatched = conn.execute(
+        text(
+            "INSERT INTO reconciliation_break (business_date, bank_code, kind, reference, bank_minor, book_minor) "
+            "SELECT :d, l.bank_code, CASE WHEN r.receipt_id IS NULL THEN 'unmatched_statement_line' ELSE 'amount_mismatch' END, "
+            "l.reference, l.amount_minor, COALESCE(r.amount_minor, 0) FROM bank_statement_line l "
+            "LEFT JOIN receipt r ON r.source_ref = l.reference WHERE l.status = 'break' AND l.booking_date <= :d "
+            "AND NOT EXISTS (SELECT 1 FROM reconciliation_break b WHERE b.reference = l.reference AND b.bank_code = l.bank_code "
+            "AND b.kind IN ('unmatched_statement_line', 'amount_mismatch'))"
+        ),
+        {"d": d},
+    ).rowcount
+    missing = 0
+    if statement_banks:
+        banks = ", ".join(f"'{b}'" for b in statement_banks)
+        missing = conn.execute(
+            text(
+                "INSERT INTO reconciliation_break (business_date, bank_code, kind, reference, bank_minor, book_minor) "
+                "SELECT :d, m.bank_code, 'missing_from_statement', r.source_ref, 0, r.amount_minor FROM receipt r "
+                "JOIN debit_order o ON o.end_to_end_id = r.source_ref JOIN mandate m ON m.mandate_id = o.mandate_id "
+                f"WHERE r.source = 'debit' AND r.status <> 'reversed' AND r.value_date < :cutoff AND m.bank_code IN ({banks}) "
+                "AND r.business_date >= :since "
+                "AND NOT EXISTS (SELECT 1 FROM bank_statement_line l WHERE l.reference = r.source_ref) "
+                "AND NOT EXISTS (SELECT 1 FROM reconciliation_break b WHERE b.reference = r.source_ref AND b.kind = 'missing_from_statement')"
+            ),
+            {"d": d, "cutoff": d - timedelta(days=1), "since": d - timedelta(days=31)},
+        ).rowcount
+    open_breaks = conn.execute(text("SELECT COUNT(*) FROM reconciliation_break WHERE status = 'open'")).scalar_one()
+    return {"matched": matched, "new_breaks": unmatched + missing, "open_breaks": int(open_breaks)}
