@@ -74,7 +74,9 @@ def test_bad_quotes_exit_non_zero_with_one_line_naming_the_field(args, field):
 
 def test_store_commands_end_to_end(tmp_path: Path):
     env = {"AUTOFIN_DATA_DIR": str(tmp_path)}
-    assert "revision 0001" in run("db", "upgrade", env=env).stdout
+    from autofin.store.migrate import head_revision
+
+    assert f"revision {head_revision()}" in run("db", "upgrade", env=env).stdout
     assert run("products", "sync", env=env).stdout.count("created") == 4
     assert run("products", "sync", env=env).stdout.count("unchanged") == 4
     seeded = run("demo", "seed", "--contracts", "400", "--as-of", "2026-11-20", "--seed", "3", env=env)
