@@ -333,7 +333,7 @@ def _apply_report(conn: Connection, d: date, ctx: StepContext, bank: str, report
             "SELECT "
             "SUM(CASE WHEN o.debit_order_id IS NULL THEN 1 ELSE 0 END), "
             "SUM(CASE WHEN o.debit_order_id IS NOT NULL AND m.bank_code <> :bank THEN 1 ELSE 0 END), "
-            "SUM(CASE WHEN :batch IS NOT NULL AND o.debit_batch_id <> :batch THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN CAST(:batch AS BIGINT) IS NOT NULL AND o.debit_batch_id <> CAST(:batch AS BIGINT) THEN 1 ELSE 0 END), "
             "SUM(CASE WHEN a.amount IS NOT NULL AND a.amount <> o.amount_minor THEN 1 ELSE 0 END), "
             "SUM(CASE WHEN a.status IN ('rejected', 'settled') AND o.status <> 'sent' THEN 1 "
             "         WHEN a.status = 'accepted' AND o.status NOT IN ('sent', 'settled') THEN 1 "

@@ -1,0 +1,173 @@
+"""The cycle with the banks: files out, answers in, the bad ones quarantined, the books green."""
+
+from dataclasses import replace
+from datetime import date, timedelta
+from functools import partial
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from autofin.bankfiles import camt, pain002
+from autofin.bankfiles.simulator import simulate
+from autofin.bankfiles.transport import transport_for
+from autofin.reference import bank_profiles, calendar, voucher_templates
+from autofin.servicing.checks import nightly_checks
+from autofin.servicing.cycle import StepContext, run_day, run_step
+from tests.servicing.conftest import AS_OF, seed
+
+D1 = date(2026, 11, 23)  # a Monday, bank business day
+
+
+def context(tmp_path, banks=None):
+    banks = banks or bank_profiles()
+    root = tmp_path / "bank_files"
+    return StepContext(calendar=calendar(), templates=voucher_templates(), banks=banks, bank_root=root,
+                       transport_for=partial(transport_for, bank_root=root), export_dir=tmp_path / "exports")
+
+
+def q(engine, sql, **params):
+    with engine.connect() as conn:
+        return conn.execute(text(sql), params).all()
+
+
+def run_days(engine, ctx, first, last, answer=True):
+    d = first
+    while d <= last:
+        run_day(engine, d, ctx)
+        if answer:
+            for code, profile in ctx.banks.items():
+                simulate(profile, ctx.bank_root / "remote" / code, d, seed=3)
+        d += timedelta(days=1)
+
+
+def test_days_with_the_banks_stay_green(store, tmp_path):
+    seed(store, contracts=800)
+    ctx = context(tmp_path)
+    run_days(store, ctx, AS_OF + timedelta(days=1), D1 + timedelta(days=2))
+    with store.connect() as conn:
+        assert {k: v for k, v in nightly_checks(conn, D1 + timedelta(days=2)).items() if v} == {}
+    orders = dict(q(store, "SELECT status, COUNT(*) FROM debit_order GROUP BY status"))
+    assert orders["settled"] > 0 and orders["rejected"] > 0
+    # every debit answered once: settled ones have exactly one receipt, applied
+    assert q(store, "SELECT COUNT(*) FROM debit_order o WHERE o.status = 'settled' AND "
+                    "(SELECT COUNT(*) FROM receipt r WHERE r.source_ref = o.end_to_end_id) <> 1")[0][0] == 0
+    assert q(store, "SELECT COUNT(*) FROM receipt WHERE status = 'unapplied' AND business_date < :d", d=D1 + timedelta(days=2))[0][0] == 0
+    # statements reconcile
+    assert q(store, "SELECT COUNT(*) FROM bank_statement_line WHERE status = 'matched'")[0][0] > 0
+    assert q(store, "SELECT COUNT(*) FROM reconciliation_break")[0][0] == 0
+    # the voucher export of each day is on disk
+    assert sorted(p.name for p in (tmp_path / "exports" / "ledger").iterdir())[0] == f"vouchers-{AS_OF + timedelta(days=1)}.csv"
+
+
+def test_a_weekend_sends_no_debits(sqlite_store, tmp_path):
+    seed(sqlite_store, contracts=300)
+    ctx = context(tmp_path)
+    results = run_day(sqlite_store, date(2026, 11, 21), ctx)  # Saturday
+    assert next(r for r in results if r.step == "debit_orders").counts == {"skipped": "not a bank business day"}
+
+
+def test_files_split_at_the_profile_maximum(sqlite_store, tmp_path):
+    seed(sqlite_store, contracts=1200)
+    banks = {code: replace(p, max_transactions_per_file=40) for code, p in bank_profiles().items()}
+    ctx = context(tmp_path, banks)
+    run_days(sqlite_store, ctx, AS_OF + timedelta(days=1), D1, answer=False)
+    per_bank = dict(q(sqlite_store, "SELECT m.bank_code, COUNT(*) FROM debit_order o JOIN mandate m ON m.mandate_id = o.mandate_id GROUP BY m.bank_code"))
+    batches = q(sqlite_store, "SELECT bank_code, tx_count, ctrl_sum_minor, message_id, "
+                              "(SELECT SUM(amount_minor) FROM debit_order o WHERE o.debit_batch_id = b.debit_batch_id) FROM debit_batch b")
+    for code, count in per_bank.items():
+        mine = [b for b in batches if b[0] == code]
+        assert len(mine) == -(-count // 40)
+        assert all(b[1] <= 40 and b[2] == b[4] for b in mine)
+    assert len({b[3] for b in batches}) == len(batches)
+    assert q(sqlite_store, "SELECT COUNT(*) FROM debit_order WHERE status <> 'sent'")[0][0] == 0
+
+
+def _first_boc_answers(engine, ctx, tmp_path):
+    """Run to D1 (debits out), let the bank answer, return the bank's answer files."""
+    run_days(engine, ctx, AS_OF + timedelta(days=1), D1, answer=False)
+    simulate(ctx.banks["BOC"], ctx.bank_root / "remote" / "BOC", D1, seed=3)
+    return ctx.bank_root / "remote" / "BOC" / "download"
+
+
+def test_bad_files_are_quarantined_while_a_good_one_applies(sqlite_store, tmp_path):
+    seed(sqlite_store, contracts=800)
+    ctx = context(tmp_path, {"BOC": bank_profiles()["BOC"]})
+    outbox = _first_boc_answers(sqlite_store, ctx, tmp_path)
+    good = outbox / "AFBOC20261123001.pain002.xml"
+    data = good.read_bytes()
+    (outbox / "A-bad-ctrlsum.pain002.xml").write_bytes(
+        data.replace(b"<MsgId>STS", b"<MsgId>XTS").replace(b"<OrgnlCtrlSum>", b"<OrgnlCtrlSum>1", 1))
+    (outbox / "B-unknown-e2e.pain002.xml").write_bytes(
+        data.replace(b"<MsgId>STS", b"<MsgId>YTS").replace(b"<OrgnlEndToEndId>AF", b"<OrgnlEndToEndId>ZZ", 1))
+    (outbox / "C-not-xml.pain002.xml").write_bytes(b"\x00\x01 this is not a bank file")
+    (outbox / "D-duplicate.pain002.xml").write_bytes(data)  # the same bytes again
+    run_day(sqlite_store, D1 + timedelta(days=1), ctx)
+    files = {r[0]: (r[1], r[2]) for r in q(sqlite_store, "SELECT file_name, status, reason FROM bank_file WHERE direction = 'in'")}
+    assert files["AFBOC20261123001.pain002.xml"][0] == "applied"
+    assert files["AFBOC20261123001.camt054.xml"][0] == "applied"
+    assert files["A-bad-ctrlsum.pain002.xml"] == ("quarantined", files["A-bad-ctrlsum.pain002.xml"][1])
+    assert "control sum" in files["A-bad-ctrlsum.pain002.xml"][1]
+    assert "unknown end-to-end" in files["B-unknown-e2e.pain002.xml"][1]
+    assert files["C-not-xml.pain002.xml"][0] == "quarantined" and "ISO 20022" in files["C-not-xml.pain002.xml"][1]
+    assert files["D-duplicate.pain002.xml"][0] == "quarantined" and "duplicate" in files["D-duplicate.pain002.xml"][1]
+    quarantine = ctx.bank_root / "quarantine" / "BOC"
+    for name in ("A-bad-ctrlsum.pain002.xml", "B-unknown-e2e.pain002.xml", "C-not-xml.pain002.xml", "D-duplicate.pain002.xml"):
+        assert (quarantine / name).exists() and "reason:" in (quarantine / f"{name}.reason.txt").read_text()
+    assert (ctx.bank_root / "archive" / "BOC" / "AFBOC20261123001.pain002.xml").exists()
+    assert not list((ctx.bank_root / "inbound" / "BOC").iterdir())
+    # the good answers applied once: no order answered twice, rejected ones have reasons
+    assert q(sqlite_store, "SELECT COUNT(*) FROM debit_order WHERE status = 'rejected' AND reason_code IS NULL")[0][0] == 0
+    assert q(sqlite_store, "SELECT COUNT(*) FROM debit_order WHERE status = 'settled'")[0][0] > 0
+
+
+def test_closed_accounts_stop_the_mandate_and_insufficient_funds_are_represented(sqlite_store, tmp_path):
+    seed(sqlite_store, contracts=1500)
+    ctx = context(tmp_path, {"BOC": bank_profiles()["BOC"]})
+    outbox = _first_boc_answers(sqlite_store, ctx, tmp_path)
+    report = pain002.parse((outbox / "AFBOC20261123001.pain002.xml").read_bytes())
+    reasons = {t.end_to_end_id: t.reason for t in report.transactions if t.status == "rejected"}
+    assert {"AM04"} <= set(reasons.values())
+    run_day(sqlite_store, D1 + timedelta(days=1), ctx)
+    for e2e, reason in reasons.items():
+        status, mandate_status = q(sqlite_store, "SELECT o.status, m.status FROM debit_order o JOIN mandate m ON m.mandate_id = o.mandate_id "
+                                                  "WHERE o.end_to_end_id = :e", e=e2e)[0]
+        assert status == "rejected"
+        assert mandate_status == ("invalid" if reason in ("AC04", "MD01", "AC01") else "active")
+    am04 = [e for e, r in reasons.items() if r == "AM04"]
+    contract = q(sqlite_store, "SELECT contract_id FROM debit_order WHERE end_to_end_id = :e", e=am04[0])[0][0]
+    # BOC re-presents AM04 three days later, as attempt 2
+    for n in (1, 2, 3):
+        run_day(sqlite_store, D1 + timedelta(days=1 + n), ctx)
+        simulate(ctx.banks["BOC"], ctx.bank_root / "remote" / "BOC", D1 + timedelta(days=1 + n), seed=99)
+    orders = q(sqlite_store, "SELECT business_date, attempt FROM debit_order WHERE contract_id = :c ORDER BY debit_order_id", c=contract)
+    assert [(str(d), a) for d, a in orders][:2] == [("2026-11-23", 1), ("2026-11-26", 2)]
+
+
+def test_a_return_after_settlement_reverses_the_receipt(sqlite_store, tmp_path):
+    seed(sqlite_store, contracts=800)
+    ctx = context(tmp_path, {"BOC": bank_profiles()["BOC"]})
+    _first_boc_answers(sqlite_store, ctx, tmp_path)
+    d2 = D1 + timedelta(days=1)
+    run_day(sqlite_store, d2, ctx)  # settles and applies
+    e2e, contract, amount = q(sqlite_store, "SELECT o.end_to_end_id, o.contract_id, o.amount_minor FROM debit_order o WHERE o.status = 'settled' "
+                                            "ORDER BY o.debit_order_id LIMIT 1")[0]
+    paid_before = q(sqlite_store, "SELECT SUM(paid_principal_minor + paid_interest_minor + paid_fee_minor + paid_penalty_minor) FROM instalment "
+                                  "WHERE contract_id = :c", c=contract)[0][0]
+    from autofin.bankfiles.records import TransactionStatus
+
+    outbox = ctx.bank_root / "remote" / "BOC" / "download"
+    (outbox / "RETURN.camt054.xml").write_bytes(camt.render_camt054(
+        message_id="RTN20261125", created_at=__import__("datetime").datetime(2026, 11, 25, 6), account="31001234567890123456",
+        booking=date(2026, 11, 25), transactions=[TransactionStatus(e2e, "returned", "MD06", amount)]))
+    run_day(sqlite_store, d2 + timedelta(days=1), ctx)
+    assert q(sqlite_store, "SELECT status, reason_code FROM debit_order WHERE end_to_end_id = :e", e=e2e)[0] == ("returned", "MD06")
+    assert q(sqlite_store, "SELECT status FROM receipt WHERE source_ref = :e", e=e2e)[0][0] == "reversed"
+    paid_after = q(sqlite_store, "SELECT SUM(paid_principal_minor + paid_interest_minor + paid_fee_minor + paid_penalty_minor) FROM instalment "
+                                 "WHERE contract_id = :c", c=contract)[0][0]
+    credit = q(sqlite_store, "SELECT credit_minor FROM money_event WHERE event_key LIKE 'reversal:%'")[0][0]
+    assert paid_before - paid_after == amount - credit
+    assert q(sqlite_store, "SELECT principal_minor + interest_minor + fee_minor + penalty_minor + credit_minor FROM money_event "
+                           "WHERE event_type = 'reversal'")[0][0] == amount
+    with sqlite_store.connect() as conn:
+        assert {k: v for k, v in nightly_checks(conn, d2 + timedelta(days=1)).items() if v} == {}
