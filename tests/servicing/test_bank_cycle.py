@@ -1,14 +1,13 @@
 """The cycle with the banks: files out, answers in, the bad ones quarantined, the books green."""
 
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import partial
-from pathlib import Path
-
 import pytest
 from sqlalchemy import text
 
 from autofin.bankfiles import camt, pain002
+from autofin.bankfiles.records import TransactionStatus
 from autofin.bankfiles.simulator import simulate
 from autofin.bankfiles.transport import transport_for
 from autofin.reference import bank_profiles, calendar, voucher_templates
@@ -154,11 +153,9 @@ def test_a_return_after_settlement_reverses_the_receipt(sqlite_store, tmp_path):
                                             "ORDER BY o.debit_order_id LIMIT 1")[0]
     paid_before = q(sqlite_store, "SELECT SUM(paid_principal_minor + paid_interest_minor + paid_fee_minor + paid_penalty_minor) FROM instalment "
                                   "WHERE contract_id = :c", c=contract)[0][0]
-    from autofin.bankfiles.records import TransactionStatus
-
     outbox = ctx.bank_root / "remote" / "BOC" / "download"
     (outbox / "RETURN.camt054.xml").write_bytes(camt.render_camt054(
-        message_id="RTN20261125", created_at=__import__("datetime").datetime(2026, 11, 25, 6), account="31001234567890123456",
+        message_id="RTN20261125", created_at=datetime(2026, 11, 25, 6), account="31001234567890123456",
         booking=date(2026, 11, 25), transactions=[TransactionStatus(e2e, "returned", "MD06", amount)]))
     run_day(sqlite_store, d2 + timedelta(days=1), ctx)
     assert q(sqlite_store, "SELECT status, reason_code FROM debit_order WHERE end_to_end_id = :e", e=e2e)[0] == ("returned", "MD06")
