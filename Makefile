@@ -6,11 +6,13 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 DEMO_CONTRACTS ?= 3000
-DEMO_AS_OF ?= 2026-11-20
+DEMO_DAYS ?= 6
+# the book is migrated DEMO_DAYS + 1 days ago, so the cycle runs the last days up to yesterday (Asia/Shanghai)
+DEMO_AS_OF ?= $(shell TZ=Asia/Shanghai date -d '$(DEMO_DAYS) days ago 1 day ago' +%F)
 DEMO_SEED ?= 7
 BENCH_N ?= 1000000
 
-.PHONY: install demo test bench lock clean
+.PHONY: install demo test bench ui lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,13 +23,21 @@ $(STAMP): requirements.lock pyproject.toml
 
 install: $(STAMP)
 
-## demo: a fresh demo book on the embedded SQLite store (data/autofin.db), end to end.
+## demo: a fresh demo book on the embedded SQLite store (data/autofin.db), then the nightly cycle
+## over the last DEMO_DAYS business dates with the simulated banks answering, then the summary.
 demo: install
-	rm -f data/autofin.db data/autofin.db-wal data/autofin.db-shm
+	rm -rf data/autofin.db data/autofin.db-wal data/autofin.db-shm data/exports bank_files/outbound bank_files/inbound \
+		bank_files/archive bank_files/quarantine bank_files/remote
 	$(BIN)/autofin db upgrade
 	$(BIN)/autofin products sync
 	$(BIN)/autofin demo seed --contracts $(DEMO_CONTRACTS) --as-of $(DEMO_AS_OF) --seed $(DEMO_SEED)
-	$(BIN)/autofin demo summary --as-of $(DEMO_AS_OF)
+	$(BIN)/autofin demo cycle --days $(DEMO_DAYS)
+	$(BIN)/autofin cycle status
+	$(BIN)/autofin demo summary --as-of $$(TZ=Asia/Shanghai date -d 'yesterday' +%F)
+
+## ui: the Dagster UI on http://127.0.0.1:3000 with the nightly cycle (DAGSTER_HOME is the project root).
+ui: install
+	DAGSTER_HOME=$(CURDIR) $(BIN)/dagster dev -h 127.0.0.1 -p 3000 -m pipelines.definitions
 
 ## test: the whole suite, SQLite and a real PostgreSQL server started on loopback.
 test: install

@@ -1,0 +1,1 @@
+"""The Dagster code location of autofin: the nightly cycle as daily-partitioned assets."""

@@ -1,0 +1,46 @@
+"""When the cycle runs: every night for the business date just ended, and when bank files arrive."""
+
+
+from dagster import (
+    AssetSelection,
+    DefaultScheduleStatus,
+    RunRequest,
+    SensorEvaluationContext,
+    SkipReason,
+    build_schedule_from_partitioned_job,
+    define_asset_job,
+    sensor,
+)
+
+from autofin.servicing.cycle import step_done
+from pipelines.cycle import business_dates
+from pipelines.resources import ServicingResource
+
+nightly_cycle_job = define_asset_job(
+    "nightly_cycle_job",
+    selection=AssetSelection.groups("servicing", "bank", "ledger"),
+    partitions_def=business_dates,
+    description="The whole nightly servicing cycle for one business date.",
+)
+
+# the last complete partition, i.e. the business date that just ended (Asia/Shanghai), at 01:30
+servicing_nightly_schedule = build_schedule_from_partitioned_job(
+    nightly_cycle_job, name="servicing_nightly_schedule", hour_of_day=1, minute_of_hour=30, default_status=DefaultScheduleStatus.STOPPED
+)
+
+
+@sensor(job=nightly_cycle_job, minimum_interval_seconds=300, description="Bank files waiting at the banks for the open business date.")
+def bank_file_sensor(context: SensorEvaluationContext, servicing: ServicingResource):  # noqa: ANN201
+    ctx = servicing.context()
+    waiting = {code: ctx.transport_for(profile).list_inbound() for code, profile in ctx.banks.items()}
+    names = sorted(f"{code}/{name}" for code, files in waiting.items() for name in files)
+    if not names:
+        return SkipReason("no bank files waiting")
+    partition = business_dates.get_last_partition_key()
+    from datetime import date
+
+    with servicing.engine().connect() as conn:
+        done = step_done(conn, "bank_returns", date.fromisoformat(partition)) is not None
+    if done:
+        return SkipReason(f"{len(names)} bank files waiting; {partition} has taken its answers, the next business date applies them")
+    return RunRequest(run_key=f"{partition}:{'|'.join(names)}", partition_key=partition, tags={"trigger": "bank files arrived"})
