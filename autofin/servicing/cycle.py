@@ -9,6 +9,8 @@ business date in order; `catch_up` runs every date after the last closed one, in
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -101,6 +103,13 @@ def step_done(conn: Connection, name: str, d: date, shard: str = "all") -> dict[
     return None if row is None else (row[0] or {})
 
 
+def _failpoint(name: str) -> None:
+    """Test hook: AUTOFIN_FAILPOINT=<step> kills this process with SIGKILL inside that step, after
+    its work and before its commit (the fault suite proves a re-run then loses and doubles nothing)."""
+    if os.environ.get("AUTOFIN_FAILPOINT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def run_step(engine: Engine, name: str, d: date, ctx: StepContext) -> StepResult:
     fn = steps()[name]
     started = time.perf_counter()
@@ -111,6 +120,7 @@ def run_step(engine: Engine, name: str, d: date, ctx: StepContext) -> StepResult
         if done is not None:
             return StepResult(name, d, done, 0.0, skipped=True)
         counts = fn(conn, d, ctx)
+        _failpoint(name)
         conn.execute(
             insert(StepRun).values(step=name, business_date=d, shard=ctx.shard, status="done", counts=counts, started_at=started_at)
         )
