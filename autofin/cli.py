@@ -327,14 +327,18 @@ def cycle() -> None:
 
 @cycle.command("run")
 @click.option("--date", "d", type=DATE, required=True, help="The business date to run.")
+@click.option("--timings", type=click.Path(dir_okay=False), help="Also write each step's seconds and counts to this JSON file.")
 @fail_clearly
-def cycle_run(d: date) -> None:
+def cycle_run(d: date, timings: str | None) -> None:
     """Run every step of one business date, in order (steps already done are skipped)."""
     from autofin.servicing.context import default_context
     from autofin.servicing.cycle import run_day
     from autofin.store.engine import get_engine
 
-    run_day(get_engine(), d, default_context(), on_step=_print_step)
+    results = run_day(get_engine(), d, default_context(), on_step=_print_step)
+    if timings:
+        with open(timings, "w", encoding="utf-8") as fh:
+            json.dump([{"step": r.step, "seconds": r.seconds, "counts": r.counts} for r in results], fh)
 
 
 @cycle.command("catch-up")

@@ -13,13 +13,12 @@ from dagster import (
 )
 
 from autofin.servicing.cycle import step_done
-from pipelines.cycle import business_dates
+from pipelines.cycle import business_dates  # the job's partitions come from its assets
 from pipelines.resources import ServicingResource
 
 nightly_cycle_job = define_asset_job(
     "nightly_cycle_job",
     selection=AssetSelection.groups("servicing", "bank", "ledger"),
-    partitions_def=business_dates,
     description="The whole nightly servicing cycle for one business date.",
 )
 
