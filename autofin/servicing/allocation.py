@@ -54,15 +54,15 @@ def allocate_receipts(conn: Connection, d: date, ctx: StepContext) -> dict[str, 
     rounds = 0
     while True:
         conn.execute(text("DELETE FROM tmp_round"))
+        # each contract's oldest unapplied receipt takes this round
         n = conn.execute(
             text(
                 "INSERT INTO tmp_round (contract_id, receipt_id, amount) "
-                "SELECT r.contract_id, r.receipt_id, r.amount_minor FROM receipt r WHERE r.status = 'unapplied' AND r.business_date <= :d "
-                "AND r.receipt_id = (SELECT MIN(r2.receipt_id) FROM receipt r2 WHERE r2.contract_id = r.contract_id "
-                "AND r2.status = 'unapplied' AND r2.business_date <= :d)"
+                "SELECT contract_id, MIN(receipt_id), 0 FROM receipt WHERE status = 'unapplied' AND business_date <= :d GROUP BY contract_id"
             ),
             {"d": d},
         ).rowcount
+        conn.execute(text("UPDATE tmp_round SET amount = (SELECT r.amount_minor FROM receipt r WHERE r.receipt_id = tmp_round.receipt_id)"))
         if not n:
             break
         rounds += 1

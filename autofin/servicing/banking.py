@@ -360,11 +360,16 @@ def _apply_report(conn: Connection, d: date, ctx: StepContext, bank: str, report
              "answered_at = :now WHERE end_to_end_id IN (SELECT e2e FROM tmp_answer WHERE status = 'rejected')"),
         params,
     ).rowcount
+    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_invalid (mandate_id BIGINT PRIMARY KEY, reason TEXT)"))
+    conn.execute(text("DELETE FROM tmp_invalid"))
     conn.execute(
-        text(f"UPDATE mandate SET status = 'invalid', status_reason = (SELECT o.reason_code FROM debit_order o WHERE o.mandate_id = mandate.mandate_id "
-             f"AND o.end_to_end_id IN (SELECT e2e FROM tmp_answer) ORDER BY o.debit_order_id DESC LIMIT 1) "
-             f"WHERE mandate_id IN (SELECT o.mandate_id FROM debit_order o JOIN tmp_answer a ON a.e2e = o.end_to_end_id "
-             f"WHERE a.status IN ('rejected', 'returned') AND a.reason IN ({invalidating}))")
+        text(f"INSERT INTO tmp_invalid (mandate_id, reason) SELECT o.mandate_id, MAX(a.reason) FROM tmp_answer a "
+             f"JOIN debit_order o ON o.end_to_end_id = a.e2e WHERE a.status IN ('rejected', 'returned') AND a.reason IN ({invalidating}) "
+             "GROUP BY o.mandate_id")
+    )
+    conn.execute(
+        text("UPDATE mandate SET status = 'invalid', status_reason = (SELECT t.reason FROM tmp_invalid t WHERE t.mandate_id = mandate.mandate_id) "
+             "WHERE mandate_id IN (SELECT mandate_id FROM tmp_invalid)")
     )
     settled = conn.execute(
         text("UPDATE debit_order SET status = 'settled', answered_at = :now WHERE end_to_end_id IN (SELECT e2e FROM tmp_answer WHERE status = 'settled')"),

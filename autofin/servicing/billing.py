@@ -29,15 +29,16 @@ def bill_instalments(conn: Connection, d: date, ctx: StepContext) -> dict[str, A
             "fee_minor, vat_minor, batch_id) "
             f"SELECT 'billing', 'billing:' || i.instalment_id, i.contract_id, :d, c.currency, i.principal_minor, i.interest_minor, "
             f"i.fee_minor, {VAT_SQL}, :batch "
-            "FROM instalment i JOIN contract c ON c.contract_id = i.contract_id "
-            "WHERE i.status = 'scheduled' AND i.due_date <= :d AND c.status = 'active'"
+            # CROSS JOIN keeps SQLite on the instalments due (partial index) instead of probing every active contract
+            "FROM instalment i CROSS JOIN contract c "
+            "WHERE i.status = 'scheduled' AND i.due_date <= :d AND c.contract_id = i.contract_id AND c.status = 'active'"
         ),
         params,
     )
     billed = conn.execute(
         text(
             "UPDATE instalment SET status = 'billed', billed_date = :d WHERE status = 'scheduled' AND due_date <= :d "
-            "AND contract_id IN (SELECT contract_id FROM contract WHERE status = 'active')"
+            "AND EXISTS (SELECT 1 FROM contract c WHERE c.contract_id = instalment.contract_id AND c.status = 'active')"
         ),
         params,
     ).rowcount

@@ -107,15 +107,17 @@ def journal_entries_count(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(JournalEntry)).scalar_one())
 
 
-# The sub-ledger's side of each GL control account, as debit-positive balances.
-SUBLEDGER_SQL = {
-    "1531": "SELECT COALESCE(SUM(principal_minor), 0) FROM instalment WHERE status = 'scheduled'",
-    "1122.01": "SELECT COALESCE(SUM(principal_minor - paid_principal_minor), 0) FROM instalment WHERE status <> 'scheduled'",
-    "1122.02": "SELECT COALESCE(SUM(interest_minor - paid_interest_minor), 0) FROM instalment WHERE status <> 'scheduled'",
-    "1122.03": "SELECT COALESCE(SUM(fee_minor - paid_fee_minor), 0) FROM instalment WHERE status <> 'scheduled'",
-    "1122.04": "SELECT COALESCE(SUM(penalty_minor - paid_penalty_minor), 0) FROM instalment",
-    "2241.01": "SELECT -COALESCE(SUM(credit_minor), 0) FROM contract",
-}
+# The sub-ledger's side of each GL control account, as debit-positive balances, in one pass over
+# the instalments (a pass per account, or one through the partial indexes, is several times slower).
+SUBLEDGER_SQL = (
+    "SELECT COALESCE(SUM(CASE WHEN status = 'scheduled' THEN principal_minor ELSE 0 END), 0), "
+    "COALESCE(SUM(CASE WHEN status <> 'scheduled' THEN principal_minor - paid_principal_minor ELSE 0 END), 0), "
+    "COALESCE(SUM(CASE WHEN status <> 'scheduled' THEN interest_minor - paid_interest_minor ELSE 0 END), 0), "
+    "COALESCE(SUM(CASE WHEN status <> 'scheduled' THEN fee_minor - paid_fee_minor ELSE 0 END), 0), "
+    "COALESCE(SUM(penalty_minor - paid_penalty_minor), 0) FROM instalment"
+)
+SUBLEDGER_ACCOUNTS = ("1531", "1122.01", "1122.02", "1122.03", "1122.04")
+CREDIT_ACCOUNT = "2241.01"
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,7 @@ class ControlAccountTie:
 def subledger_vs_ledger(conn: Connection) -> list[ControlAccountTie]:
     """Contract balances by component against the GL control accounts (all postings to date)."""
     ledger = account_balances(conn)
-    return [
-        ControlAccountTie(account, int(conn.execute(text(sql)).scalar_one()), ledger.get(account, 0))
-        for account, sql in SUBLEDGER_SQL.items()
-    ]
+    sums = conn.execute(text(SUBLEDGER_SQL)).one()
+    credit = -int(conn.execute(text("SELECT COALESCE(SUM(credit_minor), 0) FROM contract")).scalar_one())
+    ties = [ControlAccountTie(account, int(value), ledger.get(account, 0)) for account, value in zip(SUBLEDGER_ACCOUNTS, sums)]
+    return [*ties, ControlAccountTie(CREDIT_ACCOUNT, credit, ledger.get(CREDIT_ACCOUNT, 0))]
