@@ -21,6 +21,7 @@ import hashlib
 import os
 import re
 import shutil
+import time
 from datetime import date, datetime, time, timezone
 from pathlib import Path
 from typing import Any
@@ -72,10 +73,12 @@ def _write_atomically(path: Path, data: bytes) -> None:
 def create_debit_orders(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
     if not is_bank_day(conn, d):
         return {"skipped": "not a bank business day"}
-    out: dict[str, Any] = {"orders": 0, "amount_minor": 0, "files": [], "by_bank": {}}
+    out: dict[str, Any] = {"orders": 0, "amount_minor": 0, "files": [], "by_bank": {}, "file_writing_seconds": 0.0}
     for code, profile in sorted(ctx.banks.items()):
         orders, amount = _select_debits(conn, d, profile)
+        started = time.perf_counter()
         files = _write_files(conn, d, profile, ctx) if orders else []
+        out["file_writing_seconds"] = round(out["file_writing_seconds"] + time.perf_counter() - started, 3)
         out["orders"] += orders
         out["amount_minor"] += amount
         out["files"] += files
