@@ -21,7 +21,7 @@ import hashlib
 import os
 import re
 import shutil
-import time
+from time import perf_counter
 from datetime import date, datetime, time, timezone
 from pathlib import Path
 from typing import Any
@@ -76,9 +76,9 @@ def create_debit_orders(conn: Connection, d: date, ctx: StepContext) -> dict[str
     out: dict[str, Any] = {"orders": 0, "amount_minor": 0, "files": [], "by_bank": {}, "file_writing_seconds": 0.0}
     for code, profile in sorted(ctx.banks.items()):
         orders, amount = _select_debits(conn, d, profile)
-        started = time.perf_counter()
+        started = perf_counter()
         files = _write_files(conn, d, profile, ctx) if orders else []
-        out["file_writing_seconds"] = round(out["file_writing_seconds"] + time.perf_counter() - started, 3)
+        out["file_writing_seconds"] = round(out["file_writing_seconds"] + perf_counter() - started, 3)
         out["orders"] += orders
         out["amount_minor"] += amount
         out["files"] += files
