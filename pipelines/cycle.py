@@ -56,7 +56,7 @@ def _metadata(counts: dict[str, Any], skipped: bool, seconds: float) -> dict[str
             label = key.removesuffix("_minor") + " (CNY)"
             meta[label] = MetadataValue.float(float(from_minor(value)))  # display only; the books stay exact
             rows.append(f"| {label} | {from_minor(value):,.2f} |")
-        elif isinstance(value, (int, str, bool)):
+        elif isinstance(value, (int, float, str, bool)):
             meta[key] = value
             rows.append(f"| {key} | {value} |")
         elif value:
