@@ -21,7 +21,7 @@ from dagster import (
 from sqlalchemy import text
 
 from autofin.domain.money import from_minor
-from autofin.servicing.checks import nightly_checks
+from autofin.servicing.checks import nightly_checks, schedules_repay_financed
 from autofin.servicing.cycle import run_step
 from pipelines.resources import ServicingResource
 
@@ -143,4 +143,12 @@ def files_match_orders(context, servicing: ServicingResource) -> AssetCheckResul
     return AssetCheckResult(passed=not bad, metadata={"mismatched_files": MetadataValue.json(list(bad))})
 
 
-cycle_checks = [*ledger_checks, no_quarantined_files, files_match_orders]
+@asset_check(asset="closed_business_day", name="schedules_repay_financed", partitions_def=business_dates, blocking=False,
+             description="Σ instalment principal = financed amount for every contract (scans the whole book).")
+def schedules_repay_financed_check(context, servicing: ServicingResource) -> AssetCheckResult:  # noqa: ANN001
+    with servicing.engine().connect() as conn:
+        problems = schedules_repay_financed(conn)
+    return AssetCheckResult(passed=not problems, metadata={"first_contracts_off": MetadataValue.json(problems)})
+
+
+cycle_checks = [*ledger_checks, no_quarantined_files, files_match_orders, schedules_repay_financed_check]

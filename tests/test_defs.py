@@ -26,7 +26,7 @@ def test_definitions_load_and_every_job_resolves():
     assert {k.to_user_string() for k in graph.get_all_asset_keys()} == {name for name, _, _ in ASSETS.values()}
     groups = {graph.get(AssetKey(name)).group_name for name, _, _ in ASSETS.values()}
     assert groups == {"servicing", "bank", "ledger"}
-    assert len(list(graph.asset_check_keys)) == 7
+    assert len(list(graph.asset_check_keys)) == 8
     assert defs.resolve_schedule_def("servicing_nightly_schedule").execution_timezone == "Asia/Shanghai"
     assert defs.resolve_sensor_def("bank_file_sensor")
 
@@ -47,7 +47,7 @@ def test_a_business_date_materialises_with_green_checks(tmp_path, monkeypatch):
         result = materialize([*cycle_assets, *cycle_checks], partition_key=day, resources=resources, instance=instance)
         assert result.success
         checks = result.get_asset_check_evaluations()
-        assert len(checks) == 7 and all(c.passed for c in checks), [(c.check_name, c.metadata) for c in checks if not c.passed]
+        assert len(checks) == 8 and all(c.passed for c in checks), [(c.check_name, c.metadata) for c in checks if not c.passed]
         if day == "2026-11-20":  # a Friday: debit files go out
             meta = result.asset_materializations_for_node("debit_files")[0].metadata
             assert meta["orders"].value > 0 and "summary" in meta and meta["amount (CNY)"].value > 0

@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, Connection, MetaData, Table, Text, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
-from autofin.bankfiles import camt, cn_text, pain002, pain008
+from autofin.bankfiles import camt, cn_text, pain002, pain008, schemas
 from autofin.bankfiles.profiles import BankProfile
 from autofin.bankfiles.reasons import REASONS
 from autofin.bankfiles.records import BankFileError, DebitFile, DebitInstruction, Statement, StatusReport
@@ -285,6 +285,8 @@ def _take_file(conn: Connection, d: date, ctx: StepContext, bank: str, path: Pat
 
 def _apply(conn: Connection, d: date, ctx: StepContext, bank: str, kind: str, data: bytes, file_id: int) -> tuple[str, dict[str, int]]:
     profile = ctx.banks[bank]
+    if kind in ("pain.002", "camt.054", "camt.053"):
+        schemas.validate(data)
     if kind == "camt.053":
         statement = camt.parse_camt053(data)
         _check_message_is_new(conn, bank, kind, statement.message_id)

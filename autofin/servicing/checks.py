@@ -69,17 +69,32 @@ def dpd_consistent(conn: Connection, d: date) -> list[str]:
 
 
 def debits_accounted_for(conn: Connection) -> list[str]:
-    """Every debit order sent is answered (settled, rejected, returned) or still in flight."""
-    bad = conn.execute(
-        text("SELECT COUNT(*) FROM debit_order WHERE status NOT IN ('pending', 'sent', 'settled', 'rejected', 'returned')")
-    ).scalar_one()
+    """Debits sent = debits answered + in flight: every uploaded file's orders are all there, each
+    settled, rejected, returned or still sent; nothing is pending in an uploaded file."""
+    rows = conn.execute(
+        text(
+            "SELECT b.message_id, b.tx_count, COUNT(o.debit_order_id), "
+            "SUM(CASE WHEN o.status IN ('sent', 'settled', 'rejected', 'returned') THEN 1 ELSE 0 END) "
+            "FROM debit_batch b LEFT JOIN debit_order o ON o.debit_batch_id = b.debit_batch_id "
+            "WHERE b.status = 'uploaded' GROUP BY b.debit_batch_id, b.message_id, b.tx_count"
+        )
+    ).all()
+    out = [f"file {m}: {sent} debits sent, {n} on record, {ok or 0} answered or in flight" for m, sent, n, ok in rows if not sent == n == (ok or 0)]
     unbatched = conn.execute(text("SELECT COUNT(*) FROM debit_order WHERE status <> 'pending' AND debit_batch_id IS NULL")).scalar_one()
-    out = []
-    if bad:
-        out.append(f"{bad} debit orders in an unknown state")
     if unbatched:
-        out.append(f"{unbatched} debit orders sent without a batch")
+        out.append(f"{unbatched} debit orders sent without a file")
     return out
+
+
+def schedules_repay_financed(conn: Connection) -> list[str]:
+    """Σ instalment principal = financed amount, per contract (a scan of the whole book)."""
+    rows = conn.execute(
+        text(
+            "SELECT c.contract_no, c.financed_minor, s.principal FROM contract c JOIN (SELECT contract_id, SUM(principal_minor) AS principal "
+            "FROM instalment GROUP BY contract_id) s ON s.contract_id = c.contract_id WHERE s.principal <> c.financed_minor LIMIT 20"
+        )
+    ).all()
+    return [f"{no}: schedule principal {yuan(p)} ≠ financed {yuan(f)}" for no, f, p in rows]
 
 
 def nightly_checks(conn: Connection, d: date) -> dict[str, list[str]]:
