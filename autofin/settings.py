@@ -31,3 +31,11 @@ def bank_dir() -> Path:
 
 def export_dir() -> Path:
     return data_dir() / "exports"
+
+
+def warehouse_path() -> Path:
+    return Path(os.environ.get("AUTOFIN_WAREHOUSE_PATH", data_dir() / "warehouse.duckdb"))
+
+
+def reports_dir() -> Path:
+    return Path(os.environ.get("AUTOFIN_REPORTS_DIR", PROJECT_ROOT / "reports"))

@@ -1,0 +1,124 @@
+"""The DuckDB warehouse: dbt-duckdb over the transactional store attached read-only.
+
+DuckDB cannot download extensions here, so the SQLite and PostgreSQL scanners are installed from
+their PyPI wheels into a project-local extension folder (data/duckdb_extensions) that the dbt
+profile points at, with auto-install off. Reference data from assets/ (the chart of accounts) is
+written into the warehouse's `reference` schema first; then `dbt build` runs models and tests.
+
+Each build writes a new file beside the warehouse and swaps it in only when every model built and
+every test passed: analysts keep reading yesterday's warehouse meanwhile, and a failed build
+never replaces a good one. (A fresh file also keeps dbt-duckdb from listing the store's indexes,
+which it does when replacing tables and which fails on the SQLite store's partial indexes.)
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import duckdb_extensions
+from sqlalchemy.engine import make_url
+
+from autofin.reference import chart_of_accounts
+from autofin.settings import PROJECT_ROOT, data_dir, database_url, warehouse_path
+
+DBT_PROJECT = PROJECT_ROOT / "dbt_project"
+SCANNERS = ("sqlite_scanner", "postgres_scanner")
+
+
+class WarehouseError(Exception):
+    """dbt failed: a model did not build or a test did not pass."""
+
+
+@dataclass
+class BuildResult:
+    seconds: float
+    models: int
+    tests: int
+    failures: list[str]
+
+
+def extension_dir() -> Path:
+    return data_dir() / "duckdb_extensions"
+
+
+def prepare_extensions() -> Path:
+    folder = extension_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(config={"extension_directory": str(folder), "autoinstall_known_extensions": False})
+    try:
+        for name in SCANNERS:
+            duckdb_extensions.import_extension(name, con=con)
+    finally:
+        con.close()
+    return folder
+
+
+def store_attachment(url: str | None = None) -> tuple[str, str, str]:
+    """(DuckDB attach type, attach string, schema) for the configured store."""
+    parsed = make_url(url or database_url())
+    if parsed.get_backend_name() == "sqlite":
+        return "sqlite", str(Path(parsed.database).resolve()), "main"
+    parts = {"host": parsed.host or "127.0.0.1", "port": parsed.port or 5432, "dbname": parsed.database, "user": parsed.username}
+    if parsed.password:
+        parts["password"] = parsed.password
+    return "postgres", " ".join(f"{k}={v}" for k, v in parts.items() if v is not None), "public"
+
+
+def write_reference(path: Path) -> None:
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("CREATE SCHEMA IF NOT EXISTS reference")
+        con.execute("CREATE OR REPLACE TABLE reference.chart_of_accounts (code VARCHAR PRIMARY KEY, name VARCHAR, name_zh VARCHAR, account_type VARCHAR)")
+        con.executemany("INSERT INTO reference.chart_of_accounts VALUES (?, ?, ?, ?)",
+                        [(a.code, a.name, a.name_zh, a.type) for a in chart_of_accounts().values()])
+    finally:
+        con.close()
+
+
+def dbt_environment(target: Path, url: str | None = None) -> dict[str, str]:
+    kind, attach, schema = store_attachment(url)
+    return {
+        "AUTOFIN_WAREHOUSE_PATH": str(target),
+        "AUTOFIN_DUCKDB_EXTENSIONS": str(extension_dir()),
+        "AUTOFIN_STORE_TYPE": kind,
+        "AUTOFIN_STORE_ATTACH": attach,
+        "AUTOFIN_STORE_SCHEMA": schema,
+        "DBT_PROFILES_DIR": str(DBT_PROJECT),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+
+
+def build_warehouse(url: str | None = None, *, select: str | None = None) -> BuildResult:
+    from dbt.cli.main import dbtRunner
+
+    started = time.perf_counter()
+    final = warehouse_path()
+    final.parent.mkdir(parents=True, exist_ok=True)
+    path = final.with_name(f"{final.stem}.building{final.suffix}")
+    path.unlink(missing_ok=True)
+    prepare_extensions()
+    write_reference(path)
+    os.environ.update(dbt_environment(path, url))
+    args = ["build", "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT), "--quiet"]
+    if select:
+        args += ["--select", select]
+    result = dbtRunner().invoke(args)
+    failures, models, tests = [], 0, 0
+    for r in (result.result or []):
+        kind = r.node.resource_type
+        if kind == "model":
+            models += 1
+        elif kind in ("test", "unit_test"):
+            tests += 1
+        if str(r.status) in ("error", "fail"):
+            failures.append(f"{r.node.name}: {r.message}")
+    if not result.success and not failures:
+        failures.append(str(result.exception))
+    if failures:
+        raise WarehouseError("; ".join(failures))
+    os.replace(path, final)
+    return BuildResult(time.perf_counter() - started, models, tests, failures)

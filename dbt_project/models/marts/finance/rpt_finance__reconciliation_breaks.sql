@@ -1,0 +1,2 @@
+select * from {{ ref('stg_store__reconciliation_breaks') }}
+order by business_date, bank_code

@@ -1,0 +1,18 @@
+with source as (
+    select * from {{ source('store', 'collection_case') }}
+),
+
+renamed as (
+    select
+        collection_case_id,
+        contract_id,
+        status as case_status,
+        cast(opened_date as date) as opened_date,
+        cast(closed_date as date) as closed_date,
+        bucket_at_open,
+        worst_bucket,
+        worst_dpd
+    from source
+)
+
+select * from renamed
