@@ -425,5 +425,35 @@ def demo_cycle(days: int, seed: int) -> None:
                            f"collected {format_amount(Decimal(r.collected_minor) / 100)}")
 
 
+# ------------------------------------------------------------------ reports
+
+
+@main.group()
+def reports() -> None:
+    """The DuckDB warehouse (dbt) and the Excel pack."""
+
+
+@reports.command("build")
+@click.option("--date", "d", type=DATE, required=True, help="The business date the pack is for (its folder under reports/).")
+@click.option("--skip-warehouse", is_flag=True, help="Only write the Excel pack from the warehouse as it is.")
+@fail_clearly
+def reports_build(d: date, skip_warehouse: bool) -> None:
+    """Build the warehouse with dbt (models and tests), then the Excel pack in reports/<date>/."""
+    from autofin.reporting.excel import build_pack
+    from autofin.reporting.warehouse import WarehouseError, build_warehouse
+    from autofin.settings import warehouse_path
+
+    if not skip_warehouse:
+        try:
+            built = build_warehouse()
+        except WarehouseError as exc:
+            raise DomainError(f"the warehouse did not build: {exc}") from None
+        click.echo(f"warehouse {warehouse_path()}: {built.models} models, {built.tests} tests passed in {built.seconds:.1f}s")
+    pack = build_pack(d)
+    for name, sheets in pack.workbooks.items():
+        click.echo(f"  {pack.folder / name}  ({len(sheets)} sheets)")
+    click.echo(f"reports for {d} are in {pack.folder}")
+
+
 if __name__ == "__main__":
     main()
