@@ -13,7 +13,10 @@ which it does when replacing tables and which fails on the SQLite store's partia
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,32 +95,38 @@ def dbt_environment(target: Path, url: str | None = None) -> dict[str, str]:
     }
 
 
-def build_warehouse(url: str | None = None, *, select: str | None = None) -> BuildResult:
-    from dbt.cli.main import dbtRunner
+def dbt_executable() -> str:
+    return str(Path(sys.executable).parent / "dbt")
 
+
+def build_warehouse(url: str | None = None, *, select: str | None = None) -> BuildResult:
+    """`dbt build` in its own process into a new file; swapped in when every model and test passed."""
     started = time.perf_counter()
     final = warehouse_path()
     final.parent.mkdir(parents=True, exist_ok=True)
     path = final.with_name(f"{final.stem}.building{final.suffix}")
     path.unlink(missing_ok=True)
+    (data_dir() / "dbt" / "target" / "run_results.json").unlink(missing_ok=True)
     prepare_extensions()
     write_reference(path)
-    os.environ.update(dbt_environment(path, url))
-    args = ["build", "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT), "--quiet"]
+    env = {**os.environ, **dbt_environment(path, url)}
+    target = data_dir() / "dbt" / "target"
+    args = [dbt_executable(), "build", "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT), "--quiet",
+            "--target-path", str(target), "--log-path", str(data_dir() / "dbt" / "logs")]
     if select:
         args += ["--select", select]
-    result = dbtRunner().invoke(args)
+    done = subprocess.run(args, env=env, capture_output=True, text=True)
+    results_file = target / "run_results.json"
     failures, models, tests = [], 0, 0
-    for r in (result.result or []):
-        kind = r.node.resource_type
-        if kind == "model":
-            models += 1
-        elif kind in ("test", "unit_test"):
-            tests += 1
-        if str(r.status) in ("error", "fail"):
-            failures.append(f"{r.node.name}: {r.message}")
-    if not result.success and not failures:
-        failures.append(str(result.exception))
+    if results_file.exists():
+        for r in json.loads(results_file.read_text())["results"]:
+            kind = r["unique_id"].split(".")[0]
+            models += kind == "model"
+            tests += kind in ("test", "unit_test")
+            if r["status"] in ("error", "fail"):
+                failures.append(f"{r['unique_id'].split('.')[-1]}: {(r.get('message') or '').strip()}")
+    if done.returncode != 0 and not failures:
+        failures.append((done.stdout + done.stderr).strip()[-2000:] or f"dbt exited {done.returncode}")
     if failures:
         raise WarehouseError("; ".join(failures))
     os.replace(path, final)
