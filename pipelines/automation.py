@@ -3,6 +3,9 @@
 
 from dagster import (
     AssetSelection,
+    DagsterRunStatus,
+    RunRequest as _RunRequest,
+    run_status_sensor,
     DefaultScheduleStatus,
     RunRequest,
     SensorEvaluationContext,
@@ -43,3 +46,14 @@ def bank_file_sensor(context: SensorEvaluationContext, servicing: ServicingResou
     if done:
         return SkipReason(f"{len(names)} bank files waiting; {partition} has taken its answers, the next business date applies them")
     return RunRequest(run_key=f"{partition}:{'|'.join(names)}", partition_key=partition, tags={"trigger": "bank files arrived"})
+
+
+nightly_reports_job = define_asset_job(
+    "nightly_reports_job", selection=AssetSelection.groups("reports"), description="dbt build of the warehouse, then the Excel pack."
+)
+
+
+@run_status_sensor(run_status=DagsterRunStatus.SUCCESS, monitored_jobs=[nightly_cycle_job], request_job=nightly_reports_job,
+                   description="After each successful nightly cycle, rebuild the warehouse and the Excel pack.")
+def reports_after_cycle_sensor(context):  # noqa: ANN001, ANN201
+    return _RunRequest(run_key=context.dagster_run.run_id)

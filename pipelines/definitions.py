@@ -1,16 +1,25 @@
 """The one Definitions of the code location (`dagster dev -m pipelines.definitions`)."""
 
 from dagster import Definitions
+from dagster_dbt import DbtCliResource
 
-from pipelines.automation import bank_file_sensor, nightly_cycle_job, servicing_nightly_schedule
+from pipelines.automation import (
+    bank_file_sensor,
+    nightly_cycle_job,
+    nightly_reports_job,
+    reports_after_cycle_sensor,
+    servicing_nightly_schedule,
+)
 from pipelines.cycle import cycle_assets, cycle_checks
+from pipelines.reports import dbt_project, excel_pack, gx_checks, store_tables, warehouse_models
+from autofin.reporting.warehouse import dbt_executable
 from pipelines.resources import ServicingResource
 
 defs = Definitions(
-    assets=cycle_assets,
-    asset_checks=cycle_checks,
-    jobs=[nightly_cycle_job],
+    assets=[*cycle_assets, *store_tables, warehouse_models, excel_pack],
+    asset_checks=[*cycle_checks, *gx_checks],
+    jobs=[nightly_cycle_job, nightly_reports_job],
     schedules=[servicing_nightly_schedule],
-    sensors=[bank_file_sensor],
-    resources={"servicing": ServicingResource()},
+    sensors=[bank_file_sensor, reports_after_cycle_sensor],
+    resources={"servicing": ServicingResource(), "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())},
 )

@@ -23,12 +23,18 @@ def test_definitions_load_and_every_job_resolves():
     for job in defs.jobs:
         defs.resolve_job_def(job.name)
     graph = defs.resolve_asset_graph()
-    assert {k.to_user_string() for k in graph.get_all_asset_keys()} == {name for name, _, _ in ASSETS.values()}
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert {name for name, _, _ in ASSETS.values()} <= keys
+    assert {"excel_pack", "asset/fct_contracts", "finance/rpt_finance__trial_balance", "store/instalment"} <= keys
     groups = {graph.get(AssetKey(name)).group_name for name, _, _ in ASSETS.values()}
     assert groups == {"servicing", "bank", "ledger"}
-    assert len(list(graph.asset_check_keys)) == 8
+    assert graph.get(AssetKey(["finance", "rpt_finance__trial_balance"])).group_name == "reports"
+    # the warehouse reads what the cycle leaves: store tables sit downstream of the closed business day
+    assert AssetKey("closed_business_day") in graph.get(AssetKey(["store", "instalment"])).parent_keys
+    checks = {k.name for k in graph.asset_check_keys}
+    assert {"trial_balance_zero", "no_quarantined_files", "gx_fct_contracts"} <= checks and len(checks) >= 28
     assert defs.resolve_schedule_def("servicing_nightly_schedule").execution_timezone == "Asia/Shanghai"
-    assert defs.resolve_sensor_def("bank_file_sensor")
+    assert defs.resolve_sensor_def("bank_file_sensor") and defs.resolve_sensor_def("reports_after_cycle_sensor")
 
 
 def test_a_business_date_materialises_with_green_checks(tmp_path, monkeypatch):
@@ -73,3 +79,30 @@ def test_a_date_out_of_order_fails_clearly(tmp_path):
         messages.append(error.message)
         error = error.cause
     assert any("2026-11-14 is not closed" in m and "catch-up" in m for m in messages), messages
+
+
+def test_the_reports_materialise_after_the_cycle(tmp_path, monkeypatch):
+    from dagster_dbt import DbtCliResource
+
+    from autofin.reporting.warehouse import dbt_executable
+    from pipelines.reports import dbt_project, excel_pack, gx_checks, store_tables, warehouse_models
+
+    monkeypatch.setenv("AUTOFIN_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("AUTOFIN_REPORTS_DIR", str(tmp_path / "reports"))
+    url = f"sqlite:///{tmp_path / 'autofin.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    with engine.begin() as conn:
+        sync_products(conn, load_products())
+    seed_book(engine, contracts=200, as_of=date(2026, 11, 18), seed=4, show_progress=False)
+    engine.dispose()
+    resources = {"servicing": ServicingResource(database_url=url, bank_dir=str(tmp_path / "bank_files")),
+                 "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())}
+    assert materialize([*cycle_assets, *cycle_checks], partition_key="2026-11-19", resources=resources).success
+    result = materialize([*store_tables, warehouse_models, excel_pack, *gx_checks], resources=resources,
+                         selection=[warehouse_models, excel_pack])
+    assert result.success
+    assert (tmp_path / "warehouse.duckdb").exists() and not (tmp_path / "warehouse.building.duckdb").exists()
+    checks = result.get_asset_check_evaluations()
+    assert len(checks) >= 20 and all(c.passed for c in checks), [c.check_name for c in checks if not c.passed]
+    assert (tmp_path / "reports" / "2026-11-19" / "kpi-summary-2026-11-19.xlsx").exists()

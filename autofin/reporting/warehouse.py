@@ -85,7 +85,7 @@ def write_reference(path: Path) -> None:
 def dbt_environment(target: Path, url: str | None = None) -> dict[str, str]:
     kind, attach, schema = store_attachment(url)
     return {
-        "AUTOFIN_WAREHOUSE_PATH": str(target),
+        "AUTOFIN_DBT_TARGET_FILE": str(target),  # the file being built, not the published warehouse
         "AUTOFIN_DUCKDB_EXTENSIONS": str(extension_dir()),
         "AUTOFIN_STORE_TYPE": kind,
         "AUTOFIN_STORE_ATTACH": attach,
@@ -99,25 +99,37 @@ def dbt_executable() -> str:
     return str(Path(sys.executable).parent / "dbt")
 
 
-def build_warehouse(url: str | None = None, *, select: str | None = None) -> BuildResult:
-    """`dbt build` in its own process into a new file; swapped in when every model and test passed."""
-    started = time.perf_counter()
+def prepare_build(url: str | None = None) -> tuple[Path, dict[str, str]]:
+    """A fresh file to build into (reference data written) and the environment dbt needs for it."""
     final = warehouse_path()
     final.parent.mkdir(parents=True, exist_ok=True)
     path = final.with_name(f"{final.stem}.building{final.suffix}")
     path.unlink(missing_ok=True)
-    (data_dir() / "dbt" / "target" / "run_results.json").unlink(missing_ok=True)
     prepare_extensions()
     write_reference(path)
-    env = {**os.environ, **dbt_environment(path, url)}
+    return path, dbt_environment(path, url)
+
+
+def publish(path: Path) -> Path:
+    """Swap a fully built and tested warehouse in place of the previous one."""
+    final = warehouse_path()
+    os.replace(path, final)
+    return final
+
+
+def build_warehouse(url: str | None = None, *, select: str | None = None) -> BuildResult:
+    """`dbt build` in its own process into a new file; published when every model and test passed."""
+    started = time.perf_counter()
+    path, dbt_env = prepare_build(url)
     target = data_dir() / "dbt" / "target"
+    (target / "run_results.json").unlink(missing_ok=True)
     args = [dbt_executable(), "build", "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT), "--quiet",
             "--target-path", str(target), "--log-path", str(data_dir() / "dbt" / "logs")]
     if select:
         args += ["--select", select]
-    done = subprocess.run(args, env=env, capture_output=True, text=True)
-    results_file = target / "run_results.json"
+    done = subprocess.run(args, env={**os.environ, **dbt_env}, capture_output=True, text=True)
     failures, models, tests = [], 0, 0
+    results_file = target / "run_results.json"
     if results_file.exists():
         for r in json.loads(results_file.read_text())["results"]:
             kind = r["unique_id"].split(".")[0]
@@ -129,5 +141,5 @@ def build_warehouse(url: str | None = None, *, select: str | None = None) -> Bui
         failures.append((done.stdout + done.stderr).strip()[-2000:] or f"dbt exited {done.returncode}")
     if failures:
         raise WarehouseError("; ".join(failures))
-    os.replace(path, final)
+    publish(path)
     return BuildResult(time.perf_counter() - started, models, tests, failures)
