@@ -5,7 +5,8 @@ peak resident memory (from os.wait4) are its own. BENCH_N (default 1,000,000) se
 size; BENCH_DB=postgres runs against a real PostgreSQL server started on loopback.
 Phases: seeding; the nightly cycle on a weekend day, on the Monday the debit files go out and
 on the Tuesday the banks' answers come back (the simulated banks answer in between, untimed);
-a 7-day catch-up. Debit-file and return-ingestion rates come from the steps' own timings.
+a 7-day catch-up; the book summary; the reports (dbt build of the warehouse and the Excel pack).
+Debit-file and return-ingestion rates come from the steps' own timings.
 """
 
 from __future__ import annotations
@@ -124,6 +125,8 @@ def main() -> None:
                           f"≤ 3 × one day ({3 * tuesday.seconds:,.0f} s)")
         phases.append(catch)
         phases.append(run_phase("book summary (trial balance, sub-ledger tie)", ["demo", "summary", "--as-of", "2026-12-01"], env, n, "contracts"))
+        phases.append(run_phase("reports: dbt build + Excel pack", ["reports", "build", "--date", "2026-12-01"],
+                                {**env, "AUTOFIN_REPORTS_DIR": str(workdir / "reports")}, n, "contracts", "1M ≤ 120 s"))
         step_table = ["| step | Monday s | Tuesday s |", "|---|---:|---:|"]
         tue = {s["step"]: s for s in tuesday_steps}
         for s_ in monday_steps:
