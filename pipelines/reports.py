@@ -55,7 +55,7 @@ def warehouse_models(context: AssetExecutionContext, dbt: DbtCliResource, servic
         raise ValueError("the warehouse is built whole (it is published as one file): select every model")
     path, env = prepare_build(servicing.database_url or None)
     os.environ.update(env)
-    yield from dbt.cli(["build"], context=context).stream()
+    yield from dbt.cli(["build"], context=context, target_path=Path(env["AUTOFIN_DBT_TARGET_FILE"]).parent / "dbt" / "dagster-runs").stream()
     publish(path)
 
 
