@@ -13,7 +13,7 @@ from lxml import etree
 
 from autofin.bankfiles.amounts import read_amount, write_amount
 from autofin.bankfiles.records import BankFileError, Statement, StatementEntry, StatusReport, TransactionStatus
-from autofin.bankfiles.xml import find, findall, parse_xml, path, serialise, sub, text_of
+from autofin.bankfiles.xml import document, find, findall, group_header, parse_xml, path, serialise, sub, text_of, timestamp
 
 CAMT054 = "camt.054.001.08"
 CAMT053 = "camt.053.001.08"
@@ -39,21 +39,14 @@ def _entry(parent: etree._Element, *, amount_minor: int, currency: str, credit: 
             sub(path(tx, "RtrInf", "Rsn"), "Cd", return_reason)
 
 
-def _document(kind: str) -> tuple[etree._Element, str]:
-    ns = f"urn:iso:std:iso:20022:tech:xsd:{kind}"
-    return etree.Element(f"{{{ns}}}Document", nsmap={None: ns}), ns
-
-
 def render_camt054(*, message_id: str, created_at: datetime, account: str, booking: date, transactions: list[TransactionStatus],
                    currency: str = "CNY") -> bytes:
-    root, _ = _document(CAMT054)
+    root = document(CAMT054)
     body = sub(root, "BkToCstmrDbtCdtNtfctn")
-    hdr = sub(body, "GrpHdr")
-    sub(hdr, "MsgId", message_id)
-    sub(hdr, "CreDtTm", created_at.strftime("%Y-%m-%dT%H:%M:%S"))
+    group_header(body, message_id, created_at)
     ntf = sub(body, "Ntfctn")
     sub(ntf, "Id", f"{message_id}-1")
-    sub(ntf, "CreDtTm", created_at.strftime("%Y-%m-%dT%H:%M:%S"))
+    sub(ntf, "CreDtTm", timestamp(created_at))
     sub(path(ntf, "Acct", "Id", "Othr"), "Id", account)
     for t in transactions:
         _entry(ntf, amount_minor=t.amount_minor, currency=currency, credit=t.status == "settled", booking=booking, e2e=t.end_to_end_id,
@@ -87,14 +80,12 @@ def parse_camt054(data: bytes) -> StatusReport:
 
 def render_camt053(*, message_id: str, created_at: datetime, account: str, booking: date, opening_minor: int,
                    entries: list[StatementEntry], currency: str = "CNY") -> bytes:
-    root, _ = _document(CAMT053)
+    root = document(CAMT053)
     body = sub(root, "BkToCstmrStmt")
-    hdr = sub(body, "GrpHdr")
-    sub(hdr, "MsgId", message_id)
-    sub(hdr, "CreDtTm", created_at.strftime("%Y-%m-%dT%H:%M:%S"))
+    group_header(body, message_id, created_at)
     stmt = sub(body, "Stmt")
     sub(stmt, "Id", f"{message_id}-1")
-    sub(stmt, "CreDtTm", created_at.strftime("%Y-%m-%dT%H:%M:%S"))
+    sub(stmt, "CreDtTm", timestamp(created_at))
     sub(path(stmt, "Acct", "Id", "Othr"), "Id", account)
     closing = opening_minor + sum(e.amount_minor if e.is_credit else -e.amount_minor for e in entries)
     for code, amount in (("OPBD", opening_minor), ("CLBD", closing)):

@@ -8,24 +8,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from lxml import etree
-
 from autofin.bankfiles.amounts import read_amount, write_amount
 from autofin.bankfiles.records import BankFileError, StatusReport, TransactionStatus
-from autofin.bankfiles.xml import find, findall, parse_xml, path, serialise, sub, text_of
+from autofin.bankfiles.xml import document, find, findall, group_header, parse_xml, path, serialise, sub, text_of
 
 RENDER_VERSION = "pain.002.001.03"
 STATUS = {"RJCT": "rejected", "ACCP": "accepted", "ACSC": "settled", "ACTC": "accepted", "ACWC": "accepted", "PDNG": "accepted"}
 
-
 def render(*, message_id: str, created_at: datetime, original: StatusReport, transactions: list[TransactionStatus],
            currency: str = "CNY") -> bytes:
-    ns = f"urn:iso:std:iso:20022:tech:xsd:{RENDER_VERSION}"
-    root = etree.Element(f"{{{ns}}}Document", nsmap={None: ns})
+    root = document(RENDER_VERSION)
     rpt = sub(root, "CstmrPmtStsRpt")
-    hdr = sub(rpt, "GrpHdr")
-    sub(hdr, "MsgId", message_id)
-    sub(hdr, "CreDtTm", created_at.strftime("%Y-%m-%dT%H:%M:%S"))
+    group_header(rpt, message_id, created_at)
     grp = sub(rpt, "OrgnlGrpInfAndSts")
     sub(grp, "OrgnlMsgId", original.original_message_id)
     sub(grp, "OrgnlMsgNmId", "pain.008.001.08")
@@ -44,7 +38,6 @@ def render(*, message_id: str, created_at: datetime, original: StatusReport, tra
         if t.amount_minor is not None:
             sub(path(tx, "OrgnlTxRef", "Amt"), "InstdAmt", write_amount(t.amount_minor, currency), Ccy=currency)
     return serialise(root)
-
 
 def parse(data: bytes) -> StatusReport:
     root = parse_xml(data)

@@ -7,16 +7,13 @@ no IBAN: they go in Othr/Id, and banks are named by BIC where they have one.
 
 from __future__ import annotations
 
-from datetime import date
-
-from lxml import etree
+from datetime import date, datetime
 
 from autofin.bankfiles.amounts import read_amount, write_amount
 from autofin.bankfiles.records import BankFileError, Creditor, DebitFile, DebitInstruction
-from autofin.bankfiles.xml import find, findall, parse_xml, path, serialise, sub, text_of
+from autofin.bankfiles.xml import document, find, findall, group_header, parse_xml, path, serialise, sub, text_of
 
 VERSIONS = ("pain.008.001.08", "pain.008.001.02")
-
 
 def render(batch: DebitFile, version: str = "pain.008.001.08") -> bytes:
     if version not in VERSIONS:
@@ -25,12 +22,9 @@ def render(batch: DebitFile, version: str = "pain.008.001.08") -> bytes:
         raise ValueError("a debit file needs at least one instruction")
     currency = batch.instructions[0].currency
     bic_tag = "BICFI" if version.endswith(".08") else "BIC"
-    ns = f"urn:iso:std:iso:20022:tech:xsd:{version}"
-    root = etree.Element(f"{{{ns}}}Document", nsmap={None: ns})
+    root = document(version)
     init = sub(root, "CstmrDrctDbtInitn")
-    hdr = sub(init, "GrpHdr")
-    sub(hdr, "MsgId", batch.message_id)
-    sub(hdr, "CreDtTm", batch.created_at.strftime("%Y-%m-%dT%H:%M:%S"))
+    hdr = group_header(init, batch.message_id, batch.created_at)
     sub(hdr, "NbOfTxs", str(batch.count))
     sub(hdr, "CtrlSum", write_amount(batch.total_minor, currency))
     sub(path(hdr, "InitgPty"), "Nm", batch.creditor.name)
@@ -63,7 +57,6 @@ def render(batch: DebitFile, version: str = "pain.008.001.08") -> bytes:
         sub(path(el, "RmtInf"), "Ustrd", tx.remittance)
     return serialise(root)
 
-
 def parse(data: bytes) -> DebitFile:
     root = parse_xml(data)
     init = find(root, "CstmrDrctDbtInitn")
@@ -92,8 +85,6 @@ def parse(data: bytes) -> DebitFile:
                 remittance=text_of(el, "RmtInf/Ustrd", required=False) or "",
             )
         )
-    from datetime import datetime
-
     batch = DebitFile(
         message_id=text_of(init, "GrpHdr/MsgId"),
         created_at=datetime.fromisoformat(text_of(init, "GrpHdr/CreDtTm")),

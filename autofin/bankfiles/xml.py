@@ -17,6 +17,24 @@ def sub(parent: etree._Element, tag: str, text: str | None = None, **attrib: str
     return el
 
 
+def document(message: str) -> etree._Element:
+    """An empty ISO 20022 Document of `message` (e.g. 'camt.054.001.08') in its namespace."""
+    ns = f"urn:iso:std:iso:20022:tech:xsd:{message}"
+    return etree.Element(f"{{{ns}}}Document", nsmap={None: ns})
+
+
+def timestamp(value) -> str:  # noqa: ANN001
+    return value.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def group_header(parent: etree._Element, message_id: str, created_at) -> etree._Element:  # noqa: ANN001
+    """GrpHdr with MsgId and CreDtTm, the opening of every ISO 20022 message."""
+    hdr = sub(parent, "GrpHdr")
+    sub(hdr, "MsgId", message_id)
+    sub(hdr, "CreDtTm", timestamp(created_at))
+    return hdr
+
+
 def path(parent: etree._Element, *tags: str) -> etree._Element:
     el = parent
     for tag in tags:
