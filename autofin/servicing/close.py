@@ -7,7 +7,7 @@ import csv
 import hashlib
 import io
 import os
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -90,5 +90,21 @@ def close_day(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
     if failures:
         detail = "; ".join(f"{name}: {', '.join(problems)}" for name, problems in failures.items())
         raise CheckFailedError(f"{d} stays open, checks failed: {detail}")
+    snapshot = _month_end_snapshot(conn, d)
     conn.execute(update(BusinessDay).where(BusinessDay.business_date == d).values(status="closed", closed_at=text("CURRENT_TIMESTAMP")))
-    return {"checks": {name: "ok" for name in results}}
+    return {"checks": {name: "ok" for name in results}, "bucket_snapshot_contracts": snapshot}
+
+
+def _month_end_snapshot(conn: Connection, d: date) -> int:
+    """On the last day of a month, each active contract's bucket, DPD and principal outstanding (for roll rates)."""
+    if (d + timedelta(days=1)).day != 1:
+        return 0
+    return conn.execute(
+        text(
+            "INSERT INTO bucket_snapshot (snapshot_date, contract_id, bucket, dpd, principal_outstanding_minor) "
+            "SELECT :d, c.contract_id, c.bucket, c.dpd, COALESCE(SUM(i.principal_minor - i.paid_principal_minor), 0) "
+            "FROM contract c JOIN instalment i ON i.contract_id = c.contract_id AND i.status <> 'paid' "
+            "WHERE c.status = 'active' GROUP BY c.contract_id, c.bucket, c.dpd"
+        ),
+        {"d": d},
+    ).rowcount

@@ -415,6 +415,17 @@ class CollectionCase(Base):
     worst_dpd: Mapped[int] = mapped_column(Integer)
 
 
+class BucketSnapshot(Base):
+    """Each active contract's delinquency at a month end, for month-over-month roll rates."""
+
+    __tablename__ = "bucket_snapshot"
+    snapshot_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    contract_id: Mapped[int] = mapped_column(BigId, ForeignKey("contract.contract_id"), primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(8))
+    dpd: Mapped[int] = mapped_column(Integer)
+    principal_outstanding_minor: Mapped[int] = money()
+
+
 class BankStatementLine(Base):
     """An entry of a bank statement (camt.053) for reconciliation. status: matched|break."""
 

@@ -165,3 +165,17 @@ def test_allocation_equals_the_reference_waterfall(store, ctx):
     for cid, lines in expected.items():
         assert [sorted(v, key=str) for v in got[cid].values()] == [sorted(v, key=str) for v in lines], cid
     green(store, D1)
+
+
+def test_a_month_end_close_records_each_active_contracts_bucket(sqlite_store, ctx):
+    seed(sqlite_store, contracts=300)
+    for d in (AS_OF + timedelta(days=n) for n in range(1, 11)):  # through 2026-11-30
+        for name in ("business_day", "billing", "delinquency", "penalties", "allocation", "vouchers", "voucher_export", "day_close"):
+            run_step(sqlite_store, name, d, ctx)
+    rows = q(sqlite_store, "SELECT snapshot_date, COUNT(*), SUM(principal_outstanding_minor) FROM bucket_snapshot GROUP BY snapshot_date")
+    active = q(sqlite_store, "SELECT COUNT(*) FROM contract WHERE status = 'active'")[0][0]
+    outstanding = q(sqlite_store, "SELECT SUM(principal_minor - paid_principal_minor) FROM instalment i JOIN contract c "
+                                  "ON c.contract_id = i.contract_id WHERE c.status = 'active'")[0][0]
+    assert rows == [("2026-11-30", active, outstanding)]
+    assert q(sqlite_store, "SELECT COUNT(*) FROM bucket_snapshot s JOIN contract c ON c.contract_id = s.contract_id "
+                           "WHERE s.bucket <> c.bucket")[0][0] == 0
