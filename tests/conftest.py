@@ -64,3 +64,11 @@ def sqlite_store(tmp_path) -> Iterator[Engine]:  # noqa: ANN001
     engine = _sqlite_store(tmp_path)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def pg_store(pg_server) -> Iterator[Engine]:  # noqa: ANN001
+    """A freshly migrated store on the real PostgreSQL server only."""
+    engine = _postgres_store(pg_server)
+    yield engine
+    engine.dispose()
