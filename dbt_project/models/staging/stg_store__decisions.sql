@@ -12,6 +12,7 @@ renamed as (
         rule_set_version,
         score,
         grade,
+        cast(details as varchar) as details_json,
         cast(decided_at as timestamp) as decided_at
     from source
 )
