@@ -11,7 +11,6 @@ The same seed and files give the same answers.
 from __future__ import annotations
 
 import hashlib
-import os
 import random
 import shutil
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from autofin.bankfiles import camt, cn_text, pain002, pain008
 from autofin.bankfiles.profiles import BankProfile
 from autofin.bankfiles.records import StatementEntry, StatusReport, TransactionStatus
 from autofin.bankfiles.transport import remote_dirs
+from autofin.files import write_atomically
 
 # (reason, probability): AM04 8%, MS02 1%, AC04 0.5%, MD01 0.5%; the rest are collected
 REJECT_MIX = (("AM04", 0.08), ("MS02", 0.01), ("AC04", 0.005), ("MD01", 0.005))
@@ -43,12 +43,6 @@ def _outcome(rng: random.Random) -> str | None:
         if x < edge:
             return reason
     return None
-
-
-def _write(folder: Path, name: str, data: bytes) -> None:
-    tmp = folder / f".{name}.part"
-    tmp.write_bytes(data)
-    os.replace(tmp, folder / name)
 
 
 def simulate(profile: BankProfile, remote_root: Path, business_date: date, *, seed: int = 1) -> SimulationResult:
@@ -75,21 +69,21 @@ def simulate(profile: BankProfile, remote_root: Path, business_date: date, *, se
         if profile.is_iso:
             original = StatusReport("pain.008", "", batch.message_id, batch.count, batch.total_minor, ())
             statuses = [a if a.status == "rejected" else TransactionStatus(a.end_to_end_id, "accepted", None, a.amount_minor) for a in answers]
-            _write(in_dir, f"{batch.message_id}.pain002.xml",
+            write_atomically(in_dir / f"{batch.message_id}.pain002.xml",
                    pain002.render(message_id=f"STS{batch.message_id}"[:35], created_at=stamp, original=original, transactions=statuses))
             result.files_written += 1
             if collected:
-                _write(in_dir, f"{batch.message_id}.camt054.xml",
+                write_atomically(in_dir / f"{batch.message_id}.camt054.xml",
                        camt.render_camt054(message_id=f"NTF{batch.message_id}"[:35], created_at=stamp, account=profile.creditor.account,
                                            booking=batch.collection_date, transactions=collected))
                 result.files_written += 1
                 statement += [StatementEntry(a.amount_minor, profile.currency, True, batch.collection_date, a.end_to_end_id) for a in collected]
         else:
-            _write(in_dir, f"{batch.message_id}.result.txt", cn_text.render_result(batch.message_id, answers, profile.currency))
+            write_atomically(in_dir / f"{batch.message_id}.result.txt", cn_text.render_result(batch.message_id, answers, profile.currency))
             result.files_written += 1
         shutil.move(str(path), str(processed / path.name))
     if profile.is_iso and result.files_read:
-        _write(in_dir, f"STM{profile.code}{business_date:%Y%m%d}.camt053.xml",
+        write_atomically(in_dir / f"STM{profile.code}{business_date:%Y%m%d}.camt053.xml",
                camt.render_camt053(message_id=f"STM{profile.code}{business_date:%Y%m%d}", created_at=stamp, account=profile.creditor.account,
                                    booking=business_date, opening_minor=0, entries=statement))
         result.files_written += 1

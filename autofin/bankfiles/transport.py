@@ -12,7 +12,6 @@ import base64
 import hashlib
 import io
 import logging
-import os
 import shutil
 import stat
 import time
@@ -22,6 +21,7 @@ from typing import Protocol
 import paramiko
 
 from autofin.bankfiles.profiles import BankProfile
+from autofin.files import write_atomically
 
 log = logging.getLogger("autofin.transport")
 
@@ -62,9 +62,7 @@ class LocalFolderTransport:
         final = self.out / name
         if final.exists() and final.read_bytes() == data:
             return False
-        tmp = self.out / f".{name}.part"
-        tmp.write_bytes(data)
-        os.replace(tmp, final)
+        write_atomically(final, data)
         return True
 
     def list_inbound(self) -> list[str]:

@@ -18,7 +18,6 @@ bank_returns  every answer the banks left is fetched, checked before anything is
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import shutil
 from time import perf_counter
@@ -32,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from autofin.bankfiles import camt, cn_text, pain002, pain008, schemas
 from autofin.bankfiles.profiles import BankProfile
 from autofin.bankfiles.reasons import REASONS
+from autofin.files import write_atomically
 from autofin.bankfiles.records import BankFileError, DebitFile, DebitInstruction, Statement, StatusReport
 from autofin.servicing.cycle import StepContext, is_bank_day, step
 from autofin.servicing.delinquency import refresh_dpd
@@ -58,12 +58,6 @@ def _sql_codes(codes) -> str:  # noqa: ANN001
     if not all(REASON_CODE.match(c) for c in codes):
         raise ValueError(f"bad reason codes {codes}")
     return ", ".join(f"'{c}'" for c in codes) or "''"
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 # ------------------------------------------------------------------ debit orders
@@ -167,7 +161,7 @@ def _write_files(conn: Connection, d: date, profile: BankProfile, ctx: StepConte
         ))
         data = pain008.render(batch, profile.format) if profile.is_iso else cn_text.render_debit(batch)
         name = f"{message_id}{profile.file_suffix}"
-        _write_atomically(folder(ctx, "outbound", profile.code) / name, data)
+        write_atomically(folder(ctx, "outbound", profile.code) / name, data)
         batch_id = conn.execute(
             insert(DebitBatch).values(bank_code=profile.code, business_date=d, message_id=message_id, file_name=name,
                                       tx_count=batch.count, ctrl_sum_minor=batch.total_minor, currency=profile.currency)
@@ -234,7 +228,7 @@ def apply_bank_answers(conn: Connection, d: date, ctx: StepContext) -> dict[str,
             target = inbound / name
             if target.exists() and target.read_bytes() != data:
                 target = inbound / f"{Path(name).stem}.{hashlib.sha256(data).hexdigest()[:8]}{Path(name).suffix}"
-            _write_atomically(target, data)
+            write_atomically(target, data)
             transport.archive(name)
             fetched += 1
     counts: dict[str, Any] = {"fetched": fetched, "applied": [], "quarantined": {}, "settled": 0, "rejected": 0, "returned": 0,

@@ -6,13 +6,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import os
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, insert, text, update
 
+from autofin.files import write_atomically
 from autofin.reference import chart_of_accounts
 from autofin.servicing.checks import nightly_checks
 from autofin.servicing.cycle import CheckFailedError, StepContext, step
@@ -75,9 +75,7 @@ def export_vouchers(conn: Connection, d: date, ctx: StepContext) -> dict[str, An
     folder = Path(ctx.export_dir) / "ledger"
     folder.mkdir(parents=True, exist_ok=True)
     name = f"vouchers-{d.isoformat()}.csv"
-    tmp = folder / f".{name}.tmp"
-    tmp.write_bytes(data)
-    os.replace(tmp, folder / name)
+    write_atomically(folder / name, data)
     digest = hashlib.sha256(data).hexdigest()
     conn.execute(insert(VoucherExport).values(business_date=d, file_name=name, sha256=digest, entries=len(entries), lines=len(rows)))
     return {"file": name, "vouchers": len(entries), "lines": len(rows), "sha256": digest}
