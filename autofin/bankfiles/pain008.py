@@ -8,54 +8,74 @@ no IBAN: they go in Othr/Id, and banks are named by BIC where they have one.
 from __future__ import annotations
 
 from datetime import date, datetime
+from xml.sax.saxutils import escape
 
 from autofin.bankfiles.amounts import read_amount, write_amount
 from autofin.bankfiles.records import BankFileError, Creditor, DebitFile, DebitInstruction
-from autofin.bankfiles.xml import document, find, findall, group_header, parse_xml, path, serialise, sub, text_of
+from autofin.bankfiles.xml import find, findall, parse_xml, text_of, timestamp
 
 VERSIONS = ("pain.008.001.08", "pain.008.001.02")
 
 def render(batch: DebitFile, version: str = "pain.008.001.08") -> bytes:
+    """The file as text written directly (escaped), laid out as lxml pretty-prints it: several times
+    faster than building a tree, and the golden file, both third-party XSDs and the round trip hold
+    it to the same bytes."""
     if version not in VERSIONS:
         raise ValueError(f"unsupported version {version}; known: {', '.join(VERSIONS)}")
     if not batch.instructions:
         raise ValueError("a debit file needs at least one instruction")
     currency = batch.instructions[0].currency
-    bic_tag = "BICFI" if version.endswith(".08") else "BIC"
-    root = document(version)
-    init = sub(root, "CstmrDrctDbtInitn")
-    hdr = group_header(init, batch.message_id, batch.created_at)
-    sub(hdr, "NbOfTxs", str(batch.count))
-    sub(hdr, "CtrlSum", write_amount(batch.total_minor, currency))
-    sub(path(hdr, "InitgPty"), "Nm", batch.creditor.name)
-
-    pmt = sub(init, "PmtInf")
-    sub(pmt, "PmtInfId", f"{batch.message_id}-1")
-    sub(pmt, "PmtMtd", "DD")
-    sub(pmt, "NbOfTxs", str(batch.count))
-    sub(pmt, "CtrlSum", write_amount(batch.total_minor, currency))
-    tp = sub(pmt, "PmtTpInf")
-    sub(path(tp, "LclInstrm"), "Prtry", "CNDD")
-    sub(tp, "SeqTp", "RCUR")
-    sub(pmt, "ReqdColltnDt", batch.collection_date.isoformat())
-    sub(path(pmt, "Cdtr"), "Nm", batch.creditor.name)
-    sub(path(pmt, "CdtrAcct", "Id", "Othr"), "Id", batch.creditor.account)
-    sub(path(pmt, "CdtrAgt", "FinInstnId"), bic_tag, batch.creditor.agent)
-    othr = path(pmt, "CdtrSchmeId", "Id", "PrvtId", "Othr")
-    sub(othr, "Id", batch.creditor.scheme_id)
-    sub(path(othr, "SchmeNm"), "Prtry", "CNDD")
+    bic = "BICFI" if version.endswith(".08") else "BIC"
+    total = write_amount(batch.total_minor, currency)
+    c, e = batch.creditor, _escape
+    head = (
+        f"<?xml version='1.0' encoding='UTF-8'?>\n"
+        f'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:{version}">\n'
+        f"  <CstmrDrctDbtInitn>\n"
+        f"    <GrpHdr>\n"
+        f"      <MsgId>{e(batch.message_id)}</MsgId>\n"
+        f"      <CreDtTm>{timestamp(batch.created_at)}</CreDtTm>\n"
+        f"      <NbOfTxs>{batch.count}</NbOfTxs>\n"
+        f"      <CtrlSum>{total}</CtrlSum>\n"
+        f"      <InitgPty>\n        <Nm>{e(c.name)}</Nm>\n      </InitgPty>\n"
+        f"    </GrpHdr>\n"
+        f"    <PmtInf>\n"
+        f"      <PmtInfId>{e(batch.message_id)}-1</PmtInfId>\n"
+        f"      <PmtMtd>DD</PmtMtd>\n"
+        f"      <NbOfTxs>{batch.count}</NbOfTxs>\n"
+        f"      <CtrlSum>{total}</CtrlSum>\n"
+        f"      <PmtTpInf>\n        <LclInstrm>\n          <Prtry>CNDD</Prtry>\n        </LclInstrm>\n        <SeqTp>RCUR</SeqTp>\n      </PmtTpInf>\n"
+        f"      <ReqdColltnDt>{batch.collection_date.isoformat()}</ReqdColltnDt>\n"
+        f"      <Cdtr>\n        <Nm>{e(c.name)}</Nm>\n      </Cdtr>\n"
+        f"      <CdtrAcct>\n        <Id>\n          <Othr>\n            <Id>{e(c.account)}</Id>\n          </Othr>\n        </Id>\n      </CdtrAcct>\n"
+        f"      <CdtrAgt>\n        <FinInstnId>\n          <{bic}>{e(c.agent)}</{bic}>\n        </FinInstnId>\n      </CdtrAgt>\n"
+        f"      <CdtrSchmeId>\n        <Id>\n          <PrvtId>\n            <Othr>\n              <Id>{e(c.scheme_id)}</Id>\n"
+        f"              <SchmeNm>\n                <Prtry>CNDD</Prtry>\n              </SchmeNm>\n            </Othr>\n          </PrvtId>\n"
+        f"        </Id>\n      </CdtrSchmeId>\n"
+    )
+    parts = [head]
     for tx in batch.instructions:
-        el = sub(pmt, "DrctDbtTxInf")
-        sub(path(el, "PmtId"), "EndToEndId", tx.end_to_end_id)
-        sub(el, "InstdAmt", write_amount(tx.amount_minor, tx.currency), Ccy=tx.currency)
-        mandate = path(el, "DrctDbtTx", "MndtRltdInf")
-        sub(mandate, "MndtId", tx.mandate_ref)
-        sub(mandate, "DtOfSgntr", tx.mandate_signed.isoformat())
-        sub(path(el, "DbtrAgt", "FinInstnId", "Othr"), "Id", "NOTPROVIDED")
-        sub(path(el, "Dbtr"), "Nm", tx.debtor_name)
-        sub(path(el, "DbtrAcct", "Id", "Othr"), "Id", tx.debtor_account)
-        sub(path(el, "RmtInf"), "Ustrd", tx.remittance)
-    return serialise(root)
+        parts.append(
+            f"      <DrctDbtTxInf>\n"
+            f"        <PmtId>\n          <EndToEndId>{e(tx.end_to_end_id)}</EndToEndId>\n        </PmtId>\n"
+            f'        <InstdAmt Ccy="{e(tx.currency)}">{write_amount(tx.amount_minor, tx.currency)}</InstdAmt>\n'
+            f"        <DrctDbtTx>\n          <MndtRltdInf>\n            <MndtId>{e(tx.mandate_ref)}</MndtId>\n"
+            f"            <DtOfSgntr>{tx.mandate_signed.isoformat()}</DtOfSgntr>\n          </MndtRltdInf>\n        </DrctDbtTx>\n"
+            f"        <DbtrAgt>\n          <FinInstnId>\n            <Othr>\n              <Id>NOTPROVIDED</Id>\n            </Othr>\n"
+            f"          </FinInstnId>\n        </DbtrAgt>\n"
+            f"        <Dbtr>\n          <Nm>{e(tx.debtor_name)}</Nm>\n        </Dbtr>\n"
+            f"        <DbtrAcct>\n          <Id>\n            <Othr>\n              <Id>{e(tx.debtor_account)}</Id>\n            </Othr>\n"
+            f"          </Id>\n        </DbtrAcct>\n"
+            f"        <RmtInf>\n          <Ustrd>{e(tx.remittance)}</Ustrd>\n        </RmtInf>\n"
+            f"      </DrctDbtTxInf>\n"
+        )
+    parts.append("    </PmtInf>\n  </CstmrDrctDbtInitn>\n</Document>\n")
+    return "".join(parts).encode("utf-8")
+
+
+def _escape(text: str) -> str:
+    return escape(text, {'"': "&quot;"})
+
 
 def parse(data: bytes) -> DebitFile:
     root = parse_xml(data)

