@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from lxml import etree
 
 from autofin.bankfiles.records import BankFileError
@@ -55,17 +57,26 @@ def namespace(root: etree._Element) -> str:
     return etree.QName(root).namespace or ""
 
 
-def _any_namespace(path: str) -> str:
-    return "/".join(f"{{*}}{step}" for step in path.split("/"))
+@lru_cache(maxsize=4096)
+def _compiled(namespace: str, path: str) -> etree.XPath:
+    if not namespace:
+        return etree.XPath(path)
+    return etree.XPath("/".join(f"n:{step}" for step in path.split("/")), namespaces={"n": namespace})
+
+
+def _namespace(el: etree._Element) -> str:
+    tag = el.tag
+    return tag[1:tag.index("}")] if tag.startswith("{") else ""
 
 
 def find(el: etree._Element, path: str) -> etree._Element | None:
-    """'GrpHdr/MsgId' finds it whatever the namespace (ElementPath with {*}, much faster than XPath local-name())."""
-    return el.find(_any_namespace(path))
+    """'GrpHdr/MsgId' in the element's own namespace, by an XPath compiled once per namespace and path."""
+    found = _compiled(_namespace(el), path)(el)
+    return found[0] if found else None
 
 
 def findall(el: etree._Element, path: str) -> list[etree._Element]:
-    return el.findall(_any_namespace(path))
+    return _compiled(_namespace(el), path)(el)
 
 
 def text_of(el: etree._Element, xpath: str, *, required: bool = True) -> str | None:

@@ -433,9 +433,8 @@ def _reverse_returns(conn: Connection, d: date, ctx: StepContext, params: dict[s
 def _store_statement(conn: Connection, bank: str, statement: Statement, file_id: int) -> int:
     if not statement.entries:
         return 0
-    conn.execute(
-        insert(BankStatementLine),
-        [{"bank_file_id": file_id, "bank_code": bank, "booking_date": e.booking_date, "amount_minor": e.amount_minor, "currency": e.currency,
-          "is_credit": e.is_credit, "reference": e.reference, "status": "break"} for e in statement.entries],
+    return insert_rows(
+        conn, BankStatementLine.__table__,
+        ["bank_file_id", "bank_code", "booking_date", "amount_minor", "currency", "is_credit", "reference", "status"],
+        [(file_id, bank, e.booking_date.isoformat(), e.amount_minor, e.currency, e.is_credit, e.reference, "break") for e in statement.entries],
     )
-    return len(statement.entries)
