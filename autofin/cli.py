@@ -13,6 +13,7 @@ import click
 
 from autofin.domain.errors import DomainError, InputError
 from autofin.domain.money import D, format_amount
+from autofin.store.migrate import StoreOutOfDateError
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -32,6 +33,9 @@ def fail_clearly(fn):  # noqa: ANN001, ANN201
             click.echo(f"error: {exc.field}: {exc.reason}", err=True)
             sys.exit(2)
         except DomainError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        except StoreOutOfDateError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
 

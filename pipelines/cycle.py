@@ -23,6 +23,7 @@ from sqlalchemy import text
 from autofin.domain.money import from_minor
 from autofin.servicing.checks import nightly_checks, schedules_repay_financed
 from autofin.servicing.cycle import run_step
+from autofin.store.migrate import require_current
 from pipelines.resources import ServicingResource
 
 business_dates = DailyPartitionsDefinition(start_date="2026-11-01", timezone="Asia/Shanghai", end_offset=0)
@@ -73,7 +74,10 @@ def _step_asset(step: str, upstream: str | None):
            kinds={"python", "sql"})
     def _asset(context: AssetExecutionContext, servicing: ServicingResource) -> MaterializeResult:
         d = date.fromisoformat(context.partition_key)
-        result = run_step(servicing.engine(), step, d, servicing.context())
+        engine = servicing.engine()
+        if step == "business_day":
+            require_current(engine)  # once per date, before anything is written
+        result = run_step(engine, step, d, servicing.context())
         context.log.info("%s %s: %s", d, step, result.counts)
         return MaterializeResult(metadata=_metadata(result.counts, result.skipped, result.seconds))
 

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, text
 
 from autofin.domain.errors import DomainError
 from autofin.store.engine import write_transaction
+from autofin.store.migrate import require_current
 from autofin.store.models import BusinessDay, StepRun
 
 log = logging.getLogger("autofin.cycle")
@@ -133,6 +134,7 @@ def run_step(engine: Engine, name: str, d: date, ctx: StepContext) -> StepResult
 
 
 def run_day(engine: Engine, d: date, ctx: StepContext, *, on_step: Callable[[StepResult], None] | None = None) -> list[StepResult]:
+    require_current(engine)
     results = []
     for name in STEP_ORDER:
         result = run_step(engine, name, d, ctx)
@@ -147,6 +149,7 @@ def last_closed_day(conn: Connection) -> date | None:
 
 
 def catch_up(engine: Engine, to: date, ctx: StepContext, *, on_step: Callable[[StepResult], None] | None = None) -> list[date]:
+    require_current(engine)
     with engine.connect() as conn:
         last = last_closed_day(conn)
     if last is None:

@@ -37,3 +37,16 @@ def head_revision() -> str:
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+class StoreOutOfDateError(Exception):
+    """The store's schema is not the one this code expects."""
+
+
+def require_current(engine: Engine) -> None:
+    """Refuse to work on a store whose schema is older (or newer) than this code's migrations."""
+    current, head = current_revision(engine), head_revision()
+    if current != head:
+        raise StoreOutOfDateError(
+            f"the store is at migration {current or 'none'}, this code expects {head}: run `autofin db upgrade`"
+        )
