@@ -7,11 +7,7 @@ from datetime import date
 import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
-from autofin.demo.book import seed_book
-from autofin.reference import load_products
-from autofin.store.engine import make_engine
-from autofin.store.migrate import upgrade
-from autofin.store.products import sync_products
+from tests.support.books import seeded_sqlite
 from pipelines.cycle import ASSETS, cycle_assets, cycle_checks
 from pipelines.definitions import defs
 from pipelines.resources import ServicingResource
@@ -38,15 +34,9 @@ def test_definitions_load_and_every_job_resolves():
 
 
 def test_a_business_date_materialises_with_green_checks(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'autofin.db'}"
     monkeypatch.setenv("AUTOFIN_DATA_DIR", str(tmp_path))
-    engine = make_engine(url)
-    upgrade(engine)
-    with engine.begin() as conn:
-        sync_products(conn, load_products())
     # partitions exist up to the last complete day (Asia/Shanghai): test on dates that have passed
-    seed_book(engine, contracts=300, as_of=date(2026, 11, 18), seed=4, show_progress=False)
-    engine.dispose()
+    url = seeded_sqlite(tmp_path / "autofin.db", contracts=300, as_of=date(2026, 11, 18), seed=4)
     resources = {"servicing": ServicingResource(database_url=url, bank_dir=str(tmp_path / "bank_files"))}
     instance = DagsterInstance.ephemeral()
     for day in ("2026-11-19", "2026-11-20", "2026-11-21"):
@@ -64,12 +54,7 @@ def test_a_business_date_materialises_with_green_checks(tmp_path, monkeypatch):
 
 
 def test_a_date_out_of_order_fails_clearly(tmp_path):
-    url = f"sqlite:///{tmp_path / 'autofin.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    with engine.begin() as conn:
-        sync_products(conn, load_products())
-    seed_book(engine, contracts=50, as_of=date(2026, 11, 10), seed=4, show_progress=False)
+    url = seeded_sqlite(tmp_path / "autofin.db", contracts=50, as_of=date(2026, 11, 10), seed=4)
     resources = {"servicing": ServicingResource(database_url=url, bank_dir=str(tmp_path / "bank_files"))}
     result = materialize([cycle_assets[0]], partition_key="2026-11-15", resources=resources, raise_on_error=False)
     assert not result.success
@@ -89,13 +74,7 @@ def test_the_reports_materialise_after_the_cycle(tmp_path, monkeypatch):
 
     monkeypatch.setenv("AUTOFIN_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("AUTOFIN_REPORTS_DIR", str(tmp_path / "reports"))
-    url = f"sqlite:///{tmp_path / 'autofin.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    with engine.begin() as conn:
-        sync_products(conn, load_products())
-    seed_book(engine, contracts=200, as_of=date(2026, 11, 18), seed=4, show_progress=False)
-    engine.dispose()
+    url = seeded_sqlite(tmp_path / "autofin.db", contracts=200, as_of=date(2026, 11, 18), seed=4)
     resources = {"servicing": ServicingResource(database_url=url, bank_dir=str(tmp_path / "bank_files")),
                  "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())}
     assert materialize([*cycle_assets, *cycle_checks], partition_key="2026-11-19", resources=resources).success

@@ -12,17 +12,14 @@ from autofin.domain.identity import validate_resident_id, validate_vin
 from autofin.domain.money import from_minor, ppm_to_rate
 from autofin.domain.penalties import accrued_penalty
 from autofin.domain.products import PenaltyTerms
-from autofin.reference import load_products
 from autofin.reporting.book import book_summary
-from autofin.store.products import sync_products
+from tests.support.books import seed_store
 
 AS_OF = date(2026, 11, 20)
 
 
 def seeded(engine, contracts=600, seed=11):
-    with engine.begin() as conn:
-        sync_products(conn, load_products())
-    return seed_book(engine, contracts=contracts, as_of=AS_OF, seed=seed, chunk=250, show_progress=False)
+    return seed_store(engine, contracts=contracts, as_of=AS_OF, seed=seed)
 
 
 def scalar(engine, sql, **params):

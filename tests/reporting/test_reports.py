@@ -12,16 +12,14 @@ import pytest
 from openpyxl import load_workbook
 
 from autofin.bankfiles.simulator import simulate
-from autofin.demo.book import seed_book
-from autofin.reference import bank_profiles, load_products
+from autofin.reference import bank_profiles
 from autofin.reporting.excel import AREAS, YUAN, build_pack
 from autofin.reporting.quality import run_suites
 from autofin.reporting.warehouse import WarehouseError, build_warehouse
 from autofin.servicing.context import default_context
 from autofin.servicing.cycle import run_day
 from autofin.store.engine import make_engine
-from autofin.store.migrate import upgrade
-from autofin.store.products import sync_products
+from tests.support.books import seeded_sqlite
 
 AS_OF = date(2026, 11, 18)
 LAST = date(2026, 11, 21)
@@ -36,11 +34,7 @@ def book(tmp_path_factory):
     os.environ.update(env)
     os.environ.pop("AUTOFIN_DATABASE_URL", None)
     try:
-        engine = make_engine(f"sqlite:///{home / 'autofin.db'}")
-        upgrade(engine)
-        with engine.begin() as conn:
-            sync_products(conn, load_products())
-        seed_book(engine, contracts=1500, as_of=AS_OF, seed=12, show_progress=False)
+        engine = make_engine(seeded_sqlite(home / "autofin.db", contracts=1500, as_of=AS_OF, seed=12))
         ctx = default_context()
         d = AS_OF + timedelta(days=1)
         while d <= LAST:

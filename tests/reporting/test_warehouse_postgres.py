@@ -5,12 +5,10 @@ from datetime import date
 import duckdb
 import pytest
 
-from autofin.demo.book import seed_book
-from autofin.reference import load_products
 from autofin.reporting.warehouse import build_warehouse, store_attachment
 from autofin.servicing.context import default_context
 from autofin.servicing.cycle import run_day
-from autofin.store.products import sync_products
+from tests.support.books import seed_store
 
 
 @pytest.mark.postgres
@@ -18,9 +16,7 @@ def test_the_warehouse_builds_from_postgresql(pg_store, tmp_path, monkeypatch):
     store = pg_store
     monkeypatch.setenv("AUTOFIN_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("AUTOFIN_BANK_DIR", str(tmp_path / "bank_files"))
-    with store.begin() as conn:
-        sync_products(conn, load_products())
-    seed_book(store, contracts=300, as_of=date(2026, 11, 18), seed=3, show_progress=False)
+    seed_store(store, contracts=300, as_of=date(2026, 11, 18), seed=3)
     run_day(store, date(2026, 11, 19), default_context())
     url = store.url.render_as_string(hide_password=False)
     kind, attach, schema = store_attachment(url)

@@ -2,10 +2,9 @@ from datetime import date
 
 import pytest
 
-from autofin.demo.book import seed_book
-from autofin.reference import calendar, load_products, voucher_templates
+from autofin.reference import calendar, voucher_templates
 from autofin.servicing.cycle import StepContext
-from autofin.store.products import sync_products
+from tests.support.books import seed_store
 
 AS_OF = date(2026, 11, 20)
 
@@ -16,6 +15,4 @@ def ctx(tmp_path):
 
 
 def seed(engine, contracts=400, seed=21):
-    with engine.begin() as conn:
-        sync_products(conn, load_products())
-    return seed_book(engine, contracts=contracts, as_of=AS_OF, seed=seed, chunk=200, show_progress=False)
+    return seed_store(engine, contracts=contracts, as_of=AS_OF, seed=seed, chunk=200)
