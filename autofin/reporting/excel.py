@@ -50,11 +50,11 @@ def _sheet_name(table: str) -> str:
     return re.sub(r"^rpt_[a-z]+__", "", table)[:31]
 
 
-def _write_sheet(wb: Workbook, con: duckdb.DuckDBPyConnection, area: str, table: str):  # noqa: ANN202
-    cursor = con.execute(f'SELECT * FROM "{area}"."{table}" LIMIT {MAX_ROWS}')
+def _table_sheet(wb: Workbook, title: str, cursor: duckdb.DuckDBPyConnection, index: int | None = None):  # noqa: ANN202
+    """A sheet holding a query's result: header styled, frozen and filtered, columns formatted and sized."""
     columns = [d[0] for d in cursor.description]
     rows = cursor.fetchall()
-    ws = wb.create_sheet(_sheet_name(table))
+    ws = wb.create_sheet(title, index)
     ws.append(columns)
     for row in rows:
         ws.append([_cell(v) for v in row])
@@ -62,8 +62,7 @@ def _write_sheet(wb: Workbook, con: duckdb.DuckDBPyConnection, area: str, table:
         cell.fill, cell.font = HEADER_FILL, HEADER_FONT
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     ws.freeze_panes = "A2"
-    last = get_column_letter(max(len(columns), 1))
-    ws.auto_filter.ref = f"A1:{last}{max(len(rows) + 1, 2)}"
+    ws.auto_filter.ref = f"A1:{get_column_letter(max(len(columns), 1))}{max(len(rows) + 1, 2)}"
     sample = rows[:200]
     for i, name in enumerate(columns, start=1):
         values = [r[i - 1] for r in sample]
@@ -115,26 +114,11 @@ def _chart(ws, kind: str, title: str, columns: list[str], n: int, x: str, ys: li
     ws.add_chart(chart, anchor or f"{get_column_letter(len(columns) + 2)}2")
 
 
-def _summary_sheet(wb: Workbook, con: duckdb.DuckDBPyConnection, area: str, title: str, sql: str, charts: list[tuple]) -> None:
-    """A small aggregate sheet made for a chart (e.g. financed by month)."""
-    cursor = con.execute(sql)
-    columns = [d[0] for d in cursor.description]
-    rows = cursor.fetchall()
-    ws = wb.create_sheet(title, 0)
-    ws.append(columns)
-    for row in rows:
-        ws.append([_cell(v) for v in row])
-    for cell in ws[1]:
-        cell.fill, cell.font = HEADER_FILL, HEADER_FONT
-    ws.freeze_panes = "A2"
-    for i, name in enumerate(columns, start=1):
-        fmt = _format(name, [r[i - 1] for r in rows[:50]])
-        if fmt:
-            for (cell,) in ws.iter_rows(min_row=2, max_row=len(rows) + 1, min_col=i, max_col=i):
-                cell.number_format = fmt
-        ws.column_dimensions[get_column_letter(i)].width = max(14, len(name) + 2)
-    for kind, chart_title, x, ys in charts:
-        _chart(ws, kind, chart_title, columns, len(rows), x, ys, anchor=f"{get_column_letter(len(columns) + 2)}{2 + 17 * charts.index((kind, chart_title, x, ys))}")
+def _summary_sheet(wb: Workbook, con: duckdb.DuckDBPyConnection, title: str, sql: str, charts: list[tuple]) -> None:
+    """A small aggregate sheet made for its charts (e.g. financed by month), placed first."""
+    ws, columns, n = _table_sheet(wb, title, con.execute(sql), index=0)
+    for k, (kind, chart_title, x, ys) in enumerate(charts):
+        _chart(ws, kind, chart_title, columns, n, x, ys, anchor=f"{get_column_letter(len(columns) + 2)}{2 + 17 * k}")
 
 
 CHART_SHEETS = {
@@ -182,9 +166,9 @@ def build_pack(business_date: date, *, warehouse: Path | None = None, folder: Pa
             wb = Workbook()
             wb.remove(wb.active)
             for table in _tables(con, area):
-                _write_sheet(wb, con, area, table)
+                _table_sheet(wb, _sheet_name(table), con.execute(f'SELECT * FROM "{area}"."{table}" LIMIT {MAX_ROWS}'))
             sheet_title, sql, charts = CHART_SHEETS[area]
-            _summary_sheet(wb, con, area, sheet_title, sql, charts)
+            _summary_sheet(wb, con, sheet_title, sql, charts)
             wb.properties.title = f"autofin {area} report {business_date.isoformat()}"
             path = out.folder / f"{area}-{business_date.isoformat()}.xlsx"
             wb.save(path)
