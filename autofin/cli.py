@@ -32,10 +32,7 @@ def fail_clearly(fn):  # noqa: ANN001, ANN201
         except InputError as exc:
             click.echo(f"error: {exc.field}: {exc.reason}", err=True)
             sys.exit(2)
-        except DomainError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
-        except StoreOutOfDateError as exc:
+        except (DomainError, StoreOutOfDateError) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
 
