@@ -207,6 +207,11 @@ def upload_files(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
 # ------------------------------------------------------------------ returns
 
 
+def _head(path: Path) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(4096)
+
+
 def _identify(data: bytes) -> str:
     head = data[:4096]
     for marker, kind in ((b"CstmrPmtStsRpt", "pain.002"), (b"BkToCstmrDbtCdtNtfctn", "camt.054"), (b"BkToCstmrStmt", "camt.053")):
@@ -237,7 +242,7 @@ def apply_bank_answers(conn: Connection, d: date, ctx: StepContext) -> dict[str,
         inbound = folder(ctx, "inbound", code)
         files = [p for p in inbound.iterdir() if p.is_file() and not p.name.startswith(".")]
         # statuses before settlements before statements, whatever the names
-        for path in sorted(files, key=lambda p: (APPLY_ORDER.get(_identify(p.read_bytes()[:4096]), 9), p.name)):
+        for path in sorted(files, key=lambda p: (APPLY_ORDER.get(_identify(_head(p)), 9), p.name)):
             _take_file(conn, d, ctx, code, path, counts)
     return counts
 
