@@ -4,7 +4,6 @@ end to end in-process against a seeded store, with its asset checks green."""
 import warnings
 from datetime import date
 
-import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
 from tests.support.books import seeded_sqlite

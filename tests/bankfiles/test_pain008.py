@@ -12,7 +12,7 @@ from lxml import etree
 
 from autofin.bankfiles import pain008
 from autofin.bankfiles.records import BankFileError, Creditor, DebitFile, DebitInstruction
-from autofin.bankfiles.xml import find, text_of
+from autofin.bankfiles.xml import text_of
 
 from tests.bankfiles.golden import assert_golden
 CREDITOR = Creditor("上海汽车金融有限公司", "31001234567890123456", "BKCHCNBJ300", "CN12ZZZ310115000001")

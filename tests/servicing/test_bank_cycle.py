@@ -3,7 +3,6 @@
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from functools import partial
-import pytest
 from sqlalchemy import text
 
 from autofin.bankfiles import camt, pain002
@@ -12,7 +11,7 @@ from autofin.bankfiles.simulator import simulate
 from autofin.bankfiles.transport import transport_for
 from autofin.reference import bank_profiles, calendar, voucher_templates
 from autofin.servicing.checks import nightly_checks
-from autofin.servicing.cycle import StepContext, run_day, run_step
+from autofin.servicing.cycle import StepContext, run_day
 from tests.servicing.conftest import AS_OF, seed
 
 D1 = date(2026, 11, 23)  # a Monday, bank business day

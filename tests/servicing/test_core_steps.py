@@ -2,8 +2,6 @@
 
 from datetime import date, timedelta
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from sqlalchemy import insert, text
 
 from autofin.domain.allocation import OpenInstalment, allocate_receipt
