@@ -72,3 +72,34 @@ def bank_profiles() -> dict:
     from autofin.bankfiles.profiles import load_profiles
 
     return load_profiles(assets_dir() / "banks")
+
+
+_rule_sets: dict[str, tuple[tuple[int, int], Any]] = {}
+
+
+def rule_set(name: str = "pre_approval") -> Any:
+    """The rule set assets/rules/<name>.yaml, re-read when the file changes (the next submission
+    uses the edited rules; no restart)."""
+    from autofin.domain.rules import parse_rule_set
+
+    path = assets_dir() / "rules" / f"{name}.yaml"
+    stat = path.stat()
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    cached = _rule_sets.get(str(path))
+    if cached is None or cached[0] != stamp:
+        text = path.read_bytes()
+        cached = (stamp, parse_rule_set(yaml.safe_load(text), text))
+        _rule_sets[str(path)] = cached
+    return cached[1]
+
+
+@cache
+def vehicle_models() -> dict[str, dict]:
+    """model_code → {brand, name, wmi, price_min, price_max (Decimal)} from assets/vehicle_models.yaml."""
+    from autofin.domain.money import D
+
+    raw = read_yaml(assets_dir() / "vehicle_models.yaml")
+    return {
+        m["model_code"]: {**m, "price_min": D(str(m["price_min"])), "price_max": D(str(m["price_max"]))}
+        for m in raw["models"]
+    }

@@ -48,3 +48,19 @@ class NegativePostingError(DomainError):
 
 class UnknownEventTypeError(DomainError):
     """A money event has a type with no voucher template."""
+
+
+class TransitionError(DomainError):
+    """A status change that the object's lifecycle does not allow from its current status."""
+
+    def __init__(self, entity: str, current: str, target: str, allowed: tuple[str, ...]):
+        self.entity = entity
+        self.current = current
+        self.target = target
+        self.allowed = allowed
+        to = ", ".join(allowed) if allowed else "nothing (final)"
+        super().__init__(f"{entity} is {current}; it cannot become {target} (from {current} it can become: {to})")
+
+
+class RuleSetError(DomainError):
+    """A rule set or scorecard file is malformed: an unknown name, a forbidden construct, a bad outcome."""
