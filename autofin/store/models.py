@@ -77,6 +77,21 @@ class Partner(Base):
     created_at: Mapped[datetime] = created_at()
 
 
+class PartnerHistory(Base):
+    """Every change of a partner's rating, credit limit, status, blacklist flag or settlement account,
+    with who made it and why. field: rating|credit_limit_minor|status|is_blacklisted|settlement_account."""
+
+    __tablename__ = "partner_history"
+    partner_history_id: Mapped[int] = pk()
+    partner_id: Mapped[int] = fk("partner.partner_id")
+    field: Mapped[str] = mapped_column(String(32))
+    old_value: Mapped[str | None] = mapped_column(String(200))
+    new_value: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+    changed_by: Mapped[int | None] = fk("app_user.user_id", nullable=True, index=False)
+    changed_at: Mapped[datetime] = created_at()
+
+
 class Customer(Base):
     """kind: individual (id_type resident_id) | company (id_type uscc)."""
 
@@ -91,6 +106,8 @@ class Customer(Base):
     birth_date: Mapped[date | None] = mapped_column(Date)
     city: Mapped[str | None] = mapped_column(String(64))
     is_blacklisted: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    # the partner that brought the customer in (their data scope); null for migrated customers
+    partner_id: Mapped[int | None] = fk("partner.partner_id", nullable=True)
     created_at: Mapped[datetime] = created_at()
 
 
@@ -161,9 +178,29 @@ class Application(Base):
     currency: Mapped[str] = currency()
     term_months: Mapped[int] = mapped_column(Integer)
     plan: Mapped[dict[str, Any] | None]
+    monthly_income_minor: Mapped[int | None] = mapped_column(BigInteger)
+    start_date: Mapped[date | None] = mapped_column(Date)
     is_flagged: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    flag_reason: Mapped[str | None] = mapped_column(String(200))
     created_by: Mapped[int | None] = fk("app_user.user_id", nullable=True, index=False)
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = created_at()
+
+
+class Document(Base):
+    """An uploaded image or file of an application, stored content-addressed under
+    data/documents/<sha256[:2]>/<sha256>. doc_type: id_card|driving_licence|invoice|photo|
+    income_proof|other."""
+
+    __tablename__ = "document"
+    document_id: Mapped[int] = pk()
+    application_id: Mapped[int] = fk("application.application_id")
+    doc_type: Mapped[str] = mapped_column(String(24))
+    file_name: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    uploaded_by: Mapped[int | None] = fk("app_user.user_id", nullable=True, index=False)
     created_at: Mapped[datetime] = created_at()
 
 
@@ -558,6 +595,23 @@ class AppUser(Base):
     partner_id: Mapped[int | None] = fk("partner.partner_id", nullable=True, index=False)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     is_active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_at: Mapped[datetime] = created_at()
+
+
+class IdempotencyKey(Base):
+    """The first response to a create request that carried an Idempotency-Key header, replayed
+    for the same key (per user); the same key with a different request is refused."""
+
+    __tablename__ = "idempotency_key"
+    __table_args__ = (UniqueConstraint("user_id", "idem_key"),)
+    idempotency_key_id: Mapped[int] = pk()
+    user_id: Mapped[int] = fk("app_user.user_id", index=False)
+    idem_key: Mapped[str] = mapped_column(String(128))
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(String(200))
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = created_at()
 
 
