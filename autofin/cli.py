@@ -130,40 +130,6 @@ def _parse_fee(text: str) -> tuple[str, Decimal, bool]:
     return key.strip(), value, how == "financed"
 
 
-def plan_to_json(plan) -> dict:  # noqa: ANN001
-    cur = plan.request.currency
-    money = lambda v: format_amount(v, cur)  # noqa: E731
-    return {
-        "financed_amount": money(plan.financed_amount),
-        "currency": cur,
-        "method": plan.request.method.value,
-        "term_months": plan.request.term_months,
-        "annual_rate": str(plan.request.annual_rate),
-        "apr": str(plan.apr),
-        "effective_annual_rate": str(plan.effective_annual_rate),
-        "down_payment": money(plan.request.down_payment),
-        "deposit": money(plan.request.deposit),
-        "upfront_amount": money(plan.upfront_amount),
-        "balloon": money(plan.balloon),
-        "total_interest": money(plan.totals.interest),
-        "total_fees": money(plan.totals.fee),
-        "total_payable": money(plan.total_payable),
-        "schedule": [
-            {
-                "seq": r.seq,
-                "due_date": r.due_date.isoformat(),
-                "opening_balance": money(r.opening_balance),
-                "principal": money(r.principal),
-                "interest": money(r.interest),
-                "fee": money(r.fee),
-                "payment": money(r.payment),
-                "balance": money(r.closing_balance),
-            }
-            for r in plan.schedule
-        ],
-    }
-
-
 @main.command()
 @click.option("--product", help="A product code from assets/products.yaml (the product form).")
 @click.option("--price", type=EXACT, help="Vehicle price (product form).")
@@ -181,7 +147,7 @@ def plan_to_json(plan) -> dict:  # noqa: ANN001
 @fail_clearly
 def quote(product, price, down_payment_pct, down_payment, fees, method, principal, annual_rate, term, start, balloon_pct, roll, as_json) -> None:  # noqa: ANN001, PLR0913
     """A financing plan: schedule, totals and APR. Give either --product or --method/--principal."""
-    from autofin.domain.quotes import PlanRequest, build_plan, plan_for_product
+    from autofin.domain.quotes import PlanRequest, build_plan, plan_as_dict, plan_for_product
     from autofin.domain.schedules import Method
     from autofin.domain.money import parse_rate
     from autofin.reference import calendar, load_products
@@ -230,7 +196,7 @@ def quote(product, price, down_payment_pct, down_payment, fees, method, principa
             ),
             calendar(),
         )
-    data = plan_to_json(plan)
+    data = plan_as_dict(plan)
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from autofin.bankfiles.records import BankFileError
 from autofin.domain.errors import DomainError
-from autofin.domain.money import D, format_amount, from_minor, to_minor
+from autofin.domain.money import D, format_minor, to_minor
 
 
 def write_amount(minor: int, currency: str) -> str:
-    return format_amount(from_minor(minor, currency), currency)
+    return format_minor(minor, currency)
 
 
 def read_amount(text: str | None, currency: str, what: str) -> int:

@@ -91,6 +91,11 @@ def format_amount(amount: Decimal, currency: str = DEFAULT_CURRENCY) -> str:
     return f"{round_money(amount, currency):f}"
 
 
+def format_minor(minor: int, currency: str = DEFAULT_CURRENCY) -> str:
+    """Integer minor units as the decimal string in major units: 123456 → '1234.56'."""
+    return format_amount(from_minor(minor, currency), currency)
+
+
 @dataclass(frozen=True, slots=True)
 class Money:
     """An exact amount in one currency. Refuses floats and mixing currencies."""

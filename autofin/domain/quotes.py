@@ -19,7 +19,7 @@ from decimal import Decimal, localcontext
 
 from autofin.domain.calendar import BusinessCalendar
 from autofin.domain.errors import InputError
-from autofin.domain.money import D, DEFAULT_CURRENCY, RATE_PLACES, round_money
+from autofin.domain.money import D, DEFAULT_CURRENCY, RATE_PLACES, format_amount, round_money
 from autofin.domain.products import FEE_KEYS, ProductTerms
 from autofin.domain.schedules import (
     PRECISION,
@@ -197,3 +197,38 @@ def plan_for_product(
         ),
         calendar,
     )
+
+
+def plan_as_dict(plan: FinancingPlan) -> dict:
+    """The plan as JSON-ready data: amounts as decimal strings, dates ISO (CLI, API, stored plans)."""
+    cur = plan.request.currency
+    money = lambda v: format_amount(v, cur)  # noqa: E731
+    return {
+        "financed_amount": money(plan.financed_amount),
+        "currency": cur,
+        "method": plan.request.method.value,
+        "term_months": plan.request.term_months,
+        "annual_rate": str(plan.request.annual_rate),
+        "apr": str(plan.apr),
+        "effective_annual_rate": str(plan.effective_annual_rate),
+        "down_payment": money(plan.request.down_payment),
+        "deposit": money(plan.request.deposit),
+        "upfront_amount": money(plan.upfront_amount),
+        "balloon": money(plan.balloon),
+        "total_interest": money(plan.totals.interest),
+        "total_fees": money(plan.totals.fee),
+        "total_payable": money(plan.total_payable),
+        "schedule": [
+            {
+                "seq": r.seq,
+                "due_date": r.due_date.isoformat(),
+                "opening_balance": money(r.opening_balance),
+                "principal": money(r.principal),
+                "interest": money(r.interest),
+                "fee": money(r.fee),
+                "payment": money(r.payment),
+                "balance": money(r.closing_balance),
+            }
+            for r in plan.schedule
+        ],
+    }

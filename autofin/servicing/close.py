@@ -18,7 +18,7 @@ from autofin.servicing.checks import nightly_checks
 from autofin.servicing.cycle import CheckFailedError, StepContext, step
 from autofin.store.ledger import post_batch
 from autofin.store.models import BusinessDay, VoucherExport
-from autofin.domain.money import format_amount, from_minor
+from autofin.domain.money import format_minor
 
 
 @step("vouchers")
@@ -70,7 +70,7 @@ def export_vouchers(conn: Connection, d: date, ctx: StepContext) -> dict[str, An
     for je_id, entry_date, event_type, contract_no, line_no, account, debit, credit, cur in rows:
         entries.add(je_id)
         writer.writerow([f"V{je_id:012d}", str(entry_date)[:10], event_type, contract_no or "", line_no, account, chart[account].name_zh,
-                         format_amount(from_minor(debit, cur), cur), format_amount(from_minor(credit, cur), cur), cur])
+                         format_minor(debit, cur), format_minor(credit, cur), cur])
     data = buffer.getvalue().encode("utf-8")
     folder = Path(ctx.export_dir) / "ledger"
     folder.mkdir(parents=True, exist_ok=True)

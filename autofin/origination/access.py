@@ -1,0 +1,55 @@
+"""Roles, what each may do, and the caller's data scope.
+
+Every write the API offers names one action here; a role outside the action's set gets 403.
+Reads are open to every role, dealers only within their own partner (see `Principal.partner_scope`).
+The auditor reads everything and writes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ROLES = (
+    "dealer", "sales", "credit_officer", "credit_manager", "credit_director", "finance",
+    "post_loan_supervisor", "finance_director", "admin", "auditor",
+)
+CREDIT_TIERS = ("credit_officer", "credit_manager", "credit_director")
+
+ACTIONS: dict[str, frozenset[str]] = {
+    "users.manage": frozenset({"admin"}),
+    "partners.create": frozenset({"admin", "sales"}),
+    "partners.review": frozenset({"credit_manager", "credit_director", "admin"}),
+    "partners.rate": frozenset({"credit_manager", "credit_director"}),
+    "partners.limit": frozenset({"credit_manager", "credit_director"}),
+    "partners.status": frozenset({"credit_manager", "credit_director", "admin"}),
+    "partners.account": frozenset({"finance", "admin"}),
+    "partners.blacklist": frozenset({"credit_director", "admin"}),
+    "partners.batch": frozenset({"admin"}),
+    "customers.write": frozenset({"dealer", "sales"}),
+    "customers.blacklist": frozenset({"credit_manager", "credit_director", "admin"}),
+    "vehicles.write": frozenset({"dealer", "sales"}),
+    "vehicles.status": frozenset({"dealer", "sales", "post_loan_supervisor", "admin"}),
+    "applications.write": frozenset({"dealer", "sales"}),
+    "quotes.compute": frozenset(ROLES) - {"auditor"},
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: int
+    username: str
+    role: str
+    partner_id: int | None
+    partner_code: str | None = None
+    partner_blacklisted: bool = False
+
+    @property
+    def partner_scope(self) -> int | None:
+        """The only partner a dealer may see and act for; None means every partner."""
+        return self.partner_id if self.role == "dealer" else None
+
+    def may(self, action: str) -> bool:
+        if self.role not in ACTIONS[action]:
+            return False
+        # a blacklisted partner's users keep read access only
+        return not (self.role == "dealer" and self.partner_blacklisted)

@@ -1,0 +1,137 @@
+"""Customers and vehicles: entry with validation, data scope, and the vehicle inventory lifecycle."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, exists, insert, or_, select, update
+
+from autofin.domain.errors import InputError
+from autofin.domain.identity import mask_id, validate_mobile, validate_resident_id, validate_uscc, validate_vin
+from autofin.domain.lifecycle import VEHICLE
+from autofin.domain.money import format_minor
+from autofin.origination.access import Principal
+from autofin.origination.audit import audit
+from autofin.origination.errors import Conflict, Forbidden, NotFound
+from autofin.origination.partners import amount_minor, get_partner
+from autofin.reference import vehicle_models
+from autofin.store.models import Application, Customer, Vehicle
+
+CUSTOMER_KINDS = {"individual": "resident_id", "company": "uscc"}
+CONDITIONS = ("new", "used")
+
+
+def get_customer(conn: Connection, who: Principal, customer_id: int) -> Any:
+    """A customer the caller may see: a dealer sees those it brought in or has applications for."""
+    query = select(Customer).where(Customer.customer_id == customer_id)
+    if who.partner_scope is not None:
+        query = query.where(or_(
+            Customer.partner_id == who.partner_scope,
+            exists().where(Application.customer_id == Customer.customer_id, Application.partner_id == who.partner_scope),
+        ))
+    row = conn.execute(query).first()
+    if row is None:
+        raise NotFound("customer", customer_id)
+    return row
+
+
+def customer_view(row: Any) -> dict[str, Any]:
+    return {"customer_id": row.customer_id, "kind": row.kind, "name": row.name, "id_type": row.id_type,
+            "id_number_masked": mask_id(row.id_number), "mobile_masked": mask_id(row.mobile) if row.mobile else None,
+            "birth_date": row.birth_date.isoformat() if row.birth_date else None, "city": row.city,
+            "is_blacklisted": bool(row.is_blacklisted)}
+
+
+def create_customer(conn: Connection, who: Principal, data: Mapping[str, Any], today: date) -> Any:
+    kind = data.get("kind") or "individual"
+    if kind not in CUSTOMER_KINDS:
+        raise InputError("kind", f"one of {', '.join(CUSTOMER_KINDS)}")
+    name = str(data.get("name") or "").strip()
+    if not name or len(name) > 200:
+        raise InputError("name", "1 to 200 characters")
+    birth = None
+    if kind == "individual":
+        number, birth = validate_resident_id(str(data.get("id_number") or ""), "id_number", today=today)
+    else:
+        number = validate_uscc(str(data.get("id_number") or ""), "id_number")
+    mobile = validate_mobile(str(data.get("mobile") or ""), "mobile") if data.get("mobile") or kind == "individual" else None
+    existing = conn.execute(select(Customer.customer_id).where(Customer.id_type == CUSTOMER_KINDS[kind], Customer.id_number == number)).scalar()
+    if existing is not None:
+        raise Conflict(f"a customer with id {mask_id(number)} is registered already (customer_id {existing})")
+    values = {"kind": kind, "name": name, "id_type": CUSTOMER_KINDS[kind], "id_number": number, "mobile": mobile,
+              "birth_date": birth, "city": (str(data.get("city") or "").strip() or None), "partner_id": who.partner_id}
+    customer_id = conn.execute(insert(Customer).values(**values).returning(Customer.customer_id)).scalar_one()
+    audit(conn, who, "customer.create", "customer", customer_id, None, {**values, "id_number": mask_id(number),
+                                                                        "mobile": mask_id(mobile) if mobile else None})
+    return conn.execute(select(Customer).where(Customer.customer_id == customer_id)).one()
+
+
+def set_customer_blacklist(conn: Connection, who: Principal, row: Any, on: bool, reason: str | None) -> Any:
+    if on and not (reason or "").strip():
+        raise InputError("reason", "say why the customer is blacklisted")
+    conn.execute(update(Customer).where(Customer.customer_id == row.customer_id).values(is_blacklisted=on))
+    audit(conn, who, "customer.blacklist", "customer", row.customer_id, {"is_blacklisted": bool(row.is_blacklisted)},
+          {"is_blacklisted": on, "reason": reason})
+    return conn.execute(select(Customer).where(Customer.customer_id == row.customer_id)).one()
+
+
+def get_vehicle(conn: Connection, who: Principal, vehicle_id: int) -> Any:
+    query = select(Vehicle).where(Vehicle.vehicle_id == vehicle_id)
+    if who.partner_scope is not None:
+        query = query.where(Vehicle.partner_id == who.partner_scope)
+    row = conn.execute(query).first()
+    if row is None:
+        raise NotFound("vehicle", vehicle_id)
+    return row
+
+
+def vehicle_view(row: Any) -> dict[str, Any]:
+    model = vehicle_models().get(row.model_code)
+    return {"vehicle_id": row.vehicle_id, "vin": row.vin, "model_code": row.model_code, "brand": row.brand,
+            "model_name": row.model_name, "condition": row.condition, "price": format_minor(row.price_minor),
+            "inventory_status": row.inventory_status, "branch": row.branch,
+            "reference_price": None if model is None else {"min": str(model["price_min"]), "max": str(model["price_max"])}}
+
+
+def create_vehicle(conn: Connection, who: Principal, data: Mapping[str, Any]) -> Any:
+    vin = validate_vin(str(data.get("vin") or ""), "vin")
+    model_code = str(data.get("model_code") or "")
+    model = vehicle_models().get(model_code)
+    if model is None:
+        raise InputError("model_code", f"unknown model {model_code!r}; see GET /reference/vehicle-models")
+    if vin[:3] != model["wmi"]:
+        raise InputError("vin", f"the VIN's maker code {vin[:3]} is not {model['brand']}'s ({model['wmi']})")
+    condition = data.get("condition") or "new"
+    if condition not in CONDITIONS:
+        raise InputError("condition", f"one of {', '.join(CONDITIONS)}")
+    status = data.get("inventory_status") or "in_stock"
+    if status not in ("in_stock", "purchase_in_transit"):
+        raise InputError("inventory_status", "a vehicle enters inventory in_stock or purchase_in_transit")
+    if who.partner_scope is not None:
+        partner_id = who.partner_scope
+    elif data.get("partner_code"):
+        partner_id = get_partner(conn, who, str(data["partner_code"])).partner_id
+    else:
+        raise InputError("partner_code", "whose inventory is it? give the partner's code")
+    if conn.execute(select(Vehicle.vehicle_id).where(Vehicle.vin == vin)).scalar() is not None:
+        raise Conflict(f"vehicle {vin} is registered already")
+    values = {"vin": vin, "model_code": model_code, "brand": model["brand"], "model_name": model["name"], "condition": condition,
+              "price_minor": amount_minor("price", data.get("price"), positive=True), "inventory_status": status,
+              "partner_id": partner_id, "branch": (str(data.get("branch") or "").strip() or None)}
+    vehicle_id = conn.execute(insert(Vehicle).values(**values).returning(Vehicle.vehicle_id)).scalar_one()
+    audit(conn, who, "vehicle.create", "vehicle", vehicle_id, None, values)
+    return conn.execute(select(Vehicle).where(Vehicle.vehicle_id == vehicle_id)).one()
+
+
+def move_vehicle(conn: Connection, who: Principal, row: Any, target: str, reason: str | None) -> Any:
+    if target not in VEHICLE.statuses:
+        raise InputError("inventory_status", f"one of {', '.join(VEHICLE.statuses)}")
+    if who.role == "dealer" and target in ("repossessed", "disposed"):
+        raise Forbidden("repossession and disposal are recorded by post-loan staff")
+    VEHICLE.check(row.inventory_status, target)
+    conn.execute(update(Vehicle).where(Vehicle.vehicle_id == row.vehicle_id).values(inventory_status=target))
+    audit(conn, who, "vehicle.status", "vehicle", row.vehicle_id, {"inventory_status": row.inventory_status},
+          {"inventory_status": target, "reason": reason})
+    return conn.execute(select(Vehicle).where(Vehicle.vehicle_id == row.vehicle_id)).one()

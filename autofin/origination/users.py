@@ -1,0 +1,67 @@
+"""API users: created from the command line (`autofin users add`) or by an admin, each with a
+random bearer token shown once and stored only as its SHA-256 (tokens are 256 random bits, so a
+plain digest is as strong as a slow hash would be, and lets the lookup be one indexed read)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import Connection, insert, select, update
+
+from autofin.domain.errors import InputError
+from autofin.origination.access import ROLES, Principal
+from autofin.origination.audit import audit
+from autofin.store.models import AppUser, Partner
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def add_user(conn: Connection, username: str, role: str, partner_code: str | None = None, *, by: Principal | str = "cli") -> tuple[int, str]:
+    """A new user and their token (returned once, never stored)."""
+    username = (username or "").strip()
+    if not username or len(username) > 64:
+        raise InputError("username", "1 to 64 characters")
+    if role not in ROLES:
+        raise InputError("role", f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+    partner_id = None
+    if role == "dealer":
+        if not partner_code:
+            raise InputError("partner", "a dealer user belongs to a partner: give its code")
+        partner_id = conn.execute(select(Partner.partner_id).where(Partner.partner_code == partner_code)).scalar()
+        if partner_id is None:
+            raise InputError("partner", f"no partner {partner_code}")
+    elif partner_code:
+        raise InputError("partner", f"only dealer users belong to a partner, not {role}")
+    if conn.execute(select(AppUser.user_id).where(AppUser.username == username)).scalar() is not None:
+        raise InputError("username", f"{username} exists already")
+    token = "af_" + secrets.token_urlsafe(32)
+    user_id = conn.execute(
+        insert(AppUser).values(username=username, role=role, partner_id=partner_id, token_hash=token_hash(token)).returning(AppUser.user_id)
+    ).scalar_one()
+    audit(conn, by, "user.add", "app_user", user_id, None, {"username": username, "role": role, "partner": partner_code})
+    return user_id, token
+
+
+def rotate_token(conn: Connection, username: str, *, by: Principal | str = "cli") -> str:
+    user_id = conn.execute(select(AppUser.user_id).where(AppUser.username == username)).scalar()
+    if user_id is None:
+        raise InputError("username", f"no user {username}")
+    token = "af_" + secrets.token_urlsafe(32)
+    conn.execute(update(AppUser).where(AppUser.user_id == user_id).values(token_hash=token_hash(token)))
+    audit(conn, by, "user.rotate_token", "app_user", user_id)
+    return token
+
+
+def authenticate(conn: Connection, token: str) -> Principal | None:
+    row = conn.execute(
+        select(AppUser.user_id, AppUser.username, AppUser.role, AppUser.partner_id, AppUser.is_active,
+               Partner.partner_code, Partner.is_blacklisted)
+        .outerjoin(Partner, Partner.partner_id == AppUser.partner_id)
+        .where(AppUser.token_hash == token_hash(token))
+    ).first()
+    if row is None or not row.is_active:
+        return None
+    return Principal(row.user_id, row.username, row.role, row.partner_id, row.partner_code, bool(row.is_blacklisted))
