@@ -12,7 +12,7 @@ DEMO_AS_OF ?= $(shell TZ=Asia/Shanghai date -d '$(DEMO_DAYS) days ago 1 day ago'
 DEMO_SEED ?= 7
 BENCH_N ?= 1000000
 
-.PHONY: install demo test bench ui lock clean
+.PHONY: install demo test bench ui api lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ demo: install
 ## ui: the Dagster UI on http://127.0.0.1:3000 with the nightly cycle (DAGSTER_HOME is the project root).
 ui: install
 	DAGSTER_HOME=$(CURDIR) $(BIN)/dagster dev -h 127.0.0.1 -p 3000 -m pipelines.definitions
+
+## api: the entry API on http://127.0.0.1:8000 (OpenAPI at /docs) over the configured store.
+api: install
+	$(BIN)/autofin api --host 127.0.0.1 --port 8000
 
 ## test: the whole suite, SQLite and a real PostgreSQL server started on loopback.
 test: install

@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from functools import wraps
-from zoneinfo import ZoneInfo
 
 import click
 
 from autofin.domain.errors import DomainError, InputError
 from autofin.domain.money import D, format_amount
+from autofin.settings import business_today
 from autofin.store.migrate import StoreOutOfDateError
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-def today() -> date:
-    return datetime.now(SHANGHAI).date()
 
 
 def fail_clearly(fn):  # noqa: ANN001, ANN201
@@ -152,7 +146,7 @@ def quote(product, price, down_payment_pct, down_payment, fees, method, principa
     from autofin.domain.money import parse_rate
     from autofin.reference import calendar, load_products
 
-    start = start or today()
+    start = start or business_today()
     pct = lambda v, field: None if v is None else parse_rate(str(v / 100), field)  # noqa: E731
     if product:
         if method or principal is not None or annual_rate is not None:
@@ -420,6 +414,43 @@ def reports_build(d: date, skip_warehouse: bool) -> None:
     for name, sheets in pack.workbooks.items():
         click.echo(f"  {pack.folder / name}  ({len(sheets)} sheets)")
     click.echo(f"reports for {d} are in {pack.folder}")
+
+
+@main.group()
+def users() -> None:
+    """API users and their tokens."""
+
+
+@users.command("add")
+@click.option("--username", required=True)
+@click.option("--role", required=True, help="dealer, sales, credit_officer, credit_manager, credit_director, finance, "
+                                            "post_loan_supervisor, finance_director, admin or auditor")
+@click.option("--partner", "partner_code", help="The partner code of a dealer user.")
+@fail_clearly
+def users_add(username: str, role: str, partner_code: str | None) -> None:
+    """Add a user and print their API token (shown once; only its hash is stored)."""
+    from autofin.origination.users import add_user
+    from autofin.store.engine import get_engine, write_transaction
+    from autofin.store.migrate import require_current
+
+    require_current(get_engine())
+    with write_transaction(get_engine()) as conn:
+        _, token = add_user(conn, username, role, partner_code)
+    click.echo(token)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@fail_clearly
+def api(host: str, port: int) -> None:
+    """Serve the entry API (OpenAPI at /docs)."""
+    from autofin.api.app import serve
+    from autofin.store.engine import get_engine
+    from autofin.store.migrate import require_current
+
+    require_current(get_engine())
+    serve(host, port)
 
 
 if __name__ == "__main__":

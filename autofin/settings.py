@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import os
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# the business date is the calendar date in China
+BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def business_today() -> date:
+    return datetime.now(BUSINESS_TZ).date()
 
 
 def data_dir() -> Path:

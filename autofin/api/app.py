@@ -1,0 +1,103 @@
+"""The entry API application: routers, error answers, the store.
+
+Error answers, one shape per class of failure:
+- 401 no or bad token (with WWW-Authenticate: Bearer); 403 the role or partner may not act;
+- 404 not found, which is also the answer for an object outside a dealer's scope (no leak);
+- 409 a state that does not allow the request (the current status and what it may become) or
+  a conflict with the store (a duplicate);
+- 413 / 415 an upload too large / of a type not accepted, refused before it is stored;
+- 422 invalid input: `detail` is a list of {loc, msg, type}, `loc` ending in the field's name.
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from autofin.api.deps import Store, Unauthorized
+from autofin.api.routers import applications, parties, partners, reference, users
+from autofin.domain.errors import DomainError, InputError, TransitionError
+from autofin.origination.applications import Adapters, DocumentRefused
+from autofin.origination.errors import Conflict, Forbidden, NotFound
+from autofin.store.engine import get_engine
+from autofin.store.migrate import require_current
+
+DESCRIPTION = """The entry API of autofin: partners, customers, vehicles, applications, quotes and
+pre-approval. Authenticate with `Authorization: Bearer <token>` (`autofin users add` prints one).
+Create requests accept an `Idempotency-Key` header. Amounts are yuan as decimal strings."""
+
+
+def _invalid(field: str, reason: str, status: int = 422) -> JSONResponse:
+    return JSONResponse({"detail": [{"loc": ["body", *field.split(".")], "msg": reason, "type": "value_error"}]}, status_code=status)
+
+
+def create_app(engine: Engine | None = None, adapters: Adapters | None = None) -> FastAPI:
+    engine = engine or get_engine()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # noqa: ANN202
+        require_current(engine)  # refuse to serve a store that is not migrated to the head
+        yield
+
+    app = FastAPI(title="autofin entry API", version="1", description=DESCRIPTION, lifespan=lifespan)
+    app.state.store = Store(engine, adapters or Adapters())
+    for router in (users.router, partners.router, parties.customers, parties.vehicles, reference.router, applications.router):
+        app.include_router(router)
+
+    @app.get("/health", tags=["meta"])
+    def health() -> dict:
+        return {"status": "ok"}
+
+    @app.exception_handler(Unauthorized)
+    async def unauthorized(_: Request, exc: Unauthorized) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(_: Request, exc: Forbidden) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=403)
+
+    @app.exception_handler(NotFound)
+    async def not_found(_: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.exception_handler(TransitionError)
+    async def transition(_: Request, exc: TransitionError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc), "current_status": exc.current, "allowed": list(exc.allowed)}, status_code=409)
+
+    @app.exception_handler(Conflict)
+    async def conflict(_: Request, exc: Conflict) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @app.exception_handler(IntegrityError)
+    async def integrity(_: Request, exc: IntegrityError) -> JSONResponse:
+        return JSONResponse({"detail": "a concurrent request changed the same object; nothing was written, retry"}, status_code=409)
+
+    @app.exception_handler(OperationalError)
+    async def busy(_: Request, exc: OperationalError) -> JSONResponse:
+        if "locked" in str(exc.orig).lower() or "busy" in str(exc.orig).lower():
+            return JSONResponse({"detail": "the store is busy; nothing was written, retry"}, status_code=503, headers={"Retry-After": "1"})
+        raise exc
+
+    @app.exception_handler(InputError)
+    async def invalid(_: Request, exc: InputError) -> JSONResponse:
+        return _invalid(exc.field, exc.reason)
+
+    @app.exception_handler(DocumentRefused)
+    async def refused(_: Request, exc: DocumentRefused) -> JSONResponse:
+        return _invalid("file", exc.reason, exc.status)
+
+    @app.exception_handler(DomainError)
+    async def domain(_: Request, exc: DomainError) -> JSONResponse:
+        return _invalid("body", str(exc))
+
+    return app
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+    import uvicorn
+
+    uvicorn.run(create_app(), host=host, port=port, log_level="info", access_log=False)

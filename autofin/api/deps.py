@@ -1,0 +1,77 @@
+"""What every endpoint shares: the store, the caller, the permission check, the business date."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Connection, Engine
+
+from autofin.origination.access import ACTIONS, Principal
+from autofin.origination.applications import Adapters
+from autofin.origination.errors import Forbidden
+from autofin.origination.users import authenticate
+from autofin.settings import business_today
+from autofin.store.engine import write_transaction
+
+
+class Unauthorized(Exception):
+    """No token, or a token that is not a live user's (401)."""
+
+
+@dataclass
+class Store:
+    """The API's handle on the transactional store and the outside services."""
+
+    engine: Engine
+    adapters: Adapters = field(default_factory=Adapters)
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
+    today: Callable[[], date] = business_today
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One request's writes, its audit rows and its idempotency record: all or nothing."""
+        with write_transaction(self.engine) as conn:
+            yield conn
+
+
+def store(request: Request) -> Store:
+    return request.app.state.store
+
+
+bearer = HTTPBearer(auto_error=False, description="`autofin users add` prints a token")
+
+
+def principal(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise Unauthorized("send Authorization: Bearer <token>")
+    with store(request).read() as conn:
+        who = authenticate(conn, credentials.credentials)
+    if who is None:
+        raise Unauthorized("the token is not valid")
+    return who
+
+
+def allowed(action: str) -> Callable[[Principal], Principal]:
+    """A dependency: the caller, if their role may do `action` (else 403)."""
+    if action not in ACTIONS:
+        raise KeyError(action)
+
+    def check(who: Principal = Depends(principal)) -> Principal:
+        if not who.may(action):
+            if who.role == "dealer" and who.partner_blacklisted and who.role in ACTIONS[action]:
+                raise Forbidden(f"partner {who.partner_code} is blacklisted; its users may only read")
+            raise Forbidden(f"role {who.role} may not {action.replace('.', ' ')}")
+        return who
+
+    check.action = action  # type: ignore[attr-defined] - read by the RBAC matrix test
+    return check

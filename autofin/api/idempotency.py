@@ -1,0 +1,43 @@
+"""Idempotency-Key: a create request sent again with the same key gets the first response back
+(same status and body, header Idempotent-Replayed: true) instead of creating twice. The key is
+recorded in the same transaction as what the request created, so a request that failed leaves
+no key and may simply be retried. The same key with a different request is refused (422)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.responses import JSONResponse
+from sqlalchemy import Connection, insert, select
+
+from autofin.domain.errors import InputError
+from autofin.origination.access import Principal
+from autofin.origination.audit import jsonable
+from autofin.store.models import IdempotencyKey
+
+HEADER = "Idempotency-Key"
+
+
+def run_once(conn: Connection, who: Principal, key: str | None, method: str, path: str, fingerprint: str,
+             create: Callable[[], tuple[int, Any]]) -> JSONResponse:
+    if key is None:
+        status, body = create()
+        return JSONResponse(jsonable(body), status_code=status)
+    if not 1 <= len(key) <= 128:
+        raise InputError(HEADER, "1 to 128 characters")
+    request_sha = hashlib.sha256(f"{method} {path}\n{fingerprint}".encode()).hexdigest()
+    seen = conn.execute(
+        select(IdempotencyKey.request_sha256, IdempotencyKey.status_code, IdempotencyKey.response)
+        .where(IdempotencyKey.user_id == who.user_id, IdempotencyKey.idem_key == key)
+    ).first()
+    if seen is not None:
+        if seen.request_sha256 != request_sha:
+            raise InputError(HEADER, f"{key!r} was used for a different request; use a new key")
+        return JSONResponse(seen.response["body"], status_code=seen.status_code, headers={"Idempotent-Replayed": "true"})
+    status, body = create()
+    body = jsonable(body)
+    conn.execute(insert(IdempotencyKey).values(user_id=who.user_id, idem_key=key, method=method, path=path[:200],
+                                               request_sha256=request_sha, status_code=status, response={"body": body}))
+    return JSONResponse(body, status_code=status)

@@ -1,0 +1,367 @@
+"""Applications (进件): the financing plan from the calculator, documents, submission and
+pre-approval (bureau, anti-fraud, rules and scorecard), cancellation."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from autofin.domain.errors import InputError
+from autofin.domain.lifecycle import APPLICATION
+from autofin.domain.money import D, format_minor, from_minor, to_minor
+from autofin.domain.products import ProductTerms
+from autofin.domain.quotes import FinancingPlan, plan_as_dict, plan_for_product
+from autofin.domain.rules import pre_approve
+from autofin.files import write_atomically
+from autofin.origination.access import Principal
+from autofin.origination.antifraud import SimulatedWatchlist, Watchlist, fraud_facts
+from autofin.origination.audit import audit, jsonable
+from autofin.origination.bureau import CreditBureau, SimulatedBureau
+from autofin.origination.errors import Conflict, Forbidden, NotFound
+from autofin.origination.parties import get_vehicle
+from autofin.origination.partners import amount_minor, exposure, get_partner
+from autofin.reference import calendar, rule_set, vehicle_models
+from autofin.settings import data_dir
+from autofin.store.models import Application, ApplicationItem, Customer, Decision, Document, Partner, Product, ProductVersion, Vehicle
+
+BUSINESS_TYPES = ("loan", "direct_lease", "sale_leaseback")
+DOC_TYPES = ("id_card", "driving_licence", "business_licence", "invoice", "photo", "income_proof", "other")
+REQUIRED_DOCUMENTS = {"individual": ("id_card",), "company": ("business_licence",)}
+MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+# the types accepted, by their leading bytes (the client's Content-Type is not trusted)
+SIGNATURES = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"), (b"%PDF-", "application/pdf"))
+USED_VALUE_RANGE = (Decimal("0.45"), Decimal("0.85"))  # used vehicles against the new reference range (vehicle_models.yaml)
+OPEN_FOR_DOCUMENTS = ("draft", "submitted", "pre_approved", "referred", "in_approval")
+
+
+@dataclass
+class Adapters:
+    """The outside services pre-approval calls; simulators unless production wires real ones."""
+
+    bureau: CreditBureau = field(default_factory=SimulatedBureau)
+    watchlist: Watchlist = field(default_factory=SimulatedWatchlist)
+
+
+# ---------------------------------------------------------------- plans
+
+
+def product_version(conn: Connection, code: str) -> tuple[int, ProductTerms]:
+    row = conn.execute(
+        select(ProductVersion.product_version_id, ProductVersion.terms)
+        .join(Product, Product.product_id == ProductVersion.product_id)
+        .where(Product.product_code == code)
+        .order_by(ProductVersion.version.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        raise InputError("product_code", f"unknown product {code!r}; see GET /products")
+    return row.product_version_id, ProductTerms.from_dict(row.terms)
+
+
+def _decimal(name: str, value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        return D(str(value))
+    except Exception:  # noqa: BLE001
+        raise InputError(name, f"{value!r} is not a number") from None
+
+
+def quote(product: ProductTerms, data: Mapping[str, Any], today: date) -> FinancingPlan:
+    """The plan for the request's price, down payment, term and fee items under the product's rules."""
+    pct = _decimal("down_payment_pct", data.get("down_payment_pct"))
+    items = {}
+    for n, item in enumerate(data.get("items") or []):
+        key = str(item.get("key") or "")
+        if key in items:
+            raise InputError(f"items.{n}.key", f"{key} appears twice")
+        items[key] = (from_minor(amount_minor(f"items.{n}.amount", item.get("amount"))), bool(item.get("financed", False)))
+    term = data.get("term_months")
+    if not isinstance(term, int) or isinstance(term, bool):
+        raise InputError("term_months", "a whole number of months")
+    return plan_for_product(
+        product,
+        price=from_minor(amount_minor("price", data.get("price"), positive=True)),
+        term_months=term,
+        start_date=data.get("start_date") or today,
+        down_payment_pct=None if pct is None else pct / 100,
+        down_payment=None if data.get("down_payment") in (None, "") else from_minor(amount_minor("down_payment", data["down_payment"])),
+        fees=items,
+        balloon_pct=None if data.get("balloon_pct") in (None, "") else _decimal("balloon_pct", data["balloon_pct"]) / 100,
+        calendar=calendar(),
+    )
+
+
+# ---------------------------------------------------------------- applications
+
+
+def get_application(conn: Connection, who: Principal, application_no: str) -> Any:
+    query = select(Application).where(Application.application_no == application_no)
+    if who.partner_scope is not None:
+        query = query.where(Application.partner_id == who.partner_scope)
+    row = conn.execute(query).first()
+    if row is None:
+        raise NotFound("application", application_no)
+    return row
+
+
+def _inputs(conn: Connection, who: Principal, data: Mapping[str, Any], today: date) -> dict[str, Any]:
+    """Validated columns of an application (and its items) from a request."""
+    if who.partner_scope is not None:
+        if data.get("partner_code") not in (None, who.partner_code):
+            raise Forbidden("a dealer applies for its own partner only")
+        partner = get_partner(conn, who, who.partner_code or "")
+    else:
+        if not data.get("partner_code"):
+            raise InputError("partner_code", "required")
+        try:
+            partner = get_partner(conn, who, str(data["partner_code"]))
+        except NotFound:
+            raise InputError("partner_code", f"no partner {data['partner_code']!r}") from None
+    if partner.status != "active" or partner.is_blacklisted:
+        raise Conflict(f"partner {partner.partner_code} is {'blacklisted' if partner.is_blacklisted else partner.status}; it cannot apply")
+    try:
+        customer = conn.execute(select(Customer).where(Customer.customer_id == int(data.get("customer_id") or 0))).one()
+    except Exception:  # noqa: BLE001
+        raise InputError("customer_id", f"no customer {data.get('customer_id')!r}") from None
+    try:
+        vehicle = get_vehicle(conn, who, int(data.get("vehicle_id") or 0))
+    except (NotFound, ValueError, TypeError):
+        raise InputError("vehicle_id", f"no vehicle {data.get('vehicle_id')!r}") from None
+    if vehicle.partner_id not in (None, partner.partner_id):
+        raise InputError("vehicle_id", f"vehicle {vehicle.vin} is not in {partner.partner_code}'s inventory")
+    version_id, product = product_version(conn, str(data.get("product_code") or ""))
+    business_type = data.get("business_type") or product.business_type
+    if business_type not in BUSINESS_TYPES:
+        raise InputError("business_type", f"one of {', '.join(BUSINESS_TYPES)}")
+    if business_type != product.business_type:
+        raise InputError("product_code", f"{product.code} is a {product.business_type} product, not {business_type}")
+    request = {**data, "price": data.get("price") if data.get("price") not in (None, "") else format_minor(vehicle.price_minor)}
+    start = data.get("start_date") or today
+    if start < today:
+        raise InputError("start_date", f"{start} is in the past")
+    plan = quote(product, {**request, "start_date": start}, today)
+    income = data.get("monthly_income")
+    return {
+        "partner": partner,
+        "customer": customer,
+        "vehicle": vehicle,
+        "items": [(i["key"], amount_minor("items", i["amount"]), bool(i.get("financed", False))) for i in data.get("items") or []],
+        "values": {
+            "business_type": business_type, "partner_id": partner.partner_id, "customer_id": customer.customer_id,
+            "vehicle_id": vehicle.vehicle_id, "product_version_id": version_id, "price_minor": to_minor(plan.request.price),
+            "down_payment_minor": to_minor(plan.request.down_payment), "deposit_minor": to_minor(plan.request.deposit),
+            "financed_minor": to_minor(plan.financed_amount), "term_months": plan.request.term_months, "start_date": start,
+            "plan": {**plan_as_dict(plan), "product_code": product.code}, "monthly_income_minor": None if income in (None, "") else amount_minor("monthly_income", income, positive=True),
+        },
+    }
+
+
+def create_application(conn: Connection, who: Principal, data: Mapping[str, Any], today: date) -> Any:
+    inputs = _inputs(conn, who, data, today)
+    application_id = conn.execute(
+        # the number carries the id, so it is set right after the insert, in the same transaction
+        insert(Application).values(application_no=f"new-{uuid.uuid4().hex[:24]}", status="draft", created_by=who.user_id, **inputs["values"]).returning(Application.application_id)
+    ).scalar_one()
+    number = f"AP{today:%Y%m%d}{application_id:08d}"
+    conn.execute(update(Application).where(Application.application_id == application_id).values(application_no=number))
+    _write_items(conn, application_id, inputs["items"])
+    audit(conn, who, "application.create", "application", number, None, {k: v for k, v in inputs["values"].items() if k != "plan"})
+    return conn.execute(select(Application).where(Application.application_id == application_id)).one()
+
+
+def update_application(conn: Connection, who: Principal, row: Any, data: Mapping[str, Any], today: date) -> Any:
+    """A draft's inputs replaced whole, and its plan recomputed."""
+    if row.status != "draft":
+        raise Conflict(f"application {row.application_no} is {row.status}; only a draft can be edited")
+    inputs = _inputs(conn, who, data, today)
+    conn.execute(update(Application).where(Application.application_id == row.application_id).values(**inputs["values"]))
+    conn.execute(ApplicationItem.__table__.delete().where(ApplicationItem.application_id == row.application_id))
+    _write_items(conn, row.application_id, inputs["items"])
+    before = {k: getattr(row, k) for k in inputs["values"] if k != "plan"}
+    audit(conn, who, "application.update", "application", row.application_no, before, {k: v for k, v in inputs["values"].items() if k != "plan"})
+    return conn.execute(select(Application).where(Application.application_id == row.application_id)).one()
+
+
+def _write_items(conn: Connection, application_id: int, items: list[tuple[str, int, bool]]) -> None:
+    if items:
+        conn.execute(insert(ApplicationItem), [
+            {"application_id": application_id, "item_key": k, "amount_minor": a, "is_financed": f} for k, a, f in items])
+
+
+def _move(conn: Connection, who: Principal, row: Any, target: str, **values: Any) -> None:
+    APPLICATION.check(row.status, target)
+    conn.execute(update(Application).where(Application.application_id == row.application_id).values(status=target, **values))
+    audit(conn, who, f"application.{target}", "application", row.application_no, {"status": row.status}, {"status": target, **values})
+
+
+def cancel(conn: Connection, who: Principal, row: Any, reason: str | None) -> Any:
+    _move(conn, who, row, "cancelled", flag_reason=(reason or None) and reason[:200])
+    return conn.execute(select(Application).where(Application.application_id == row.application_id)).one()
+
+
+def reference_range(model: Mapping[str, Any] | None, condition: str) -> tuple[Decimal, Decimal] | None:
+    if model is None:
+        return None
+    if condition == "used":
+        return model["price_min"] * USED_VALUE_RANGE[0], model["price_max"] * USED_VALUE_RANGE[1]
+    return model["price_min"], model["price_max"]
+
+
+def _age(birth: date | None, on: date) -> int | None:
+    if birth is None:
+        return None
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def _ratio(numerator: Decimal, denominator: Decimal) -> Decimal | None:
+    return None if not denominator else (numerator / denominator).quantize(Decimal("0.0001"))
+
+
+def submit(conn: Connection, who: Principal, row: Any, now: datetime, today: date, adapters: Adapters) -> dict[str, Any]:
+    """Pre-approval: documents present, partner able and within its limit, then bureau, anti-fraud,
+    scorecard and rules; the decision is stored with everything it saw."""
+    APPLICATION.check(row.status, "submitted")
+    partner = conn.execute(select(Partner).where(Partner.partner_id == row.partner_id)).one()
+    if partner.status != "active" or partner.is_blacklisted:
+        raise Conflict(f"partner {partner.partner_code} is {'blacklisted' if partner.is_blacklisted else partner.status}; it cannot submit")
+    customer = conn.execute(select(Customer).where(Customer.customer_id == row.customer_id)).one()
+    vehicle = conn.execute(select(Vehicle).where(Vehicle.vehicle_id == row.vehicle_id)).first()
+    have = set(conn.execute(select(Document.doc_type).where(Document.application_id == row.application_id)).scalars())
+    missing = [d for d in REQUIRED_DOCUMENTS[customer.kind] if d not in have]
+    if missing:
+        raise InputError("documents", f"upload {', '.join(missing)} before submitting")
+    exp = exposure(conn, partner.partner_id)
+    if exp["total_minor"] + row.financed_minor > partner.credit_limit_minor:
+        raise InputError(
+            "financed_amount",
+            f"partner {partner.partner_code}'s exposure {format_minor(exp['total_minor'])} + this application "
+            f"{format_minor(row.financed_minor)} = {format_minor(exp['total_minor'] + row.financed_minor)} exceeds its credit limit "
+            f"{format_minor(partner.credit_limit_minor)}",
+        )
+    _move(conn, who, row, "submitted", submitted_at=now)
+
+    report = adapters.bureau.query(customer.kind, customer.id_number)
+    model = vehicle_models().get(vehicle.model_code) if vehicle is not None else None
+    ref = reference_range(model, vehicle.condition) if vehicle is not None else None
+    price, down, financed = from_minor(row.price_minor), from_minor(row.down_payment_minor), from_minor(row.financed_minor)
+    payment = max(D(r["payment"]) for r in row.plan["schedule"][:-1] or row.plan["schedule"])
+    income = None if row.monthly_income_minor is None else from_minor(row.monthly_income_minor)
+    age = _age(customer.birth_date, today)
+    facts = {
+        "application": {
+            "business_type": row.business_type, "product_code": row.plan.get("product_code"), "price": price, "down_payment": down,
+            "down_payment_pct": _ratio(down, price), "financed": financed, "term_months": row.term_months,
+            "monthly_payment": payment, "monthly_income": income,
+            "dti": None if income is None else _ratio(payment + report.monthly_debt, income), "ltv": _ratio(financed, price),
+        },
+        "customer": {"kind": customer.kind, "age": age, "age_at_maturity": None if age is None else age + (row.term_months + 11) // 12,
+                     "city": customer.city},
+        "vehicle": {
+            "condition": None if vehicle is None else vehicle.condition, "model_code": None if vehicle is None else vehicle.model_code,
+            "reference_min": None if ref is None else ref[0], "reference_max": None if ref is None else ref[1],
+            "price_in_range": ref is not None and ref[0] <= price <= ref[1],
+        },
+        "partner": {"rating": partner.rating, "status": partner.status, "credit_limit": from_minor(partner.credit_limit_minor),
+                    "exposure": from_minor(exp["total_minor"]), "exposure_after": from_minor(exp["total_minor"] + row.financed_minor)},
+        "bureau": {k: v for k, v in report.facts().items() if k != "source"},
+        "fraud": fraud_facts(conn, row, customer, partner, vehicle, ref, now, adapters.watchlist),
+    }
+    rules = rule_set()
+    result = pre_approve(rules, facts)
+    details = {
+        "rule_set": rules.name, "rule_set_version": rules.version, "rule_set_sha256": rules.sha256, "rules_evaluated": result.evaluated,
+        "rule_hits": [{"rule": h.rule, "outcome": h.outcome, "reason": h.reason, "description": h.description, **({"error": h.error} if h.error else {})}
+                      for h in result.hits],
+        "scorecard": [{"characteristic": name, "value": value, "points": points} for name, value, points in result.score.parts],
+        "inputs": facts, "bureau_source": report.source,
+    }
+    details = jsonable(details)
+    conn.execute(insert(Decision).values(
+        application_id=row.application_id, kind="pre_approval", outcome=result.outcome, reason_code=result.reason_code,
+        rule_set_version=rules.label, score=result.score.points, grade=result.score.grade, details=details, decided_by=None))
+    status = {"pass": "pre_approved", "refer": "referred", "reject": "rejected"}[result.outcome]
+    row = conn.execute(select(Application).where(Application.application_id == row.application_id)).one()
+    _move(conn, who, row, status)
+    return {"outcome": result.outcome, "status": status, "reason_code": result.reason_code, "rule_set_version": rules.label,
+            "score": result.score.points, "grade": result.score.grade, **{k: details[k] for k in ("rule_hits", "scorecard", "inputs")}}
+
+
+# ---------------------------------------------------------------- documents
+
+
+def sniff(data: bytes) -> str | None:
+    return next((kind for magic, kind in SIGNATURES if data.startswith(magic)), None)
+
+
+def store_document(conn: Connection, who: Principal, row: Any, doc_type: str, file_name: str, data: bytes) -> Any:
+    """Checked before anything is stored: the application open, the type known, the size and the
+    content type within limits. The bytes go to data/documents/<sha[:2]>/<sha> (content-addressed:
+    the same file uploaded twice is stored once)."""
+    if doc_type not in DOC_TYPES:
+        raise InputError("doc_type", f"one of {', '.join(DOC_TYPES)}")
+    if row.status not in OPEN_FOR_DOCUMENTS:
+        raise Conflict(f"application {row.application_no} is {row.status}; documents are taken while it is open")
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise DocumentRefused(413, f"{len(data)} bytes; the limit is {MAX_DOCUMENT_BYTES}")
+    if not data:
+        raise InputError("file", "the file is empty")
+    content_type = sniff(data)
+    if content_type is None:
+        raise DocumentRefused(415, "not a JPEG, PNG or PDF file (judged by its content)")
+    digest = hashlib.sha256(data).hexdigest()
+    path = document_path(digest)
+    if not path.exists():
+        write_atomically(path, data)
+    document_id = conn.execute(insert(Document).values(
+        application_id=row.application_id, doc_type=doc_type, file_name=(file_name or "upload")[:200], content_type=content_type,
+        size_bytes=len(data), sha256=digest, uploaded_by=who.user_id).returning(Document.document_id)).scalar_one()
+    audit(conn, who, "document.upload", "application", row.application_no, None,
+          {"document_id": document_id, "doc_type": doc_type, "sha256": digest, "size_bytes": len(data)})
+    return conn.execute(select(Document).where(Document.document_id == document_id)).one()
+
+
+def document_path(digest: str):  # noqa: ANN201
+    return data_dir() / "documents" / digest[:2] / digest
+
+
+class DocumentRefused(Exception):
+    """An upload refused for its size (413) or its type (415) before it is stored."""
+
+    def __init__(self, status: int, reason: str):
+        self.status = status
+        self.reason = reason
+        super().__init__(reason)
+
+
+# ---------------------------------------------------------------- views
+
+
+def view(conn: Connection, row: Any) -> dict[str, Any]:
+    partner_code = conn.execute(select(Partner.partner_code).where(Partner.partner_id == row.partner_id)).scalar_one()
+    items = conn.execute(select(ApplicationItem).where(ApplicationItem.application_id == row.application_id)).all()
+    docs = conn.execute(select(Document).where(Document.application_id == row.application_id).order_by(Document.document_id)).all()
+    decisions = conn.execute(select(Decision).where(Decision.application_id == row.application_id).order_by(Decision.decision_id)).all()
+    return {
+        "application_no": row.application_no, "status": row.status, "business_type": row.business_type, "partner_code": partner_code,
+        "customer_id": row.customer_id, "vehicle_id": row.vehicle_id, "price": format_minor(row.price_minor),
+        "down_payment": format_minor(row.down_payment_minor), "financed_amount": format_minor(row.financed_minor),
+        "term_months": row.term_months, "start_date": row.start_date.isoformat() if row.start_date else None,
+        "monthly_income": None if row.monthly_income_minor is None else format_minor(row.monthly_income_minor),
+        "items": [{"key": i.item_key, "amount": format_minor(i.amount_minor), "financed": bool(i.is_financed)} for i in items],
+        "is_flagged": bool(row.is_flagged), "flag_reason": row.flag_reason,
+        "submitted_at": row.submitted_at.isoformat() if row.submitted_at else None,
+        "plan": row.plan,
+        "documents": [{"document_id": d.document_id, "doc_type": d.doc_type, "file_name": d.file_name, "content_type": d.content_type,
+                       "size_bytes": d.size_bytes, "sha256": d.sha256} for d in docs],
+        "decisions": [{"kind": d.kind, "outcome": d.outcome, "reason_code": d.reason_code, "rule_set_version": d.rule_set_version,
+                       "score": d.score, "grade": d.grade, "decided_at": d.decided_at.isoformat(),
+                       "rule_hits": (d.details or {}).get("rule_hits", [])} for d in decisions],
+    }
