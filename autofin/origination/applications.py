@@ -319,6 +319,7 @@ def store_document(conn: Connection, who: Principal, row: Any, doc_type: str, fi
     digest = hashlib.sha256(data).hexdigest()
     path = document_path(digest)
     if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(path, data)
     document_id = conn.execute(insert(Document).values(
         application_id=row.application_id, doc_type=doc_type, file_name=(file_name or "upload")[:200], content_type=content_type,
