@@ -262,7 +262,8 @@ def submit(conn: Connection, who: Principal, row: Any, now: datetime, today: dat
             "monthly_payment": payment, "monthly_income": income,
             "dti": None if income is None else _ratio(payment + report.monthly_debt, income), "ltv": _ratio(financed, price),
         },
-        "customer": {"kind": customer.kind, "age": age, "age_at_maturity": None if age is None else age + (row.term_months + 11) // 12,
+        "customer": {"kind": customer.kind, "age": age,
+                     "age_at_maturity": _age(customer.birth_date, date.fromisoformat(row.plan["schedule"][-1]["due_date"])),
                      "city": customer.city},
         "vehicle": {
             "condition": None if vehicle is None else vehicle.condition, "model_code": None if vehicle is None else vehicle.model_code,

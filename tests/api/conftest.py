@@ -15,6 +15,7 @@ from sqlalchemy import Engine, select, update
 from autofin.api.app import create_app
 from autofin.domain.identity import ric_check_digit, vin_check_digit
 from autofin.origination.access import ROLES
+from autofin.origination.bureau import SimulatedBureau
 from autofin.origination.users import add_user
 from autofin.reference import vehicle_models
 from autofin.store.engine import write_transaction
@@ -56,7 +57,12 @@ class World:
         return response
 
     def customer(self, who: str = "dealer_a", *, seq: int | None = None, birth: date = date(1990, 5, 17), mobile: str | None = None) -> int:
-        seq = seq if seq is not None else 100 + next(_serial) % 800
+        """A new individual; unless `seq` picks a bureau profile (see SimulatedBureau), one with a good clean file."""
+        while seq is None:
+            candidate = 100 + next(_serial) % 800
+            report = SimulatedBureau().query("individual", resident_id(candidate, birth))
+            if report.score >= 700 and report.open_loans <= 1:
+                seq = candidate
         body = {"kind": "individual", "name": "张三", "id_number": resident_id(seq, birth),
                 "mobile": mobile or f"139{next(_serial):08d}", "city": "杭州"}
         return self.call("POST", "/customers", who, 201, json=body).json()["customer_id"]

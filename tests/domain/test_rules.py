@@ -41,8 +41,8 @@ def facts(**changes):
     [
         ({}, "pass", None, []),
         ({"customer__age": 17}, "reject", "AGE", ["AGE_18_60"]),
-        ({"customer__age": 61, "customer__age_at_maturity": 64}, "reject", "AGE", ["AGE_18_60"]),
-        ({"customer__age": 60, "customer__age_at_maturity": 66}, "refer", "AGE", ["AGE_AT_MATURITY"]),
+        ({"customer__age": 61, "customer__age_at_maturity": 62}, "reject", "AGE", ["AGE_18_60"]),
+        ({"customer__age": 60, "customer__age_at_maturity": 64}, "refer", "AGE", ["AGE_AT_MATURITY"]),
         ({"customer__kind": "company", "customer__age": None, "customer__age_at_maturity": None}, "pass", None, []),
         ({"application__down_payment_pct": Decimal("0.15")}, "refer", "DOWN_PAYMENT", ["DOWN_PAYMENT_20"]),
         ({"application__dti": Decimal("0.55")}, "refer", "DTI", ["DTI_SOFT"]),

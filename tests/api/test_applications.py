@@ -1,0 +1,254 @@
+"""Applications through the API: plan, documents, submission and every pre-approval outcome,
+anti-fraud, limits, idempotency, scope, and nothing half-written."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+
+import pytest
+import yaml
+from sqlalchemy import func, select, update
+
+from autofin.settings import assets_dir
+from autofin.store.models import Application, AuditEvent, Contract, Decision, Document, Partner, Vehicle
+from tests.api.conftest import JPEG, PDF, World
+
+
+def test_the_plan_is_the_quote(world: World):
+    app = world.application()
+    assert app["status"] == "draft" and app["financed_amount"] == "106200.00"  # 150000 − 30% + financed GPS fee 1200
+    quote = world.call("POST", "/quotes", "auditor", 403, json={})
+    quote = world.call("POST", "/quotes", "credit_officer", 200, json={
+        "product_code": "NCL-ANN", "price": "150000", "down_payment_pct": "30", "term_months": 36,
+        "items": [{"key": "gps_fee", "amount": "1200", "financed": True}]}).json()
+    assert quote == app["plan"]
+    assert quote["schedule"][0]["payment"] == "3327.43" and quote["schedule"][-1]["payment"] == "3327.55"
+    assert quote["total_payable"] == "119787.60" and quote["apr"] == "0.079900"
+    bad = world.call("POST", "/quotes", "sales", 422, json={"product_code": "NCL-ANN", "price": "150000", "down_payment_pct": "10",
+                                                           "term_months": 36}).json()["detail"][0]
+    assert bad["loc"][-1] == "down_payment" and "minimum of 20" in bad["msg"]
+    bad = world.call("POST", "/quotes", "sales", 422, json={"product_code": "NCL-ANN", "price": "150000", "down_payment_pct": "30",
+                                                           "term_months": 37}).json()["detail"][0]
+    assert bad["loc"][-1] == "term" and "offers" in bad["msg"]
+
+
+def test_documents_are_checked_before_they_are_stored(world: World, tmp_path):
+    app = world.application()
+    no = app["application_no"]
+    refused = world.call("POST", f"/applications/{no}/submit", "dealer_a", 422).json()["detail"][0]
+    assert refused["loc"][-1] == "documents" and "id_card" in refused["msg"]
+    documents = tmp_path / "data" / "documents"
+    big = JPEG + bytes(10 * 1024 * 1024)
+    assert world.upload(no, data=big, expect=413).json()["detail"][0]["loc"][-1] == "file"
+    assert world.upload(no, data=b"GIF89a" + bytes(50), name="x.jpg", expect=415).json()["detail"][0]["loc"][-1] == "file"
+    world.upload(no, doc_type="passport", expect=422)
+    assert not documents.exists() or not any(documents.rglob("*"))
+    first = world.upload(no).json()
+    again = world.upload(no, doc_type="photo").json()
+    pdf = world.upload(no, doc_type="invoice", data=PDF, name="invoice.pdf").json()
+    assert first["sha256"] == again["sha256"] and first["content_type"] == "image/jpeg" and pdf["content_type"] == "application/pdf"
+    assert sorted(p.name for p in documents.rglob("*") if p.is_file()) == sorted({first["sha256"], pdf["sha256"]})
+    assert (documents / first["sha256"][:2] / first["sha256"]).read_bytes() == JPEG
+    download = world.call("GET", f"/applications/{no}/documents/{pdf['document_id']}", "credit_officer", 200)
+    assert download.content == PDF and download.headers["content-type"] == "application/pdf"
+    world.call("GET", f"/applications/{no}/documents/{pdf['document_id']}", "dealer_b", 404)
+    with world.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Document)).scalar_one() == 3
+
+
+def _decision(world: World, application_no: str):
+    with world.engine.connect() as conn:
+        return conn.execute(select(Decision).join(Application, Application.application_id == Decision.application_id)
+                            .where(Application.application_no == application_no)).one()
+
+
+def test_a_clean_application_is_pre_approved_with_everything_it_saw(world: World):
+    result = world.submitted()
+    assert (result["outcome"], result["status"], result["reason_code"], result["rule_hits"]) == ("pass", "pre_approved", None, [])
+    assert result["grade"] in ("A", "B", "C") and result["rule_set_version"].startswith("2026.11+")
+    decision = _decision(world, result["application_no"])
+    assert decision.rule_set_version == result["rule_set_version"] and decision.score == result["score"]
+    inputs = decision.details["inputs"]
+    assert inputs["application"]["financed"] == "106200.00" and inputs["application"]["down_payment_pct"] == "0.3000"
+    assert inputs["customer"]["age"] == 36 and inputs["bureau"]["found"] is True and inputs["fraud"]["applications_same_id_30d"] == 1
+    assert decision.details["rules_evaluated"] == 23
+    shown = world.call("GET", f"/applications/{result['application_no']}", "dealer_a", 200).json()
+    assert shown["status"] == "pre_approved" and shown["decisions"][0]["outcome"] == "pass"
+    world.call("POST", f"/applications/{result['application_no']}/submit", "dealer_a", 409)
+
+
+@pytest.mark.parametrize(
+    ("customer", "overrides", "status", "reason", "rules"),
+    [
+        ({"seq": 985}, {}, "rejected", "BUREAU_COURT", ["COURT_RECORDS"]),
+        ({"seq": 975}, {}, "rejected", "BUREAU_OVERDUE", ["SEVERE_OVERDUE"]),
+        ({"seq": 965}, {}, "referred", "BUREAU_OVERDUE", ["FREQUENT_OVERDUE"]),
+        ({"seq": 955}, {}, "rejected", "FRAUD_WATCHLIST", ["INDUSTRY_WATCHLIST"]),
+        ({"birth": date(2009, 1, 1)}, {}, "rejected", "AGE", ["AGE_18_60"]),
+        ({"birth": date(1966, 1, 1)}, {"term_months": 48}, "referred", "AGE", ["AGE_AT_MATURITY"]),
+        ({}, {"monthly_income": "4000"}, "rejected", "DTI", ["DTI_HARD", "DTI_SOFT"]),
+        ({}, {"monthly_income": None}, "referred", "DTI", ["NO_INCOME"]),
+        ({}, {"price": "185000"}, "referred", "PRICE", ["PRICE_IN_RANGE"]),
+        ({}, {"price": "260000"}, "referred", "FRAUD_PRICE", ["INVOICE_FAR_FROM_REFERENCE", "PRICE_IN_RANGE"]),
+    ],
+)
+def test_rule_outcomes(world: World, customer, overrides, status, reason, rules):
+    customer_id = world.customer(**customer)
+    result = world.submitted(customer_id=customer_id, **overrides)
+    assert (result["status"], result["reason_code"]) == (status, reason)
+    assert [h["rule"] for h in result["rule_hits"] if h["rule"] not in ("GRADE_D", "GRADE_E")] == rules
+
+
+def test_thin_file_and_partner_rating(world: World):
+    thin = world.submitted(customer_id=world.customer(seq=995))
+    assert thin["status"] == "referred" and "THIN_FILE" in [h["rule"] for h in thin["rule_hits"]]
+    with world.engine.begin() as conn:
+        conn.execute(update(Partner).where(Partner.partner_code == world.dealer_a).values(rating="D"))
+    rated = world.submitted()
+    assert rated["status"] == "referred" and [h["rule"] for h in rated["rule_hits"]][:1] == ["PARTNER_RATING_D"]
+
+
+def test_anti_fraud_vin_and_velocity(world: World):
+    with world.engine.connect() as conn:
+        live = conn.execute(select(Contract.vehicle_id, Contract.partner_id).join(Vehicle, Vehicle.vehicle_id == Contract.vehicle_id)
+                            .where(Contract.status == "active", Vehicle.partner_id == Contract.partner_id).limit(1)).one()
+        code = conn.execute(select(Partner.partner_code).where(Partner.partner_id == live.partner_id)).scalar_one()
+    with world.engine.begin() as conn:
+        conn.execute(update(Partner).where(Partner.partner_id == live.partner_id)
+                     .values(status="active", is_blacklisted=False, rating="B", credit_limit_minor=10**12))
+    vin = world.submitted("sales", vehicle_id=live.vehicle_id, partner_code=code, price="150000")
+    assert vin["status"] == "rejected" and vin["reason_code"] == "FRAUD_VIN"
+    assert "VIN_ON_LIVE_CONTRACT" in [h["rule"] for h in vin["rule_hits"]]
+
+    vehicle_id = world.vehicle()
+    assert world.submitted(vehicle_id=vehicle_id)["status"] == "pre_approved"
+    second = world.submitted(vehicle_id=vehicle_id)
+    assert second["status"] == "referred" and [h["rule"] for h in second["rule_hits"]] == ["VIN_IN_OPEN_APPLICATION"]
+
+    customer_id = world.customer()
+    outcomes = [world.submitted(customer_id=customer_id)["status"] for _ in range(3)]
+    assert outcomes[:2] == ["pre_approved", "pre_approved"] and outcomes[2] == "referred"
+
+    mobile = "13700001111"
+    shared = [world.submitted(customer_id=world.customer(mobile=mobile))["rule_hits"] for _ in range(3)]
+    assert [h["rule"] for h in shared[2]] == ["MANY_APPLICATIONS_MOBILE"] and shared[0] == []
+
+
+def test_blacklisted_customer_is_rejected(world: World):
+    customer_id = world.customer()
+    world.call("POST", f"/customers/{customer_id}/blacklist", "dealer_a", 403, json={"blacklisted": True, "reason": "x"})
+    world.call("POST", f"/customers/{customer_id}/blacklist", "credit_manager", 200, json={"blacklisted": True, "reason": "fraud ring"})
+    assert world.submitted(customer_id=customer_id)["reason_code"] == "FRAUD_BLACKLIST"
+
+
+def test_the_partner_limit_refuses_with_the_figures_and_writes_nothing(world: World):
+    first = world.submitted()
+    with world.engine.begin() as conn:
+        conn.execute(update(Partner).where(Partner.partner_code == world.dealer_a).values(credit_limit_minor=0))
+        contracts = conn.execute(select(func.sum(Contract.financed_minor)).join(Partner, Partner.partner_id == Contract.partner_id)
+                                 .where(Partner.partner_code == world.dealer_a, Contract.status == "active")).scalar_one()
+        conn.execute(update(Partner).where(Partner.partner_code == world.dealer_a).values(credit_limit_minor=int(contracts) + 106200_00 + 5000_00))
+        audit_before = conn.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
+    app = world.application()
+    world.upload(app["application_no"])
+    detail = world.call("POST", f"/applications/{app['application_no']}/submit", "dealer_a", 422).json()["detail"][0]
+    exposure = int(contracts) + 106200_00
+    assert detail["loc"][-1] == "financed_amount"
+    assert detail["msg"] == (f"partner {world.dealer_a}'s exposure {exposure // 100}.00 + this application 106200.00 = "
+                             f"{(exposure + 106200_00) // 100}.00 exceeds its credit limit {(exposure + 5000_00) // 100}.00")
+    shown = world.call("GET", f"/applications/{app['application_no']}", "dealer_a", 200).json()
+    assert shown["status"] == "draft" and shown["decisions"] == [] and shown["submitted_at"] is None
+    with world.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(AuditEvent)).scalar_one() == audit_before + 4  # customer, vehicle, application and upload; nothing of the submit
+    assert first["status"] == "pre_approved"
+
+
+def test_idempotency_keys(world: World):
+    customer_id, vehicle_id = world.customer(), world.vehicle()
+    body = {"product_code": "NCL-ANN", "customer_id": customer_id, "vehicle_id": vehicle_id, "down_payment_pct": "30", "term_months": 36}
+    key = {"Idempotency-Key": "order-42"}
+    first = world.call("POST", "/applications", "dealer_a", 201, json=body, headers=key)
+    again = world.call("POST", "/applications", "dealer_a", 201, json=body, headers=key)
+    assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
+    with world.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Application).where(Application.customer_id == customer_id)).scalar_one() == 1
+    other = world.call("POST", "/applications", "dealer_a", 422, json={**body, "term_months": 24}, headers=key).json()["detail"][0]
+    assert other["loc"][-1] == "Idempotency-Key"
+    world.call("POST", "/applications", "sales", 422, json=body, headers=key)  # keys are per user: sales' own key, but no partner_code
+    no = first.json()["application_no"]
+    world.upload(no)
+    decided = world.call("POST", f"/applications/{no}/submit", "dealer_a", 200, headers={"Idempotency-Key": "submit-" + no}).json()
+    replay = world.call("POST", f"/applications/{no}/submit", "dealer_a", 200, headers={"Idempotency-Key": "submit-" + no})
+    assert replay.json() == decided and replay.headers["Idempotent-Replayed"] == "true"
+    with world.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Decision).where(Decision.application_id == Application.application_id,
+                                                                             Application.application_no == no)).scalar_one() == 1
+
+
+def test_scope_and_authentication(world: World):
+    app = world.application()
+    no = app["application_no"]
+    assert world.client.get(f"/applications/{no}").status_code == 401
+    bad = world.client.get(f"/applications/{no}", headers={"Authorization": "Bearer af_nope"})
+    assert bad.status_code == 401 and bad.headers["WWW-Authenticate"] == "Bearer"
+    assert world.call("GET", f"/applications/{no}", "dealer_b", 404).json() == {"detail": f"application {no} not found"}
+    assert world.call("GET", "/applications/AP000", "dealer_b", 404).json() == {"detail": "application AP000 not found"}
+    assert [a["application_no"] for a in world.call("GET", "/applications", "dealer_b", 200).json()] == []
+    assert [a["application_no"] for a in world.call("GET", "/applications", "credit_officer", 200).json()] == [no]
+    world.call("POST", f"/applications/{no}/cancel", "dealer_b", 404, json={})
+    world.application("dealer_a", partner_code=world.dealer_b, expect=403)
+    foreign_vehicle = world.vehicle("dealer_b")
+    assert world.application("dealer_a", vehicle_id=foreign_vehicle, expect=422)["detail"][0]["loc"][-1] == "vehicle_id"
+    world.call("POST", "/applications", "auditor", 403, json={})
+    assert world.call("GET", "/users/me", "dealer_b", 200).json() == {"username": "dealer_b", "role": "dealer", "partner_code": world.dealer_b}
+
+
+def test_cancel_and_edit_only_where_allowed(world: World):
+    app = world.application()
+    no = app["application_no"]
+    body = {"product_code": "NCL-ANN", "customer_id": app["customer_id"], "vehicle_id": app["vehicle_id"],
+            "down_payment_pct": "40", "term_months": 24}
+    edited = world.call("PUT", f"/applications/{no}", "dealer_a", 200, json=body).json()
+    assert edited["financed_amount"] == "90000.00" and edited["items"] == [] and len(edited["plan"]["schedule"]) == 24
+    world.call("POST", f"/applications/{no}/cancel", "dealer_a", 200, json={"reason": "customer withdrew"})
+    conflict = world.call("POST", f"/applications/{no}/cancel", "dealer_a", 409).json() if False else \
+        world.call("POST", f"/applications/{no}/cancel", "dealer_a", 409, json={}).json()
+    assert conflict["current_status"] == "cancelled" and conflict["allowed"] == []
+    assert world.call("PUT", f"/applications/{no}", "dealer_a", 409, json=body).json()["detail"].endswith("only a draft can be edited")
+
+
+def test_a_rule_file_change_applies_to_new_submissions_only(world: World, tmp_path, monkeypatch):
+    before = world.submitted()
+    assets = tmp_path / "assets"
+    shutil.copytree(assets_dir(), assets)
+    path = assets / "rules" / "pre_approval.yaml"
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for rule in raw["rules"]:
+        if rule["id"] == "DOWN_PAYMENT_20":
+            rule["when"] = "application.down_payment_pct < 0.35"
+    raw["version"] = "2026.12"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setenv("AUTOFIN_ASSETS_DIR", str(assets))
+    after = world.submitted()
+    assert after["status"] == "referred" and [h["rule"] for h in after["rule_hits"]] == ["DOWN_PAYMENT_20"]
+    assert after["rule_set_version"].startswith("2026.12+")
+    old = world.call("GET", f"/applications/{before['application_no']}", "dealer_a", 200).json()["decisions"][0]
+    assert old["outcome"] == "pass" and old["rule_set_version"] == before["rule_set_version"]
+
+
+@pytest.mark.postgres
+def test_the_flow_on_postgresql(pg_store, tmp_path, monkeypatch):
+    from tests.api.conftest import make_world
+
+    for pg in make_world(pg_store, tmp_path, monkeypatch):
+        clean = pg.submitted()
+        assert clean["status"] == "pre_approved" and clean["rule_hits"] == []
+        court = pg.submitted(customer_id=pg.customer(seq=985))
+        assert (court["status"], court["reason_code"]) == ("rejected", "BUREAU_COURT")
+        customer_id, vehicle_id = pg.customer(), pg.vehicle()
+        body = {"product_code": "NCL-ANN", "customer_id": customer_id, "vehicle_id": vehicle_id, "down_payment_pct": "30", "term_months": 36}
+        first = pg.call("POST", "/applications", "dealer_a", 201, json=body, headers={"Idempotency-Key": "k1"}).json()
+        assert pg.call("POST", "/applications", "dealer_a", 201, json=body, headers={"Idempotency-Key": "k1"}).json() == first
+        pg.call("POST", f"/partners/{pg.dealer_b}/rating", "credit_manager", 200, json={"rating": "A"})
+        assert pg.call("GET", f"/partners/{pg.dealer_b}/history", "auditor", 200).json()[-1]["new"] == "A"
