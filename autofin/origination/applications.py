@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from autofin.domain.errors import InputError
 from autofin.domain.lifecycle import APPLICATION
@@ -102,11 +102,15 @@ def quote(product: ProductTerms, data: Mapping[str, Any], today: date) -> Financ
 # ---------------------------------------------------------------- applications
 
 
+_APPLICATION = select(Application).where(Application.application_no == bindparam("no"))
+_APPLICATION_SCOPED = _APPLICATION.where(Application.partner_id == bindparam("partner_id"))
+
+
 def get_application(conn: Connection, who: Principal, application_no: str) -> Any:
-    query = select(Application).where(Application.application_no == application_no)
-    if who.partner_scope is not None:
-        query = query.where(Application.partner_id == who.partner_scope)
-    row = conn.execute(query).first()
+    if who.partner_scope is None:
+        row = conn.execute(_APPLICATION, {"no": application_no}).first()
+    else:
+        row = conn.execute(_APPLICATION_SCOPED, {"no": application_no, "partner_id": who.partner_scope}).first()
     if row is None:
         raise NotFound("application", application_no)
     return row
@@ -225,16 +229,25 @@ def _ratio(numerator: Decimal, denominator: Decimal) -> Decimal | None:
     return None if not denominator else (numerator / denominator).quantize(Decimal("0.0001"))
 
 
+_PARTNER = select(Partner).where(Partner.partner_id == bindparam("id"))
+_CUSTOMER = select(Customer).where(Customer.customer_id == bindparam("id"))
+_VEHICLE = select(Vehicle).where(Vehicle.vehicle_id == bindparam("id"))
+_DOC_TYPES = select(Document.doc_type).where(Document.application_id == bindparam("id"))
+_DECISION = insert(Decision)
+_SUBMITTED = (update(Application).where(Application.application_id == bindparam("id"))
+              .values(status=bindparam("status"), submitted_at=bindparam("submitted_at")))
+
+
 def submit(conn: Connection, who: Principal, row: Any, now: datetime, today: date, adapters: Adapters) -> dict[str, Any]:
     """Pre-approval: documents present, partner able and within its limit, then bureau, anti-fraud,
     scorecard and rules; the decision is stored with everything it saw."""
     APPLICATION.check(row.status, "submitted")
-    partner = conn.execute(select(Partner).where(Partner.partner_id == row.partner_id)).one()
+    partner = conn.execute(_PARTNER, {"id": row.partner_id}).one()
     if partner.status != "active" or partner.is_blacklisted:
         raise Conflict(f"partner {partner.partner_code} is {'blacklisted' if partner.is_blacklisted else partner.status}; it cannot submit")
-    customer = conn.execute(select(Customer).where(Customer.customer_id == row.customer_id)).one()
-    vehicle = conn.execute(select(Vehicle).where(Vehicle.vehicle_id == row.vehicle_id)).first()
-    have = set(conn.execute(select(Document.doc_type).where(Document.application_id == row.application_id)).scalars())
+    customer = conn.execute(_CUSTOMER, {"id": row.customer_id}).one()
+    vehicle = conn.execute(_VEHICLE, {"id": row.vehicle_id}).first()
+    have = set(conn.execute(_DOC_TYPES, {"id": row.application_id}).scalars())
     missing = [d for d in REQUIRED_DOCUMENTS[customer.kind] if d not in have]
     if missing:
         raise InputError("documents", f"upload {', '.join(missing)} before submitting")
@@ -246,7 +259,6 @@ def submit(conn: Connection, who: Principal, row: Any, now: datetime, today: dat
             f"{format_minor(row.financed_minor)} = {format_minor(exp['total_minor'] + row.financed_minor)} exceeds its credit limit "
             f"{format_minor(partner.credit_limit_minor)}",
         )
-    _move(conn, who, row, "submitted", submitted_at=now)
 
     report = adapters.bureau.query(customer.kind, customer.id_number)
     model = vehicle_models().get(vehicle.model_code) if vehicle is not None else None
@@ -285,12 +297,15 @@ def submit(conn: Connection, who: Principal, row: Any, now: datetime, today: dat
         "inputs": facts, "bureau_source": report.source,
     }
     details = jsonable(details)
-    conn.execute(insert(Decision).values(
-        application_id=row.application_id, kind="pre_approval", outcome=result.outcome, reason_code=result.reason_code,
-        rule_set_version=rules.label, score=result.score.points, grade=result.score.grade, details=details, decided_by=None))
+    conn.execute(_DECISION, {
+        "application_id": row.application_id, "kind": "pre_approval", "outcome": result.outcome, "reason_code": result.reason_code,
+        "rule_set_version": rules.label, "score": result.score.points, "grade": result.score.grade, "details": details, "decided_by": None})
     status = {"pass": "pre_approved", "refer": "referred", "reject": "rejected"}[result.outcome]
-    row = conn.execute(select(Application).where(Application.application_id == row.application_id)).one()
-    _move(conn, who, row, status)
+    APPLICATION.check("submitted", status)
+    conn.execute(_SUBMITTED, {"id": row.application_id, "status": status, "submitted_at": now})
+    audit(conn, who, "application.submitted", "application", row.application_no, {"status": row.status}, {"status": "submitted"})
+    audit(conn, who, f"application.{status}", "application", row.application_no, {"status": "submitted"},
+          {"status": status, "reason_code": result.reason_code, "grade": result.score.grade})
     return {"outcome": result.outcome, "status": status, "reason_code": result.reason_code, "rule_set_version": rules.label,
             "score": result.score.points, "grade": result.score.grade, **{k: details[k] for k in ("rule_hits", "scorecard", "inputs")}}
 

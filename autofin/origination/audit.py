@@ -24,15 +24,16 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+_INSERT = insert(AuditEvent)
+
+
 def audit(conn: Connection, who: Principal | str, action: str, entity: str, entity_id: object,
           before: Mapping[str, Any] | None = None, after: Mapping[str, Any] | None = None) -> None:
-    conn.execute(
-        insert(AuditEvent).values(
-            actor=who if isinstance(who, str) else who.username,
-            action=action,
-            entity=entity,
-            entity_id=str(entity_id),
-            before=jsonable(before) if before is not None else None,
-            after=jsonable(after) if after is not None else None,
-        )
-    )
+    conn.execute(_INSERT, {
+        "actor": who if isinstance(who, str) else who.username,
+        "action": action,
+        "entity": entity,
+        "entity_id": str(entity_id),
+        "before": jsonable(before) if before is not None else None,
+        "after": jsonable(after) if after is not None else None,
+    })

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from autofin.domain.errors import InputError, TransitionError
 from autofin.domain.lifecycle import APPLICATION_IN_FLIGHT, CONTRACT_LIVE, PARTNER
@@ -49,16 +49,18 @@ def get_partner(conn: Connection, who: Principal, code: str) -> Any:
     return row
 
 
+_EXPOSURE = select(
+    select(func.coalesce(func.sum(Contract.financed_minor), 0))
+    .where(Contract.partner_id == bindparam("partner_id"), Contract.status.in_(CONTRACT_LIVE)).scalar_subquery(),
+    select(func.coalesce(func.sum(Application.financed_minor), 0))
+    .where(Application.partner_id == bindparam("partner_id"), Application.status.in_(APPLICATION_IN_FLIGHT)).scalar_subquery(),
+)
+
+
 def exposure(conn: Connection, partner_id: int) -> dict[str, int]:
     """Live financed amount: contracts not yet closed plus applications on their way to one."""
-    contracts = conn.execute(
-        select(func.coalesce(func.sum(Contract.financed_minor), 0)).where(Contract.partner_id == partner_id, Contract.status.in_(CONTRACT_LIVE))
-    ).scalar_one()
-    applications = conn.execute(
-        select(func.coalesce(func.sum(Application.financed_minor), 0))
-        .where(Application.partner_id == partner_id, Application.status.in_(APPLICATION_IN_FLIGHT))
-    ).scalar_one()
-    return {"contracts_minor": int(contracts), "applications_minor": int(applications), "total_minor": int(contracts) + int(applications)}
+    contracts, applications = (int(v) for v in conn.execute(_EXPOSURE, {"partner_id": partner_id}).one())
+    return {"contracts_minor": contracts, "applications_minor": applications, "total_minor": contracts + applications}
 
 
 def view(conn: Connection, row: Any, *, with_exposure: bool = True) -> dict[str, Any]:

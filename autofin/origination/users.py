@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from autofin.domain.errors import InputError
 from autofin.origination.access import ROLES, Principal
@@ -55,13 +55,15 @@ def rotate_token(conn: Connection, username: str, *, by: Principal | str = "cli"
     return token
 
 
+_BY_TOKEN = (
+    select(AppUser.user_id, AppUser.username, AppUser.role, AppUser.partner_id, AppUser.is_active, Partner.partner_code, Partner.is_blacklisted)
+    .outerjoin(Partner, Partner.partner_id == AppUser.partner_id)
+    .where(AppUser.token_hash == bindparam("token_hash"))
+)
+
+
 def authenticate(conn: Connection, token: str) -> Principal | None:
-    row = conn.execute(
-        select(AppUser.user_id, AppUser.username, AppUser.role, AppUser.partner_id, AppUser.is_active,
-               Partner.partner_code, Partner.is_blacklisted)
-        .outerjoin(Partner, Partner.partner_id == AppUser.partner_id)
-        .where(AppUser.token_hash == token_hash(token))
-    ).first()
+    row = conn.execute(_BY_TOKEN, {"token_hash": token_hash(token)}).first()
     if row is None or not row.is_active:
         return None
     return Principal(row.user_id, row.username, row.role, row.partner_id, row.partner_code, bool(row.is_blacklisted))

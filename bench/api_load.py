@@ -1,0 +1,188 @@
+"""The entry API under load: submit latency at a fixed arrival rate, from a loopback load generator.
+
+Starts `autofin api` as its own process on a free loopback port over the configured store (the
+embedded SQLite store unless AUTOFIN_DATABASE_URL says otherwise), prepares `count` draft
+applications through the API (customer, vehicle, application, id-card upload; untimed), then
+submits them open-loop at `rate` requests per second: each submit is sent at its scheduled time
+whether or not earlier ones have answered, and its latency is measured from that scheduled time,
+so a server that falls behind shows it (no coordinated omission). Bounded in count and in time.
+
+    python -m bench.api_load --count 2000 --rate 200        # over the store in AUTOFIN_DATA_DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF" + bytes(2048)
+
+
+@dataclass
+class LoadResult:
+    sent: int
+    ok: int
+    errors: dict[int, int]
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    outcomes: dict[str, int]
+    server_peak_rss_mib: float
+
+    @property
+    def achieved_rate(self) -> float:
+        return self.sent / self.seconds if self.seconds else 0.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _cli(args: list[str], env: dict) -> str:
+    return subprocess.run([sys.executable, "-m", "autofin.cli", *args], env=env, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def _ids(n: int) -> list[str]:
+    from autofin.domain.identity import ric_check_digit
+
+    out = []
+    for k in range(n):
+        first17 = f"330106{date(1975 + k % 25, 1 + k % 12, 1 + k % 28):%Y%m%d}{100 + k % 850:03d}"
+        out.append(first17 + ric_check_digit(first17))
+    return out
+
+
+def _vin(serial: int) -> str:
+    from autofin.domain.identity import vin_check_digit
+
+    draft = "LFV" + "BNCH" + "0" + "0" + "R" + "B" + f"{serial:06d}"
+    return draft[:8] + vin_check_digit(draft) + draft[9:]
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def _peak_rss_mib(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def run(count: int, rate: float, env: dict, max_seconds: float = 120.0) -> LoadResult:
+    env = {**env}
+    stamp = f"{int(time.time())}"
+    admin = _cli(["users", "add", "--username", f"bench-admin-{stamp}", "--role", "admin"], env)
+    manager = _cli(["users", "add", "--username", f"bench-manager-{stamp}", "--role", "credit_manager"], env)
+    sales = _cli(["users", "add", "--username", f"bench-sales-{stamp}", "--role", "sales"], env)
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "autofin.cli", "api", "--host", "127.0.0.1", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, timeout=30) as client:
+            for _ in range(200):
+                try:
+                    if client.get("/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            else:
+                raise SystemExit("[bench] the API did not start: " + server.stderr.read().decode(errors="replace")[-2000:])
+            drafts = _prepare(client, count, {"admin": admin, "manager": manager, "sales": sales}, stamp)
+        return asyncio.run(_submit_all(base, drafts, sales, rate, max_seconds, server.pid))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _prepare(client: httpx.Client, count: int, tokens: dict[str, str], stamp: str) -> list[str]:
+    auth = {k: {"Authorization": f"Bearer {v}"} for k, v in tokens.items()}
+    partners = [p["partner_code"] for p in client.get("/partners?status=active&limit=50", headers=auth["admin"]).json()
+                if not p["is_blacklisted"]][:20]
+    for code in partners:
+        client.post(f"/partners/{code}/credit-limit", headers=auth["manager"],
+                    json={"credit_limit": "900000000000", "reason": "benchmark"}).raise_for_status()
+    print(f"[bench] preparing {count} draft applications through the API …", flush=True)
+    drafts = []
+    serial0 = int(stamp) % 100_000 * 10
+    for k, id_number in enumerate(_ids(count)):
+        existing = client.get("/customers", params={"id_number": id_number}, headers=auth["sales"]).json()
+        if existing:
+            customer_id = existing[0]["customer_id"]
+        else:
+            customer_id = client.post("/customers", headers=auth["sales"], json={
+                "name": "基准测试", "id_number": id_number, "mobile": f"139{k:08d}", "city": "杭州"}).raise_for_status().json()["customer_id"]
+        partner = partners[k % len(partners)]
+        vehicle = client.post("/vehicles", headers=auth["sales"], json={
+            "vin": _vin(serial0 + k), "model_code": "VW-SAGITAR", "price": "150000", "partner_code": partner}).raise_for_status().json()
+        app = client.post("/applications", headers=auth["sales"], json={
+            "partner_code": partner, "customer_id": customer_id, "vehicle_id": vehicle["vehicle_id"], "product_code": "NCL-ANN",
+            "down_payment_pct": "30", "term_months": 36, "monthly_income": "25000"}).raise_for_status().json()
+        client.post(f"/applications/{app['application_no']}/documents", headers=auth["sales"], data={"doc_type": "id_card"},
+                    files={"file": ("id.jpg", JPEG, "image/jpeg")}).raise_for_status()
+        drafts.append(app["application_no"])
+    return drafts
+
+
+async def _submit_all(base: str, drafts: list[str], token: str, rate: float, max_seconds: float, server_pid: int) -> LoadResult:
+    latencies: list[float] = []
+    errors: dict[int, int] = {}
+    outcomes: dict[str, int] = {}
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits, headers={"Authorization": f"Bearer {token}"}) as client:
+        start = time.perf_counter() + 0.2
+
+        async def one(k: int, number: str) -> None:
+            scheduled = start + k / rate
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            response = await client.post(f"/applications/{number}/submit")
+            latencies.append((time.perf_counter() - scheduled) * 1000)
+            if response.status_code == 200:
+                status = response.json()["status"]
+                outcomes[status] = outcomes.get(status, 0) + 1
+            else:
+                errors[response.status_code] = errors.get(response.status_code, 0) + 1
+
+        bounded = [n for k, n in enumerate(drafts) if k / rate < max_seconds]
+        print(f"[bench] submitting {len(bounded)} applications at {rate:.0f}/s …", flush=True)
+        await asyncio.gather(*(one(k, n) for k, n in enumerate(bounded)))
+        seconds = time.perf_counter() - start
+    return LoadResult(len(bounded), sum(outcomes.values()), errors, seconds, _percentile(latencies, 0.5), _percentile(latencies, 0.99),
+                      max(latencies), outcomes, _peak_rss_mib(server_pid))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=2000)
+    parser.add_argument("--rate", type=float, default=200.0)
+    args = parser.parse_args()
+    result = run(args.count, args.rate, dict(os.environ))
+    print(f"submits {result.sent} at {result.achieved_rate:.0f}/s: p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, "
+          f"max {result.max_ms:.1f} ms; errors {result.errors or 'none'}; outcomes {result.outcomes}; "
+          f"server peak RSS {result.server_peak_rss_mib:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
