@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,10 +38,21 @@ class Store:
         with self.engine.connect() as conn:
             yield conn
 
+    _writer: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """One request's writes, its audit rows and its idempotency record: all or nothing."""
-        with write_transaction(self.engine) as conn:
+        """One request's writes, its audit rows and its idempotency record: all or nothing.
+
+        SQLite has one writer at a time. Request threads of this process queue on a lock for it
+        (woken the moment it is free) rather than in SQLite's busy handler, which sleeps in
+        growing steps and turned a p50 of 7 ms into a p99 of 640 ms at 200 submits/s. Other
+        processes (the nightly cycle) still meet the busy timeout."""
+        if self.engine.dialect.name != "sqlite":
+            with write_transaction(self.engine) as conn:
+                yield conn
+            return
+        with self._writer, write_transaction(self.engine) as conn:
             yield conn
 
 

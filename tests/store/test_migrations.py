@@ -34,3 +34,27 @@ def test_the_cycle_refuses_a_store_behind_the_code(tmp_path):
                             env={**os.environ, "AUTOFIN_DATA_DIR": str(tmp_path)}, capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: the store is at migration 0003, this code expects {head_revision()}: run `autofin db upgrade`"
+
+
+def test_upgrading_a_store_with_a_book_in_it(tmp_path):
+    """0005 adds columns to tables that others reference. On SQLite a table rebuild (Alembic's batch
+    mode) must drop the table, which foreign keys refuse once rows exist; the migration adds them
+    in place. Proven on a store seeded at 0004 and then upgraded."""
+    from datetime import date
+
+    from sqlalchemy import func, select
+
+    from autofin.store.engine import make_engine
+    from autofin.store.migrate import upgrade
+    from autofin.store.models import Contract
+    from tests.support.books import seed_store
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(engine, "0004")
+    seed_store(engine, contracts=30, as_of=date(2026, 11, 2))
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Contract)).scalar_one() == 30
+        assert [r[2] for r in conn.execute(text("PRAGMA foreign_key_list(customer)"))] == ["partner"]
+    engine.dispose()

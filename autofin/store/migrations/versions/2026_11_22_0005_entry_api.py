@@ -63,16 +63,18 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_document_application_id'), ['application_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_document_sha256'), ['sha256'], unique=False)
 
-    with op.batch_alter_table('application', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('monthly_income_minor', sa.BigInteger(), nullable=True))
-        batch_op.add_column(sa.Column('start_date', sa.Date(), nullable=True))
-        batch_op.add_column(sa.Column('flag_reason', sa.String(length=200), nullable=True))
-
-    with op.batch_alter_table('customer', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('partner_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True))
-        batch_op.create_index(batch_op.f('ix_customer_partner_id'), ['partner_id'], unique=False)
-        batch_op.create_foreign_key(batch_op.f('fk_customer_partner_id_partner'), 'partner', ['partner_id'], ['partner_id'])
-
+    # plain ADD COLUMNs (no table rebuild): a rebuild of `customer` would have to drop a table that
+    # applications and contracts reference, which SQLite refuses on a store with data
+    op.add_column('application', sa.Column('monthly_income_minor', sa.BigInteger(), nullable=True))
+    op.add_column('application', sa.Column('start_date', sa.Date(), nullable=True))
+    op.add_column('application', sa.Column('flag_reason', sa.String(length=200), nullable=True))
+    if op.get_bind().dialect.name == 'sqlite':  # SQLite adds a column with its foreign key in one statement, or not at all
+        op.execute('ALTER TABLE customer ADD COLUMN partner_id INTEGER '
+                   'CONSTRAINT fk_customer_partner_id_partner REFERENCES partner (partner_id)')
+    else:
+        op.add_column('customer', sa.Column('partner_id', sa.BigInteger(),
+                                            sa.ForeignKey('partner.partner_id', name=op.f('fk_customer_partner_id_partner')), nullable=True))
+    op.create_index(op.f('ix_customer_partner_id'), 'customer', ['partner_id'], unique=False)
 
 
 def downgrade() -> None:
