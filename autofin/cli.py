@@ -442,15 +442,16 @@ def users_add(username: str, role: str, partner_code: str | None) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="Server processes (each with its own connections).")
 @fail_clearly
-def api(host: str, port: int) -> None:
+def api(host: str, port: int, workers: int) -> None:
     """Serve the entry API (OpenAPI at /docs)."""
     from autofin.api.app import serve
     from autofin.store.engine import get_engine
     from autofin.store.migrate import require_current
 
     require_current(get_engine())
-    serve(host, port)
+    serve(host, port, workers)
 
 
 if __name__ == "__main__":

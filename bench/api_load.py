@@ -88,14 +88,15 @@ def _peak_rss_mib(pid: int) -> float:
     return 0.0
 
 
-def run(count: int, rate: float, env: dict, max_seconds: float = 120.0) -> LoadResult:
+def run(count: int, rate: float, env: dict, max_seconds: float = 120.0, workers: int = 1) -> LoadResult:
     env = {**env}
     stamp = f"{int(time.time())}"
     admin = _cli(["users", "add", "--username", f"bench-admin-{stamp}", "--role", "admin"], env)
     manager = _cli(["users", "add", "--username", f"bench-manager-{stamp}", "--role", "credit_manager"], env)
     sales = _cli(["users", "add", "--username", f"bench-sales-{stamp}", "--role", "sales"], env)
     port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "autofin.cli", "api", "--host", "127.0.0.1", "--port", str(port)], env=env,
+    server = subprocess.Popen([sys.executable, "-m", "autofin.cli", "api", "--host", "127.0.0.1", "--port", str(port),
+                               "--workers", str(workers)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -204,8 +205,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
-    result = run(args.count, args.rate, dict(os.environ))
+    result = run(args.count, args.rate, dict(os.environ), workers=args.workers)
     print(f"submits {result.sent} at {result.achieved_rate:.0f}/s: p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, "
           f"max {result.max_ms:.1f} ms; errors {result.errors or 'none'}; outcomes {result.outcomes}; "
           f"server peak RSS {result.server_peak_rss_mib:.0f} MiB")

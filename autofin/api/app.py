@@ -97,7 +97,10 @@ def create_app(engine: Engine | None = None, adapters: Adapters | None = None) -
     return app
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     import uvicorn
 
-    uvicorn.run(create_app(), host=host, port=port, log_level="info", access_log=False)
+    if workers == 1:
+        uvicorn.run(create_app(), host=host, port=port, log_level="info", access_log=False)
+    else:  # each worker process builds its own app (and engine) from the factory
+        uvicorn.run("autofin.api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info", access_log=False)

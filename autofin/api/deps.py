@@ -47,7 +47,7 @@ class Store:
         SQLite has one writer at a time. Request threads of this process queue on a lock for it
         (woken the moment it is free) rather than in SQLite's busy handler, which sleeps in
         growing steps and turned a p50 of 7 ms into a p99 of 640 ms at 200 submits/s. Other
-        processes (the nightly cycle) still meet the busy timeout."""
+        processes (other API workers, the nightly cycle) still meet the busy timeout."""
         if self.engine.dialect.name != "sqlite":
             with write_transaction(self.engine) as conn:
                 yield conn
