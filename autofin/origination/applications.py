@@ -29,7 +29,8 @@ from autofin.origination.parties import get_vehicle
 from autofin.origination.partners import amount_minor, exposure, get_partner
 from autofin.reference import calendar, rule_set, vehicle_models
 from autofin.settings import data_dir
-from autofin.store.models import Application, ApplicationItem, Customer, Decision, Document, Partner, Product, ProductVersion, Vehicle
+from autofin.store.products import latest_version
+from autofin.store.models import Application, ApplicationItem, Customer, Decision, Document, Partner, Vehicle
 
 BUSINESS_TYPES = ("loan", "direct_lease", "sale_leaseback")
 DOC_TYPES = ("id_card", "driving_licence", "business_licence", "invoice", "photo", "income_proof", "other")
@@ -53,16 +54,10 @@ class Adapters:
 
 
 def product_version(conn: Connection, code: str) -> tuple[int, ProductTerms]:
-    row = conn.execute(
-        select(ProductVersion.product_version_id, ProductVersion.terms)
-        .join(Product, Product.product_id == ProductVersion.product_id)
-        .where(Product.product_code == code)
-        .order_by(ProductVersion.version.desc())
-        .limit(1)
-    ).first()
-    if row is None:
+    found = latest_version(conn, code)
+    if found is None:
         raise InputError("product_code", f"unknown product {code!r}; see GET /products")
-    return row.product_version_id, ProductTerms.from_dict(row.terms)
+    return found
 
 
 def _decimal(name: str, value: Any) -> Decimal | None:
@@ -116,6 +111,12 @@ def get_application(conn: Connection, who: Principal, application_no: str) -> An
     return row
 
 
+def _require_able(partner: Any, doing: str) -> None:
+    """Only an active partner that is not blacklisted applies and submits."""
+    if partner.status != "active" or partner.is_blacklisted:
+        raise Conflict(f"partner {partner.partner_code} is {'blacklisted' if partner.is_blacklisted else partner.status}; it cannot {doing}")
+
+
 def _inputs(conn: Connection, who: Principal, data: Mapping[str, Any], today: date) -> dict[str, Any]:
     """Validated columns of an application (and its items) from a request."""
     if who.partner_scope is not None:
@@ -129,8 +130,7 @@ def _inputs(conn: Connection, who: Principal, data: Mapping[str, Any], today: da
             partner = get_partner(conn, who, str(data["partner_code"]))
         except NotFound:
             raise InputError("partner_code", f"no partner {data['partner_code']!r}") from None
-    if partner.status != "active" or partner.is_blacklisted:
-        raise Conflict(f"partner {partner.partner_code} is {'blacklisted' if partner.is_blacklisted else partner.status}; it cannot apply")
+    _require_able(partner, "apply")
     try:
         customer = conn.execute(select(Customer).where(Customer.customer_id == int(data.get("customer_id") or 0))).one()
     except Exception:  # noqa: BLE001
@@ -157,7 +157,7 @@ def _inputs(conn: Connection, who: Principal, data: Mapping[str, Any], today: da
         "partner": partner,
         "customer": customer,
         "vehicle": vehicle,
-        "items": [(i["key"], amount_minor("items", i["amount"]), bool(i.get("financed", False))) for i in data.get("items") or []],
+        "items": [(fee.key, to_minor(fee.amount), fee.financed) for fee in plan.request.fees],
         "values": {
             "business_type": business_type, "partner_id": partner.partner_id, "customer_id": customer.customer_id,
             "vehicle_id": vehicle.vehicle_id, "product_version_id": version_id, "price_minor": to_minor(plan.request.price),
@@ -177,7 +177,7 @@ def create_application(conn: Connection, who: Principal, data: Mapping[str, Any]
     number = f"AP{today:%Y%m%d}{application_id:08d}"
     conn.execute(update(Application).where(Application.application_id == application_id).values(application_no=number))
     _write_items(conn, application_id, inputs["items"])
-    audit(conn, who, "application.create", "application", number, None, {k: v for k, v in inputs["values"].items() if k != "plan"})
+    audit(conn, who, "application.create", "application", number, None, _audited(inputs["values"]))
     return conn.execute(select(Application).where(Application.application_id == application_id)).one()
 
 
@@ -189,9 +189,14 @@ def update_application(conn: Connection, who: Principal, row: Any, data: Mapping
     conn.execute(update(Application).where(Application.application_id == row.application_id).values(**inputs["values"]))
     conn.execute(ApplicationItem.__table__.delete().where(ApplicationItem.application_id == row.application_id))
     _write_items(conn, row.application_id, inputs["items"])
-    before = {k: getattr(row, k) for k in inputs["values"] if k != "plan"}
-    audit(conn, who, "application.update", "application", row.application_no, before, {k: v for k, v in inputs["values"].items() if k != "plan"})
+    after = _audited(inputs["values"])
+    audit(conn, who, "application.update", "application", row.application_no, {k: getattr(row, k) for k in after}, after)
     return conn.execute(select(Application).where(Application.application_id == row.application_id)).one()
+
+
+def _audited(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The columns an audit row carries (the plan is derived from them, and long)."""
+    return {k: v for k, v in values.items() if k != "plan"}
 
 
 def _write_items(conn: Connection, application_id: int, items: list[tuple[str, int, bool]]) -> None:
@@ -243,8 +248,7 @@ def submit(conn: Connection, who: Principal, row: Any, now: datetime, today: dat
     scorecard and rules; the decision is stored with everything it saw."""
     APPLICATION.check(row.status, "submitted")
     partner = conn.execute(_PARTNER, {"id": row.partner_id}).one()
-    if partner.status != "active" or partner.is_blacklisted:
-        raise Conflict(f"partner {partner.partner_code} is {'blacklisted' if partner.is_blacklisted else partner.status}; it cannot submit")
+    _require_able(partner, "submit")
     customer = conn.execute(_CUSTOMER, {"id": row.customer_id}).one()
     vehicle = conn.execute(_VEHICLE, {"id": row.vehicle_id}).first()
     have = set(conn.execute(_DOC_TYPES, {"id": row.application_id}).scalars())

@@ -54,3 +54,16 @@ def current_versions(conn: Connection) -> dict[str, tuple[int, ProductTerms]]:
     for code, version_id, _version, terms in rows:
         latest[code] = (version_id, ProductTerms.from_dict(terms))
     return latest
+
+
+def latest_version(conn: Connection, code: str) -> tuple[int, ProductTerms] | None:
+    """(product_version_id, terms) of one product's latest version, or None for an unknown code."""
+    row = conn.execute(
+        select(ProductVersion.product_version_id, ProductVersion.terms)
+        .join(Product, Product.product_id == ProductVersion.product_id)
+        .where(Product.product_code == code)
+        .order_by(ProductVersion.version.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else (row.product_version_id, ProductTerms.from_dict(row.terms))
+
