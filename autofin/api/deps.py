@@ -79,10 +79,9 @@ def allowed(action: str) -> Callable[[Principal], Principal]:
         raise KeyError(action)
 
     def check(who: Principal = Depends(principal)) -> Principal:
-        if not who.may(action):
-            if who.role == "dealer" and who.partner_blacklisted and who.role in ACTIONS[action]:
-                raise Forbidden(f"partner {who.partner_code} is blacklisted; its users may only read")
-            raise Forbidden(f"role {who.role} may not {action.replace('.', ' ')}")
+        refusal = who.refusal(action)
+        if refusal:
+            raise Forbidden(refusal)
         return who
 
     check.action = action  # type: ignore[attr-defined] - read by the RBAC matrix test

@@ -48,8 +48,10 @@ class Principal:
         """The only partner a dealer may see and act for; None means every partner."""
         return self.partner_id if self.role == "dealer" else None
 
-    def may(self, action: str) -> bool:
+    def refusal(self, action: str) -> str | None:
+        """Why this caller may not do `action`, or None when they may."""
         if self.role not in ACTIONS[action]:
-            return False
-        # a blacklisted partner's users keep read access only
-        return not (self.role == "dealer" and self.partner_blacklisted)
+            return f"role {self.role} may not {action.replace('.', ' ')}"
+        if self.role == "dealer" and self.partner_blacklisted:  # a blacklisted partner's users keep read access only
+            return f"partner {self.partner_code} is blacklisted; its users may only read"
+        return None

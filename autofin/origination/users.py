@@ -19,6 +19,10 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def new_token() -> str:
+    return "af_" + secrets.token_urlsafe(32)
+
+
 def add_user(conn: Connection, username: str, role: str, partner_code: str | None = None, *, by: Principal | str = "cli") -> tuple[int, str]:
     """A new user and their token (returned once, never stored)."""
     username = (username or "").strip()
@@ -37,7 +41,7 @@ def add_user(conn: Connection, username: str, role: str, partner_code: str | Non
         raise InputError("partner", f"only dealer users belong to a partner, not {role}")
     if conn.execute(select(AppUser.user_id).where(AppUser.username == username)).scalar() is not None:
         raise InputError("username", f"{username} exists already")
-    token = "af_" + secrets.token_urlsafe(32)
+    token = new_token()
     user_id = conn.execute(
         insert(AppUser).values(username=username, role=role, partner_id=partner_id, token_hash=token_hash(token)).returning(AppUser.user_id)
     ).scalar_one()
@@ -49,7 +53,7 @@ def rotate_token(conn: Connection, username: str, *, by: Principal | str = "cli"
     user_id = conn.execute(select(AppUser.user_id).where(AppUser.username == username)).scalar()
     if user_id is None:
         raise InputError("username", f"no user {username}")
-    token = "af_" + secrets.token_urlsafe(32)
+    token = new_token()
     conn.execute(update(AppUser).where(AppUser.user_id == user_id).values(token_hash=token_hash(token)))
     audit(conn, by, "user.rotate_token", "app_user", user_id)
     return token
