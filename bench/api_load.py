@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,8 @@ from datetime import date
 from pathlib import Path
 
 import httpx
+
+from tests.support.postgres import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF" + bytes(2048)
@@ -44,12 +45,6 @@ class LoadResult:
     @property
     def achieved_rate(self) -> float:
         return self.sent / self.seconds if self.seconds else 0.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _cli(args: list[str], env: dict) -> str:
@@ -94,7 +89,7 @@ def run(count: int, rate: float, env: dict, max_seconds: float = 120.0, workers:
     admin = _cli(["users", "add", "--username", f"bench-admin-{stamp}", "--role", "admin"], env)
     manager = _cli(["users", "add", "--username", f"bench-manager-{stamp}", "--role", "credit_manager"], env)
     sales = _cli(["users", "add", "--username", f"bench-sales-{stamp}", "--role", "sales"], env)
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "autofin.cli", "api", "--host", "127.0.0.1", "--port", str(port),
                                "--workers", str(workers)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
