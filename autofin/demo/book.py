@@ -24,12 +24,11 @@ from sqlalchemy import Connection, Engine, func, insert, select, text
 
 from autofin.domain.errors import DomainError
 from autofin.domain.identity import USCC_ALPHABET, ric_check_digit, uscc_check_digit, vin_check_digit
-from autofin.domain.money import PPM, D, rate_to_ppm, to_minor
+from autofin.domain.money import PPM, rate_to_ppm, to_minor
 from autofin.domain.products import ProductTerms
 from autofin.domain.schedule_batch import build_schedules, div_half_up, due_dates, method_codes
 from autofin.progress import Progress
-from autofin.reference import calendar, read_yaml, voucher_templates
-from autofin.settings import assets_dir
+from autofin.reference import calendar, vehicle_models, voucher_templates
 from autofin.store.bulk import insert_rows, sync_sequences
 from autofin.store.engine import is_sqlite
 from autofin.store.ledger import post_batch
@@ -100,7 +99,7 @@ def seed_book(engine: Engine, *, contracts: int, as_of: date, seed: int = 7, chu
         if missing:
             raise DomainError(f"products {', '.join(missing)} are not in the store: run `autofin products sync`")
         report.partners = _seed_partners(conn, contracts, np.random.default_rng([seed, 0]))
-    models = read_yaml(assets_dir() / "vehicle_models.yaml")["models"]
+    models = list(vehicle_models().values())
     templates = voucher_templates()
     progress = Progress(contracts, "seeding contracts", "contracts") if show_progress else None
     for number, first in enumerate(range(1, contracts + 1, chunk)):
@@ -181,8 +180,8 @@ def _seed_chunk(conn, rng, ids, as_of, products, models, n_partners, templates, 
 
     # vehicles and prices (whole hundreds of yuan)
     model_idx = rng.integers(0, len(models), size=m)
-    low = np.array([to_minor(D(str(x["price_min"]))) for x in models])[model_idx]
-    high = np.array([to_minor(D(str(x["price_max"]))) for x in models])[model_idx]
+    low = np.array([to_minor(x["price_min"]) for x in models])[model_idx]
+    high = np.array([to_minor(x["price_max"]) for x in models])[model_idx]
     price = (low + ((high - low) * rng.random(m)).astype(np.int64)) // 10_000 * 10_000
     used = rng.random(m) < 0.15
     price = np.where(used, (price * rng.uniform(0.45, 0.85, size=m)).astype(np.int64) // 10_000 * 10_000, price)
