@@ -21,6 +21,7 @@ from autofin.store.models import Application, Contract, Partner, PartnerHistory
 
 KINDS = ("dealer", "agent")
 RATINGS = ("A", "B", "C", "D")
+SETTABLE_STATUSES = ("active", "suspended", "exiting")
 CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,31}$")
 ACCOUNT = re.compile(r"^\d{8,30}$")
 OPEN_APPLICATION = ("draft", "submitted", *APPLICATION_IN_FLIGHT)
@@ -97,8 +98,7 @@ def _validate_new(data: Mapping[str, Any]) -> dict[str, Any]:
     if kind not in KINDS:
         raise InputError("kind", f"one of {', '.join(KINDS)}")
     rating = data.get("rating") or "C"
-    if rating not in RATINGS:
-        raise InputError("rating", f"one of {', '.join(RATINGS)}")
+    _check_rating(rating)
     values = {"partner_code": code, "name": name, "kind": kind, "rating": rating,
               "region": str(data.get("region") or "").strip(), "city": str(data.get("city") or "").strip(),
               "credit_limit_minor": amount_minor("credit_limit", data.get("credit_limit") or "0")}
@@ -172,18 +172,29 @@ def review(conn: Connection, who: Principal, row: Any, approve: bool, reason: st
     raise Conflict(f"partner {row.partner_code} is {row.status}; only pending (onboarding) and exiting (exit) partners are reviewed")
 
 
-def set_status(conn: Connection, who: Principal, row: Any, target: str, reason: str | None) -> Any:
-    """Suspend, resume or request exit; reviews go through `review`."""
-    if target not in ("active", "suspended", "exiting"):
+def _check_status(row: Any, target: str) -> None:
+    """A status set by hand (or by batch): suspend, resume or request exit. Leaving pending or
+    exiting is a review's decision, never a plain status change."""
+    if target not in SETTABLE_STATUSES:
         raise InputError("status", "set suspended, active (resume) or exiting here; onboarding and exit are decided by review")
     if row.status in ("pending", "exiting"):
         raise TransitionError("partner", row.status, target, ("review decides: POST .../review",))
-    return _transition(conn, who, row, target, reason, "partner.status")
+    PARTNER.check(row.status, target)
+
+
+def _check_rating(rating: str) -> None:
+    if rating not in RATINGS:
+        raise InputError("rating", f"one of {', '.join(RATINGS)}")
+
+
+def set_status(conn: Connection, who: Principal, row: Any, target: str, reason: str | None) -> Any:
+    """Suspend, resume or request exit; reviews go through `review`."""
+    _check_status(row, target)
+    return _change(conn, who, row, {"status": target}, reason, "partner.status")
 
 
 def set_rating(conn: Connection, who: Principal, row: Any, rating: str, reason: str | None) -> Any:
-    if rating not in RATINGS:
-        raise InputError("rating", f"one of {', '.join(RATINGS)}")
+    _check_rating(rating)
     return _change(conn, who, row, {"rating": rating}, reason, "partner.rating")
 
 
@@ -236,15 +247,12 @@ def batch_update(conn: Connection, who: Principal, rows: list[dict[str, str]]) -
         try:
             change: dict[str, Any] = {}
             if raw.get("rating"):
-                if raw["rating"] not in RATINGS:
-                    raise InputError("rating", f"one of {', '.join(RATINGS)}")
+                _check_rating(raw["rating"])
                 change["rating"] = raw["rating"]
             if raw.get("credit_limit"):
                 change["credit_limit_minor"] = amount_minor("credit_limit", raw["credit_limit"])
             if raw.get("status") and raw["status"] != row.status:
-                if raw["status"] not in ("active", "suspended", "exiting"):
-                    raise InputError("status", "a batch may set suspended, active or exiting")
-                PARTNER.check(row.status, raw["status"])
+                _check_status(row, raw["status"])
                 change["status"] = raw["status"]
             if raw.get("settlement_account_no"):
                 change.update(_validate_account(raw))

@@ -121,3 +121,12 @@ def test_dealers_see_only_their_own_partner(world: World):
     assert world.call("GET", f"/partners/{world.dealer_b}", "dealer_a", 404).json() == {"detail": f"partner {world.dealer_b} not found"}
     assert world.call("GET", "/partners/NOSUCH", "dealer_a", 404).json() == {"detail": "partner NOSUCH not found"}
     assert len(world.call("GET", "/partners?limit=5", "auditor", 200).json()) == 5
+
+
+def test_a_batch_cannot_skip_a_review(world: World):
+    world.call("POST", "/partners", "admin", 201, json=NEW)
+    rows = b"partner_code,status\nD90001,active\n"
+    errors = world.call("POST", "/partners/batch", "admin", 422, files={"file": ("s.csv", rows)}).json()["errors"]
+    assert errors == [{"row": 2, "field": "status",
+                       "reason": "partner is pending; it cannot become active (from pending it can become: review decides: POST .../review)"}]
+    assert _partners(world)["D90001"][2] == "pending"
