@@ -6,6 +6,7 @@ turns them into validated domain objects.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
@@ -74,23 +75,32 @@ def bank_profiles() -> dict:
     return load_profiles(assets_dir() / "banks")
 
 
-_rule_sets: dict[str, tuple[tuple[int, int], Any]] = {}
+_reloaded: dict[str, tuple[tuple[int, int], Any]] = {}
+
+
+def _reloading(path: Path, parse: Callable[[bytes], Any]) -> Any:
+    """`parse` of the file's bytes, re-read when the file changes (no restart needed)."""
+    stat = path.stat()
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    cached = _reloaded.get(str(path))
+    if cached is None or cached[0] != stamp:
+        cached = (stamp, parse(path.read_bytes()))
+        _reloaded[str(path)] = cached
+    return cached[1]
 
 
 def rule_set(name: str = "pre_approval") -> Any:
-    """The rule set assets/rules/<name>.yaml, re-read when the file changes (the next submission
-    uses the edited rules; no restart)."""
+    """The rule set assets/rules/<name>.yaml; the next submission after an edit uses the edited rules."""
     from autofin.domain.rules import parse_rule_set
 
-    path = assets_dir() / "rules" / f"{name}.yaml"
-    stat = path.stat()
-    stamp = (stat.st_mtime_ns, stat.st_size)
-    cached = _rule_sets.get(str(path))
-    if cached is None or cached[0] != stamp:
-        text = path.read_bytes()
-        cached = (stamp, parse_rule_set(yaml.safe_load(text), text))
-        _rule_sets[str(path)] = cached
-    return cached[1]
+    return _reloading(assets_dir() / "rules" / f"{name}.yaml", lambda text: parse_rule_set(yaml.safe_load(text), text))
+
+
+def approval_matrix() -> Any:
+    """assets/rules/approval_matrix.yaml: credit tiers by amount, grade and business type; post-lease chains."""
+    from autofin.domain.approval import parse_matrix
+
+    return _reloading(assets_dir() / "rules" / "approval_matrix.yaml", lambda text: parse_matrix(yaml.safe_load(text)))
 
 
 @cache

@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from autofin.api.deps import Store, Unauthorized
-from autofin.api.routers import applications, parties, partners, reference, users
+from autofin.api.routers import applications, approval, contracts, disbursements, parties, partners, postlease, reference, users
 from autofin.domain.errors import DomainError, InputError, TransitionError
 from autofin.origination.applications import Adapters, DocumentRefused
 from autofin.origination.errors import Conflict, Forbidden, NotFound
@@ -27,7 +27,8 @@ from autofin.store.engine import get_engine
 from autofin.store.migrate import require_current
 
 DESCRIPTION = """The entry API of autofin: partners, customers, vehicles, applications, quotes and
-pre-approval. Authenticate with `Authorization: Bearer <token>` (`autofin users add` prints one).
+pre-approval; tiered approval, contracts and e-signatures, disbursement; payments entered by hand,
+early settlement and the post-lease exceptions with their approval chains. Authenticate with `Authorization: Bearer <token>` (`autofin users add` prints one).
 Create requests accept an `Idempotency-Key` header. Amounts are yuan as decimal strings."""
 
 
@@ -45,7 +46,9 @@ def create_app(engine: Engine | None = None, adapters: Adapters | None = None) -
 
     app = FastAPI(title="autofin entry API", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.store = Store(engine, adapters or Adapters())
-    for router in (users.router, partners.router, parties.customers, parties.vehicles, reference.router, applications.router):
+    for router in (users.router, partners.router, parties.customers, parties.vehicles, reference.router, applications.router,
+                   approval.router, contracts.router, disbursements.router, postlease.payments_router, postlease.receipts_router,
+                   postlease.requests_router):
         app.include_router(router)
 
     @app.get("/health", tags=["meta"])

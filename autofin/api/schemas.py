@@ -123,3 +123,100 @@ class ApplicationIn(QuoteIn):
 
 class CancelIn(Body):
     reason: Reason
+
+
+# ---------------------------------------------------------------- entry API part 2
+
+Sha256 = Annotated[str, Field(pattern="^[0-9a-f]{64}$", description="lower-case hex SHA-256")]
+Required = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class DecisionIn(Body):
+    decision: Literal["approve", "reject", "return"]
+    reason_code: str | None = Field(default=None, max_length=32, description="required to reject; see GET /reference/approval-matrix")
+    comment: str | None = Field(default=None, max_length=2000, description="required to return: what is missing")
+
+
+class TaskDecisionIn(DecisionIn):
+    task_id: int = Field(ge=1)
+
+
+class BatchDecisionIn(Body):
+    decisions: list[TaskDecisionIn] = Field(min_length=1, max_length=200)
+
+
+class TagsIn(Body):
+    tags: list[Annotated[str, Field(max_length=32)]] = Field(max_length=20)
+
+
+class ReassignIn(Body):
+    to_user: str = Field(min_length=1, max_length=64)
+    reason: Reason
+
+
+class DebitAccountIn(Body):
+    bank_code: str = Field(min_length=1, max_length=16, examples=["ICBC"])
+    account_no: str = Field(pattern="^[0-9]{12,19}$")
+
+
+class SignIn(Body):
+    document_sha256: Sha256 = Field(description="the sha256 of the document the customer was shown (GET /contracts/{no}/document)")
+    method: Literal["sms_otp", "face_verification"] = "sms_otp"
+    otp: str | None = Field(default=None, max_length=8)
+    debit_account: DebitAccountIn | None = Field(default=None, description="the direct-debit mandate signed with the contract")
+
+
+class ConditionIn(Body):
+    kind: Literal["mortgage", "gps"]
+    reference: str = Field(min_length=1, max_length=64, description="mortgage registration no. or GPS device id")
+
+
+class DisbursementResultIn(Body):
+    status: Literal["paid", "failed"]
+    paid_date: date | None = None
+    reason: str | None = Field(default=None, max_length=200)
+
+
+class FraudIn(Body):
+    reason: Required
+
+
+class BatchApproveIn(Body):
+    disbursement_ids: list[int] = Field(min_length=1, max_length=200)
+
+
+class PaymentIn(Body):
+    contract_no: str = Field(min_length=1, max_length=32)
+    amount: Amount
+    value_date: date
+    source: Literal["transfer", "corporate"] = "transfer"
+    reference: str = Field(min_length=1, max_length=50, description="the bank's reference of the transfer")
+    payer_name: str | None = Field(default=None, max_length=200)
+
+
+class SettlementIn(Body):
+    amount: Amount
+    reference: str = Field(min_length=1, max_length=50)
+
+
+class ReversalIn(Body):
+    reason: Required
+    reopen: bool = Field(default=False, description="allow reopening a contract the receipt helped pay off")
+
+
+class RefundIn(Body):
+    amount: Amount
+    reason: Required
+    payee_bank: str = Field(min_length=1, max_length=100)
+    payee_account_no: str = Field(pattern="^[0-9]{12,19}$")
+    payee_account_name: str = Field(min_length=1, max_length=200)
+
+
+class ExtensionIn(Body):
+    months: int = Field(ge=1, le=120)
+    reason: Required
+
+
+class PostLeaseDecisionIn(Body):
+    decision: Literal["approve", "reject"]
+    comment: str | None = Field(default=None, max_length=2000)

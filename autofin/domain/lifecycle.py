@@ -59,23 +59,58 @@ VEHICLE = Lifecycle(
 )
 
 # 进件: a draft is edited and submitted; pre-approval answers pre_approved, referred or rejected at once
-# (submitted is the status while it runs, inside the same transaction); the tiered approval takes it on.
+# (submitted is the status while it runs, inside the same transaction) and opens the first tier's
+# approval task. The first approval moves it to in_approval (more tiers to go) or approved (the
+# last tier), which creates the contract (contracted) in the same transaction; a rejection ends it;
+# a return for more information sends it back to draft, to be edited and submitted again.
 APPLICATION = Lifecycle(
     "application",
     {
         "draft": ("submitted", "cancelled"),
         "submitted": ("pre_approved", "referred", "rejected"),
-        "pre_approved": ("in_approval", "cancelled"),
-        "referred": ("in_approval", "cancelled"),
+        "pre_approved": ("in_approval", "approved", "rejected", "draft", "cancelled"),
+        "referred": ("in_approval", "approved", "rejected", "draft", "cancelled"),
         "in_approval": ("approved", "rejected", "draft", "cancelled"),
-        "approved": ("contracted", "cancelled"),
+        "approved": ("contracted",),
         "rejected": (),
         "contracted": (),
         "cancelled": (),
     },
 )
 
+# 合同: signed, then active once the financed amount is paid to the dealer; closed by the nightly
+# allocation (paid_off), by an early settlement, by termination or a write-off. A reversal of the
+# receipt that paid it off may reopen a paid-off contract.
+CONTRACT = Lifecycle(
+    "contract",
+    {
+        "pending_signature": ("signed", "terminated"),
+        "signed": ("active", "terminated"),
+        "active": ("settled_early", "paid_off", "terminated", "written_off"),
+        "paid_off": ("active",),
+        "settled_early": (),
+        "terminated": (),
+        "written_off": (),
+    },
+)
+
+# 放款: requested after signing; a reviewer claims it (in_review) or lets it go; approved, sent to the
+# bank, then paid or failed (a failed payment may be sent again). Suspected fraud blocks it for good.
+DISBURSEMENT = Lifecycle(
+    "disbursement",
+    {
+        "requested": ("in_review", "approved", "blocked"),
+        "in_review": ("requested", "approved", "blocked"),
+        "approved": ("sent", "blocked"),
+        "sent": ("paid", "failed"),
+        "failed": ("sent", "blocked"),
+        "paid": (),
+        "blocked": (),
+    },
+)
+
 # statuses whose financed amount counts against the partner's limit before a contract exists
 APPLICATION_IN_FLIGHT = ("pre_approved", "referred", "in_approval", "approved")
-# contract statuses that are live exposure
+# contracts approved but not yet paid out (committed), and paid out and running (disbursed)
+CONTRACT_COMMITTED = ("pending_signature", "signed")
 CONTRACT_LIVE = ("pending_signature", "signed", "active")

@@ -81,6 +81,12 @@ def div_round_half_up(numerator: int, denominator: int) -> int:
     return -((-2 * numerator + denominator) // (2 * denominator))
 
 
+def vat_inside_minor(gross_minor: int, vat_rate_ppm: int) -> int:
+    """The VAT inside a VAT-inclusive amount: gross − round(gross / (1 + rate)); the billing step's
+    VAT_SQL is the same rule in SQL."""
+    return gross_minor - div_round_half_up(gross_minor * PPM, PPM + vat_rate_ppm)
+
+
 def sql_div_round_half_up(numerator_sql: str, denominator: int) -> str:
     """The same rule as SQL text over a non-negative integer expression (SQLite and PostgreSQL)."""
     return f"((2 * ({numerator_sql}) + {denominator}) / {2 * denominator})"

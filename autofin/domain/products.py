@@ -22,6 +22,8 @@ BUSINESS_TYPES = ("loan", "direct_lease", "sale_leaseback")
 FEE_KEYS = ("purchase_tax", "insurance", "gps_fee", "plate_fee", "accessories", "service_fee")
 ALLOCATION_COMPONENTS = ("penalty", "fee", "interest", "principal")
 PENALTY_BASES = ("overdue_amount", "overdue_principal")
+# what must be on record before the financed amount is paid out (车辆抵押登记, GPS 安装)
+DISBURSEMENT_PRECONDITIONS = ("mortgage", "gps")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,16 @@ class PenaltyTerms:
 class SettlementFeeTier:
     below_months: int | None
     pct: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class BalloonExtension:
+    """尾款展期: the balloon re-planned into equal instalments (annuity) of at most `max_months`
+    at `annual_rate`, asked for at least `min_days_before` days before the balloon falls due."""
+
+    max_months: int
+    annual_rate: Decimal
+    min_days_before: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +78,8 @@ class ProductTerms:
     settlement_fee_minimum: Decimal
     balloon_pct: Decimal | None = None
     balloon_pct_range: tuple[Decimal, Decimal] | None = None
+    balloon_extension: BalloonExtension | None = None
+    disbursement_preconditions: tuple[str, ...] = ()
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> ProductTerms:
@@ -141,6 +155,19 @@ class ProductTerms:
             balloon_range = (low, high)
         elif "balloon_pct" in raw:
             raise InputError(f"{code}.balloon_pct", "only a balloon product has a balloon")
+        extension = None
+        if raw.get("balloon_extension") is not None:
+            if method is not Method.BALLOON:
+                raise InputError(f"{code}.balloon_extension", "only a balloon product can extend its balloon")
+            ext = raw["balloon_extension"]
+            extension = BalloonExtension(int(ext.get("max_months", 0)), rate("balloon_extension.annual_rate", ext.get("annual_rate")),
+                                         int(ext.get("min_days_before", 0)))
+            if not 0 < extension.max_months <= MAX_TERM_MONTHS or extension.min_days_before < 0:
+                raise InputError(f"{code}.balloon_extension", f"max_months 1 to {MAX_TERM_MONTHS}, min_days_before not negative")
+        preconditions = tuple(raw.get("disbursement_preconditions") or ())
+        unknown = [p for p in preconditions if p not in DISBURSEMENT_PRECONDITIONS]
+        if unknown or len(set(preconditions)) != len(preconditions):
+            raise InputError(f"{code}.disbursement_preconditions", f"each once, of {', '.join(DISBURSEMENT_PRECONDITIONS)}")
 
         return cls(
             code=code,
@@ -163,6 +190,8 @@ class ProductTerms:
             settlement_fee_minimum=amount("early_settlement.minimum", es.get("minimum", "0")),
             balloon_pct=balloon_pct,
             balloon_pct_range=balloon_range,
+            balloon_extension=extension,
+            disbursement_preconditions=preconditions,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -200,6 +229,11 @@ class ProductTerms:
         if self.balloon_pct is not None:
             out["balloon_pct"] = str(self.balloon_pct)
             out["balloon_pct_range"] = [str(v) for v in self.balloon_pct_range or ()]
+        if self.balloon_extension is not None:  # absent keys keep the hash of products defined before them
+            ext = self.balloon_extension
+            out["balloon_extension"] = {"max_months": ext.max_months, "annual_rate": str(ext.annual_rate), "min_days_before": ext.min_days_before}
+        if self.disbursement_preconditions:
+            out["disbursement_preconditions"] = list(self.disbursement_preconditions)
         return out
 
     def terms_hash(self) -> str:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from autofin.domain.approval import CREDIT_TIERS
+
 ROLES = (
     "dealer", "sales", "credit_officer", "credit_manager", "credit_director", "finance",
     "post_loan_supervisor", "finance_director", "admin", "auditor",
 )
-CREDIT_TIERS = ("credit_officer", "credit_manager", "credit_director")
 
 ACTIONS: dict[str, frozenset[str]] = {
     "users.manage": frozenset({"admin"}),
@@ -31,6 +32,20 @@ ACTIONS: dict[str, frozenset[str]] = {
     "vehicles.status": frozenset({"dealer", "sales", "post_loan_supervisor", "admin"}),
     "applications.write": frozenset({"dealer", "sales"}),
     "quotes.compute": frozenset(ROLES) - {"auditor"},
+    # tiered approval: a task of a tier is handled by that tier or a higher one (approval.py)
+    "approval.decide": frozenset(CREDIT_TIERS),
+    "contracts.sign": frozenset({"dealer", "sales"}),
+    "contracts.conditions": frozenset({"dealer", "sales", "post_loan_supervisor"}),
+    "disbursements.request": frozenset({"dealer", "sales"}),
+    "disbursements.review": frozenset({"finance", "finance_director"}),
+    "disbursements.fraud": frozenset({"finance", "finance_director", "credit_manager", "credit_director"}),
+    "disbursements.result": frozenset({"finance"}),
+    "payments.write": frozenset({"finance"}),
+    "settlements.execute": frozenset({"finance"}),
+    "post_lease.money": frozenset({"finance"}),  # ask for a reversal or a refund
+    "post_lease.extension": frozenset({"dealer", "sales", "finance"}),
+    # each level of a post-lease chain names its role (assets/rules/approval_matrix.yaml)
+    "post_lease.decide": frozenset({"post_loan_supervisor", "finance_director", "credit_manager", "credit_director"}),
 }
 
 

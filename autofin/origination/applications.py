@@ -22,8 +22,11 @@ from autofin.domain.rules import pre_approve
 from autofin.files import write_atomically
 from autofin.origination.access import Principal
 from autofin.origination.antifraud import SimulatedWatchlist, Watchlist, fraud_facts
+from autofin.origination.approval import cancel_open_tasks, open_first_task
 from autofin.origination.audit import audit, jsonable
 from autofin.origination.bureau import CreditBureau, SimulatedBureau
+from autofin.origination.esign import SignatureProvider, SimulatedSignatures
+from autofin.origination.payouts import PaymentGateway, SimulatedPayments
 from autofin.origination.errors import Conflict, Forbidden, NotFound
 from autofin.origination.parties import get_vehicle
 from autofin.origination.partners import amount_minor, exposure, get_partner
@@ -48,6 +51,8 @@ class Adapters:
 
     bureau: CreditBureau = field(default_factory=SimulatedBureau)
     watchlist: Watchlist = field(default_factory=SimulatedWatchlist)
+    signatures: SignatureProvider = field(default_factory=SimulatedSignatures)
+    payments: PaymentGateway = field(default_factory=SimulatedPayments)
 
 
 # ---------------------------------------------------------------- plans
@@ -213,6 +218,7 @@ def _move(conn: Connection, who: Principal, row: Any, target: str, **values: Any
 
 def cancel(conn: Connection, who: Principal, row: Any, reason: str | None) -> Any:
     _move(conn, who, row, "cancelled", flag_reason=(reason or None) and reason[:200])
+    cancel_open_tasks(conn, row.application_id)
     return conn.execute(select(Application).where(Application.application_id == row.application_id)).one()
 
 
@@ -310,8 +316,13 @@ def submit(conn: Connection, who: Principal, row: Any, now: datetime, today: dat
     audit(conn, who, "application.submitted", "application", row.application_no, {"status": row.status}, {"status": "submitted"})
     audit(conn, who, f"application.{status}", "application", row.application_no, {"status": "submitted"},
           {"status": status, "reason_code": result.reason_code, "grade": result.score.grade})
+    route = None
+    if result.outcome in ("pass", "refer"):  # the matrix's first tier takes it on
+        route = open_first_task(conn, row.application_id, outcome=result.outcome, grade=result.score.grade,
+                                business_type=row.business_type, financed_minor=row.financed_minor, now=now)
     return {"outcome": result.outcome, "status": status, "reason_code": result.reason_code, "rule_set_version": rules.label,
-            "score": result.score.points, "grade": result.score.grade, **{k: details[k] for k in ("rule_hits", "scorecard", "inputs")}}
+            "score": result.score.points, "grade": result.score.grade, "approval_route": route,
+            **{k: details[k] for k in ("rule_hits", "scorecard", "inputs")}}
 
 
 # ---------------------------------------------------------------- documents

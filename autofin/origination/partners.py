@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from autofin.domain.errors import InputError, TransitionError
-from autofin.domain.lifecycle import APPLICATION_IN_FLIGHT, CONTRACT_LIVE, PARTNER
+from autofin.domain.lifecycle import APPLICATION_IN_FLIGHT, CONTRACT_COMMITTED, PARTNER
 from autofin.domain.money import D, format_minor, to_minor
 from autofin.origination.access import Principal
 from autofin.origination.audit import audit
@@ -52,16 +52,20 @@ def get_partner(conn: Connection, who: Principal, code: str) -> Any:
 
 _EXPOSURE = select(
     select(func.coalesce(func.sum(Contract.financed_minor), 0))
-    .where(Contract.partner_id == bindparam("partner_id"), Contract.status.in_(CONTRACT_LIVE)).scalar_subquery(),
+    .where(Contract.partner_id == bindparam("partner_id"), Contract.status == "active").scalar_subquery(),
+    select(func.coalesce(func.sum(Contract.financed_minor), 0))
+    .where(Contract.partner_id == bindparam("partner_id"), Contract.status.in_(CONTRACT_COMMITTED)).scalar_subquery(),
     select(func.coalesce(func.sum(Application.financed_minor), 0))
     .where(Application.partner_id == bindparam("partner_id"), Application.status.in_(APPLICATION_IN_FLIGHT)).scalar_subquery(),
 )
 
 
 def exposure(conn: Connection, partner_id: int) -> dict[str, int]:
-    """Live financed amount: contracts not yet closed plus applications on their way to one."""
-    contracts, applications = (int(v) for v in conn.execute(_EXPOSURE, {"partner_id": partner_id}).one())
-    return {"contracts_minor": contracts, "applications_minor": applications, "total_minor": contracts + applications}
+    """Financed amounts against the partner's limit: contracts paid out and running (disbursed),
+    contracts approved but not yet paid out (committed), and applications on their way to one."""
+    disbursed, committed, applications = (int(v) for v in conn.execute(_EXPOSURE, {"partner_id": partner_id}).one())
+    return {"disbursed_minor": disbursed, "committed_minor": committed, "contracts_minor": disbursed + committed,
+            "applications_minor": applications, "total_minor": disbursed + committed + applications}
 
 
 def view(conn: Connection, row: Any, *, with_exposure: bool = True) -> dict[str, Any]:
@@ -70,10 +74,12 @@ def view(conn: Connection, row: Any, *, with_exposure: bool = True) -> dict[str,
         "region": row.region, "city": row.city, "credit_limit": format_minor(row.credit_limit_minor), "currency": row.currency,
         "settlement_bank": row.settlement_bank, "settlement_account_no": row.settlement_account_no,
         "settlement_account_name": row.settlement_account_name, "is_blacklisted": bool(row.is_blacklisted),
+        "is_fraud_flagged": bool(row.is_fraud_flagged),
     }
     if with_exposure:
         exp = exposure(conn, row.partner_id)
         out["exposure"] = {
+            "disbursed": format_minor(exp["disbursed_minor"]), "committed": format_minor(exp["committed_minor"]),
             "contracts": format_minor(exp["contracts_minor"]), "applications": format_minor(exp["applications_minor"]),
             "total": format_minor(exp["total_minor"]), "headroom": format_minor(row.credit_limit_minor - exp["total_minor"]),
         }

@@ -109,11 +109,13 @@ def journal_entries_count(conn: Connection) -> int:
 
 # The sub-ledger's side of each GL control account, as debit-positive balances, in one pass over
 # the instalments (a pass per account, or one through the partial indexes, is several times slower).
+# Instalments settled early owe nothing more: their principal was paid in the settlement and the
+# rest of their interest waived, so only billed and paid rows count beside the unbilled principal.
 SUBLEDGER_SQL = (
     "SELECT COALESCE(SUM(CASE WHEN status = 'scheduled' THEN principal_minor ELSE 0 END), 0), "
-    "COALESCE(SUM(CASE WHEN status <> 'scheduled' THEN principal_minor - paid_principal_minor ELSE 0 END), 0), "
-    "COALESCE(SUM(CASE WHEN status <> 'scheduled' THEN interest_minor - paid_interest_minor ELSE 0 END), 0), "
-    "COALESCE(SUM(CASE WHEN status <> 'scheduled' THEN fee_minor - paid_fee_minor ELSE 0 END), 0), "
+    "COALESCE(SUM(CASE WHEN status IN ('billed', 'paid') THEN principal_minor - paid_principal_minor ELSE 0 END), 0), "
+    "COALESCE(SUM(CASE WHEN status IN ('billed', 'paid') THEN interest_minor - paid_interest_minor ELSE 0 END), 0), "
+    "COALESCE(SUM(CASE WHEN status IN ('billed', 'paid') THEN fee_minor - paid_fee_minor ELSE 0 END), 0), "
     "COALESCE(SUM(penalty_minor - paid_penalty_minor), 0) FROM instalment"
 )
 SUBLEDGER_ACCOUNTS = ("1531", "1122.01", "1122.02", "1122.03", "1122.04")

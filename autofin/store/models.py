@@ -75,11 +75,13 @@ class Partner(Base):
     settlement_account_name: Mapped[str | None] = mapped_column(String(200))
     is_blacklisted: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     created_at: Mapped[datetime] = created_at()
+    # set by a disbursement reviewer's fraud feedback (with a partner_history row saying which contract)
+    is_fraud_flagged: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
 
 
 class PartnerHistory(Base):
     """Every change of a partner's rating, credit limit, status, blacklist flag or settlement account,
-    with who made it and why. field: rating|credit_limit_minor|status|is_blacklisted|settlement_account."""
+    with who made it and why. field: rating|credit_limit_minor|status|is_blacklisted|settlement_account|is_fraud_flagged."""
 
     __tablename__ = "partner_history"
     partner_history_id: Mapped[int] = pk()
@@ -233,7 +235,9 @@ class Decision(Base):
 
 
 class ApprovalTask(Base):
-    """tier: credit_officer|credit_manager|credit_director. status: open|claimed|approved|rejected|returned|cancelled."""
+    """One tier's review of an application (assets/approval_matrix.yaml gives the tiers, `route`).
+    tier: credit_officer|credit_manager|credit_director. status: open|claimed|approved|rejected|returned|cancelled.
+    A claim is a lock with an owner and an expiry; turnaround is from the task's creation to its decision."""
 
     __tablename__ = "approval_task"
     approval_task_id: Mapped[int] = pk()
@@ -250,6 +254,10 @@ class ApprovalTask(Base):
     decided_by: Mapped[int | None] = fk("app_user.user_id", nullable=True, index=False)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at()
+    route: Mapped[list[Any] | None]
+    comment: Mapped[str | None] = mapped_column(Text)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    turnaround_seconds: Mapped[int | None] = mapped_column(Integer)
 
 
 # ---------------------------------------------------------------- contracts and servicing
@@ -298,11 +306,124 @@ class Contract(Base):
     bucket: Mapped[str] = mapped_column(String(8), server_default="current")
     is_migrated: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     created_at: Mapped[datetime] = created_at()
+    # the financing plan as approved (schedule included), frozen; instalment rows are written from it on activation
+    plan: Mapped[dict[str, Any] | None]
+    document_sha256: Mapped[str | None] = mapped_column(String(64))
+    schedule_version: Mapped[int] = mapped_column(Integer, server_default="1")
+
+
+class ContractSignature(Base):
+    """A signature of the contract document: which document (its sha256), who, when, how.
+    method: the provider's method (e.g. sms_otp)."""
+
+    __tablename__ = "contract_signature"
+    contract_signature_id: Mapped[int] = pk()
+    contract_id: Mapped[int] = fk("contract.contract_id")
+    document_sha256: Mapped[str] = mapped_column(String(64))
+    signer_name: Mapped[str] = mapped_column(String(200))
+    signer_id_number: Mapped[str] = mapped_column(String(32))
+    method: Mapped[str] = mapped_column(String(24))
+    provider: Mapped[str] = mapped_column(String(32))
+    provider_ref: Mapped[str] = mapped_column(String(64), unique=True)
+    signed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[int | None] = fk("app_user.user_id", nullable=True, index=False)
+
+
+class ContractCondition(Base):
+    """A precondition of disbursement met (the product lists which): kind: mortgage|gps."""
+
+    __tablename__ = "contract_condition"
+    __table_args__ = (UniqueConstraint("contract_id", "kind"),)
+    contract_condition_id: Mapped[int] = pk()
+    contract_id: Mapped[int] = fk("contract.contract_id", index=False)
+    kind: Mapped[str] = mapped_column(String(16))
+    reference: Mapped[str] = mapped_column(String(64))
+    recorded_by: Mapped[int | None] = fk("app_user.user_id", nullable=True, index=False)
+    recorded_at: Mapped[datetime] = created_at()
+
+
+class Disbursement(Base):
+    """The financed amount paid to the dealer's settlement account (放款).
+    status: requested|in_review|approved|sent|paid|failed|blocked. A review claim is a lock with an
+    owner and an expiry; suspected fraud blocks the payment."""
+
+    __tablename__ = "disbursement"
+    disbursement_id: Mapped[int] = pk()
+    contract_id: Mapped[int] = fk("contract.contract_id")
+    amount_minor: Mapped[int] = money(None)
+    currency: Mapped[str] = currency()
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    payee_bank: Mapped[str] = mapped_column(String(100))
+    payee_account_no: Mapped[str] = mapped_column(String(64))
+    payee_account_name: Mapped[str] = mapped_column(String(200))
+    lock_owner_user_id: Mapped[int | None] = fk("app_user.user_id", nullable=True, index=False)
+    lock_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    requested_by: Mapped[int | None] = fk("app_user.user_id", nullable=True, index=False)
+    approved_by: Mapped[int | None] = fk("app_user.user_id", nullable=True, index=False)
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    payment_ref: Mapped[str | None] = mapped_column(String(64), unique=True)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    paid_date: Mapped[date | None] = mapped_column(Date)
+    failure_reason: Mapped[str | None] = mapped_column(String(200))
+    fraud_reason: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = created_at()
+
+
+class PostLeaseRequest(Base):
+    """A post-lease exception awaiting its approval chain (assets/approval_matrix.yaml), executed on
+    the last approval. kind: reversal|refund|balloon_extension. status: pending|executed|rejected.
+    `level` is the number of approvals given so far."""
+
+    __tablename__ = "post_lease_request"
+    post_lease_request_id: Mapped[int] = pk()
+    kind: Mapped[str] = mapped_column(String(24))
+    contract_id: Mapped[int] = fk("contract.contract_id")
+    receipt_id: Mapped[int | None] = fk("receipt.receipt_id", nullable=True, index=False)
+    amount_minor: Mapped[int] = money()
+    currency: Mapped[str] = currency()
+    details: Mapped[dict[str, Any]]
+    chain: Mapped[list[Any]]
+    level: Mapped[int] = mapped_column(Integer, server_default="0")
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by: Mapped[int] = fk("app_user.user_id", index=False)
+    executed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = created_at()
+
+
+class PostLeaseApproval(Base):
+    """One level's decision on a post-lease request. decision: approve|reject."""
+
+    __tablename__ = "post_lease_approval"
+    __table_args__ = (UniqueConstraint("post_lease_request_id", "level"),)
+    post_lease_approval_id: Mapped[int] = pk()
+    post_lease_request_id: Mapped[int] = fk("post_lease_request.post_lease_request_id", index=False)
+    level: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(24))
+    decision: Mapped[str] = mapped_column(String(8))
+    comment: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[int] = fk("app_user.user_id", index=False)
+    decided_at: Mapped[datetime] = created_at()
+
+
+class ScheduleHistory(Base):
+    """A contract's schedule as it was before a re-plan (balloon extension), kept whole."""
+
+    __tablename__ = "schedule_history"
+    __table_args__ = (UniqueConstraint("contract_id", "schedule_version"),)
+    schedule_history_id: Mapped[int] = pk()
+    contract_id: Mapped[int] = fk("contract.contract_id", index=False)
+    schedule_version: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(200))
+    post_lease_request_id: Mapped[int | None] = fk("post_lease_request.post_lease_request_id", nullable=True, index=False)
+    instalments: Mapped[list[Any]]
+    created_at: Mapped[datetime] = created_at()
 
 
 class Instalment(Base):
     """One scheduled instalment and what has been billed and paid of it.
-    status: scheduled (not yet due) | billed (due, something unpaid) | paid."""
+    status: scheduled (not yet due) | billed (due, something unpaid) | paid | settled (not yet due
+    when the contract was settled early: its principal was paid in the settlement, its interest waived)."""
 
     __tablename__ = "instalment"
     __table_args__ = (
@@ -421,6 +542,7 @@ class Receipt(Base):
     value_date: Mapped[date] = mapped_column(Date)
     business_date: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(12), server_default="unapplied", index=True)
+    payer_name: Mapped[str | None] = mapped_column(String(200))
     created_by: Mapped[int | None] = fk("app_user.user_id", nullable=True, index=False)
     created_at: Mapped[datetime] = created_at()
 

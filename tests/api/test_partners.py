@@ -18,7 +18,8 @@ NEW = {"partner_code": "D90001", "name": "杭州新星汽车销售服务有限�
 def test_onboarding_review_rating_limit_and_account(world: World):
     created = world.call("POST", "/partners", "sales", 201, json=NEW).json()
     assert created["status"] == "pending" and created["credit_limit"] == "2000000.00"
-    assert created["exposure"] == {"contracts": "0.00", "applications": "0.00", "total": "0.00", "headroom": "2000000.00"}
+    assert created["exposure"] == {"disbursed": "0.00", "committed": "0.00", "contracts": "0.00", "applications": "0.00", "total": "0.00",
+                                   "headroom": "2000000.00"}
     world.call("POST", "/partners/D90001/review", "credit_officer", 403, json={"approve": True})
     assert world.call("POST", "/partners/D90001/review", "credit_manager", 200, json={"approve": True}).json()["status"] == "active"
     world.call("POST", "/partners/D90001/rating", "credit_manager", 200, json={"rating": "A", "reason": "Q3 review"})

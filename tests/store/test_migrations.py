@@ -10,7 +10,7 @@ def test_migrations_build_exactly_the_models(store):
     with store.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
     assert diff == []
-    assert current_revision(store) == head_revision() == "0005"
+    assert current_revision(store) == head_revision() == "0006"
     assert set(inspect(store).get_table_names()) >= set(Base.metadata.tables)
 
 
@@ -37,7 +37,7 @@ def test_the_cycle_refuses_a_store_behind_the_code(tmp_path):
 
 
 def test_upgrading_a_store_with_a_book_in_it(tmp_path):
-    """0005 adds columns to tables that others reference. On SQLite a table rebuild (Alembic's batch
+    """0005 and 0006 add columns to tables that others reference. On SQLite a table rebuild (Alembic's batch
     mode) must drop the table, which foreign keys refuse once rows exist; the migration adds them
     in place. Proven on a store seeded at 0004 and then upgraded."""
     from datetime import date

@@ -1,4 +1,4 @@
-"""Read-only reference data: products (latest versions), vehicle models, the rule set, quotes."""
+"""Read-only reference data: products (latest versions), vehicle models, the rule set, the approval matrix, quotes."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from autofin.domain.errors import InputError
 from autofin.domain.quotes import plan_as_dict
 from autofin.origination.access import Principal
 from autofin.origination.applications import product_version, quote
-from autofin.reference import rule_set, vehicle_models
+from autofin.reference import approval_matrix, rule_set, vehicle_models
 from autofin.store.products import current_versions
 
 router = APIRouter(tags=["reference"])
@@ -34,6 +34,16 @@ def rules(who: Principal = Depends(principal)) -> dict:
     return {"rule_set": rs.name, "version": rs.label, "grades": [{"grade": g, "min": m} for g, m in rs.grades],
             "rules": [{"id": r.rule_id, "outcome": r.outcome, "reason": r.reason, "when": r.when, "description": r.description}
                       for r in rs.rules]}
+
+
+@router.get("/reference/approval-matrix")
+def matrix(who: Principal = Depends(principal)) -> dict:
+    """Which tiers review an application, the rejection reason codes, the post-lease approval chains."""
+    m = approval_matrix()
+    return {"version": m.version, "lock_minutes": m.lock_minutes,
+            "routes": [{"when": {k: (str(v) if k == "financed_from" else list(v)) for k, v in r.when.items()}, "tiers": list(r.tiers)}
+                       for r in m.routes],
+            "reject_reasons": dict(m.reject_reasons), "post_lease": {k: list(v) for k, v in m.post_lease.items()}}
 
 
 @router.post("/quotes", tags=["quotes"])

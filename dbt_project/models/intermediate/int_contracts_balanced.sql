@@ -5,9 +5,9 @@ with balances as (
         count(*) as instalments,
         sum(principal_minor) as schedule_principal_minor,
         sum(case when instalment_status = 'scheduled' then principal_minor else 0 end) as unbilled_principal_minor,
-        sum(case when instalment_status <> 'scheduled' then principal_minor - paid_principal_minor else 0 end) as billed_principal_minor,
-        sum(case when instalment_status <> 'scheduled' then interest_minor - paid_interest_minor else 0 end) as billed_interest_minor,
-        sum(case when instalment_status <> 'scheduled' then fee_minor - paid_fee_minor else 0 end) as billed_fee_minor,
+        sum(case when instalment_status in ('billed', 'paid') then principal_minor - paid_principal_minor else 0 end) as billed_principal_minor,
+        sum(case when instalment_status in ('billed', 'paid') then interest_minor - paid_interest_minor else 0 end) as billed_interest_minor,
+        sum(case when instalment_status in ('billed', 'paid') then fee_minor - paid_fee_minor else 0 end) as billed_fee_minor,
         sum(penalty_minor - paid_penalty_minor) as penalty_unpaid_minor,
         sum(penalty_minor) as penalty_accrued_minor,
         min(case when instalment_status = 'scheduled' then due_date end) as next_due_date

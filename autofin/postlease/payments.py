@@ -1,0 +1,129 @@
+"""Payments entered by hand (线下转账) and corporate settlements (对公结算): receipts that the
+nightly allocation applies by the contract's waterfall, like the banks' answers.
+
+A receipt's business date is the day it is entered, so that night's cycle applies it. Its
+reference is unique per source (`<source>:<reference>`): the same transfer entered twice is a 409,
+or, in a batch, a listed bad row. A batch is validated whole first; one bad row and nothing is
+entered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from autofin.domain.errors import InputError
+from autofin.domain.money import format_minor
+from autofin.origination.access import Principal
+from autofin.origination.audit import audit
+from autofin.origination.errors import Conflict, NotFound
+from autofin.origination.partners import amount_minor
+from autofin.store.models import Contract, Receipt
+
+SOURCES = ("transfer", "corporate")
+COLUMNS = ("contract_no", "amount", "value_date", "source", "reference", "payer_name")
+PAYABLE = ("active",)
+
+
+def view(r: Any, contract_no: str) -> dict[str, Any]:
+    return {"receipt_id": r.receipt_id, "contract_no": contract_no, "source": r.source, "reference": r.source_ref.split(":", 1)[-1],
+            "amount": format_minor(r.amount_minor), "value_date": r.value_date.isoformat(), "business_date": r.business_date.isoformat(),
+            "status": r.status, "payer_name": r.payer_name, "created_at": r.created_at.isoformat()}
+
+
+def _validated(conn: Connection, who: Principal, data: Mapping[str, Any], today: date) -> dict[str, Any]:
+    source = str(data.get("source") or "transfer")
+    if source not in SOURCES:
+        raise InputError("source", f"one of {', '.join(SOURCES)}")
+    reference = str(data.get("reference") or "").strip()
+    if not reference or len(reference) > 50:
+        raise InputError("reference", "the bank's reference of the transfer, 1 to 50 characters")
+    amount = amount_minor("amount", data.get("amount"), positive=True)
+    try:
+        value_date = data["value_date"] if isinstance(data.get("value_date"), date) else date.fromisoformat(str(data.get("value_date")))
+    except ValueError:
+        raise InputError("value_date", f"{data.get('value_date')!r} is not a date (YYYY-MM-DD)") from None
+    if value_date > today:
+        raise InputError("value_date", f"{value_date} is after today ({today})")
+    query = select(Contract.contract_id, Contract.contract_no, Contract.status, Contract.currency).where(
+        Contract.contract_no == str(data.get("contract_no") or ""))
+    if who.partner_scope is not None:
+        query = query.where(Contract.partner_id == who.partner_scope)
+    contract = conn.execute(query).first()
+    if contract is None:
+        raise InputError("contract_no", f"no contract {data.get('contract_no')!r}")
+    if contract.status not in PAYABLE:
+        raise InputError("contract_no", f"contract {contract.contract_no} is {contract.status}; payments are taken for active contracts")
+    return {"contract_id": contract.contract_id, "contract_no": contract.contract_no, "source": source, "source_ref": f"{source}:{reference}",
+            "amount_minor": amount, "currency": contract.currency, "value_date": value_date, "business_date": today,
+            "payer_name": (str(data.get("payer_name") or "").strip() or None)}
+
+
+def _taken(conn: Connection, refs: Sequence[str]) -> set[str]:
+    return set(conn.execute(select(Receipt.source_ref).where(Receipt.source_ref.in_(list(refs)))).scalars()) if refs else set()
+
+
+def _insert(conn: Connection, who: Principal, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for row in rows:
+        contract_no = row.pop("contract_no")
+        receipt_id = conn.execute(insert(Receipt).values(status="unapplied", created_by=who.user_id, **row)
+                                  .returning(Receipt.receipt_id)).scalar_one()
+        audit(conn, who, "receipt.entered", "receipt", receipt_id, None, {**row, "contract_no": contract_no})
+        out.append(view(conn.execute(select(Receipt).where(Receipt.receipt_id == receipt_id)).one(), contract_no))
+    return out
+
+
+def record(conn: Connection, who: Principal, data: Mapping[str, Any], today: date) -> dict[str, Any]:
+    row = _validated(conn, who, data, today)
+    if _taken(conn, [row["source_ref"]]):
+        raise Conflict(f"a {row['source']} with reference {data.get('reference')} is already entered")
+    return _insert(conn, who, [row])[0]
+
+
+def record_batch(conn: Connection, who: Principal, rows: Sequence[Mapping[str, str]], today: date) -> dict[str, Any]:
+    """Every row checked first (fields, contracts, references unique in the file and the store);
+    one bad row and nothing is entered, with every bad row listed."""
+    errors: list[dict[str, Any]] = []
+    good: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+    for n, raw in enumerate(rows, start=2):  # row 1 is the header
+        unknown = [k for k in raw if k not in COLUMNS]
+        if unknown:
+            errors.append({"row": n, "field": unknown[0], "reason": f"unknown column; columns: {', '.join(COLUMNS)}"})
+            continue
+        try:
+            row = _validated(conn, who, raw, today)
+        except InputError as exc:
+            errors.append({"row": n, "field": exc.field, "reason": exc.reason})
+            continue
+        if row["source_ref"] in seen:
+            errors.append({"row": n, "field": "reference", "reason": f"the same as row {seen[row['source_ref']]}"})
+            continue
+        seen[row["source_ref"]] = n
+        good.append({**row, "_row": n})
+    for ref in _taken(conn, [r["source_ref"] for r in good]):
+        errors.append({"row": seen[ref], "field": "reference", "reason": f"{ref} is already entered"})
+    if not rows:
+        errors.append({"row": 1, "field": "file", "reason": "no rows"})
+    if errors:
+        return {"entered": 0, "errors": sorted(errors, key=lambda e: e["row"])}
+    for r in good:
+        r.pop("_row")
+    total = sum(r["amount_minor"] for r in good)
+    receipts = _insert(conn, who, good)
+    return {"entered": len(receipts), "total": format_minor(total), "receipts": receipts, "errors": []}
+
+
+def list_receipts(conn: Connection, who: Principal, contract_no: str) -> list[dict[str, Any]]:
+    query = select(Contract.contract_id).where(Contract.contract_no == contract_no)
+    if who.partner_scope is not None:
+        query = query.where(Contract.partner_id == who.partner_scope)
+    contract_id = conn.execute(query).scalar_one_or_none()
+    if contract_id is None:
+        raise NotFound("contract", contract_no)
+    rows = conn.execute(select(Receipt).where(Receipt.contract_id == contract_id).order_by(Receipt.receipt_id)).all()
+    return [view(r, contract_no) for r in rows]

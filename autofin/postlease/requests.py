@@ -1,0 +1,290 @@
+"""Post-lease exceptions with multi-level approval: repayment reversal (冲正) of a receipt booked in
+error, overpayment refund (溢缴款退款) and balloon extension (尾款展期).
+
+A request names its kind and amount; assets/rules/approval_matrix.yaml gives the roles that
+approve it, level by level (reversal and refund: post-loan supervisor, then finance director).
+Nothing moves before the last approval, which executes the request in the same transaction,
+after checking again that it still holds (the contract may have moved since it was asked for).
+The requester approves nothing of their own request, and one person approves one level at most.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from autofin.domain.errors import InputError
+from autofin.domain.lifecycle import CONTRACT
+from autofin.domain.money import D, format_amount, format_minor, from_minor, to_minor
+from autofin.domain.schedules import Method, ScheduleTerms, build_schedule
+from autofin.origination.access import Principal
+from autofin.origination.audit import audit
+from autofin.origination.contracts import terms_of
+from autofin.origination.errors import Conflict, Forbidden, NotFound
+from autofin.reference import approval_matrix, calendar, voucher_templates
+from autofin.servicing.delinquency import refresh_dpd
+from autofin.store.ledger import post_batch
+from autofin.store.models import (
+    Allocation, AppUser, Contract, Instalment, MoneyEvent, PostLeaseApproval, PostLeaseRequest, Receipt, ScheduleHistory,
+)
+
+COMPONENTS = ("penalty", "fee", "interest", "principal")
+
+
+# ---------------------------------------------------------------- reading
+
+
+def get(conn: Connection, who: Principal, request_id: int) -> tuple[Any, Any]:
+    found = conn.execute(select(PostLeaseRequest, Contract).join(Contract, Contract.contract_id == PostLeaseRequest.contract_id)
+                         .where(PostLeaseRequest.post_lease_request_id == request_id)).first()
+    if found is None or (who.partner_scope is not None and found.Contract.partner_id != who.partner_scope):
+        raise NotFound("post-lease request", request_id)
+    return found.PostLeaseRequest, found.Contract
+
+
+def view(conn: Connection, r: Any, contract_no: str) -> dict[str, Any]:
+    approvals = conn.execute(select(PostLeaseApproval, AppUser.username).join(AppUser, AppUser.user_id == PostLeaseApproval.decided_by)
+                             .where(PostLeaseApproval.post_lease_request_id == r.post_lease_request_id)
+                             .order_by(PostLeaseApproval.level)).all()
+    requester = conn.execute(select(AppUser.username).where(AppUser.user_id == r.requested_by)).scalar_one()
+    return {
+        "request_id": r.post_lease_request_id, "kind": r.kind, "contract_no": contract_no, "receipt_id": r.receipt_id,
+        "amount": format_minor(r.amount_minor), "status": r.status, "chain": r.chain, "level": r.level,
+        "next_role": r.chain[r.level] if r.status == "pending" else None, "reason": r.reason, "details": r.details,
+        "requested_by": requester, "created_at": r.created_at.isoformat(),
+        "executed_at": None if r.executed_at is None else r.executed_at.isoformat(),
+        "approvals": [{"level": a.PostLeaseApproval.level, "role": a.PostLeaseApproval.role, "decision": a.PostLeaseApproval.decision,
+                       "comment": a.PostLeaseApproval.comment, "by": a.username, "at": a.PostLeaseApproval.decided_at.isoformat()}
+                      for a in approvals],
+    }
+
+
+def view_one(conn: Connection, who: Principal, request_id: int) -> dict[str, Any]:
+    r, contract = get(conn, who, request_id)
+    return view(conn, r, contract.contract_no)
+
+
+def queue(conn: Connection, who: Principal, status: str | None, kind: str | None, role: str | None, limit: int, offset: int) -> list[dict]:
+    query = (select(PostLeaseRequest, Contract.contract_no).join(Contract, Contract.contract_id == PostLeaseRequest.contract_id)
+             .where(PostLeaseRequest.status == (status or "pending")).order_by(PostLeaseRequest.post_lease_request_id)
+             .limit(limit).offset(offset))
+    if kind:
+        query = query.where(PostLeaseRequest.kind == kind)
+    if who.partner_scope is not None:
+        query = query.where(Contract.partner_id == who.partner_scope)
+    rows = [view(conn, r.PostLeaseRequest, r.contract_no) for r in conn.execute(query).all()]
+    return [r for r in rows if role is None or r["next_role"] == role]
+
+
+# ---------------------------------------------------------------- asking
+
+
+def _new(conn: Connection, who: Principal, kind: str, contract: Any, amount_minor: int, reason: str, details: dict[str, Any],
+         receipt_id: int | None = None) -> dict[str, Any]:
+    pending = conn.execute(select(PostLeaseRequest.post_lease_request_id).where(
+        PostLeaseRequest.contract_id == contract.contract_id, PostLeaseRequest.kind == kind, PostLeaseRequest.status == "pending",
+        *([PostLeaseRequest.receipt_id == receipt_id] if receipt_id is not None else []))).first()
+    if pending is not None:
+        raise Conflict(f"request {pending.post_lease_request_id} for the same {kind.replace('_', ' ')} is already pending")
+    chain = list(approval_matrix().post_lease[kind])
+    request_id = conn.execute(insert(PostLeaseRequest).values(
+        kind=kind, contract_id=contract.contract_id, receipt_id=receipt_id, amount_minor=amount_minor, currency=contract.currency,
+        details=details, chain=chain, level=0, status="pending", reason=reason, requested_by=who.user_id)
+        .returning(PostLeaseRequest.post_lease_request_id)).scalar_one()
+    audit(conn, who, f"post_lease.{kind}.requested", "post_lease_request", request_id, None,
+          {"contract_no": contract.contract_no, "amount_minor": amount_minor, "chain": chain, "details": details})
+    return view_one(conn, who, request_id)
+
+
+def _reversal_plan(conn: Connection, receipt: Any, contract: Any, reopen: bool) -> dict[str, Any]:
+    """What reversing the receipt takes back, or why it cannot (with the figures)."""
+    if receipt.status == "reversed":
+        raise Conflict(f"receipt {receipt.receipt_id} is already reversed")
+    if receipt.source == "settlement":
+        raise Conflict(f"receipt {receipt.receipt_id} settled contract {contract.contract_no} early; a settlement is not reversed here")
+    parts = {c: 0 for c in (*COMPONENTS, "credit")}
+    for comp, amount in conn.execute(select(Allocation.component, func.sum(Allocation.amount_minor)).where(
+            Allocation.receipt_id == receipt.receipt_id).group_by(Allocation.component)).all():
+        parts[comp] = int(amount)
+    if receipt.status == "applied":
+        if contract.status == "paid_off" and not reopen:
+            raise InputError("reopen", f"receipt {receipt.receipt_id} of {format_minor(receipt.amount_minor)} helped pay off contract "
+                                       f"{contract.contract_no} (closed {contract.closed_date}); reversing it reopens the contract: "
+                                       "ask with reopen=true")
+        if contract.status not in ("active", "paid_off"):
+            raise Conflict(f"contract {contract.contract_no} is {contract.status}; its receipts are not reversed")
+        if parts["credit"] > contract.credit_minor:
+            raise InputError("receipt_id", f"receipt {receipt.receipt_id} left {format_minor(parts['credit'])} as customer credit, "
+                                           f"but only {format_minor(contract.credit_minor)} of credit remains (used or refunded since)")
+    return {"applied": receipt.status == "applied", "reopen": bool(reopen), "components_minor": parts}
+
+
+def request_reversal(conn: Connection, who: Principal, receipt_id: int, reason: str, reopen: bool) -> dict[str, Any]:
+    found = conn.execute(select(Receipt, Contract).join(Contract, Contract.contract_id == Receipt.contract_id)
+                         .where(Receipt.receipt_id == receipt_id)).first()
+    if found is None or (who.partner_scope is not None and found.Contract.partner_id != who.partner_scope):
+        raise NotFound("receipt", receipt_id)
+    plan = _reversal_plan(conn, found.Receipt, found.Contract, reopen)
+    return _new(conn, who, "reversal", found.Contract, found.Receipt.amount_minor, reason, plan, receipt_id)
+
+
+def _pending_refunds(conn: Connection, contract_id: int) -> int:
+    return int(conn.execute(select(func.coalesce(func.sum(PostLeaseRequest.amount_minor), 0)).where(
+        PostLeaseRequest.contract_id == contract_id, PostLeaseRequest.kind == "refund", PostLeaseRequest.status == "pending")).scalar_one())
+
+
+def request_refund(conn: Connection, who: Principal, contract: Any, amount_minor: int, reason: str, account: dict[str, str]) -> dict[str, Any]:
+    pending = _pending_refunds(conn, contract.contract_id)
+    if amount_minor > contract.credit_minor - pending:
+        raise InputError("amount", f"refund {format_minor(amount_minor)} is larger than contract {contract.contract_no}'s customer credit "
+                                   f"{format_minor(contract.credit_minor)}" + (f" less {format_minor(pending)} already asked for" if pending else ""))
+    return _new(conn, who, "refund", contract, amount_minor, reason, {"payee": account})
+
+
+def _extension_rows(conn: Connection, contract: Any, months: int, today: date) -> dict[str, Any]:
+    product = terms_of(conn, contract)
+    rule = product.balloon_extension
+    if rule is None:
+        raise Conflict(f"contract {contract.contract_no}'s product {product.code} has no balloon extension rule")
+    if contract.status != "active" or contract.balloon_minor <= 0:
+        raise Conflict(f"contract {contract.contract_no} is {contract.status} with balloon {format_minor(contract.balloon_minor)}; "
+                       "only an active contract's outstanding balloon is extended")
+    if not 1 <= months <= rule.max_months:
+        raise InputError("months", f"1 to {rule.max_months} months under {product.code}'s rule")
+    last = conn.execute(select(Instalment).where(Instalment.contract_id == contract.contract_id)
+                        .order_by(Instalment.seq.desc()).limit(1)).one()
+    if last.status != "scheduled":
+        raise Conflict(f"the balloon instalment {last.seq} is already {last.status}; it is extended before it falls due")
+    if (last.due_date - today).days < rule.min_days_before:
+        raise Conflict(f"the balloon falls due on {last.due_date}; an extension is asked for at least {rule.min_days_before} days before")
+    balloon = from_minor(contract.balloon_minor)
+    rows = build_schedule(ScheduleTerms(financed=balloon, annual_rate=rule.annual_rate, term_months=months, start_date=last.due_date,
+                                        method=Method.ANNUITY, instalment_fee=product.instalment_fee, roll=product.roll_due_dates,
+                                        currency=contract.currency), calendar())
+    return {"months": months, "annual_rate": str(rule.annual_rate), "balloon": format_amount(balloon), "balloon_seq": last.seq,
+            "balloon_due_date": last.due_date.isoformat(),
+            "new_instalments": [{"seq": last.seq + r.seq, "due_date": r.due_date.isoformat(), "principal": format_amount(r.principal),
+                                 "interest": format_amount(r.interest), "fee": format_amount(r.fee), "payment": format_amount(r.payment)}
+                                for r in rows]}
+
+
+def request_extension(conn: Connection, who: Principal, contract: Any, months: int, reason: str, today: date) -> dict[str, Any]:
+    return _new(conn, who, "balloon_extension", contract, contract.balloon_minor, reason, _extension_rows(conn, contract, months, today))
+
+
+# ---------------------------------------------------------------- deciding
+
+
+def decide(conn: Connection, who: Principal, request_id: int, decision: str, comment: str | None, now: datetime,
+           today: date) -> dict[str, Any]:
+    if decision not in ("approve", "reject"):
+        raise InputError("decision", "approve or reject")
+    r, contract = get(conn, who, request_id)
+    if r.status != "pending":
+        raise Conflict(f"request {request_id} is already {r.status}")
+    role = r.chain[r.level]
+    if who.role != role:
+        raise Forbidden(f"level {r.level + 1} of a {r.kind.replace('_', ' ')} is approved by {role}, not {who.role}")
+    if r.requested_by == who.user_id:
+        raise Forbidden("nobody approves their own request")
+    if conn.execute(select(PostLeaseApproval.level).where(PostLeaseApproval.post_lease_request_id == request_id,
+                                                          PostLeaseApproval.decided_by == who.user_id)).first():
+        raise Conflict(f"{who.username} already approved a level of request {request_id}")
+    last = r.level + 1 == len(r.chain)
+    status = "rejected" if decision == "reject" else ("executed" if last else "pending")
+    changed = conn.execute(update(PostLeaseRequest).where(PostLeaseRequest.post_lease_request_id == request_id,
+                                                          PostLeaseRequest.status == "pending", PostLeaseRequest.level == r.level)
+                           .values(level=r.level + (decision == "approve"), status=status,
+                                   executed_at=now if status == "executed" else None)).rowcount
+    if not changed:
+        raise Conflict(f"request {request_id} was decided meanwhile; nothing was written")
+    conn.execute(insert(PostLeaseApproval).values(post_lease_request_id=request_id, level=r.level + 1, role=role, decision=decision,
+                                                  comment=comment, decided_by=who.user_id, decided_at=now))
+    audit(conn, who, f"post_lease.{r.kind}.{decision}", "post_lease_request", request_id, {"status": r.status, "level": r.level},
+          {"status": status, "level": r.level + 1, "comment": comment})
+    out: dict[str, Any] = {}
+    if status == "executed":
+        out = EXECUTE[r.kind](conn, who, r, contract, today)
+        audit(conn, who, f"post_lease.{r.kind}.executed", "post_lease_request", request_id, None, out)
+    return {**view_one(conn, who, request_id), "executed": out or None}
+
+
+# ---------------------------------------------------------------- executing
+
+
+def _post(conn: Connection, contract: Any, event_type: str, key: str, today: date, **amounts: int) -> Any:
+    conn.execute(insert(MoneyEvent).values(event_type=event_type, event_key=key, contract_id=contract.contract_id, business_date=today,
+                                           currency=contract.currency, batch_id=key, **amounts))
+    return post_batch(conn, key, voucher_templates())
+
+
+def _execute_reversal(conn: Connection, who: Principal, r: Any, contract: Any, today: date) -> dict[str, Any]:
+    receipt = conn.execute(select(Receipt).where(Receipt.receipt_id == r.receipt_id)).one()
+    plan = _reversal_plan(conn, receipt, contract, bool(r.details.get("reopen")))  # still true?
+    conn.execute(update(Receipt).where(Receipt.receipt_id == receipt.receipt_id).values(status="reversed"))
+    if not plan["applied"]:
+        return {"receipt_id": receipt.receipt_id, "applied": False, "posted": 0}
+    parts = plan["components_minor"]
+    allocations = conn.execute(select(Allocation).where(Allocation.receipt_id == receipt.receipt_id)).all()
+    # the allocations stay as they were; their negatives, dated today, record the reversal
+    conn.execute(insert(Allocation), [{"receipt_id": a.receipt_id, "instalment_id": a.instalment_id, "component": a.component,
+                                       "amount_minor": -a.amount_minor, "business_date": today} for a in allocations])
+    for a in allocations:
+        if a.instalment_id is not None:
+            column = getattr(Instalment, f"paid_{a.component}_minor")
+            conn.execute(update(Instalment).where(Instalment.instalment_id == a.instalment_id)
+                         .values({column: column - a.amount_minor, "status": "billed", "paid_date": None}))
+    if parts["credit"]:
+        conn.execute(update(Contract).where(Contract.contract_id == contract.contract_id)
+                     .values(credit_minor=Contract.credit_minor - parts["credit"]))
+    reopened = contract.status == "paid_off"
+    if reopened:
+        CONTRACT.check("paid_off", "active")
+        conn.execute(update(Contract).where(Contract.contract_id == contract.contract_id).values(status="active", closed_date=None))
+    posted = _post(conn, contract, "reversal", f"reversal:{receipt.receipt_id}", today,
+                   **{f"{c}_minor": v for c, v in parts.items()})
+    refresh_dpd(conn, today, f"SELECT {int(contract.contract_id)}")
+    return {"receipt_id": receipt.receipt_id, "applied": True, "reopened": reopened, "components": {c: format_minor(v) for c, v in parts.items()},
+            "voucher_debit": format_minor(posted.debit_minor), "voucher_credit": format_minor(posted.credit_minor)}
+
+
+def _execute_refund(conn: Connection, who: Principal, r: Any, contract: Any, today: date) -> dict[str, Any]:
+    if r.amount_minor > contract.credit_minor:
+        raise InputError("amount", f"refund {format_minor(r.amount_minor)} is now larger than contract {contract.contract_no}'s customer "
+                                   f"credit {format_minor(contract.credit_minor)}; reject this request")
+    conn.execute(update(Contract).where(Contract.contract_id == contract.contract_id)
+                 .values(credit_minor=Contract.credit_minor - r.amount_minor))
+    posted = _post(conn, contract, "refund", f"refund:{r.post_lease_request_id}", today, credit_minor=r.amount_minor)
+    return {"refunded": format_minor(r.amount_minor), "credit_left": format_minor(contract.credit_minor - r.amount_minor),
+            "payee": r.details.get("payee"), "voucher_debit": format_minor(posted.debit_minor)}
+
+
+def _execute_extension(conn: Connection, who: Principal, r: Any, contract: Any, today: date) -> dict[str, Any]:
+    """The old schedule kept whole in schedule_history; the balloon taken out of its instalment and
+    re-planned as the new instalments. Nothing is owed more or less today: no voucher."""
+    plan = _extension_rows(conn, contract, int(r.details["months"]), today)
+    if plan["new_instalments"] != r.details["new_instalments"]:
+        raise Conflict("the contract changed since the extension was asked for; reject it and ask again")
+    old = conn.execute(select(Instalment).where(Instalment.contract_id == contract.contract_id).order_by(Instalment.seq)).all()
+    conn.execute(insert(ScheduleHistory).values(
+        contract_id=contract.contract_id, schedule_version=contract.schedule_version, reason="balloon_extension",
+        post_lease_request_id=r.post_lease_request_id,
+        instalments=[{"seq": i.seq, "due_date": i.due_date.isoformat(), "status": i.status, "principal_minor": i.principal_minor,
+                      "interest_minor": i.interest_minor, "fee_minor": i.fee_minor} for i in old]))
+    last = old[-1]
+    conn.execute(update(Instalment).where(Instalment.instalment_id == last.instalment_id)
+                 .values(principal_minor=last.principal_minor - contract.balloon_minor))
+    new = [{"contract_id": contract.contract_id, "seq": n["seq"], "due_date": date.fromisoformat(n["due_date"]), "status": "scheduled",
+            "principal_minor": to_minor(D(n["principal"])), "interest_minor": to_minor(D(n["interest"])), "fee_minor": to_minor(D(n["fee"]))} for n in plan["new_instalments"]]
+    conn.execute(insert(Instalment), new)
+    maturity = new[-1]["due_date"]
+    conn.execute(update(Contract).where(Contract.contract_id == contract.contract_id).values(
+        balloon_minor=0, term_months=contract.term_months + len(new), maturity_date=maturity,
+        schedule_version=contract.schedule_version + 1))
+    return {"schedule_version": contract.schedule_version + 1, "maturity_date": maturity.isoformat(), "instalments_added": len(new),
+            "balloon_moved": format_minor(contract.balloon_minor)}
+
+
+EXECUTE = {"reversal": _execute_reversal, "refund": _execute_refund, "balloon_extension": _execute_extension}

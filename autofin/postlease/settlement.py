@@ -1,0 +1,132 @@
+"""Early settlement (提前结清): the quote on a date, from the calculator (domain.settlement), and its
+execution when the quoted amount is received.
+
+Execution, in one transaction: the received amount becomes an applied receipt; it pays every
+billed instalment's open amounts (penalty, fee, interest, principal), the outstanding principal of
+the instalments not yet due (which become `settled`, the rest of their interest waived), the
+interest accrued to the day and the settlement fee. Two vouchers: a receipt for the billed part
+and an early_settlement voucher for the rest (VAT split out of the accrued interest by the billing
+rule). The contract closes as settled_early, its mandate is revoked, the partner's exposure falls.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from autofin.domain.errors import InputError
+from autofin.domain.lifecycle import CONTRACT
+from autofin.domain.money import format_amount, format_minor, from_minor, to_minor, vat_inside_minor
+from autofin.domain.settlement import InstalmentState, SettlementQuote, early_settlement_quote
+from autofin.origination.access import Principal
+from autofin.origination.audit import audit
+from autofin.origination.contracts import terms_of
+from autofin.origination.errors import Conflict
+from autofin.reference import voucher_templates
+from autofin.servicing.delinquency import refresh_dpd
+from autofin.store.ledger import post_batch
+from autofin.store.models import Allocation, Contract, DebitOrder, Instalment, Mandate, MoneyEvent, Receipt
+
+COMPONENTS = ("penalty", "fee", "interest", "principal")
+
+
+def _instalments(conn: Connection, contract_id: int) -> list[Any]:
+    return conn.execute(select(Instalment).where(Instalment.contract_id == contract_id).order_by(Instalment.seq)).all()
+
+
+def quote(conn: Connection, row: Any, as_of: date) -> SettlementQuote:
+    if row.status != "active":
+        raise Conflict(f"contract {row.contract_no} is {row.status}; only an active contract is settled early")
+    states = [InstalmentState(
+        seq=i.seq, due_date=i.due_date, principal=from_minor(i.principal_minor), interest=from_minor(i.interest_minor),
+        fee=from_minor(i.fee_minor), is_billed=i.status in ("billed", "paid"), paid_principal=from_minor(i.paid_principal_minor),
+        paid_interest=from_minor(i.paid_interest_minor), paid_fee=from_minor(i.paid_fee_minor), penalty=from_minor(i.penalty_minor),
+        paid_penalty=from_minor(i.paid_penalty_minor)) for i in _instalments(conn, row.contract_id)]
+    return early_settlement_quote(terms_of(conn, row), start_date=row.start_date, instalments=states, as_of=as_of)
+
+
+def quote_view(row: Any, q: SettlementQuote) -> dict[str, Any]:
+    cur = row.currency
+    return {"contract_no": row.contract_no, "as_of": q.as_of.isoformat(), "unpaid_billed": format_amount(q.unpaid_billed, cur),
+            "penalties": format_amount(q.penalties, cur), "outstanding_principal": format_amount(q.outstanding_principal, cur),
+            "accrued_interest": format_amount(q.accrued_interest, cur), "settlement_fee": format_amount(q.settlement_fee, cur),
+            "months_elapsed": q.months_elapsed, "total": format_amount(q.total, cur),
+            "customer_credit": format_minor(row.credit_minor, cur),
+            "note": "valid for payment received on as_of; customer credit is not netted (refund it separately)"}
+
+
+def execute(conn: Connection, who: Principal, row: Any, amount_minor: int, reference: str, today: date) -> dict[str, Any]:
+    CONTRACT.check(row.status, "settled_early")
+    in_flight = conn.execute(select(func.count(), func.coalesce(func.sum(DebitOrder.amount_minor), 0)).where(
+        DebitOrder.contract_id == row.contract_id, DebitOrder.status.in_(("pending", "sent")))).one()
+    if in_flight[0]:
+        raise Conflict(f"contract {row.contract_no} has {in_flight[0]} direct debit(s) of {format_minor(int(in_flight[1]))} "
+                       "awaiting the bank's answer; settle once they are answered")
+    waiting = conn.execute(select(func.count(), func.coalesce(func.sum(Receipt.amount_minor), 0)).where(
+        Receipt.contract_id == row.contract_id, Receipt.status == "unapplied")).one()
+    if waiting[0]:
+        raise Conflict(f"contract {row.contract_no} has {waiting[0]} receipt(s) of {format_minor(int(waiting[1]))} "
+                       "not yet applied; settle after tonight's allocation")
+    q = quote(conn, row, today)
+    due = to_minor(q.total)
+    if amount_minor != due:
+        raise InputError("amount", f"received {format_minor(amount_minor)}, but the settlement of contract {row.contract_no} "
+                                   f"on {today} is {format_minor(due)} (billed {format_amount(q.unpaid_billed)} + penalties "
+                                   f"{format_amount(q.penalties)} + principal {format_amount(q.outstanding_principal)} + interest "
+                                   f"{format_amount(q.accrued_interest)} + fee {format_amount(q.settlement_fee)})")
+    source_ref = f"settlement:{reference}"
+    if conn.execute(select(Receipt.receipt_id).where(Receipt.source_ref == source_ref)).first():
+        raise Conflict(f"a settlement with reference {reference} is already entered")
+    receipt_id = conn.execute(insert(Receipt).values(
+        contract_id=row.contract_id, source="settlement", source_ref=source_ref, amount_minor=amount_minor, currency=row.currency,
+        value_date=today, business_date=today, status="applied", created_by=who.user_id).returning(Receipt.receipt_id)).scalar_one()
+
+    rows = _instalments(conn, row.contract_id)
+    allocations: list[dict[str, Any]] = []
+    billed = dict.fromkeys(COMPONENTS, 0)
+    for i in rows:
+        if i.status != "billed":
+            continue
+        for comp in COMPONENTS:
+            open_minor = getattr(i, f"{comp}_minor") - getattr(i, f"paid_{comp}_minor")
+            if open_minor:
+                allocations.append({"instalment_id": i.instalment_id, "component": comp, "amount_minor": open_minor})
+                billed[comp] += open_minor
+        conn.execute(update(Instalment).where(Instalment.instalment_id == i.instalment_id).values(
+            status="paid", paid_date=today, **{f"paid_{c}_minor": getattr(i, f"{c}_minor") for c in COMPONENTS}))
+    unbilled = [i for i in rows if i.status == "scheduled"]
+    accrued, fee = to_minor(q.accrued_interest), to_minor(q.settlement_fee)
+    for n, i in enumerate(unbilled):
+        interest = accrued if n == 0 else 0
+        allocations.append({"instalment_id": i.instalment_id, "component": "principal", "amount_minor": i.principal_minor})
+        if interest:
+            allocations.append({"instalment_id": i.instalment_id, "component": "interest", "amount_minor": interest})
+        conn.execute(update(Instalment).where(Instalment.instalment_id == i.instalment_id).values(
+            status="settled", paid_date=today, paid_principal_minor=i.principal_minor, paid_interest_minor=interest))
+    if fee:
+        allocations.append({"instalment_id": None, "component": "fee", "amount_minor": fee})
+    conn.execute(insert(Allocation), [{"receipt_id": receipt_id, "business_date": today, **a} for a in allocations])
+    outstanding = sum(i.principal_minor for i in unbilled)
+    assert sum(a["amount_minor"] for a in allocations) == amount_minor, "the settlement allocates exactly what was received"
+
+    batch = f"settlement:{receipt_id}"
+    events = []
+    if any(billed.values()):
+        events.append({"event_type": "receipt", "event_key": f"receipt:{receipt_id}", **{f"{c}_minor": v for c, v in billed.items()}})
+    events.append({"event_type": "early_settlement", "event_key": f"early_settlement:{receipt_id}", "outstanding_principal_minor": outstanding,
+                   "interest_minor": accrued, "vat_minor": vat_inside_minor(accrued, row.vat_rate_ppm), "fee_minor": fee})
+    conn.execute(insert(MoneyEvent), [{"contract_id": row.contract_id, "business_date": today, "currency": row.currency, "batch_id": batch,
+                                       **{f"{c}_minor": 0 for c in ("principal", "interest", "fee", "penalty", "vat", "credit",
+                                                                     "outstanding_principal")}, **e} for e in events])
+    posted = post_batch(conn, batch, voucher_templates())
+    conn.execute(update(Contract).where(Contract.contract_id == row.contract_id).values(status="settled_early", closed_date=today))
+    conn.execute(update(Mandate).where(Mandate.contract_id == row.contract_id, Mandate.status == "active").values(status="revoked"))
+    refresh_dpd(conn, today, f"SELECT {int(row.contract_id)}")
+    audit(conn, who, "contract.settled_early", "contract", row.contract_no, {"status": row.status},
+          {"status": "settled_early", "receipt_id": receipt_id, "amount_minor": amount_minor, "outstanding_principal_minor": outstanding,
+           "accrued_interest_minor": accrued, "settlement_fee_minor": fee, "billed": billed})
+    return {"contract_no": row.contract_no, "status": "settled_early", "receipt_id": receipt_id, "amount": format_minor(amount_minor),
+            "quote": quote_view(row, q), "vouchers": posted.entries, "voucher_debit": format_minor(posted.debit_minor),
+            "voucher_credit": format_minor(posted.credit_minor)}
