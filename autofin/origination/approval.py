@@ -66,7 +66,7 @@ def get_task(conn: Connection, task_id: int) -> Any:
 def queue(conn: Connection, who: Principal, *, tier: str | None, status: str | None, tag: str | None, mine: bool,
           partner_code: str | None, business_type: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
     """Tasks with their application, oldest first (first in, first reviewed)."""
-    query = (select(ApprovalTask, Application.application_no, Application.business_type, Application.financed_minor,
+    query = (select(ApprovalTask.__table__, Application.application_no, Application.business_type, Application.financed_minor,
                     Partner.partner_code)
              .join(Application, Application.application_id == ApprovalTask.application_id)
              .join(Partner, Partner.partner_id == Application.partner_id)
@@ -84,9 +84,9 @@ def queue(conn: Connection, who: Principal, *, tier: str | None, status: str | N
         query = query.where(Application.business_type == business_type)
     rows = conn.execute(query).all()
     if tag:
-        rows = [r for r in rows if tag in (r.ApprovalTask.tags or [])]
-    names = _usernames(conn, {u for r in rows for u in (r.ApprovalTask.assignee_user_id, r.ApprovalTask.lock_owner_user_id) if u})
-    return [view(r.ApprovalTask, names, application_no=r.application_no, business_type=r.business_type,
+        rows = [r for r in rows if tag in (r.tags or [])]
+    names = _usernames(conn, {u for r in rows for u in (r.assignee_user_id, r.lock_owner_user_id) if u})
+    return [view(r, names, application_no=r.application_no, business_type=r.business_type,
                  financed_minor=r.financed_minor, partner_code=r.partner_code) for r in rows]
 
 

@@ -59,11 +59,11 @@ def _names(conn: Connection, ids: set[int | None]) -> dict[int, str]:
 
 
 def get(conn: Connection, who: Principal, disbursement_id: int) -> tuple[Any, Any]:
-    found = conn.execute(select(Disbursement, Contract).join(Contract, Contract.contract_id == Disbursement.contract_id)
-                         .where(Disbursement.disbursement_id == disbursement_id)).first()
-    if found is None or (who.partner_scope is not None and found.Contract.partner_id != who.partner_scope):
+    d = conn.execute(select(Disbursement).where(Disbursement.disbursement_id == disbursement_id)).first()
+    contract = None if d is None else conn.execute(select(Contract).where(Contract.contract_id == d.contract_id)).one()
+    if contract is None or (who.partner_scope is not None and contract.partner_id != who.partner_scope):
         raise NotFound("disbursement", disbursement_id)
-    return found.Disbursement, found.Contract
+    return d, contract
 
 
 def view_one(conn: Connection, who: Principal, disbursement_id: int) -> dict[str, Any]:
@@ -72,14 +72,14 @@ def view_one(conn: Connection, who: Principal, disbursement_id: int) -> dict[str
 
 
 def queue(conn: Connection, who: Principal, status: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
-    query = (select(Disbursement, Contract.contract_no).join(Contract, Contract.contract_id == Disbursement.contract_id)
+    query = (select(Disbursement.__table__, Contract.contract_no).join(Contract, Contract.contract_id == Disbursement.contract_id)
              .order_by(Disbursement.disbursement_id).limit(limit).offset(offset))
     query = query.where(Disbursement.status.in_(REVIEWABLE) if not status else Disbursement.status == status)
     if who.partner_scope is not None:
         query = query.where(Contract.partner_id == who.partner_scope)
     rows = conn.execute(query).all()
-    names = _names(conn, {u for r in rows for u in (r.Disbursement.lock_owner_user_id, r.Disbursement.approved_by)})
-    return [view(r.Disbursement, names, r.contract_no) for r in rows]
+    names = _names(conn, {u for r in rows for u in (r.lock_owner_user_id, r.approved_by)})
+    return [view(r, names, r.contract_no) for r in rows]
 
 
 # ---------------------------------------------------------------- request

@@ -37,15 +37,15 @@ COMPONENTS = ("penalty", "fee", "interest", "principal")
 
 
 def get(conn: Connection, who: Principal, request_id: int) -> tuple[Any, Any]:
-    found = conn.execute(select(PostLeaseRequest, Contract).join(Contract, Contract.contract_id == PostLeaseRequest.contract_id)
-                         .where(PostLeaseRequest.post_lease_request_id == request_id)).first()
-    if found is None or (who.partner_scope is not None and found.Contract.partner_id != who.partner_scope):
+    r = conn.execute(select(PostLeaseRequest).where(PostLeaseRequest.post_lease_request_id == request_id)).first()
+    contract = None if r is None else conn.execute(select(Contract).where(Contract.contract_id == r.contract_id)).one()
+    if contract is None or (who.partner_scope is not None and contract.partner_id != who.partner_scope):
         raise NotFound("post-lease request", request_id)
-    return found.PostLeaseRequest, found.Contract
+    return r, contract
 
 
 def view(conn: Connection, r: Any, contract_no: str) -> dict[str, Any]:
-    approvals = conn.execute(select(PostLeaseApproval, AppUser.username).join(AppUser, AppUser.user_id == PostLeaseApproval.decided_by)
+    approvals = conn.execute(select(PostLeaseApproval.__table__, AppUser.username).join(AppUser, AppUser.user_id == PostLeaseApproval.decided_by)
                              .where(PostLeaseApproval.post_lease_request_id == r.post_lease_request_id)
                              .order_by(PostLeaseApproval.level)).all()
     requester = conn.execute(select(AppUser.username).where(AppUser.user_id == r.requested_by)).scalar_one()
@@ -55,9 +55,8 @@ def view(conn: Connection, r: Any, contract_no: str) -> dict[str, Any]:
         "next_role": r.chain[r.level] if r.status == "pending" else None, "reason": r.reason, "details": r.details,
         "requested_by": requester, "created_at": r.created_at.isoformat(),
         "executed_at": None if r.executed_at is None else r.executed_at.isoformat(),
-        "approvals": [{"level": a.PostLeaseApproval.level, "role": a.PostLeaseApproval.role, "decision": a.PostLeaseApproval.decision,
-                       "comment": a.PostLeaseApproval.comment, "by": a.username, "at": a.PostLeaseApproval.decided_at.isoformat()}
-                      for a in approvals],
+        "approvals": [{"level": a.level, "role": a.role, "decision": a.decision, "comment": a.comment, "by": a.username,
+                       "at": a.decided_at.isoformat()} for a in approvals],
     }
 
 
@@ -67,14 +66,14 @@ def view_one(conn: Connection, who: Principal, request_id: int) -> dict[str, Any
 
 
 def queue(conn: Connection, who: Principal, status: str | None, kind: str | None, role: str | None, limit: int, offset: int) -> list[dict]:
-    query = (select(PostLeaseRequest, Contract.contract_no).join(Contract, Contract.contract_id == PostLeaseRequest.contract_id)
+    query = (select(PostLeaseRequest.__table__, Contract.contract_no).join(Contract, Contract.contract_id == PostLeaseRequest.contract_id)
              .where(PostLeaseRequest.status == (status or "pending")).order_by(PostLeaseRequest.post_lease_request_id)
              .limit(limit).offset(offset))
     if kind:
         query = query.where(PostLeaseRequest.kind == kind)
     if who.partner_scope is not None:
         query = query.where(Contract.partner_id == who.partner_scope)
-    rows = [view(conn, r.PostLeaseRequest, r.contract_no) for r in conn.execute(query).all()]
+    rows = [view(conn, r, r.contract_no) for r in conn.execute(query).all()]
     return [r for r in rows if role is None or r["next_role"] == role]
 
 
@@ -122,12 +121,12 @@ def _reversal_plan(conn: Connection, receipt: Any, contract: Any, reopen: bool) 
 
 
 def request_reversal(conn: Connection, who: Principal, receipt_id: int, reason: str, reopen: bool) -> dict[str, Any]:
-    found = conn.execute(select(Receipt, Contract).join(Contract, Contract.contract_id == Receipt.contract_id)
-                         .where(Receipt.receipt_id == receipt_id)).first()
-    if found is None or (who.partner_scope is not None and found.Contract.partner_id != who.partner_scope):
+    receipt = conn.execute(select(Receipt).where(Receipt.receipt_id == receipt_id)).first()
+    contract = None if receipt is None else conn.execute(select(Contract).where(Contract.contract_id == receipt.contract_id)).one()
+    if contract is None or (who.partner_scope is not None and contract.partner_id != who.partner_scope):
         raise NotFound("receipt", receipt_id)
-    plan = _reversal_plan(conn, found.Receipt, found.Contract, reopen)
-    return _new(conn, who, "reversal", found.Contract, found.Receipt.amount_minor, reason, plan, receipt_id)
+    plan = _reversal_plan(conn, receipt, contract, reopen)
+    return _new(conn, who, "reversal", contract, receipt.amount_minor, reason, plan, receipt_id)
 
 
 def _pending_refunds(conn: Connection, contract_id: int) -> int:

@@ -89,6 +89,40 @@ class World:
         self.upload(app["application_no"], who)
         return self.call("POST", f"/applications/{app['application_no']}/submit", who, 200).json()
 
+    def open_task(self, application_no: str) -> dict:
+        tasks = [t for t in self.call("GET", "/approval-tasks", "credit_director", 200).json() if t["application_no"] == application_no]
+        assert len(tasks) == 1, tasks
+        return tasks[0]
+
+    def approved(self, who: str = "dealer_a", **kwargs: Any) -> dict:
+        """An application through every tier of its route: the last decision's answer (with contract_no)."""
+        result = self.submitted(who, **kwargs)
+        assert result["status"] in ("pre_approved", "referred"), result
+        for tier in result["approval_route"]:
+            task = self.open_task(result["application_no"])
+            assert task["tier"] == tier
+            decided = self.call("POST", f"/approval-tasks/{task['task_id']}/decision", tier, 200, json={"decision": "approve"}).json()
+        return decided
+
+    def signed(self, who: str = "dealer_a", **kwargs: Any) -> str:
+        """A contract signed by its customer, with a direct-debit mandate; its number."""
+        contract_no = self.approved(who, **kwargs)["contract_no"]
+        pdf = self.call("GET", f"/contracts/{contract_no}/document", who, 200)
+        self.call("POST", f"/contracts/{contract_no}/sign", who, 200, json={
+            "document_sha256": pdf.headers["X-Document-SHA256"], "method": "sms_otp", "otp": "123456",
+            "debit_account": {"bank_code": "ICBC", "account_no": "6222020200112233445"}})
+        return contract_no
+
+    def active(self, who: str = "dealer_a", **kwargs: Any) -> str:
+        """A contract signed, its preconditions on record, paid out and active; its number."""
+        contract_no = self.signed(who, **kwargs)
+        for kind in self.call("GET", f"/contracts/{contract_no}", who, 200).json()["product"]["preconditions"]:
+            self.call("POST", f"/contracts/{contract_no}/conditions", who, 201, json={"kind": kind, "reference": f"{kind}-{contract_no}"})
+        d = self.call("POST", f"/contracts/{contract_no}/disbursement", who, 201).json()
+        self.call("POST", f"/disbursements/{d['disbursement_id']}/approve", "finance", 200)
+        self.call("POST", f"/disbursements/{d['disbursement_id']}/result", "finance", 200, json={"status": "paid"})
+        return contract_no
+
 
 def make_world(engine: Engine, tmp_path, monkeypatch, contracts: int = 40) -> Iterator[World]:  # noqa: ANN001
     monkeypatch.setenv("AUTOFIN_DATA_DIR", str(tmp_path / "data"))
@@ -97,13 +131,17 @@ def make_world(engine: Engine, tmp_path, monkeypatch, contracts: int = 40) -> It
         codes = conn.execute(select(Partner.partner_code).where(Partner.kind == "dealer").order_by(Partner.partner_code).limit(2)).scalars().all()
         # two healthy dealers with room under their limits
         conn.execute(update(Partner).where(Partner.partner_code.in_(codes))
-                     .values(status="active", rating="B", is_blacklisted=False, credit_limit_minor=100_000_000_00))
+                     .values(status="active", rating="B", is_blacklisted=False, credit_limit_minor=100_000_000_00,
+                             settlement_bank="中国工商银行杭州分行", settlement_account_no="1202020209000012345",
+                             settlement_account_name="经销商结算账户"))
         world = World(engine, TestClient(create_app(engine)), dealer_a=codes[0], dealer_b=codes[1])
         for role in ROLES:
             world.tokens[role] = add_user(conn, role, role, codes[0] if role == "dealer" else None)[1]
         world.tokens["dealer_a"] = world.tokens["dealer"]
         world.tokens["dealer_b"] = add_user(conn, "dealer_b", "dealer", codes[1])[1]
         world.tokens["sales2"] = add_user(conn, "sales2", "sales")[1]
+        for name, role in (("officer2", "credit_officer"), ("manager2", "credit_manager"), ("finance2", "finance")):
+            world.tokens[name] = add_user(conn, name, role)[1]
     with world.client:
         yield world
 
