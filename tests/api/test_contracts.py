@@ -1,0 +1,147 @@
+"""Contract to money: the PDF and its hash, the e-signature, preconditions, disbursement review and
+the bank's answer; the active contract's instalments, its voucher and the partner's exposure."""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import func, select
+
+from autofin.reference import chart_of_accounts
+from autofin.store.ledger import subledger_vs_ledger, trial_balance_as_of
+from autofin.store.models import (
+    AuditEvent, Contract, ContractSignature, Customer, Instalment, JournalLine, Mandate, Partner, PartnerHistory, Vehicle,
+)
+from tests.api.conftest import World
+
+
+def exposure(world: World) -> dict:
+    return world.call("GET", f"/partners/{world.dealer_a}", "credit_manager", 200).json()["exposure"]
+
+
+def test_document_signature_disbursement_and_activation(world: World):
+    before = exposure(world)
+    contract_no = world.approved()["contract_no"]
+    after_approval = exposure(world)
+    assert float(after_approval["committed"]) - float(before["committed"]) == 106_200.00
+
+    # the document: a PDF whose sha256 is in the header, the same on every download
+    first = world.call("GET", f"/contracts/{contract_no}/document", "dealer_a", 200)
+    assert first.headers["content-type"] == "application/pdf" and first.content.startswith(b"%PDF-")
+    digest = first.headers["X-Document-SHA256"]
+    assert hashlib.sha256(first.content).hexdigest() == digest
+    assert world.call("GET", f"/contracts/{contract_no}/document", "auditor", 200).content == first.content
+    world.call("GET", f"/contracts/{contract_no}/document", "dealer_b", 404)  # another dealer's contract
+
+    # signing: the document the customer saw, a code the provider accepts
+    sign = {"document_sha256": "0" * 64, "method": "sms_otp", "otp": "123456",
+            "debit_account": {"bank_code": "ICBC", "account_no": "6222020200112233445"}}
+    assert "is not contract" in world.call("POST", f"/contracts/{contract_no}/sign", "dealer_a", 409, json=sign).json()["detail"]
+    bad_code = world.call("POST", f"/contracts/{contract_no}/sign", "dealer_a", 422, json={**sign, "document_sha256": digest, "otp": "000000"})
+    assert bad_code.json()["detail"][0]["loc"][-1] == "otp"
+    signed = world.call("POST", f"/contracts/{contract_no}/sign", "dealer_a", 200, json={**sign, "document_sha256": digest}).json()
+    assert signed["status"] == "signed"
+    assert signed["signatures"][0]["document_sha256"] == digest and signed["signatures"][0]["method"] == "sms_otp"
+    assert signed["signatures"][0]["signer_id"].count("*") >= 8  # masked in the API
+    world.call("POST", f"/contracts/{contract_no}/sign", "dealer_a", 409, json={**sign, "document_sha256": digest})  # signed already
+
+    # disbursement: the product's preconditions first (NCL-ANN: mortgage and GPS)
+    refused = world.call("POST", f"/contracts/{contract_no}/disbursement", "dealer_a", 422).json()["detail"][0]
+    assert refused["loc"][-1] == "preconditions" and "mortgage, gps" in refused["msg"]
+    world.call("POST", f"/contracts/{contract_no}/conditions", "dealer_a", 201, json={"kind": "mortgage", "reference": "浙A抵-2026-001"})
+    world.call("POST", f"/contracts/{contract_no}/conditions", "dealer_a", 409, json={"kind": "mortgage", "reference": "again"})
+    world.call("POST", f"/contracts/{contract_no}/conditions", "dealer_a", 201, json={"kind": "gps", "reference": "GPS-86-000123"})
+    d = world.call("POST", f"/contracts/{contract_no}/disbursement", "dealer_a", 201).json()
+    assert (d["status"], d["amount"], d["payee_account_no"]) == ("requested", "106200.00", "1202020209000012345")
+    world.call("POST", f"/contracts/{contract_no}/disbursement", "dealer_a", 409)  # one at a time
+    path = f"/disbursements/{d['disbursement_id']}"
+    assert [q["disbursement_id"] for q in world.call("GET", "/disbursements", "finance", 200).json()] == [d["disbursement_id"]]
+
+    # review: a claim locks it; the other reviewer waits
+    assert world.call("POST", f"{path}/claim", "finance", 200).json()["status"] == "in_review"
+    assert "is locked by finance" in world.call("POST", f"{path}/approve", "finance2", 409).json()["detail"]
+    sent = world.call("POST", f"{path}/approve", "finance", 200).json()
+    assert (sent["status"], sent["payment_ref"], sent["approved_by"]) == ("sent", f"PAY{d['disbursement_id']:010d}", "finance")
+    world.call("POST", f"{path}/result", "finance", 422, json={"status": "failed"})  # a failure says why
+    assert exposure(world)["disbursed"] == before["disbursed"]  # nothing is disbursed before the bank says paid
+
+    paid = world.call("POST", f"{path}/result", "finance", 200, json={"status": "paid"}).json()
+    assert (paid["status"], paid["contract_status"], paid["instalments"]) == ("paid", "active", 36)
+    assert paid["voucher_debit_minor"] == paid["voucher_credit_minor"] == 106_200_00
+    world.call("POST", f"{path}/result", "finance", 409, json={"status": "paid"})  # paid once
+
+    after = exposure(world)
+    assert float(after["disbursed"]) - float(before["disbursed"]) == 106_200.00
+    assert after["committed"] == before["committed"] and after["total"] == after_approval["total"]
+    with world.engine.connect() as conn:
+        contract = conn.execute(select(Contract).where(Contract.contract_no == contract_no)).one()
+        assert (contract.status, contract.activated_date is not None, contract.document_sha256) == ("active", True, digest)
+        principal = conn.execute(select(func.sum(Instalment.principal_minor), func.count()).where(
+            Instalment.contract_id == contract.contract_id, Instalment.status == "scheduled")).one()
+        assert tuple(principal) == (106_200_00, 36)
+        lines = conn.execute(select(JournalLine.account_code, JournalLine.debit_minor, JournalLine.credit_minor)
+                             .where(JournalLine.journal_entry_id == select(func.max(JournalLine.journal_entry_id)).scalar_subquery())
+                             .order_by(JournalLine.line_no)).all()
+        assert [tuple(r) for r in lines] == [("1531", 106_200_00, 0), ("1002", 0, 106_200_00)]
+        rows = trial_balance_as_of(conn, contract.activated_date, chart_of_accounts())
+        assert sum(r.debit_minor for r in rows) == sum(r.credit_minor for r in rows)
+        assert [t.difference_minor for t in subledger_vs_ledger(conn)] == [0] * 6
+        signature = conn.execute(select(ContractSignature).where(ContractSignature.contract_id == contract.contract_id)).one()
+        assert (signature.document_sha256, signature.provider, signature.method) == (digest, "simulator", "sms_otp")
+        assert conn.execute(select(Mandate.status, Mandate.bank_code).where(Mandate.contract_id == contract.contract_id)).one() == ("active", "ICBC")
+        assert conn.execute(select(Vehicle.inventory_status).where(Vehicle.vehicle_id == contract.vehicle_id)).scalar_one() == "leased"
+        actions = conn.execute(select(AuditEvent.action).where(AuditEvent.entity.in_(("contract", "disbursement")))
+                               .order_by(AuditEvent.audit_event_id)).scalars().all()
+        assert actions == ["contract.create", "contract.document", "contract.signed", "contract.condition", "contract.condition",
+                           "disbursement.requested", "disbursement.claim", "disbursement.approved", "disbursement.sent",
+                           "contract.active", "disbursement.paid"]
+    vouchers = world.call("GET", f"/contracts/{contract_no}/vouchers", "auditor", 200).json()
+    assert [(v["event_type"], v["debit"], v["credit"]) for v in vouchers] == [("disbursement", "106200.00", "106200.00")]
+
+
+def test_fraud_feedback_blocks_the_payment_and_flags_customer_and_partner(world: World):
+    contract_no = world.signed()
+    for kind in ("mortgage", "gps"):
+        world.call("POST", f"/contracts/{contract_no}/conditions", "dealer_a", 201, json={"kind": kind, "reference": kind})
+    d = world.call("POST", f"/contracts/{contract_no}/disbursement", "dealer_a", 201).json()
+    path = f"/disbursements/{d['disbursement_id']}"
+    world.call("POST", f"{path}/fraud", "dealer_a", 403, json={"reason": "x"})
+    blocked = world.call("POST", f"{path}/fraud", "finance", 200, json={"reason": "invoice does not match the VIN"}).json()
+    assert (blocked["status"], blocked["fraud_reason"]) == ("blocked", "invoice does not match the VIN")
+    refused = world.call("POST", f"{path}/approve", "finance", 409).json()
+    assert refused["current_status"] == "blocked" and refused["allowed"] == []
+    partner = world.call("GET", f"/partners/{world.dealer_a}", "credit_manager", 200).json()
+    assert partner["is_fraud_flagged"] is True
+    with world.engine.connect() as conn:
+        contract = conn.execute(select(Contract).where(Contract.contract_no == contract_no)).one()
+        assert conn.execute(select(Customer.is_blacklisted).where(Customer.customer_id == contract.customer_id)).scalar_one()
+        history = conn.execute(select(PartnerHistory.field, PartnerHistory.new_value, PartnerHistory.reason)
+                               .join(Partner, Partner.partner_id == PartnerHistory.partner_id)
+                               .where(Partner.partner_code == world.dealer_a, PartnerHistory.field == "is_fraud_flagged")).one()
+        assert history == ("is_fraud_flagged", "true", f"contract {contract_no}: invoice does not match the VIN")
+    assert world.call("GET", f"/contracts/{contract_no}", "finance", 200).json()["status"] == "signed"  # nothing paid
+
+
+def test_batch_approval_and_a_bank_channel_down(world: World):
+    ids = []
+    for _ in range(2):
+        contract_no = world.signed()
+        for kind in ("mortgage", "gps"):
+            world.call("POST", f"/contracts/{contract_no}/conditions", "dealer_a", 201, json={"kind": kind, "reference": kind})
+        ids.append(world.call("POST", f"/contracts/{contract_no}/disbursement", "dealer_a", 201).json()["disbursement_id"])
+    world.call("POST", f"/disbursements/{ids[1]}/claim", "finance2", 200)
+    payments = world.client.app.state.store.adapters.payments
+    payments.down = True
+    try:
+        out = world.call("POST", "/disbursements/approvals", "finance", 200, json={"disbursement_ids": [*ids, 424242]}).json()
+    finally:
+        payments.down = False
+    assert (out["approved"], out["refused"]) == (1, 2)
+    by_id = {r["disbursement_id"]: r for r in out["results"]}
+    assert by_id[ids[0]]["status"] == "approved"  # approved, not sent: the channel was down
+    assert (by_id[ids[1]]["status_code"], by_id[424242]["status_code"]) == (409, 404)
+    resent = world.call("POST", f"/disbursements/{ids[0]}/send", "finance", 200).json()
+    assert resent["status"] == "sent"
+    failed = world.call("POST", f"/disbursements/{ids[0]}/result", "finance", 200, json={"status": "failed", "reason": "account closed"}).json()
+    assert (failed["status"], failed["failure_reason"]) == ("failed", "account closed")
+    assert world.call("POST", f"/disbursements/{ids[0]}/send", "finance", 200).json()["status"] == "sent"
