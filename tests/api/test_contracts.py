@@ -23,13 +23,16 @@ def test_document_signature_disbursement_and_activation(world: World):
     before = exposure(world)
     contract_no = world.approved()["contract_no"]
     after_approval = exposure(world)
+    # the auditor may read the document before anyone renders it for signing; nothing is written
+    preview = world.call("GET", f"/contracts/{contract_no}/document", "auditor", 200)
+    assert world.call("GET", f"/contracts/{contract_no}", "auditor", 200).json()["document_sha256"] is None
     assert float(after_approval["committed"]) - float(before["committed"]) == 106_200.00
 
     # the document: a PDF whose sha256 is in the header, the same on every download
     first = world.call("GET", f"/contracts/{contract_no}/document", "dealer_a", 200)
     assert first.headers["content-type"] == "application/pdf" and first.content.startswith(b"%PDF-")
     digest = first.headers["X-Document-SHA256"]
-    assert hashlib.sha256(first.content).hexdigest() == digest
+    assert hashlib.sha256(first.content).hexdigest() == digest and preview.content == first.content  # deterministic
     assert world.call("GET", f"/contracts/{contract_no}/document", "auditor", 200).content == first.content
     world.call("GET", f"/contracts/{contract_no}/document", "dealer_b", 404)  # another dealer's contract
 

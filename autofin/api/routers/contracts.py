@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from sqlalchemy import select
 
 from autofin.api.deps import allowed, principal, store
@@ -47,20 +47,23 @@ def get_contract(request: Request, contract_no: str, who: Principal = Depends(pr
 
 
 @router.get("/{contract_no}/document", response_class=FileResponse)
-def document(request: Request, contract_no: str, who: Principal = Depends(principal)) -> FileResponse:
-    """The contract as PDF. Rendered on first request and kept: its sha256 (header X-Document-SHA256)
-    is what the customer signs."""
+def document(request: Request, contract_no: str, who: Principal = Depends(principal)) -> Response:
+    """The contract as PDF. Rendered on first request by someone who collects the signature (dealer,
+    sales) and kept: its sha256 (header X-Document-SHA256) is what the customer signs. Others get
+    the same bytes (the rendering is deterministic) without anything being written."""
     s = store(request)
     with s.read() as conn:
         row = svc.get_contract(conn, who, contract_no)
         digest = row.document_sha256
         if digest is None:
             digest, data = svc.render_document(conn, row)  # rendered outside the write transaction (it takes a second)
+    headers = {"X-Document-SHA256": digest, "Content-Disposition": f'attachment; filename="{contract_no}.pdf"'}
     if row.document_sha256 is None:
+        if who.refusal("contracts.sign") is not None:
+            return Response(data, media_type="application/pdf", headers=headers)
         with s.write() as conn:
             digest = svc.keep_document(conn, who, row, digest, data)
-    return FileResponse(document_path(digest), media_type="application/pdf", filename=f"{contract_no}.pdf",
-                        headers={"X-Document-SHA256": digest})
+    return FileResponse(document_path(digest), media_type="application/pdf", headers={**headers, "X-Document-SHA256": digest})
 
 
 @router.post("/{contract_no}/sign")
