@@ -19,12 +19,12 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 
 from autofin.domain.approval import CREDIT_TIERS, tier_rank
-from autofin.domain.errors import DomainError, InputError, TransitionError
+from autofin.domain.errors import InputError
 from autofin.domain.lifecycle import APPLICATION
 from autofin.domain.money import from_minor
 from autofin.origination.access import Principal
 from autofin.origination.audit import audit
-from autofin.origination.errors import Conflict, Forbidden, NotFound
+from autofin.origination.errors import Conflict, Forbidden, NotFound, one_by_one
 from autofin.reference import approval_matrix
 from autofin.store.models import Application, AppUser, ApprovalTask, Decision, Partner
 
@@ -290,24 +290,8 @@ def decide(conn: Connection, who: Principal, task_id: int, decision: str, reason
 def decide_many(conn: Connection, who: Principal, items: Sequence[Mapping[str, Any]], now: datetime, today: date,
                 on_approved: Any) -> list[dict[str, Any]]:
     """Each task judged on its own, in its own savepoint: one refused leaves the others decided."""
-    out = []
-    for item in items:
-        task_id = item["task_id"]
-        try:
-            with conn.begin_nested():
-                result = decide(conn, who, task_id, item["decision"], item.get("reason_code"), item.get("comment"), now, today, on_approved)
-            out.append({"ok": True, **result})
-        except (Conflict, TransitionError) as exc:
-            out.append({"task_id": task_id, "ok": False, "status_code": 409, "detail": str(exc)})
-        except Forbidden as exc:
-            out.append({"task_id": task_id, "ok": False, "status_code": 403, "detail": str(exc)})
-        except NotFound as exc:
-            out.append({"task_id": task_id, "ok": False, "status_code": 404, "detail": str(exc)})
-        except InputError as exc:
-            out.append({"task_id": task_id, "ok": False, "status_code": 422, "detail": str(exc)})
-        except DomainError as exc:
-            out.append({"task_id": task_id, "ok": False, "status_code": 422, "detail": str(exc)})
-    return out
+    return one_by_one(conn, [(item["task_id"], item) for item in items], "task_id", lambda item: decide(
+        conn, who, item["task_id"], item["decision"], item.get("reason_code"), item.get("comment"), now, today, on_approved))
 
 
 def cancel_open_tasks(conn: Connection, application_id: int) -> int:

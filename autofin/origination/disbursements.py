@@ -15,14 +15,14 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
 
-from autofin.domain.errors import DomainError, InputError, TransitionError
+from autofin.domain.errors import InputError, TransitionError
 from autofin.domain.lifecycle import DISBURSEMENT
 from autofin.domain.money import format_minor
 from autofin.origination import contracts
 from autofin.origination.access import Principal
 from autofin.origination.approval import aware
 from autofin.origination.audit import audit
-from autofin.origination.errors import Conflict, Forbidden, NotFound
+from autofin.origination.errors import Conflict, Forbidden, NotFound, one_by_one
 from autofin.origination.payouts import PaymentGateway, PaymentUnavailable
 from autofin.reference import approval_matrix
 from autofin.store.models import Application, AppUser, Contract, Customer, Disbursement, Partner, PartnerHistory
@@ -172,20 +172,7 @@ def approve(conn: Connection, who: Principal, disbursement_id: int, now: datetim
 
 
 def approve_many(conn: Connection, who: Principal, ids: Sequence[int], now: datetime, gateway: PaymentGateway) -> list[dict[str, Any]]:
-    out = []
-    for disbursement_id in ids:
-        try:
-            with conn.begin_nested():
-                out.append({"ok": True, **approve(conn, who, disbursement_id, now, gateway)})
-        except (Conflict, TransitionError) as exc:
-            out.append({"disbursement_id": disbursement_id, "ok": False, "status_code": 409, "detail": str(exc)})
-        except Forbidden as exc:
-            out.append({"disbursement_id": disbursement_id, "ok": False, "status_code": 403, "detail": str(exc)})
-        except NotFound as exc:
-            out.append({"disbursement_id": disbursement_id, "ok": False, "status_code": 404, "detail": str(exc)})
-        except DomainError as exc:
-            out.append({"disbursement_id": disbursement_id, "ok": False, "status_code": 422, "detail": str(exc)})
-    return out
+    return one_by_one(conn, [(i, i) for i in ids], "disbursement_id", lambda i: approve(conn, who, i, now, gateway))
 
 
 def _send(conn: Connection, who: Principal, disbursement_id: int, now: datetime, gateway: PaymentGateway) -> None:

@@ -17,3 +17,30 @@ class Forbidden(Exception):
 
 class Conflict(Exception):
     """The request collides with the state of the store (a duplicate, a lock, a limit)."""
+
+
+def answer_status(exc: Exception) -> int | None:
+    """The HTTP status the API answers for a refusal of the services (None: not a refusal)."""
+    from autofin.domain.errors import DomainError, TransitionError
+
+    for kind, status in ((NotFound, 404), (Forbidden, 403), (Conflict, 409), (TransitionError, 409), (DomainError, 422)):
+        if isinstance(exc, kind):
+            return status
+    return None
+
+
+def one_by_one(conn, items, key: str, act):  # noqa: ANN001, ANN201
+    """Batch actions: each item in its own savepoint, judged on its own. The answer lists per item
+    {"ok": True, ...what act returned} or {key: item, "ok": False, "status_code", "detail"}; an
+    error that is not a refusal (a bug, a lost connection) still fails the whole batch."""
+    out = []
+    for item_key, item in items:
+        try:
+            with conn.begin_nested():
+                out.append({"ok": True, **act(item)})
+        except Exception as exc:  # noqa: BLE001 - refusals are listed, anything else re-raised below
+            status = answer_status(exc)
+            if status is None:
+                raise
+            out.append({key: item_key, "ok": False, "status_code": status, "detail": str(exc)})
+    return out
