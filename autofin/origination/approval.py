@@ -25,6 +25,7 @@ from autofin.domain.money import from_minor
 from autofin.origination.access import Principal
 from autofin.origination.audit import audit
 from autofin.origination.errors import Conflict, Forbidden, NotFound, one_by_one
+from autofin.origination.users import usernames
 from autofin.reference import approval_matrix
 from autofin.store.models import Application, AppUser, ApprovalTask, Decision, Partner
 
@@ -85,15 +86,9 @@ def queue(conn: Connection, who: Principal, *, tier: str | None, status: str | N
     rows = conn.execute(query).all()
     if tag:
         rows = [r for r in rows if tag in (r.tags or [])]
-    names = _usernames(conn, {u for r in rows for u in (r.assignee_user_id, r.lock_owner_user_id) if u})
+    names = usernames(conn, {u for r in rows for u in (r.assignee_user_id, r.lock_owner_user_id) if u})
     return [view(r, names, application_no=r.application_no, business_type=r.business_type,
                  financed_minor=r.financed_minor, partner_code=r.partner_code) for r in rows]
-
-
-def _usernames(conn: Connection, ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    return dict(conn.execute(select(AppUser.user_id, AppUser.username).where(AppUser.user_id.in_(ids))).all())
 
 
 def view(task: Any, names: Mapping[int, str], **application: Any) -> dict[str, Any]:
@@ -113,7 +108,7 @@ def view(task: Any, names: Mapping[int, str], **application: Any) -> dict[str, A
 def view_one(conn: Connection, who: Principal, task_id: int) -> dict[str, Any]:
     task = get_task(conn, task_id)
     app = _application(conn, who, task)
-    names = _usernames(conn, {u for u in (task.assignee_user_id, task.lock_owner_user_id, task.decided_by) if u})
+    names = usernames(conn, {u for u in (task.assignee_user_id, task.lock_owner_user_id, task.decided_by) if u})
     partner_code = conn.execute(select(Partner.partner_code).where(Partner.partner_id == app.partner_id)).scalar_one()
     return view(task, names, application_no=app.application_no, business_type=app.business_type, financed_minor=app.financed_minor,
                 partner_code=partner_code)
@@ -152,11 +147,11 @@ def _why_not(conn: Connection, task_id: int, me: int, now: datetime) -> Exceptio
     """Why a conditional update changed nothing, read after the fact (409 in every case)."""
     task = get_task(conn, task_id)
     if task.status not in OPEN:
-        return Conflict(f"task {task_id} is already {task.status}" + (f" by {_usernames(conn, {task.decided_by}).get(task.decided_by)}"
+        return Conflict(f"task {task_id} is already {task.status}" + (f" by {usernames(conn, {task.decided_by}).get(task.decided_by)}"
                                                                       if task.decided_by else ""))
     if task.assignee_user_id not in (None, me):
-        return Conflict(f"task {task_id} is assigned to {_usernames(conn, {task.assignee_user_id})[task.assignee_user_id]}")
-    owner = _usernames(conn, {task.lock_owner_user_id}).get(task.lock_owner_user_id)
+        return Conflict(f"task {task_id} is assigned to {usernames(conn, {task.assignee_user_id})[task.assignee_user_id]}")
+    owner = usernames(conn, {task.lock_owner_user_id}).get(task.lock_owner_user_id)
     return Conflict(f"task {task_id} is locked by {owner} until {_iso(task.lock_expires_at)}")
 
 
@@ -196,7 +191,7 @@ def unlock(conn: Connection, who: Principal, task_id: int, now: datetime) -> dic
     if task.status != "claimed":
         raise Conflict(f"task {task_id} is {task.status}; only a claimed task is unlocked")
     if task.lock_owner_user_id != who.user_id and tier_rank(who.role) <= tier_rank(task.tier):
-        raise Conflict(f"task {task_id} is locked by {_usernames(conn, {task.lock_owner_user_id})[task.lock_owner_user_id]}; "
+        raise Conflict(f"task {task_id} is locked by {usernames(conn, {task.lock_owner_user_id})[task.lock_owner_user_id]}; "
                        "only its owner or a higher tier unlocks it")
     conn.execute(update(ApprovalTask).where(ApprovalTask.approval_task_id == task_id, ApprovalTask.status == "claimed")
                  .values(status="open", lock_owner_user_id=None, lock_expires_at=None))

@@ -48,6 +48,16 @@ def get_contract(conn: Connection, who: Principal, contract_no: str) -> Any:
     return row
 
 
+def of_contract(conn: Connection, who: Principal, model: Any, key: int, entity: str) -> tuple[Any, Any]:
+    """A row of `model` (by primary key) that belongs to a contract, and the contract, if the caller
+    may see them (a dealer: its own partner's only; otherwise 404, as for a row that does not exist)."""
+    row = conn.execute(select(model).where(model.__table__.primary_key.columns.values()[0] == key)).first()
+    contract = None if row is None else conn.execute(select(Contract).where(Contract.contract_id == row.contract_id)).one()
+    if contract is None or (who.partner_scope is not None and contract.partner_id != who.partner_scope):
+        raise NotFound(entity, key)
+    return row, contract
+
+
 def reload(conn: Connection, row: Any) -> Any:
     return conn.execute(select(Contract).where(Contract.contract_id == row.contract_id)).one()
 

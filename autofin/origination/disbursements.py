@@ -22,10 +22,11 @@ from autofin.origination import contracts
 from autofin.origination.access import Principal
 from autofin.origination.approval import aware
 from autofin.origination.audit import audit
-from autofin.origination.errors import Conflict, Forbidden, NotFound, one_by_one
+from autofin.origination.errors import Conflict, Forbidden, one_by_one
 from autofin.origination.payouts import PaymentGateway, PaymentUnavailable
+from autofin.origination.users import usernames
 from autofin.reference import approval_matrix
-from autofin.store.models import Application, AppUser, Contract, Customer, Disbursement, Partner, PartnerHistory
+from autofin.store.models import Application, Contract, Customer, Disbursement, Partner, PartnerHistory
 
 LIVE = ("requested", "in_review", "approved", "sent", "paid")
 REVIEWABLE = ("requested", "in_review")
@@ -53,22 +54,13 @@ def latest_for(conn: Connection, contract_id: int) -> dict[str, Any] | None:
     return None if d is None else view(d)
 
 
-def _names(conn: Connection, ids: set[int | None]) -> dict[int, str]:
-    ids = {i for i in ids if i}
-    return dict(conn.execute(select(AppUser.user_id, AppUser.username).where(AppUser.user_id.in_(ids))).all()) if ids else {}
-
-
 def get(conn: Connection, who: Principal, disbursement_id: int) -> tuple[Any, Any]:
-    d = conn.execute(select(Disbursement).where(Disbursement.disbursement_id == disbursement_id)).first()
-    contract = None if d is None else conn.execute(select(Contract).where(Contract.contract_id == d.contract_id)).one()
-    if contract is None or (who.partner_scope is not None and contract.partner_id != who.partner_scope):
-        raise NotFound("disbursement", disbursement_id)
-    return d, contract
+    return contracts.of_contract(conn, who, Disbursement, disbursement_id, "disbursement")
 
 
 def view_one(conn: Connection, who: Principal, disbursement_id: int) -> dict[str, Any]:
     d, contract = get(conn, who, disbursement_id)
-    return view(d, _names(conn, {d.lock_owner_user_id, d.approved_by}), contract.contract_no)
+    return view(d, usernames(conn, {d.lock_owner_user_id, d.approved_by}), contract.contract_no)
 
 
 def queue(conn: Connection, who: Principal, status: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
@@ -78,7 +70,7 @@ def queue(conn: Connection, who: Principal, status: str | None, limit: int, offs
     if who.partner_scope is not None:
         query = query.where(Contract.partner_id == who.partner_scope)
     rows = conn.execute(query).all()
-    names = _names(conn, {u for r in rows for u in (r.lock_owner_user_id, r.approved_by)})
+    names = usernames(conn, {u for r in rows for u in (r.lock_owner_user_id, r.approved_by)})
     return [view(r, names, r.contract_no) for r in rows]
 
 
@@ -124,7 +116,7 @@ def _why_not(conn: Connection, who: Principal, disbursement_id: int, wanted: str
     d, _ = get(conn, who, disbursement_id)
     if d.status not in REVIEWABLE:
         return TransitionError("disbursement", d.status, wanted, DISBURSEMENT.allowed(d.status))
-    owner = _names(conn, {d.lock_owner_user_id}).get(d.lock_owner_user_id)
+    owner = usernames(conn, {d.lock_owner_user_id}).get(d.lock_owner_user_id)
     return Conflict(f"disbursement {disbursement_id} is locked by {owner} until {_iso(d.lock_expires_at)}")
 
 
@@ -145,7 +137,7 @@ def unlock(conn: Connection, who: Principal, disbursement_id: int) -> dict[str, 
     if d.status != "in_review":
         raise TransitionError("disbursement", d.status, "requested", DISBURSEMENT.allowed(d.status))
     if d.lock_owner_user_id != who.user_id and who.role != "finance_director":
-        raise Conflict(f"disbursement {disbursement_id} is locked by {_names(conn, {d.lock_owner_user_id})[d.lock_owner_user_id]}; "
+        raise Conflict(f"disbursement {disbursement_id} is locked by {usernames(conn, {d.lock_owner_user_id})[d.lock_owner_user_id]}; "
                        "only its owner or the finance director unlocks it")
     conn.execute(update(Disbursement).where(Disbursement.disbursement_id == disbursement_id)
                  .values(status="requested", lock_owner_user_id=None, lock_expires_at=None))

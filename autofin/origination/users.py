@@ -71,3 +71,9 @@ def authenticate(conn: Connection, token: str) -> Principal | None:
     if row is None or not row.is_active:
         return None
     return Principal(row.user_id, row.username, row.role, row.partner_id, row.partner_code, bool(row.is_blacklisted))
+
+
+def usernames(conn: Connection, ids: set[int | None]) -> dict[int, str]:
+    """user_id → username for the ids given (None ignored): how views name the people on a row."""
+    ids = {i for i in ids if i}
+    return dict(conn.execute(select(AppUser.user_id, AppUser.username).where(AppUser.user_id.in_(ids))).all()) if ids else {}

@@ -21,8 +21,8 @@ from autofin.domain.money import D, format_amount, format_minor, from_minor, to_
 from autofin.domain.schedules import Method, ScheduleTerms, build_schedule
 from autofin.origination.access import Principal
 from autofin.origination.audit import audit
-from autofin.origination.contracts import terms_of
-from autofin.origination.errors import Conflict, Forbidden, NotFound
+from autofin.origination.contracts import of_contract, terms_of
+from autofin.origination.errors import Conflict, Forbidden
 from autofin.reference import approval_matrix, calendar, voucher_templates
 from autofin.servicing.delinquency import refresh_dpd
 from autofin.store.ledger import post_batch
@@ -37,11 +37,7 @@ COMPONENTS = ("penalty", "fee", "interest", "principal")
 
 
 def get(conn: Connection, who: Principal, request_id: int) -> tuple[Any, Any]:
-    r = conn.execute(select(PostLeaseRequest).where(PostLeaseRequest.post_lease_request_id == request_id)).first()
-    contract = None if r is None else conn.execute(select(Contract).where(Contract.contract_id == r.contract_id)).one()
-    if contract is None or (who.partner_scope is not None and contract.partner_id != who.partner_scope):
-        raise NotFound("post-lease request", request_id)
-    return r, contract
+    return of_contract(conn, who, PostLeaseRequest, request_id, "post-lease request")
 
 
 def view(conn: Connection, r: Any, contract_no: str) -> dict[str, Any]:
@@ -121,10 +117,7 @@ def _reversal_plan(conn: Connection, receipt: Any, contract: Any, reopen: bool) 
 
 
 def request_reversal(conn: Connection, who: Principal, receipt_id: int, reason: str, reopen: bool) -> dict[str, Any]:
-    receipt = conn.execute(select(Receipt).where(Receipt.receipt_id == receipt_id)).first()
-    contract = None if receipt is None else conn.execute(select(Contract).where(Contract.contract_id == receipt.contract_id)).one()
-    if contract is None or (who.partner_scope is not None and contract.partner_id != who.partner_scope):
-        raise NotFound("receipt", receipt_id)
+    receipt, contract = of_contract(conn, who, Receipt, receipt_id, "receipt")
     plan = _reversal_plan(conn, receipt, contract, reopen)
     return _new(conn, who, "reversal", contract, receipt.amount_minor, reason, plan, receipt_id)
 
