@@ -8,10 +8,15 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
+from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from autofin.origination.access import ROLES
 
+MAX_ID = 2**63 - 1  # the stores' BIGINT: a larger number is refused as input, not overflowed in the driver
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
 Amount = Annotated[Decimal, Field(ge=0, max_digits=15, decimal_places=2, examples=["150000.00"])]
 Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=9, decimal_places=4, examples=["30"])]
 Reason = Annotated[str | None, Field(default=None, max_length=500)]
@@ -115,8 +120,8 @@ class QuoteIn(Body):
 
 class ApplicationIn(QuoteIn):
     partner_code: str | None = Field(default=None, description="the applying partner (dealers: their own, implied)")
-    customer_id: int = Field(ge=1)
-    vehicle_id: int = Field(ge=1)
+    customer_id: Id
+    vehicle_id: Id
     business_type: Literal["loan", "direct_lease", "sale_leaseback"] | None = None
     monthly_income: Amount | None = Field(default=None, description="declared monthly income, for debt-to-income")
 
@@ -138,7 +143,7 @@ class DecisionIn(Body):
 
 
 class TaskDecisionIn(DecisionIn):
-    task_id: int = Field(ge=1)
+    task_id: Id
 
 
 class BatchDecisionIn(Body):
@@ -182,7 +187,7 @@ class FraudIn(Body):
 
 
 class BatchApproveIn(Body):
-    disbursement_ids: list[int] = Field(min_length=1, max_length=200)
+    disbursement_ids: list[Id] = Field(min_length=1, max_length=200)
 
 
 class PaymentIn(Body):

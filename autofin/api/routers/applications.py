@@ -10,11 +10,11 @@ from sqlalchemy import select
 
 from autofin.api.deps import allowed, principal, store
 from autofin.api.idempotency import HEADER, run_once
-from autofin.api.schemas import ApplicationIn, CancelIn
+from autofin.api.schemas import ApplicationIn, CancelIn, Offset, PathId
+from autofin.domain.money import format_minor
 from autofin.origination import applications as svc
 from autofin.origination.access import Principal
 from autofin.origination.errors import NotFound
-from autofin.domain.money import format_minor
 from autofin.store.models import Application, Document, Partner
 
 router = APIRouter(prefix="/applications", tags=["applications"])
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/applications", tags=["applications"])
 
 @router.get("")
 def list_applications(request: Request, status: str | None = None, partner_code: str | None = None, flagged: bool | None = None,
-                      limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+                      limit: int = Query(100, ge=1, le=1000), offset: Offset = 0,
                       who: Principal = Depends(principal)) -> list[dict]:
     query = (select(Application.application_no, Application.status, Application.business_type, Partner.partner_code,
                     Application.customer_id, Application.financed_minor, Application.is_flagged, Application.created_at)
@@ -108,7 +108,7 @@ def upload_document(request: Request, application_no: str,
 
 
 @router.get("/{application_no}/documents/{document_id}", response_class=FileResponse)
-def download_document(request: Request, application_no: str, document_id: int, who: Principal = Depends(principal)) -> FileResponse:
+def download_document(request: Request, application_no: str, document_id: PathId, who: Principal = Depends(principal)) -> FileResponse:
     with store(request).read() as conn:
         row = svc.get_application(conn, who, application_no)
         doc = conn.execute(select(Document).where(Document.document_id == document_id,

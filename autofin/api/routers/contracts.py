@@ -10,7 +10,14 @@ from fastapi.responses import FileResponse, Response
 from sqlalchemy import select
 
 from autofin.api.deps import allowed, principal, store
-from autofin.api.schemas import ConditionIn, ExtensionIn, RefundIn, SettlementIn, SignIn
+from autofin.api.schemas import (
+    ConditionIn,
+    ExtensionIn,
+    Offset,
+    RefundIn,
+    SettlementIn,
+    SignIn,
+)
 from autofin.domain.money import format_minor
 from autofin.origination import contracts as svc
 from autofin.origination import disbursements
@@ -25,7 +32,7 @@ router = APIRouter(prefix="/contracts", tags=["contracts"])
 
 @router.get("")
 def list_contracts(request: Request, status: str | None = None, partner_code: str | None = None,
-                   limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0), who: Principal = Depends(principal)) -> list[dict]:
+                   limit: int = Query(100, ge=1, le=1000), offset: Offset = 0, who: Principal = Depends(principal)) -> list[dict]:
     query = (select(Contract.contract_no, Contract.status, Contract.business_type, Partner.partner_code, Contract.financed_minor,
                     Contract.start_date).join(Partner, Partner.partner_id == Contract.partner_id)
              .order_by(Contract.contract_id.desc()).limit(limit).offset(offset))

@@ -8,7 +8,14 @@ from sqlalchemy import exists, or_, select
 
 from autofin.api.deps import allowed, principal, store
 from autofin.api.idempotency import HEADER, run_once
-from autofin.api.schemas import BlacklistIn, CustomerIn, VehicleIn, VehicleStatusIn
+from autofin.api.schemas import (
+    BlacklistIn,
+    CustomerIn,
+    Offset,
+    PathId,
+    VehicleIn,
+    VehicleStatusIn,
+)
 from autofin.origination import parties as svc
 from autofin.origination.access import Principal
 from autofin.store.models import Application, Customer, Vehicle
@@ -19,7 +26,7 @@ vehicles = APIRouter(prefix="/vehicles", tags=["vehicles"])
 
 @customers.get("")
 def list_customers(request: Request, id_number: str | None = None, limit: int = Query(100, ge=1, le=1000),
-                   offset: int = Query(0, ge=0), who: Principal = Depends(principal)) -> list[dict]:
+                   offset: Offset = 0, who: Principal = Depends(principal)) -> list[dict]:
     query = select(Customer).order_by(Customer.customer_id).limit(limit).offset(offset)
     if id_number:
         query = query.where(Customer.id_number == id_number.strip().upper())
@@ -32,7 +39,7 @@ def list_customers(request: Request, id_number: str | None = None, limit: int = 
 
 
 @customers.get("/{customer_id}")
-def get_customer(request: Request, customer_id: int, who: Principal = Depends(principal)) -> dict:
+def get_customer(request: Request, customer_id: PathId, who: Principal = Depends(principal)) -> dict:
     with store(request).read() as conn:
         return svc.customer_view(svc.get_customer(conn, who, customer_id))
 
@@ -47,7 +54,7 @@ def create_customer(request: Request, body: CustomerIn, who: Principal = Depends
 
 
 @customers.post("/{customer_id}/blacklist")
-def blacklist_customer(request: Request, customer_id: int, body: BlacklistIn,
+def blacklist_customer(request: Request, customer_id: PathId, body: BlacklistIn,
                        who: Principal = Depends(allowed("customers.blacklist"))) -> dict:
     with store(request).write() as conn:
         row = svc.get_customer(conn, who, customer_id)
@@ -56,7 +63,7 @@ def blacklist_customer(request: Request, customer_id: int, body: BlacklistIn,
 
 @vehicles.get("")
 def list_vehicles(request: Request, inventory_status: str | None = None, vin: str | None = None,
-                  limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+                  limit: int = Query(100, ge=1, le=1000), offset: Offset = 0,
                   who: Principal = Depends(principal)) -> list[dict]:
     query = select(Vehicle).order_by(Vehicle.vehicle_id).limit(limit).offset(offset)
     if who.partner_scope is not None:
@@ -70,7 +77,7 @@ def list_vehicles(request: Request, inventory_status: str | None = None, vin: st
 
 
 @vehicles.get("/{vehicle_id}")
-def get_vehicle(request: Request, vehicle_id: int, who: Principal = Depends(principal)) -> dict:
+def get_vehicle(request: Request, vehicle_id: PathId, who: Principal = Depends(principal)) -> dict:
     with store(request).read() as conn:
         return svc.vehicle_view(svc.get_vehicle(conn, who, vehicle_id))
 
@@ -84,7 +91,7 @@ def create_vehicle(request: Request, body: VehicleIn, who: Principal = Depends(a
 
 
 @vehicles.post("/{vehicle_id}/status")
-def move_vehicle(request: Request, vehicle_id: int, body: VehicleStatusIn, who: Principal = Depends(allowed("vehicles.status"))) -> dict:
+def move_vehicle(request: Request, vehicle_id: PathId, body: VehicleStatusIn, who: Principal = Depends(allowed("vehicles.status"))) -> dict:
     with store(request).write() as conn:
         row = svc.get_vehicle(conn, who, vehicle_id)
         return svc.vehicle_view(svc.move_vehicle(conn, who, row, body.inventory_status, body.reason))

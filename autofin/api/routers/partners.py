@@ -10,7 +10,16 @@ from sqlalchemy import select
 
 from autofin.api.deps import allowed, principal, store
 from autofin.api.idempotency import HEADER, run_once
-from autofin.api.schemas import AccountIn, BlacklistIn, LimitIn, PartnerIn, PartnerStatusIn, RatingIn, ReviewIn
+from autofin.api.schemas import (
+    AccountIn,
+    BlacklistIn,
+    LimitIn,
+    Offset,
+    PartnerIn,
+    PartnerStatusIn,
+    RatingIn,
+    ReviewIn,
+)
 from autofin.origination import partners as svc
 from autofin.origination.access import Principal
 from autofin.origination.tabular import read_table
@@ -22,7 +31,7 @@ MAX_BATCH_BYTES = 5 * 1024 * 1024
 
 @router.get("")
 def list_partners(request: Request, status: str | None = None, rating: str | None = None,
-                  limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+                  limit: int = Query(100, ge=1, le=1000), offset: Offset = 0,
                   who: Principal = Depends(principal)) -> list[dict]:
     query = select(Partner).order_by(Partner.partner_code).limit(limit).offset(offset)
     if who.partner_scope is not None:

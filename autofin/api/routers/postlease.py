@@ -8,7 +8,13 @@ from fastapi.responses import JSONResponse
 
 from autofin.api.deps import allowed, principal, store
 from autofin.api.idempotency import HEADER, run_once
-from autofin.api.schemas import PaymentIn, PostLeaseDecisionIn, ReversalIn
+from autofin.api.schemas import (
+    Offset,
+    PathId,
+    PaymentIn,
+    PostLeaseDecisionIn,
+    ReversalIn,
+)
 from autofin.origination.access import Principal
 from autofin.origination.tabular import read_table
 from autofin.postlease import payments, requests
@@ -44,7 +50,7 @@ def enter_batch(request: Request, file: UploadFile = File(..., description="CSV 
 
 
 @receipts_router.post("/{receipt_id}/reversal", status_code=201)
-def request_reversal(request: Request, receipt_id: int, body: ReversalIn, who: Principal = Depends(allowed("post_lease.money"))) -> dict:
+def request_reversal(request: Request, receipt_id: PathId, body: ReversalIn, who: Principal = Depends(allowed("post_lease.money"))) -> dict:
     """Ask to reverse a receipt booked in error; it runs on the chain's last approval."""
     with store(request).write() as conn:
         return requests.request_reversal(conn, who, receipt_id, body.reason, body.reopen)
@@ -53,19 +59,19 @@ def request_reversal(request: Request, receipt_id: int, body: ReversalIn, who: P
 @requests_router.get("")
 def queue(request: Request, status: str | None = Query(None, description="default: pending"), kind: str | None = None,
           role: str | None = Query(None, description="only those waiting for this role"), limit: int = Query(100, ge=1, le=1000),
-          offset: int = Query(0, ge=0), who: Principal = Depends(principal)) -> list[dict]:
+          offset: Offset = 0, who: Principal = Depends(principal)) -> list[dict]:
     with store(request).read() as conn:
         return requests.queue(conn, who, status, kind, role, limit, offset)
 
 
 @requests_router.get("/{request_id}")
-def get_request(request: Request, request_id: int, who: Principal = Depends(principal)) -> dict:
+def get_request(request: Request, request_id: PathId, who: Principal = Depends(principal)) -> dict:
     with store(request).read() as conn:
         return requests.view_one(conn, who, request_id)
 
 
 @requests_router.post("/{request_id}/decision")
-def decide(request: Request, request_id: int, body: PostLeaseDecisionIn, who: Principal = Depends(allowed("post_lease.decide"))) -> dict:
+def decide(request: Request, request_id: PathId, body: PostLeaseDecisionIn, who: Principal = Depends(allowed("post_lease.decide"))) -> dict:
     """This level's decision; the last approval executes the request (and posts its voucher)."""
     s = store(request)
     with s.write() as conn:

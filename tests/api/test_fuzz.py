@@ -1,0 +1,77 @@
+"""Property-based fuzzing of the entry API from its own OpenAPI schema (schemathesis): whatever
+the generated request, every operation answers without a server error (no 5xx). Each operation is
+called as a role its permission allows (so the fuzzing reaches the services, not only the 403),
+against one seeded store for the module."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+import schemathesis
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+
+from autofin.api.app import create_app
+from autofin.origination.access import ACTIONS, ROLES
+from autofin.origination.users import add_user
+from autofin.store.engine import make_engine, write_transaction
+from autofin.store.migrate import upgrade
+from tests.api.conftest import AS_OF
+from tests.api.test_rbac import write_routes
+from tests.support.books import seed_store
+
+ACTION_OF = {(method, path): action for method, path, action in write_routes()}
+
+
+@pytest.fixture(scope="module")
+def fuzz_app(tmp_path_factory) -> Iterator[tuple[object, dict[str, str]]]:
+    folder = tmp_path_factory.mktemp("fuzz")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AUTOFIN_DATA_DIR", str(folder / "data"))
+        engine = make_engine(f"sqlite:///{folder / 'fuzz.db'}")
+        upgrade(engine)
+        seed_store(engine, contracts=30, as_of=AS_OF)
+        with write_transaction(engine) as conn:
+            tokens = {role: add_user(conn, f"fuzz_{role}", role, "D00001" if role == "dealer" else None)[1] for role in ROLES}
+        app = create_app(engine)
+        with TestClient(app):  # runs the lifespan (migration check) once
+            yield app, tokens
+        engine.dispose()
+
+
+def _role_for(method: str, path: str) -> str:
+    action = ACTION_OF.get((method.upper(), path))
+    if action is None:  # a read: the credit director reads everything
+        return "credit_director"
+    return sorted(ACTIONS[action])[0]
+
+
+def test_no_operation_answers_with_a_server_error(fuzz_app):  # noqa: ANN001
+    """Every operation of the schema, up to 20 generated requests each (schemathesis's pytest plugin
+    does not load under this pytest, so the operations are walked here with its strategies)."""
+    app, tokens = fuzz_app
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 60
+    failures: list[tuple] = []
+    for operation in operations:
+        fuzz(operation, {"Authorization": f"Bearer {tokens[_role_for(operation.method, operation.path)]}"}, failures)
+    assert failures == []
+
+
+def fuzz(operation, headers: dict[str, str], failures: list[tuple]) -> None:  # noqa: ANN001
+    @given(case=operation.as_strategy())
+    @settings(max_examples=20, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    def call(case) -> None:  # noqa: ANN001
+        response = case.call(headers=headers)
+        if response.status_code >= 500 or re.search(r"Traceback|sqlalchemy\.", response.text):
+            failures.append((case.method, case.path, case.path_parameters, case.query, case.body, response.status_code,
+                             response.text[:300]))
+            raise AssertionError(failures[-1])
+
+    try:
+        call()
+    except AssertionError:
+        pass  # listed; hypothesis shrank it to the smallest failing request
