@@ -32,6 +32,11 @@ def database_url() -> str:
     return f"sqlite:///{data_dir() / 'autofin.db'}"
 
 
+def sqlite_busy_timeout_ms() -> int:
+    """How long a SQLite writer waits for another writer's lock before failing (AUTOFIN_SQLITE_BUSY_MS)."""
+    return int(os.environ.get("AUTOFIN_SQLITE_BUSY_MS", "30000"))
+
+
 def bank_dir() -> Path:
     """The exchange area: outbound/, inbound/, archive/, quarantine/ per bank (and remote/ for the local transport)."""
     return Path(os.environ.get("AUTOFIN_BANK_DIR", PROJECT_ROOT / "bank_files"))

@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, text
+from sqlalchemy.exc import OperationalError
 
 from autofin.domain.errors import DomainError
 from autofin.store.engine import write_transaction
@@ -31,6 +32,10 @@ StepFn = Callable[[Connection, date, "StepContext"], dict[str, Any]]
 
 class DayNotReadyError(DomainError):
     """The previous business date is not closed: catch up in order."""
+
+
+class StoreBusyError(DomainError):
+    """Another writer held the store past the busy timeout: the step wrote nothing; run it again."""
 
 
 class CheckFailedError(DomainError):
@@ -116,15 +121,21 @@ def run_step(engine: Engine, name: str, d: date, ctx: StepContext) -> StepResult
     started = time.perf_counter()
     started_at = datetime.now(timezone.utc)
     ctx.after_commit.clear()
-    with write_transaction(engine) as conn:
-        done = step_done(conn, name, d, ctx.shard)
-        if done is not None:
-            return StepResult(name, d, done, 0.0, skipped=True)
-        counts = fn(conn, d, ctx)
-        _failpoint(name)
-        conn.execute(
-            insert(StepRun).values(step=name, business_date=d, shard=ctx.shard, status="done", counts=counts, started_at=started_at)
-        )
+    try:
+        with write_transaction(engine) as conn:
+            done = step_done(conn, name, d, ctx.shard)
+            if done is not None:
+                return StepResult(name, d, done, 0.0, skipped=True)
+            counts = fn(conn, d, ctx)
+            _failpoint(name)
+            conn.execute(
+                insert(StepRun).values(step=name, business_date=d, shard=ctx.shard, status="done", counts=counts, started_at=started_at)
+            )
+    except OperationalError as exc:
+        if "locked" not in str(exc.orig).lower() and "busy" not in str(exc.orig).lower():
+            raise
+        raise StoreBusyError(f"{d} {name}: the store was locked by another writer for longer than the busy timeout; "
+                             "nothing of this step was written, run it again") from None
     for effect in ctx.after_commit:
         effect()
     ctx.after_commit.clear()

@@ -4,7 +4,7 @@ SQLite (embedded default) runs in WAL mode with foreign keys on and a busy timeo
 SQLAlchemy in charge of transactions (the sqlite3 module's own implicit BEGIN is switched off,
 as the SQLAlchemy docs advise, so a transaction really is atomic). `write_transaction` takes the
 write lock at BEGIN on SQLite (BEGIN IMMEDIATE), so a nightly step either gets the database or
-waits up to the busy timeout and then fails clearly, never half-way through.
+waits up to the busy timeout (AUTOFIN_SQLITE_BUSY_MS, default 30 s) and then fails clearly, never half-way through.
 PostgreSQL is selected by AUTOFIN_DATABASE_URL (postgresql+psycopg://...).
 """
 
@@ -18,9 +18,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from autofin.settings import database_url
-
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+from autofin.settings import database_url, sqlite_busy_timeout_ms
 
 
 def normalise_url(url: str) -> str:
@@ -36,7 +34,8 @@ def make_engine(url: str | None = None) -> Engine:
         return create_engine(url, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    busy_ms = sqlite_busy_timeout_ms()
+    engine = create_engine(url, connect_args={"timeout": busy_ms / 1000})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # noqa: ANN001
@@ -44,7 +43,7 @@ def make_engine(url: str | None = None) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
