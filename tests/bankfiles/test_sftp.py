@@ -87,3 +87,40 @@ def test_a_cycle_day_over_sftp(sftp_server, tmp_path, sqlite_store):
     assert results["allocation"]["receipts"] == results["bank_returns"]["settled"] > 0
     assert sorted(p.name for p in (remote / "download" / "archive").iterdir()) == [
         "AFBOC20261123001.camt054.xml", "AFBOC20261123001.pain002.xml", "STMBOC20261123.camt053.xml"]
+
+
+def test_the_server_down_during_the_upload_step_then_back(sftp_server, tmp_path, sqlite_store):
+    """The night's upload meets a dead server: the step fails whole (no order marked sent, the day
+    stays open); with the server back the same day runs on and every order is sent exactly once."""
+    from sqlalchemy import text
+
+    from autofin.bankfiles import pain008
+
+    seed(sqlite_store, contracts=500)
+    profile, remote = profile_for(sftp_server, tmp_path, retries=2)
+    root = tmp_path / "bank_files"
+    ctx = StepContext(calendar=calendar(), templates=voucher_templates(), banks={"BOC": profile}, bank_root=root,
+                      transport_for=partial(transport_for, bank_root=root), export_dir=tmp_path / "exports")
+    d = AS_OF + timedelta(days=1)
+    while d < date(2026, 11, 23):
+        run_day(sqlite_store, d, ctx)
+        d += timedelta(days=1)
+    sftp_server.stop()
+    try:
+        with pytest.raises(TransportError, match="after 2 attempts"):
+            run_day(sqlite_store, date(2026, 11, 23), ctx)
+    finally:
+        sftp_server.start()
+    with sqlite_store.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM debit_order WHERE status = 'sent'")).scalar_one() == 0
+        assert conn.execute(text("SELECT status FROM business_day WHERE business_date = '2026-11-23'")).scalar_one() == "open"
+    assert not any((remote / "upload").iterdir())
+    run_day(sqlite_store, date(2026, 11, 23), ctx)  # the server is back: the same day goes on from the upload
+    run_day(sqlite_store, date(2026, 11, 23), ctx)  # and again: nothing more is sent
+    files = sorted(p for p in (remote / "upload").iterdir())
+    assert [p.name for p in files] == ["AFBOC20261123001.xml"]
+    sent = [i.end_to_end_id for i in pain008.parse(files[0].read_bytes()).instructions]
+    with sqlite_store.connect() as conn:
+        ids = conn.execute(text("SELECT end_to_end_id FROM debit_order WHERE status = 'sent'")).scalars().all()
+        assert conn.execute(text("SELECT status FROM business_day WHERE business_date = '2026-11-23'")).scalar_one() == "closed"
+    assert sorted(ids) == sorted(sent) and len(set(sent)) == len(sent) > 0
