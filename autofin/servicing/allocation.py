@@ -18,6 +18,7 @@ from sqlalchemy import Connection, text
 
 from autofin.domain.products import ALLOCATION_COMPONENTS
 from autofin.servicing.cycle import StepContext, step
+from autofin.servicing.shards import parse as parse_shard
 from autofin.servicing.delinquency import refresh_dpd
 from autofin.servicing.sql import least, position
 from autofin.store.ledger import post_batch
@@ -43,12 +44,14 @@ def _dues_sql(conn: Connection) -> str:
 
 @step("allocation")
 def allocate_receipts(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
-    batch = f"allocation:{d.isoformat()}"
+    shard = parse_shard(ctx.shard)
+    batch = shard.batch("allocation", d)
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_round (contract_id BIGINT PRIMARY KEY, receipt_id BIGINT, amount BIGINT)"))
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_touched (contract_id BIGINT PRIMARY KEY)"))
     conn.execute(text("DELETE FROM tmp_touched"))
     conn.execute(
-        text("INSERT INTO tmp_touched (contract_id) SELECT DISTINCT contract_id FROM receipt WHERE status = 'unapplied' AND business_date <= :d"),
+        text("INSERT INTO tmp_touched (contract_id) SELECT DISTINCT contract_id FROM receipt WHERE status = 'unapplied' AND business_date <= :d"
+             + shard.where("contract_id")),
         {"d": d},
     )
     rounds = 0
@@ -58,7 +61,8 @@ def allocate_receipts(conn: Connection, d: date, ctx: StepContext) -> dict[str, 
         n = conn.execute(
             text(
                 "INSERT INTO tmp_round (contract_id, receipt_id, amount) "
-                "SELECT contract_id, MIN(receipt_id), 0 FROM receipt WHERE status = 'unapplied' AND business_date <= :d GROUP BY contract_id"
+                "SELECT contract_id, MIN(receipt_id), 0 FROM receipt WHERE status = 'unapplied' AND business_date <= :d"
+                f"{shard.where('contract_id')} GROUP BY contract_id"
             ),
             {"d": d},
         ).rowcount

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from autofin.servicing.cycle import StepContext, step
+from autofin.servicing.shards import parse as parse_shard
 from autofin.store.ledger import post_batch
 
 VAT_SQL = "i.interest_minor - (2 * i.interest_minor * 1000000 + (1000000 + c.vat_rate_ppm)) / (2 * (1000000 + c.vat_rate_ppm))"
@@ -21,7 +22,8 @@ VAT_SQL = "i.interest_minor - (2 * i.interest_minor * 1000000 + (1000000 + c.vat
 
 @step("billing")
 def bill_instalments(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
-    batch = f"billing:{d.isoformat()}"
+    shard = parse_shard(ctx.shard)
+    batch = shard.batch("billing", d)
     params = {"d": d, "batch": batch}
     conn.execute(
         text(
@@ -32,6 +34,7 @@ def bill_instalments(conn: Connection, d: date, ctx: StepContext) -> dict[str, A
             # CROSS JOIN keeps SQLite on the instalments due (partial index) instead of probing every active contract
             "FROM instalment i CROSS JOIN contract c "
             "WHERE i.status = 'scheduled' AND i.due_date <= :d AND c.contract_id = i.contract_id AND c.status = 'active'"
+            + shard.where("i.contract_id")
         ),
         params,
     )
@@ -39,6 +42,7 @@ def bill_instalments(conn: Connection, d: date, ctx: StepContext) -> dict[str, A
         text(
             "UPDATE instalment SET status = 'billed', billed_date = :d WHERE status = 'scheduled' AND due_date <= :d "
             "AND EXISTS (SELECT 1 FROM contract c WHERE c.contract_id = instalment.contract_id AND c.status = 'active')"
+            + shard.where("contract_id")
         ),
         params,
     ).rowcount

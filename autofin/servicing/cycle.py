@@ -3,7 +3,8 @@
 `run_step` opens one write transaction, returns at once if the step's done-mark for the date
 exists, otherwise runs the step and writes its mark in the same transaction: a re-run changes
 nothing, and a step killed half-way leaves nothing behind. `run_day` runs the steps of one
-business date in order; `catch_up` runs every date after the last closed one, in order.
+business date in order (the per-contract steps optionally as parallel contract shards, see
+shards.py); `catch_up` runs every date after the last closed one, in order.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import os
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -21,6 +23,8 @@ from sqlalchemy import Connection, Engine, func, insert, select, text
 from sqlalchemy.exc import OperationalError
 
 from autofin.domain.errors import DomainError
+from autofin.servicing.shards import SHARDED_STEPS
+from autofin.servicing.shards import split as split_shards
 from autofin.store.engine import write_transaction
 from autofin.store.migrate import require_current
 from autofin.store.models import BusinessDay, StepRun
@@ -103,8 +107,10 @@ STEP_ORDER = (
 
 
 def step_done(conn: Connection, name: str, d: date, shard: str = "all") -> dict[str, Any] | None:
+    """The counts of the step's run for the date, if done: whole, or for this shard (a step done
+    whole is done for every shard)."""
     row = conn.execute(
-        select(StepRun.counts).where(StepRun.step == name, StepRun.business_date == d, StepRun.shard == shard)
+        select(StepRun.counts).where(StepRun.step == name, StepRun.business_date == d, StepRun.shard.in_((shard, "all")))
     ).first()
     return None if row is None else (row[0] or {})
 
@@ -118,6 +124,8 @@ def _failpoint(name: str) -> None:
 
 def run_step(engine: Engine, name: str, d: date, ctx: StepContext) -> StepResult:
     fn = steps()[name]
+    if ctx.shard != "all" and name not in SHARDED_STEPS:
+        raise DomainError(f"{name} runs whole (per bank or over the ledger); only {', '.join(SHARDED_STEPS)} run in shards")
     started = time.perf_counter()
     started_at = datetime.now(timezone.utc)
     ctx.after_commit.clear()
@@ -144,22 +152,38 @@ def run_step(engine: Engine, name: str, d: date, ctx: StepContext) -> StepResult
     return StepResult(name, d, counts, seconds, skipped=False)
 
 
-def run_day(engine: Engine, d: date, ctx: StepContext, *, on_step: Callable[[StepResult], None] | None = None) -> list[StepResult]:
+def run_day(engine: Engine, d: date, ctx: StepContext, *, on_step: Callable[[StepResult], None] | None = None,
+            shards: int = 1) -> list[StepResult]:
+    """Every step of D in order. With shards > 1 the sharded steps run as that many shards at the
+    same time (threads, each its own connection and transaction: on PostgreSQL they run in
+    parallel; on SQLite they queue for the one writer)."""
     require_current(engine)
     results = []
     for name in STEP_ORDER:
-        result = run_step(engine, name, d, ctx)
+        result = run_step(engine, name, d, ctx) if shards == 1 or name not in SHARDED_STEPS else run_shards(engine, name, d, ctx, shards)
         results.append(result)
         if on_step:
             on_step(result)
     return results
 
 
+def run_shards(engine: Engine, name: str, d: date, ctx: StepContext, count: int) -> StepResult:
+    """One step of D as `count` shards run side by side; the result carries each shard's counts."""
+    started = time.perf_counter()
+    parts = split_shards(count)
+    with ThreadPoolExecutor(max_workers=len(parts), thread_name_prefix=f"{name}-shard") as pool:
+        futures = [pool.submit(run_step, engine, name, d, replace(ctx, shard=s.key, after_commit=[])) for s in parts]
+        done = [f.result() for f in futures]  # the first failure is raised, once all have finished
+    return StepResult(name, d, {"shards": {s.key: r.counts for s, r in zip(parts, done)}}, time.perf_counter() - started,
+                      skipped=all(r.skipped for r in done))
+
+
 def last_closed_day(conn: Connection) -> date | None:
     return conn.execute(select(func.max(BusinessDay.business_date)).where(BusinessDay.status == "closed")).scalar()
 
 
-def catch_up(engine: Engine, to: date, ctx: StepContext, *, on_step: Callable[[StepResult], None] | None = None) -> list[date]:
+def catch_up(engine: Engine, to: date, ctx: StepContext, *, on_step: Callable[[StepResult], None] | None = None,
+             shards: int = 1) -> list[date]:
     require_current(engine)
     with engine.connect() as conn:
         last = last_closed_day(conn)
@@ -168,7 +192,7 @@ def catch_up(engine: Engine, to: date, ctx: StepContext, *, on_step: Callable[[S
     days = []
     d = last + timedelta(days=1)
     while d <= to:
-        run_day(engine, d, ctx, on_step=on_step)
+        run_day(engine, d, ctx, on_step=on_step, shards=shards)
         days.append(d)
         d += timedelta(days=1)
     return days
@@ -180,7 +204,7 @@ def status(conn: Connection, limit: int = 10) -> list[tuple[date, str, int]]:
         (d if isinstance(d, date) else date.fromisoformat(d), s, int(n))
         for d, s, n in conn.execute(
             text(
-                "SELECT b.business_date, b.status, (SELECT COUNT(*) FROM step_run r WHERE r.business_date = b.business_date) "
+                "SELECT b.business_date, b.status, (SELECT COUNT(DISTINCT r.step) FROM step_run r WHERE r.business_date = b.business_date) "
                 "FROM business_day b ORDER BY b.business_date DESC LIMIT :n"
             ),
             {"n": limit},

@@ -15,15 +15,17 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from autofin.servicing.cycle import StepContext, step
+from autofin.servicing.shards import WHOLE, Shard
+from autofin.servicing.shards import parse as parse_shard
 from autofin.servicing.sql import days_between
 
 BUCKET_SQL = "CASE WHEN {dpd} <= 0 THEN 'current' WHEN {dpd} <= 30 THEN 'M1' WHEN {dpd} <= 60 THEN 'M2' WHEN {dpd} <= 90 THEN 'M3' ELSE 'M4+' END"
 
 
-def refresh_dpd(conn: Connection, d: date, scope: str | None = None) -> tuple[int, int]:
-    """Recompute DPD and bucket as of D, for every contract or for those in `scope` (a SELECT of
-    contract ids). Leaves tmp_dpd holding the past-due contracts in scope. Returns (changed, cured)."""
-    where_scope = "" if scope is None else f" AND i.contract_id IN ({scope})"
+def refresh_dpd(conn: Connection, d: date, scope: str | None = None, shard: Shard = WHOLE) -> tuple[int, int]:
+    """Recompute DPD and bucket as of D, for every contract (of the shard) or for those in `scope`
+    (a SELECT of contract ids). Leaves tmp_dpd holding the past-due contracts in scope. Returns (changed, cured)."""
+    where_scope = ("" if scope is None else f" AND i.contract_id IN ({scope})") + shard.where("i.contract_id")
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_dpd (contract_id BIGINT PRIMARY KEY, dpd INTEGER)"))
     conn.execute(text("DELETE FROM tmp_dpd"))
     dpd = days_between(conn, ":d", "MIN(i.due_date)")
@@ -38,7 +40,7 @@ def refresh_dpd(conn: Connection, d: date, scope: str | None = None) -> tuple[in
     cured = conn.execute(
         text(
             "UPDATE contract SET dpd = 0, bucket = 'current' WHERE dpd > 0 AND contract_id NOT IN (SELECT contract_id FROM tmp_dpd)"
-            + ("" if scope is None else f" AND contract_id IN ({scope})")
+            + ("" if scope is None else f" AND contract_id IN ({scope})") + shard.where("contract_id")
         )
     ).rowcount
     bucket = BUCKET_SQL.format(dpd="t.dpd")
@@ -58,7 +60,8 @@ def refresh_dpd(conn: Connection, d: date, scope: str | None = None) -> tuple[in
 @step("delinquency")
 def age_arrears(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
     params = {"d": d}
-    changed, cured = refresh_dpd(conn, d)
+    shard = parse_shard(ctx.shard)
+    changed, cured = refresh_dpd(conn, d, shard=shard)
     opened = conn.execute(
         text(
             "INSERT INTO collection_case (contract_id, status, opened_date, bucket_at_open, worst_bucket, worst_dpd) "
@@ -72,16 +75,18 @@ def age_arrears(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
             "UPDATE collection_case SET worst_dpd = (SELECT c.dpd FROM contract c WHERE c.contract_id = collection_case.contract_id), "
             "worst_bucket = (SELECT c.bucket FROM contract c WHERE c.contract_id = collection_case.contract_id) "
             "WHERE status = 'open' AND worst_dpd < (SELECT c.dpd FROM contract c WHERE c.contract_id = collection_case.contract_id)"
+            + shard.where("contract_id")
         )
     )
     closed = conn.execute(
         text(
             "UPDATE collection_case SET status = 'closed', closed_date = :d WHERE status = 'open' "
-            "AND contract_id NOT IN (SELECT contract_id FROM tmp_dpd)"
+            "AND contract_id NOT IN (SELECT contract_id FROM tmp_dpd)" + shard.where("contract_id")
         ),
         params,
     ).rowcount
-    buckets = dict(conn.execute(text("SELECT bucket, COUNT(*) FROM contract WHERE status = 'active' AND dpd > 0 GROUP BY bucket")).all())
+    buckets = dict(conn.execute(text("SELECT bucket, COUNT(*) FROM contract WHERE status = 'active' AND dpd > 0"
+                                     f"{shard.where('contract_id')} GROUP BY bucket")).all())
     return {
         "contracts_past_due": int(sum(buckets.values())),
         "by_bucket": {k: int(v) for k, v in sorted(buckets.items())},

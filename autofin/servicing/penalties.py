@@ -16,13 +16,15 @@ from sqlalchemy import Connection, text
 
 from autofin.domain.money import PPM, sql_div_round_half_up
 from autofin.servicing.cycle import StepContext, step
+from autofin.servicing.shards import parse as parse_shard
 from autofin.servicing.sql import days_between, greatest, least
 from autofin.store.ledger import post_batch
 
 
 @step("penalties")
 def accrue_penalties(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
-    batch = f"penalties:{d.isoformat()}"
+    shard = parse_shard(ctx.shard)
+    batch = shard.batch("penalties", d)
     overdue = days_between(conn, ":d", "i.due_date")
     accrued_days = f"COALESCE({days_between(conn, 'i.penalty_through_date', 'i.due_date')}, 0)"
     basis = (
@@ -41,7 +43,7 @@ def accrue_penalties(conn: Connection, d: date, ctx: StepContext) -> dict[str, A
             f"  c.penalty_cap_ppm AS cap, {overdue} AS overdue, {accrued_days} AS accrued_days, c.grace_days AS grace "
             "  FROM instalment i JOIN contract c ON c.contract_id = i.contract_id "
             "  WHERE i.status = 'billed' AND i.due_date < :d AND (i.penalty_through_date IS NULL OR i.penalty_through_date < :d)"
-            ") b WHERE b.basis > 0 AND b.overdue > b.grace AND b.overdue > b.accrued_days"
+            f"{shard.where('i.contract_id')}) b WHERE b.basis > 0 AND b.overdue > b.grace AND b.overdue > b.accrued_days"
         ),
         {"d": d},
     )
