@@ -289,14 +289,16 @@ def cycle() -> None:
 @cycle.command("run")
 @click.option("--date", "d", type=DATE, required=True, help="The business date to run.")
 @click.option("--timings", type=click.Path(dir_okay=False), help="Also write each step's seconds and counts to this JSON file.")
+@click.option("--shards", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Run billing, delinquency, penalties and allocation as this many contract shards side by side (for PostgreSQL).")
 @fail_clearly
-def cycle_run(d: date, timings: str | None) -> None:
+def cycle_run(d: date, timings: str | None, shards: int) -> None:
     """Run every step of one business date, in order (steps already done are skipped)."""
     from autofin.servicing.context import default_context
     from autofin.servicing.cycle import run_day
     from autofin.store.engine import get_engine
 
-    results = run_day(get_engine(), d, default_context(), on_step=_print_step)
+    results = run_day(get_engine(), d, default_context(), on_step=_print_step, shards=shards)
     if timings:
         with open(timings, "w", encoding="utf-8") as fh:
             json.dump([{"step": r.step, "seconds": r.seconds, "counts": r.counts} for r in results], fh)
@@ -304,14 +306,15 @@ def cycle_run(d: date, timings: str | None) -> None:
 
 @cycle.command("catch-up")
 @click.option("--to", "to", type=DATE, required=True, help="Run every business date after the last closed one, up to this one.")
+@click.option("--shards", type=click.IntRange(1, 64), default=1, show_default=True, help="As for `cycle run`.")
 @fail_clearly
-def cycle_catch_up(to: date) -> None:
+def cycle_catch_up(to: date, shards: int) -> None:
     """Run every missed business date in order."""
     from autofin.servicing.context import default_context
     from autofin.servicing.cycle import catch_up
     from autofin.store.engine import get_engine
 
-    days = catch_up(get_engine(), to, default_context(), on_step=_print_step)
+    days = catch_up(get_engine(), to, default_context(), on_step=_print_step, shards=shards)
     click.echo(f"caught up {len(days)} business dates" + (f": {days[0]} … {days[-1]}" if days else ""))
 
 

@@ -32,6 +32,11 @@ def database_url() -> str:
     return f"sqlite:///{data_dir() / 'autofin.db'}"
 
 
+def cycle_shards() -> int:
+    """How many contract shards the Dagster cycle splits the per-contract steps into (AUTOFIN_CYCLE_SHARDS, default 1)."""
+    return int(os.environ.get("AUTOFIN_CYCLE_SHARDS", "1"))
+
+
 def sqlite_busy_timeout_ms() -> int:
     """How long a SQLite writer waits for another writer's lock before failing (AUTOFIN_SQLITE_BUSY_MS)."""
     return int(os.environ.get("AUTOFIN_SQLITE_BUSY_MS", "30000"))

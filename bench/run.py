@@ -7,7 +7,8 @@ Phases: seeding; the nightly cycle on a weekend day, on the Monday the debit fil
 on the Tuesday the banks' answers come back (the simulated banks answer in between, untimed);
 a 7-day catch-up; the book summary; the reports (dbt build of the warehouse and the Excel pack);
 the entry API's submit latency at 200 requests/s over the same store (bench/api_load.py).
-Debit-file and return-ingestion rates come from the steps' own timings.
+Debit-file and return-ingestion rates come from the steps' own timings. On PostgreSQL the
+Tuesday also runs on a copy of the store as 2 contract shards side by side (--shards 2).
 """
 
 from __future__ import annotations
@@ -57,10 +58,19 @@ def run_phase(name: str, args: list[str], env: dict, items: int = 0, unit: str =
     return Phase(name, seconds, usage.ru_maxrss / 1024, items, unit, target)
 
 
-def cycle_day(d: str, env: dict, workdir: Path) -> tuple[Phase, list[dict]]:
-    timings = workdir / f"timings-{d}.json"
-    phase = run_phase(f"cycle day {d}", ["cycle", "run", "--date", d, "--timings", str(timings)], env)
+def cycle_day(d: str, env: dict, workdir: Path, shards: int = 1) -> tuple[Phase, list[dict]]:
+    timings = workdir / f"timings-{d}-{shards}.json"
+    label = f"cycle day {d}" + (f", {shards} shards" if shards > 1 else "")
+    phase = run_phase(label, ["cycle", "run", "--date", d, "--timings", str(timings), "--shards", str(shards)], env)
     return phase, json.loads(timings.read_text())
+
+
+def sharded_copy(server, env: dict, workdir: Path) -> dict:  # noqa: ANN001
+    """A copy of the PostgreSQL store and of the bank folders, to run the same day in shards."""
+    subprocess.run(["runuser", "-u", "postgres", "--", str(server.bindir / "createdb"), "-h", str(server.root), "-p", str(server.port),
+                    "-T", "autofin_bench", "autofin_bench_shards"], check=True)
+    shutil.copytree(workdir / "bank_files", workdir / "bank_files_shards")
+    return {**env, "AUTOFIN_DATABASE_URL": server.url("autofin_bench_shards"), "AUTOFIN_BANK_DIR": str(workdir / "bank_files_shards")}
 
 
 def simulate_banks(d: str, env: dict) -> None:
@@ -111,10 +121,14 @@ def main() -> None:
         cycle_day("2026-11-22", env, workdir)
         monday, monday_steps = cycle_day("2026-11-23", env, workdir)
         simulate_banks("2026-11-23", env)
+        shards_env = sharded_copy(server, env, workdir) if server is not None else None
         tuesday, tuesday_steps = cycle_day("2026-11-24", env, workdir)
+        if shards_env is not None:  # the same Tuesday on a copy of the store, as 2 contract shards side by side
+            tuesday_2, tuesday_2_steps = cycle_day("2026-11-24", shards_env, workdir, shards=2)
+            tuesday_2.target = "compare with the 1-shard Tuesday"
         simulate_banks("2026-11-24", env)
         weekend.target, monday.target, tuesday.target = "", "100k ≤ 15 s; 1M ≤ 120 s, RSS ≤ 4 GiB", "100k ≤ 15 s; 1M ≤ 120 s, RSS ≤ 4 GiB"
-        phases += [weekend, monday, tuesday]
+        phases += [weekend, monday, tuesday] + ([tuesday_2] if shards_env is not None else [])
         by_step = {s["step"]: s for s in monday_steps}
         orders = by_step["debit_orders"]["counts"].get("orders", 0)
         phases.append(Phase("  debit orders selected and files written (Monday)", by_step["debit_orders"]["seconds"], 0, orders, "tx", ""))
@@ -136,8 +150,12 @@ def main() -> None:
                             f"(errors {sum(load.errors.values())})", load.seconds, 0, load.sent, "submits", "p99 ≤ 50 ms"))
         step_table = ["| step | Monday s | Tuesday s |", "|---|---:|---:|"]
         tue = {s["step"]: s for s in tuesday_steps}
+        if shards_env is not None:
+            step_table = ["| step | Monday s | Tuesday s | Tuesday, 2 shards s |", "|---|---:|---:|---:|"]
+            tue_2 = {s["step"]: s for s in tuesday_2_steps}
         for s_ in monday_steps:
-            step_table.append(f"| {s_['step']} | {s_['seconds']:.2f} | {tue[s_['step']]['seconds']:.2f} |")
+            row = f"| {s_['step']} | {s_['seconds']:.2f} | {tue[s_['step']]['seconds']:.2f} |"
+            step_table.append(row + (f" {tue_2[s_['step']]['seconds']:.2f} |" if shards_env is not None else ""))
     finally:
         if server is not None:
             server.stop()

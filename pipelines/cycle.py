@@ -3,26 +3,45 @@
 Each asset runs its step through `run_step` (atomic, idempotent: re-materialising a done date
 changes nothing and shows the original figures). Metadata carries the step's counts and amounts
 in a form a finance user reads; asset checks sit beside the assets they check.
+
+With AUTOFIN_CYCLE_SHARDS=N (N > 1) the per-contract steps (billing, delinquency, penalties,
+allocation) are graph-backed assets that fan out into N contract-shard ops and join again: under
+the multiprocess executor (the default for jobs) the shards of one date run in parallel
+processes, on a Celery or Kubernetes executor on as many machines. The bank and ledger steps
+stay whole.
 """
 
 
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
 from dagster import (
     AssetCheckResult,
     AssetExecutionContext,
+    AssetIn,
     DailyPartitionsDefinition,
+    DynamicOut,
+    DynamicOutput,
+    In,
     MaterializeResult,
     MetadataValue,
+    Nothing,
+    OpExecutionContext,
+    Output,
     asset,
     asset_check,
+    graph_asset,
+    op,
 )
 from sqlalchemy import text
 
 from autofin.domain.money import from_minor
 from autofin.servicing.checks import nightly_checks, schedules_repay_financed
 from autofin.servicing.cycle import run_step
+from autofin.servicing.shards import SHARDED_STEPS
+from autofin.servicing.shards import split as split_shards
+from autofin.settings import cycle_shards
 from autofin.store.migrate import require_current
 from pipelines.resources import ServicingResource
 
@@ -84,17 +103,47 @@ def _step_asset(step: str, upstream: str | None):
     return _asset
 
 
-def build_cycle_assets() -> list:
+def _sharded_step_asset(step: str, upstream: str, count: int):
+    """The step as a graph: one op per contract shard between a fan-out and a join."""
+    name, group, description = ASSETS[step]
+
+    @op(name=f"{name}__fan_out", ins={"after": In(Nothing)}, out=DynamicOut(str))
+    def fan_out():  # noqa: ANN202
+        for shard in split_shards(count):
+            yield DynamicOutput(shard.key, mapping_key=shard.key)
+
+    @op(name=f"{name}__shard", tags={"kind": "contract-shard"})
+    def one_shard(context: OpExecutionContext, servicing: ServicingResource, shard: str) -> dict:
+        d = date.fromisoformat(context.partition_key)
+        result = run_step(servicing.engine(), step, d, replace(servicing.context(), shard=shard))
+        context.log.info("%s %s shard %s: %s", d, step, shard, result.counts)
+        return {"shard": shard, "counts": result.counts, "skipped": result.skipped, "seconds": result.seconds}
+
+    @op(name=f"{name}__join")
+    def join(results: list[dict]) -> Output:
+        counts = {"shards": {r["shard"]: r["counts"] for r in sorted(results, key=lambda r: r["shard"])}}
+        return Output(None, metadata=_metadata(counts, all(r["skipped"] for r in results), max(r["seconds"] for r in results)))
+
+    @graph_asset(name=name, group_name=group, description=f"{description} Runs as {count} contract shards.",
+                 partitions_def=business_dates, ins={"after": AssetIn(upstream, dagster_type=Nothing)}, kinds={"python", "sql"})
+    def _asset(after):  # noqa: ANN001, ANN202
+        return join(fan_out(after).map(one_shard).collect())
+
+    return _asset
+
+
+def build_cycle_assets(shards: int = 1) -> list:
     from autofin.servicing.cycle import STEP_ORDER
 
     out, upstream = [], None
     for step in STEP_ORDER:
-        out.append(_step_asset(step, upstream))
+        sharded = shards > 1 and step in SHARDED_STEPS
+        out.append(_sharded_step_asset(step, upstream, shards) if sharded else _step_asset(step, upstream))
         upstream = ASSETS[step][0]
     return out
 
 
-cycle_assets = build_cycle_assets()
+cycle_assets = build_cycle_assets(cycle_shards())
 
 
 def _check(name: str, asset_name: str, description: str):
