@@ -81,7 +81,9 @@ def create_app(engine: Engine | None = None, adapters: Adapters | None = None) -
 
     @app.exception_handler(OperationalError)
     async def busy(_: Request, exc: OperationalError) -> JSONResponse:
-        if "locked" in str(exc.orig).lower() or "busy" in str(exc.orig).lower():
+        # SQLite's writer lock held too long; PostgreSQL breaking a deadlock or a serialization conflict
+        reason = str(exc.orig).lower()
+        if any(word in reason for word in ("locked", "busy", "deadlock detected", "could not serialize")):
             return JSONResponse({"detail": "the store is busy; nothing was written, retry"}, status_code=503, headers={"Retry-After": "1"})
         raise exc
 
