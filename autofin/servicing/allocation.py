@@ -20,7 +20,7 @@ from autofin.domain.products import ALLOCATION_COMPONENTS
 from autofin.servicing.cycle import StepContext, step
 from autofin.servicing.shards import parse as parse_shard
 from autofin.servicing.delinquency import refresh_dpd
-from autofin.servicing.sql import least, position
+from autofin.servicing.sql import analyze, least, position
 from autofin.store.ledger import post_batch
 
 OPEN_AMOUNT = {
@@ -54,6 +54,7 @@ def allocate_receipts(conn: Connection, d: date, ctx: StepContext) -> dict[str, 
              + shard.where("contract_id")),
         {"d": d},
     )
+    analyze(conn, "tmp_touched")
     rounds = 0
     while True:
         conn.execute(text("DELETE FROM tmp_round"))
@@ -69,6 +70,7 @@ def allocate_receipts(conn: Connection, d: date, ctx: StepContext) -> dict[str, 
         conn.execute(text("UPDATE tmp_round SET amount = (SELECT r.amount_minor FROM receipt r WHERE r.receipt_id = tmp_round.receipt_id)"))
         if not n:
             break
+        analyze(conn, "tmp_round")
         rounds += 1
         _apply_round(conn, d)
     conn.execute(

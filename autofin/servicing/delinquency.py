@@ -17,7 +17,7 @@ from sqlalchemy import Connection, text
 from autofin.servicing.cycle import StepContext, step
 from autofin.servicing.shards import WHOLE, Shard
 from autofin.servicing.shards import parse as parse_shard
-from autofin.servicing.sql import days_between
+from autofin.servicing.sql import analyze, days_between
 
 BUCKET_SQL = "CASE WHEN {dpd} <= 0 THEN 'current' WHEN {dpd} <= 30 THEN 'M1' WHEN {dpd} <= 60 THEN 'M2' WHEN {dpd} <= 90 THEN 'M3' ELSE 'M4+' END"
 
@@ -36,10 +36,14 @@ def refresh_dpd(conn: Connection, d: date, scope: str | None = None, shard: Shar
         ),
         {"d": d},
     )
+    analyze(conn, "tmp_dpd")
     # contracts past due before and fully paid since become current
     cured = conn.execute(
         text(
-            "UPDATE contract SET dpd = 0, bucket = 'current' WHERE dpd > 0 AND contract_id NOT IN (SELECT contract_id FROM tmp_dpd)"
+            # NOT EXISTS, not NOT IN: PostgreSQL turns NOT IN over a large set into a per-row scan
+            # (8+ minutes for 143k touched contracts at 1M); an anti-join is linear
+            "UPDATE contract SET dpd = 0, bucket = 'current' WHERE dpd > 0 "
+            "AND NOT EXISTS (SELECT 1 FROM tmp_dpd t WHERE t.contract_id = contract.contract_id)"
             + ("" if scope is None else f" AND contract_id IN ({scope})") + shard.where("contract_id")
         )
     ).rowcount
@@ -81,7 +85,7 @@ def age_arrears(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
     closed = conn.execute(
         text(
             "UPDATE collection_case SET status = 'closed', closed_date = :d WHERE status = 'open' "
-            "AND contract_id NOT IN (SELECT contract_id FROM tmp_dpd)" + shard.where("contract_id")
+            "AND NOT EXISTS (SELECT 1 FROM tmp_dpd t WHERE t.contract_id = collection_case.contract_id)" + shard.where("contract_id")
         ),
         params,
     ).rowcount

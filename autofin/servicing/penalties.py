@@ -17,7 +17,7 @@ from sqlalchemy import Connection, text
 from autofin.domain.money import PPM, sql_div_round_half_up
 from autofin.servicing.cycle import StepContext, step
 from autofin.servicing.shards import parse as parse_shard
-from autofin.servicing.sql import days_between, greatest, least
+from autofin.servicing.sql import analyze, days_between, greatest, least
 from autofin.store.ledger import post_batch
 
 
@@ -48,6 +48,7 @@ def accrue_penalties(conn: Connection, d: date, ctx: StepContext) -> dict[str, A
         {"d": d},
     )
     conn.execute(text("DELETE FROM tmp_penalty WHERE amount <= 0"))
+    analyze(conn, "tmp_penalty")
     conn.execute(
         text(
             "UPDATE instalment SET penalty_minor = penalty_minor + (SELECT t.amount FROM tmp_penalty t WHERE t.instalment_id = instalment.instalment_id), "

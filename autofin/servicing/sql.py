@@ -30,3 +30,10 @@ def zero_pad(conn: Connection, expr: str, width: int) -> str:
     if conn.dialect.name == "sqlite":
         return f"substr('{'0' * width}' || ({expr}), -{width}, {width})"
     return f"lpad(CAST({expr} AS text), {width}, '0')"
+
+
+def analyze(conn: Connection, table: str) -> None:
+    """Give PostgreSQL's planner the size of a temporary table just filled (autovacuum never sees
+    temporary tables; without statistics it plans for a few rows). SQLite plans without them."""
+    if conn.dialect.name != "sqlite":
+        conn.exec_driver_sql(f"ANALYZE {table}")
