@@ -12,7 +12,7 @@ from datetime import date, datetime
 from lxml import etree
 
 from autofin.bankfiles.amounts import read_amount, write_amount
-from autofin.bankfiles.records import BankFileError, Statement, StatementEntry, StatusReport, TransactionStatus
+from autofin.bankfiles.records import BankFileError, Statement, StatementEntry, StatusReport, TransactionStatus, refusing_bad_values
 from autofin.bankfiles.xml import document, find, findall, group_header, parse_xml, path, serialise, sub, text_of, timestamp
 
 CAMT054 = "camt.054.001.08"
@@ -54,6 +54,7 @@ def render_camt054(*, message_id: str, created_at: datetime, account: str, booki
     return serialise(root)
 
 
+@refusing_bad_values
 def parse_camt054(data: bytes) -> StatusReport:
     root = parse_xml(data)
     body = find(root, "BkToCstmrDbtCdtNtfctn")
@@ -102,6 +103,7 @@ def render_camt053(*, message_id: str, created_at: datetime, account: str, booki
     return serialise(root)
 
 
+@refusing_bad_values
 def parse_camt053(data: bytes) -> Statement:
     root = parse_xml(data)
     body = find(root, "BkToCstmrStmt")

@@ -14,7 +14,9 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from autofin.bankfiles.amounts import read_amount, write_amount
-from autofin.bankfiles.records import BankFileError, Creditor, DebitFile, DebitInstruction, StatusReport, TransactionStatus
+from autofin.bankfiles.records import (
+    BankFileError, Creditor, DebitFile, DebitInstruction, StatusReport, TransactionStatus, refusing_bad_values,
+)
 
 ENCODING = "gbk"
 MAX_TEXT_BYTES = 64 * 1024 * 1024
@@ -66,6 +68,7 @@ def render_debit(batch: DebitFile) -> bytes:
     return _encode(lines)
 
 
+@refusing_bad_values
 def parse_debit(data: bytes, creditor: Creditor, currency: str = "CNY") -> DebitFile:
     rows = _decode(data)
     head, details = rows[0], rows[1:]
@@ -94,6 +97,7 @@ def render_result(batch_no: str, results: list[TransactionStatus], currency: str
     return _encode(lines)
 
 
+@refusing_bad_values
 def parse_result(data: bytes, currency: str = "CNY") -> StatusReport:
     rows = _decode(data)
     head, details = rows[0], rows[1:]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from autofin.bankfiles.amounts import read_amount, write_amount
-from autofin.bankfiles.records import BankFileError, StatusReport, TransactionStatus
+from autofin.bankfiles.records import BankFileError, StatusReport, TransactionStatus, refusing_bad_values
 from autofin.bankfiles.xml import document, find, findall, group_header, parse_xml, path, serialise, sub, text_of
 
 RENDER_VERSION = "pain.002.001.03"
@@ -39,6 +39,7 @@ def render(*, message_id: str, created_at: datetime, original: StatusReport, tra
             sub(path(tx, "OrgnlTxRef", "Amt"), "InstdAmt", write_amount(t.amount_minor, currency), Ccy=currency)
     return serialise(root)
 
+@refusing_bad_values
 def parse(data: bytes) -> StatusReport:
     root = parse_xml(data)
     rpt = find(root, "CstmrPmtStsRpt")

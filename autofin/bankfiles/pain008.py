@@ -11,7 +11,7 @@ from datetime import date, datetime
 from xml.sax.saxutils import escape
 
 from autofin.bankfiles.amounts import read_amount, write_amount
-from autofin.bankfiles.records import BankFileError, Creditor, DebitFile, DebitInstruction
+from autofin.bankfiles.records import BankFileError, Creditor, DebitFile, DebitInstruction, refusing_bad_values
 from autofin.bankfiles.xml import find, findall, parse_xml, text_of, timestamp
 
 VERSIONS = ("pain.008.001.08", "pain.008.001.02")
@@ -77,6 +77,7 @@ def _escape(text: str) -> str:
     return escape(text, {'"': "&quot;"})
 
 
+@refusing_bad_values
 def parse(data: bytes) -> DebitFile:
     root = parse_xml(data)
     init = find(root, "CstmrDrctDbtInitn")

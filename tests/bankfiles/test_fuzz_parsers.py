@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from autofin.bankfiles import camt, cn_text, pain002
+from autofin.bankfiles import camt, cn_text, pain002, pain008
 from autofin.bankfiles.records import BankFileError, Creditor
 from autofin.bankfiles.xml import MAX_XML_BYTES
 
@@ -28,6 +28,7 @@ PARSERS: dict[str, tuple[Callable[[bytes], object], str]] = {
     "camt053": (camt.parse_camt053, "camt053_boc_20261124.xml"),
     "cn_text_result": (cn_text.parse_result, "cn_text_icbc_20261123_result.txt"),
     "cn_text_debit": (lambda data: cn_text.parse_debit(data, CREDITOR), "cn_text_icbc_20261123.txt"),
+    "pain008": (pain008.parse, "pain008_boc_20261123.xml"),
 }
 
 
@@ -99,7 +100,7 @@ EXTERNAL = b"""<?xml version="1.0"?>
 <Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.03"><x>&secret;</x></Document>"""
 
 
-@pytest.mark.parametrize("name", ["pain002", "camt054", "camt053"])
+@pytest.mark.parametrize("name", ["pain002", "camt054", "camt053", "pain008"])
 @pytest.mark.parametrize("attack", [BOMB, EXTERNAL], ids=["entity-bomb", "external-entity"])
 def test_entity_tricks_are_refused_and_nothing_is_read(name: str, attack: bytes):
     with pytest.raises(BankFileError) as refused:
