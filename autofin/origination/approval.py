@@ -13,7 +13,7 @@ approvers racing on one task exactly one changes it; the other finds nothing cha
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
@@ -27,15 +27,11 @@ from autofin.origination.audit import audit
 from autofin.origination.errors import Conflict, Forbidden, NotFound, one_by_one
 from autofin.origination.users import usernames
 from autofin.reference import approval_matrix
+from autofin.store.engine import iso, utc
 from autofin.store.models import Application, AppUser, ApprovalTask, Decision, Partner
 
 OPEN = ("open", "claimed")
 DECISIONS = {"approve": "approved", "reject": "rejected", "return": "returned"}
-
-
-def aware(moment: datetime | None) -> datetime | None:
-    """Timestamps come back from SQLite without their zone; the store keeps UTC."""
-    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # ---------------------------------------------------------------- routing
@@ -95,9 +91,9 @@ def view(task: Any, names: Mapping[int, str], **application: Any) -> dict[str, A
     out = {
         "task_id": task.approval_task_id, "tier": task.tier, "tier_seq": task.tier_seq, "route": task.route, "status": task.status,
         "assignee": names.get(task.assignee_user_id), "locked_by": names.get(task.lock_owner_user_id),
-        "lock_expires_at": _iso(task.lock_expires_at), "tags": task.tags or [], "outcome": task.outcome,
+        "lock_expires_at": iso(task.lock_expires_at), "tags": task.tags or [], "outcome": task.outcome,
         "reason_code": task.reason_code, "comment": task.comment, "decided_by": names.get(task.decided_by),
-        "decided_at": _iso(task.decided_at), "turnaround_seconds": task.turnaround_seconds, "created_at": _iso(task.created_at),
+        "decided_at": iso(task.decided_at), "turnaround_seconds": task.turnaround_seconds, "created_at": iso(task.created_at),
     }
     if application:
         financed = application.pop("financed_minor")
@@ -112,10 +108,6 @@ def view_one(conn: Connection, who: Principal, task_id: int) -> dict[str, Any]:
     partner_code = conn.execute(select(Partner.partner_code).where(Partner.partner_id == app.partner_id)).scalar_one()
     return view(task, names, application_no=app.application_no, business_type=app.business_type, financed_minor=app.financed_minor,
                 partner_code=partner_code)
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else aware(moment).isoformat()
 
 
 def _application(conn: Connection, who: Principal, task: Any) -> Any:
@@ -152,7 +144,7 @@ def _why_not(conn: Connection, task_id: int, me: int, now: datetime) -> Exceptio
     if task.assignee_user_id not in (None, me):
         return Conflict(f"task {task_id} is assigned to {usernames(conn, {task.assignee_user_id})[task.assignee_user_id]}")
     owner = usernames(conn, {task.lock_owner_user_id}).get(task.lock_owner_user_id)
-    return Conflict(f"task {task_id} is locked by {owner} until {_iso(task.lock_expires_at)}")
+    return Conflict(f"task {task_id} is locked by {owner} until {iso(task.lock_expires_at)}")
 
 
 def _check_person(conn: Connection, who: Principal, app: Any) -> None:
@@ -252,7 +244,7 @@ def decide(conn: Connection, who: Principal, task_id: int, decision: str, reason
     target = {"approve": "in_approval" if task.tier_seq < len(task.route) else "approved", "reject": "rejected", "return": "draft"}[decision]
     if app.status != target:  # in_approval → in_approval (a middle tier) is no move
         APPLICATION.check(app.status, target)
-    created = aware(task.created_at)
+    created = utc(task.created_at)
     status = DECISIONS[decision]
     changed = conn.execute(
         update(ApprovalTask).where(_ACTIONABLE).values(

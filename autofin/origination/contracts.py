@@ -29,9 +29,10 @@ from autofin.origination.audit import audit
 from autofin.origination.errors import Conflict, NotFound
 from autofin.origination.esign import SignatureProvider
 from autofin.reference import bank_profiles, voucher_templates
-from autofin.store.ledger import post_batch
+from autofin.store.ledger import post_contract_events
+from autofin.store.engine import iso
 from autofin.store.models import (
-    Application, ApplicationItem, Contract, ContractCondition, ContractSignature, Customer, Instalment, Mandate, MoneyEvent, Partner,
+    Application, ApplicationItem, Contract, ContractCondition, ContractSignature, Customer, Instalment, Mandate, Partner,
     Product, ProductVersion, Vehicle,
 )
 
@@ -96,7 +97,7 @@ def view(conn: Connection, row: Any) -> dict[str, Any]:
         "contract_no": row.contract_no, "application_no": app_no, "status": row.status, "partner_code": partner_code,
         "business_type": row.business_type, "method": row.method, "financed_amount": format_minor(row.financed_minor),
         "balloon": format_minor(row.balloon_minor), "term_months": row.term_months, "start_date": row.start_date.isoformat(),
-        "maturity_date": row.maturity_date.isoformat(), "signed_at": None if row.signed_at is None else row.signed_at.isoformat(),
+        "maturity_date": row.maturity_date.isoformat(), "signed_at": iso(row.signed_at),
         "activated_date": None if row.activated_date is None else row.activated_date.isoformat(),
         "closed_date": None if row.closed_date is None else row.closed_date.isoformat(),
         "credit": format_minor(row.credit_minor), "dpd": row.dpd, "bucket": row.bucket, "document_sha256": row.document_sha256,
@@ -105,7 +106,7 @@ def view(conn: Connection, row: Any) -> dict[str, Any]:
                     "preconditions": list(terms_of(conn, row).disbursement_preconditions)},
         "signatures": [{"signer_name": s.signer_name, "signer_id": mask_id(s.signer_id_number), "method": s.method,
                         "provider": s.provider, "provider_ref": s.provider_ref, "document_sha256": s.document_sha256,
-                        "signed_at": s.signed_at.isoformat()} for s in signatures],
+                        "signed_at": iso(s.signed_at)} for s in signatures],
         "conditions": [{"kind": c.kind, "reference": c.reference} for c in conditions],
         "disbursement": disbursement,
         "schedule": schedule(conn, row),
@@ -273,10 +274,8 @@ def activate(conn: Connection, who: Principal, row: Any, paid_date: date, disbur
     conn.execute(insert(Instalment), rows)
     conn.execute(update(Contract).where(Contract.contract_id == row.contract_id).values(status="active", activated_date=paid_date))
     batch = f"disbursement:{disbursement_id}"
-    conn.execute(insert(MoneyEvent).values(event_type="disbursement", event_key=batch, contract_id=row.contract_id,
-                                           business_date=paid_date, currency=row.currency, outstanding_principal_minor=row.financed_minor,
-                                           batch_id=batch))
-    posted = post_batch(conn, batch, voucher_templates())
+    posted = post_contract_events(conn, batch, row, paid_date, [{"event_type": "disbursement", "event_key": batch,
+                                                                 "outstanding_principal_minor": row.financed_minor}], voucher_templates())
     _move_vehicle(conn, who, row.vehicle_id, "leased")
     audit(conn, who, "contract.active", "contract", row.contract_no, {"status": row.status},
           {"status": "active", "activated_date": paid_date, "instalments": len(rows), "voucher_lines": posted.lines})

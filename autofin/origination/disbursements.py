@@ -20,20 +20,16 @@ from autofin.domain.lifecycle import DISBURSEMENT
 from autofin.domain.money import format_minor
 from autofin.origination import contracts
 from autofin.origination.access import Principal
-from autofin.origination.approval import aware
 from autofin.origination.audit import audit
 from autofin.origination.errors import Conflict, Forbidden, one_by_one
 from autofin.origination.payouts import PaymentGateway, PaymentUnavailable
 from autofin.origination.users import usernames
 from autofin.reference import approval_matrix
+from autofin.store.engine import iso
 from autofin.store.models import Application, Contract, Customer, Disbursement, Partner, PartnerHistory
 
 LIVE = ("requested", "in_review", "approved", "sent", "paid")
 REVIEWABLE = ("requested", "in_review")
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else aware(moment).isoformat()
 
 
 def view(d: Any, names: dict[int, str] | None = None, contract_no: str | None = None) -> dict[str, Any]:
@@ -42,9 +38,9 @@ def view(d: Any, names: dict[int, str] | None = None, contract_no: str | None = 
         "disbursement_id": d.disbursement_id, "contract_no": contract_no, "status": d.status, "amount": format_minor(d.amount_minor),
         "currency": d.currency, "payee_bank": d.payee_bank, "payee_account_no": d.payee_account_no,
         "payee_account_name": d.payee_account_name, "locked_by": names.get(d.lock_owner_user_id),
-        "lock_expires_at": _iso(d.lock_expires_at), "approved_by": names.get(d.approved_by), "approved_at": _iso(d.approved_at),
-        "payment_ref": d.payment_ref, "sent_at": _iso(d.sent_at), "paid_date": None if d.paid_date is None else d.paid_date.isoformat(),
-        "failure_reason": d.failure_reason, "fraud_reason": d.fraud_reason, "created_at": _iso(d.created_at),
+        "lock_expires_at": iso(d.lock_expires_at), "approved_by": names.get(d.approved_by), "approved_at": iso(d.approved_at),
+        "payment_ref": d.payment_ref, "sent_at": iso(d.sent_at), "paid_date": None if d.paid_date is None else d.paid_date.isoformat(),
+        "failure_reason": d.failure_reason, "fraud_reason": d.fraud_reason, "created_at": iso(d.created_at),
     }
 
 
@@ -117,7 +113,7 @@ def _why_not(conn: Connection, who: Principal, disbursement_id: int, wanted: str
     if d.status not in REVIEWABLE:
         return TransitionError("disbursement", d.status, wanted, DISBURSEMENT.allowed(d.status))
     owner = usernames(conn, {d.lock_owner_user_id}).get(d.lock_owner_user_id)
-    return Conflict(f"disbursement {disbursement_id} is locked by {owner} until {_iso(d.lock_expires_at)}")
+    return Conflict(f"disbursement {disbursement_id} is locked by {owner} until {iso(d.lock_expires_at)}")
 
 
 def claim(conn: Connection, who: Principal, disbursement_id: int, now: datetime) -> dict[str, Any]:

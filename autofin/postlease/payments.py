@@ -21,6 +21,7 @@ from autofin.origination.access import Principal
 from autofin.origination.audit import audit
 from autofin.origination.errors import Conflict, NotFound
 from autofin.origination.partners import amount_minor
+from autofin.store.engine import iso
 from autofin.store.models import Contract, Receipt
 
 SOURCES = ("transfer", "corporate")
@@ -31,7 +32,7 @@ PAYABLE = ("active",)
 def view(r: Any, contract_no: str) -> dict[str, Any]:
     return {"receipt_id": r.receipt_id, "contract_no": contract_no, "source": r.source, "reference": r.source_ref.split(":", 1)[-1],
             "amount": format_minor(r.amount_minor), "value_date": r.value_date.isoformat(), "business_date": r.business_date.isoformat(),
-            "status": r.status, "payer_name": r.payer_name, "created_at": r.created_at.isoformat()}
+            "status": r.status, "payer_name": r.payer_name, "created_at": iso(r.created_at)}
 
 
 def _validated(conn: Connection, who: Principal, data: Mapping[str, Any], today: date) -> dict[str, Any]:

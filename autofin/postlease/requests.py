@@ -17,6 +17,7 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from autofin.domain.errors import InputError
 from autofin.domain.lifecycle import CONTRACT
+from autofin.domain.products import ALLOCATION_COMPONENTS
 from autofin.domain.money import D, format_amount, format_minor, from_minor, to_minor
 from autofin.domain.schedules import Method, ScheduleTerms, build_schedule
 from autofin.origination.access import Principal
@@ -25,12 +26,12 @@ from autofin.origination.contracts import of_contract, terms_of
 from autofin.origination.errors import Conflict, Forbidden
 from autofin.reference import approval_matrix, calendar, voucher_templates
 from autofin.servicing.delinquency import refresh_dpd
-from autofin.store.ledger import post_batch
+from autofin.store.ledger import post_contract_events
+from autofin.store.engine import iso
 from autofin.store.models import (
-    Allocation, AppUser, Contract, Instalment, MoneyEvent, PostLeaseApproval, PostLeaseRequest, Receipt, ScheduleHistory,
+    Allocation, AppUser, Contract, Instalment, PostLeaseApproval, PostLeaseRequest, Receipt, ScheduleHistory,
 )
 
-COMPONENTS = ("penalty", "fee", "interest", "principal")
 
 
 # ---------------------------------------------------------------- reading
@@ -49,10 +50,10 @@ def view(conn: Connection, r: Any, contract_no: str) -> dict[str, Any]:
         "request_id": r.post_lease_request_id, "kind": r.kind, "contract_no": contract_no, "receipt_id": r.receipt_id,
         "amount": format_minor(r.amount_minor), "status": r.status, "chain": r.chain, "level": r.level,
         "next_role": r.chain[r.level] if r.status == "pending" else None, "reason": r.reason, "details": r.details,
-        "requested_by": requester, "created_at": r.created_at.isoformat(),
-        "executed_at": None if r.executed_at is None else r.executed_at.isoformat(),
+        "requested_by": requester, "created_at": iso(r.created_at),
+        "executed_at": iso(r.executed_at),
         "approvals": [{"level": a.level, "role": a.role, "decision": a.decision, "comment": a.comment, "by": a.username,
-                       "at": a.decided_at.isoformat()} for a in approvals],
+                       "at": iso(a.decided_at)} for a in approvals],
     }
 
 
@@ -99,7 +100,7 @@ def _reversal_plan(conn: Connection, receipt: Any, contract: Any, reopen: bool) 
         raise Conflict(f"receipt {receipt.receipt_id} is already reversed")
     if receipt.source == "settlement":
         raise Conflict(f"receipt {receipt.receipt_id} settled contract {contract.contract_no} early; a settlement is not reversed here")
-    parts = {c: 0 for c in (*COMPONENTS, "credit")}
+    parts = {c: 0 for c in (*ALLOCATION_COMPONENTS, "credit")}
     for comp, amount in conn.execute(select(Allocation.component, func.sum(Allocation.amount_minor)).where(
             Allocation.receipt_id == receipt.receipt_id).group_by(Allocation.component)).all():
         parts[comp] = int(amount)
@@ -207,9 +208,7 @@ def decide(conn: Connection, who: Principal, request_id: int, decision: str, com
 
 
 def _post(conn: Connection, contract: Any, event_type: str, key: str, today: date, **amounts: int) -> Any:
-    conn.execute(insert(MoneyEvent).values(event_type=event_type, event_key=key, contract_id=contract.contract_id, business_date=today,
-                                           currency=contract.currency, batch_id=key, **amounts))
-    return post_batch(conn, key, voucher_templates())
+    return post_contract_events(conn, key, contract, today, [{"event_type": event_type, "event_key": key, **amounts}], voucher_templates())
 
 
 def _execute_reversal(conn: Connection, who: Principal, r: Any, contract: Any, today: date) -> dict[str, Any]:

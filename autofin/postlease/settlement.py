@@ -18,6 +18,7 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from autofin.domain.errors import InputError
 from autofin.domain.lifecycle import CONTRACT
+from autofin.domain.products import ALLOCATION_COMPONENTS
 from autofin.domain.money import format_amount, format_minor, from_minor, to_minor, vat_inside_minor
 from autofin.domain.settlement import InstalmentState, SettlementQuote, early_settlement_quote
 from autofin.origination.access import Principal
@@ -26,10 +27,9 @@ from autofin.origination.contracts import terms_of
 from autofin.origination.errors import Conflict
 from autofin.reference import voucher_templates
 from autofin.servicing.delinquency import refresh_dpd
-from autofin.store.ledger import post_batch
-from autofin.store.models import Allocation, Contract, DebitOrder, Instalment, Mandate, MoneyEvent, Receipt
+from autofin.store.ledger import post_contract_events
+from autofin.store.models import Allocation, Contract, DebitOrder, Instalment, Mandate, Receipt
 
-COMPONENTS = ("penalty", "fee", "interest", "principal")
 
 
 def _instalments(conn: Connection, contract_id: int) -> list[Any]:
@@ -85,17 +85,17 @@ def execute(conn: Connection, who: Principal, row: Any, amount_minor: int, refer
 
     rows = _instalments(conn, row.contract_id)
     allocations: list[dict[str, Any]] = []
-    billed = dict.fromkeys(COMPONENTS, 0)
+    billed = dict.fromkeys(ALLOCATION_COMPONENTS, 0)
     for i in rows:
         if i.status != "billed":
             continue
-        for comp in COMPONENTS:
+        for comp in ALLOCATION_COMPONENTS:
             open_minor = getattr(i, f"{comp}_minor") - getattr(i, f"paid_{comp}_minor")
             if open_minor:
                 allocations.append({"instalment_id": i.instalment_id, "component": comp, "amount_minor": open_minor})
                 billed[comp] += open_minor
         conn.execute(update(Instalment).where(Instalment.instalment_id == i.instalment_id).values(
-            status="paid", paid_date=today, **{f"paid_{c}_minor": getattr(i, f"{c}_minor") for c in COMPONENTS}))
+            status="paid", paid_date=today, **{f"paid_{c}_minor": getattr(i, f"{c}_minor") for c in ALLOCATION_COMPONENTS}))
     unbilled = [i for i in rows if i.status == "scheduled"]
     accrued, fee = to_minor(q.accrued_interest), to_minor(q.settlement_fee)
     for n, i in enumerate(unbilled):
@@ -117,10 +117,7 @@ def execute(conn: Connection, who: Principal, row: Any, amount_minor: int, refer
         events.append({"event_type": "receipt", "event_key": f"receipt:{receipt_id}", **{f"{c}_minor": v for c, v in billed.items()}})
     events.append({"event_type": "early_settlement", "event_key": f"early_settlement:{receipt_id}", "outstanding_principal_minor": outstanding,
                    "interest_minor": accrued, "vat_minor": vat_inside_minor(accrued, row.vat_rate_ppm), "fee_minor": fee})
-    conn.execute(insert(MoneyEvent), [{"contract_id": row.contract_id, "business_date": today, "currency": row.currency, "batch_id": batch,
-                                       **{f"{c}_minor": 0 for c in ("principal", "interest", "fee", "penalty", "vat", "credit",
-                                                                     "outstanding_principal")}, **e} for e in events])
-    posted = post_batch(conn, batch, voucher_templates())
+    posted = post_contract_events(conn, batch, row, today, events, voucher_templates())
     conn.execute(update(Contract).where(Contract.contract_id == row.contract_id).values(status="settled_early", closed_date=today))
     conn.execute(update(Mandate).where(Mandate.contract_id == row.contract_id, Mandate.status == "active").values(status="revoked"))
     refresh_dpd(conn, today, f"SELECT {int(row.contract_id)}")

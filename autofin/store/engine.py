@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
@@ -59,6 +60,16 @@ def make_engine(url: str | None = None) -> Engine:
 def get_engine(url: str | None = None) -> Engine:
     """The process-wide engine for `url` (default: the configured store)."""
     return make_engine(url)
+
+
+def utc(moment: datetime | None) -> datetime | None:
+    """A timestamp read back from the store, in UTC (SQLite returns it without its zone; the store keeps UTC)."""
+    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def iso(moment: datetime | None) -> str | None:
+    """A stored timestamp as ISO 8601 with its zone, for answers."""
+    return None if moment is None else utc(moment).isoformat()
 
 
 def is_sqlite(conn_or_engine: Connection | Engine) -> bool:

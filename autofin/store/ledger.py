@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, func, insert, select, text
 
 from autofin.domain.errors import DomainError
 from autofin.domain.ledger import COMPONENTS, Account, Template, TrialBalanceRow, line_sql_expression, trial_balance
@@ -80,6 +80,17 @@ def post_batch(conn: Connection, batch_id: str, templates: Mapping[str, Template
     if negative or debit != credit:
         raise UnbalancedBatchError(f"batch {batch_id}: debit {debit} ≠ credit {credit}, {negative} negative lines")
     return PostingResult(entries, lines, int(debit), int(credit))
+
+
+def post_contract_events(conn: Connection, batch_id: str, contract: object, business_date: date,
+                         events: list[dict[str, object]], templates: Mapping[str, Template]) -> PostingResult:
+    """Record one contract's money events as one batch and post it, in the caller's transaction (the
+    API's money moves: disbursement, settlement, reversal, refund). Each event: event_type,
+    event_key and its `<component>_minor` amounts; the others are zero."""
+    zeros = dict.fromkeys(component_columns(), 0)
+    conn.execute(insert(MoneyEvent), [{**zeros, "contract_id": contract.contract_id, "business_date": business_date,  # type: ignore[attr-defined]
+                                       "currency": contract.currency, "batch_id": batch_id, **e} for e in events])  # type: ignore[attr-defined]
+    return post_batch(conn, batch_id, templates)
 
 
 def component_columns() -> list[str]:
