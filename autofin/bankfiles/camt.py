@@ -13,7 +13,7 @@ from lxml import etree
 
 from autofin.bankfiles.amounts import read_amount, write_amount
 from autofin.bankfiles.records import BankFileError, Statement, StatementEntry, StatusReport, TransactionStatus, refusing_bad_values
-from autofin.bankfiles.xml import document, find, findall, group_header, parse_xml, path, serialise, sub, text_of, timestamp
+from autofin.bankfiles.xml import document, document_of, group_header, path, records, required, serialise, sub, timestamp
 
 CAMT054 = "camt.054.001.08"
 CAMT053 = "camt.053.001.08"
@@ -54,29 +54,35 @@ def render_camt054(*, message_id: str, created_at: datetime, account: str, booki
     return serialise(root)
 
 
+ENTRY = ("Amt", "Amt/@Ccy", "CdtDbtInd", "BookgDt/Dt", "NtryDtls/TxDtls/Refs/EndToEndId", "NtryDtls/TxDtls/RtrInf/Rsn/Cd")
+
+
+def _entries(root: etree._Element, record: str) -> list[tuple[int, str, bool, str | None, str | None, str | None]]:
+    """(amount, currency, is credit, booking date, end-to-end id, return reason) of every entry at `record`."""
+    out = []
+    for amount, currency, indicator, booked, e2e, reason in records(root, record, ENTRY):
+        if amount is None:
+            raise BankFileError("entry without Amt")
+        currency = currency or "CNY"
+        out.append((read_amount(amount, currency, "Ntry/Amt"), currency, indicator == "CRDT", booked, e2e, reason))
+    return out
+
+
 @refusing_bad_values
-def parse_camt054(data: bytes) -> StatusReport:
-    root = parse_xml(data)
-    body = find(root, "BkToCstmrDbtCdtNtfctn")
-    if body is None:
+def parse_camt054(data: bytes | etree._Element) -> StatusReport:
+    root = document_of(data)
+    head = records(root, "BkToCstmrDbtCdtNtfctn", ("GrpHdr/MsgId",))
+    if not head:
         raise BankFileError("not a camt.054 notification")
     transactions, booking = [], None
-    for ntry in findall(body, "Ntfctn/Ntry"):
-        amt = find(ntry, "Amt")
-        if amt is None:
-            raise BankFileError("camt.054 entry without Amt")
-        currency = amt.get("Ccy") or "CNY"
-        credit = text_of(ntry, "CdtDbtInd") == "CRDT"
-        booked = text_of(ntry, "BookgDt/Dt", required=False)
+    for amount, _, credit, booked, e2e, reason in _entries(root, "BkToCstmrDbtCdtNtfctn/Ntfctn/Ntry"):
         booking = date.fromisoformat(booked) if booked else booking
-        e2e = text_of(ntry, "NtryDtls/TxDtls/Refs/EndToEndId", required=False)
         if e2e is None:
             raise BankFileError("camt.054 entry without EndToEndId: cannot say which debit it answers")
-        reason = text_of(ntry, "NtryDtls/TxDtls/RtrInf/Rsn/Cd", required=False)
         if not credit and reason is None:
             raise BankFileError(f"debit entry for {e2e} without return reason")
-        transactions.append(TransactionStatus(e2e, "settled" if credit else "returned", reason, read_amount(amt.text, currency, "Ntry/Amt")))
-    return StatusReport("camt.054", text_of(body, "GrpHdr/MsgId"), None, None, None, tuple(transactions), booking)
+        transactions.append(TransactionStatus(e2e, "settled" if credit else "returned", reason, amount))
+    return StatusReport("camt.054", required(head[0][0], "GrpHdr/MsgId"), None, None, None, tuple(transactions), booking)
 
 
 def render_camt053(*, message_id: str, created_at: datetime, account: str, booking: date, opening_minor: int,
@@ -104,27 +110,20 @@ def render_camt053(*, message_id: str, created_at: datetime, account: str, booki
 
 
 @refusing_bad_values
-def parse_camt053(data: bytes) -> Statement:
-    root = parse_xml(data)
-    body = find(root, "BkToCstmrStmt")
-    if body is None:
+def parse_camt053(data: bytes | etree._Element) -> Statement:
+    root = document_of(data)
+    head = records(root, "BkToCstmrStmt", ("GrpHdr/MsgId", "Stmt/Acct/Id/Othr/Id", "Stmt/TxsSummry/TtlNtries/NbOfNtries",
+                                           "Stmt/TxsSummry/TtlNtries/Sum"))
+    if not head:
         raise BankFileError("not a camt.053 statement")
-    stmt = find(body, "Stmt")
-    if stmt is None:
-        raise BankFileError("camt.053 without Stmt")
-    entries = []
-    for ntry in findall(stmt, "Ntry"):
-        amt = find(ntry, "Amt")
-        if amt is None:
-            raise BankFileError("camt.053 entry without Amt")
-        currency = amt.get("Ccy") or "CNY"
-        entries.append(StatementEntry(read_amount(amt.text, currency, "Ntry/Amt"), currency, text_of(ntry, "CdtDbtInd") == "CRDT",
-                                      date.fromisoformat(text_of(ntry, "BookgDt/Dt")),
-                                      text_of(ntry, "NtryDtls/TxDtls/Refs/EndToEndId", required=False)))
-    count = text_of(stmt, "TxsSummry/TtlNtries/NbOfNtries", required=False)
-    total = text_of(stmt, "TxsSummry/TtlNtries/Sum", required=False)
+    message_id, account, count, total = head[0]
+    statements = len(records(root, "BkToCstmrStmt/Stmt", ()))
+    if statements != 1:
+        raise BankFileError(f"camt.053 with {statements} statements; one per file is read")
+    entries = tuple(StatementEntry(amount, currency, credit, date.fromisoformat(required(booked, "BookgDt/Dt")), e2e)
+                    for amount, currency, credit, booked, e2e, _ in _entries(root, "BkToCstmrStmt/Stmt/Ntry"))
     if count is not None and int(count) != len(entries):
         raise BankFileError(f"statement says {count} entries, holds {len(entries)}")
     if total is not None and read_amount(total, "CNY", "TtlNtries/Sum") != sum(e.amount_minor for e in entries):
         raise BankFileError("statement entry total does not match TxsSummry/TtlNtries/Sum")
-    return Statement(text_of(body, "GrpHdr/MsgId"), text_of(stmt, "Acct/Id/Othr/Id"), tuple(entries))
+    return Statement(required(message_id, "GrpHdr/MsgId"), required(account, "Acct/Id/Othr/Id"), entries)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from lxml import etree
+
 from autofin.bankfiles.amounts import read_amount, write_amount
 from autofin.bankfiles.records import BankFileError, StatusReport, TransactionStatus, refusing_bad_values
-from autofin.bankfiles.xml import document, find, findall, group_header, parse_xml, path, serialise, sub, text_of
+from autofin.bankfiles.xml import document, document_of, group_header, path, records, required, serialise, sub
 
 RENDER_VERSION = "pain.002.001.03"
 STATUS = {"RJCT": "rejected", "ACCP": "accepted", "ACSC": "settled", "ACTC": "accepted", "ACWC": "accepted", "PDNG": "accepted"}
@@ -39,35 +41,29 @@ def render(*, message_id: str, created_at: datetime, original: StatusReport, tra
             sub(path(tx, "OrgnlTxRef", "Amt"), "InstdAmt", write_amount(t.amount_minor, currency), Ccy=currency)
     return serialise(root)
 
+TX = ("OrgnlEndToEndId", "TxSts", "StsRsnInf/Rsn/Cd", "OrgnlTxRef/Amt/InstdAmt", "OrgnlTxRef/Amt/InstdAmt/@Ccy")
+
+
 @refusing_bad_values
-def parse(data: bytes) -> StatusReport:
-    root = parse_xml(data)
-    rpt = find(root, "CstmrPmtStsRpt")
-    if rpt is None:
+def parse(data: bytes | etree._Element) -> StatusReport:
+    root = document_of(data)
+    head = records(root, "CstmrPmtStsRpt", ("GrpHdr/MsgId", "OrgnlGrpInfAndSts/OrgnlMsgId", "OrgnlGrpInfAndSts/OrgnlNbOfTxs",
+                                             "OrgnlGrpInfAndSts/OrgnlCtrlSum"))
+    if not head:
         raise BankFileError("not a pain.002 status report")
-    grp = find(rpt, "OrgnlGrpInfAndSts")
-    if grp is None:
-        raise BankFileError("pain.002 without OrgnlGrpInfAndSts")
-    count = text_of(grp, "OrgnlNbOfTxs", required=False)
-    total = text_of(grp, "OrgnlCtrlSum", required=False)
+    message_id, original, count, total = head[0]
     transactions = []
-    for tx in findall(rpt, "OrgnlPmtInfAndSts/TxInfAndSts"):
-        code = text_of(tx, "TxSts")
+    for e2e, code, reason, amount, currency in records(root, "CstmrPmtStsRpt/OrgnlPmtInfAndSts/TxInfAndSts", TX):
         if code not in STATUS:
             raise BankFileError(f"unknown transaction status {code!r}")
-        amount = find(tx, "OrgnlTxRef/Amt/InstdAmt")
-        transactions.append(
-            TransactionStatus(
-                end_to_end_id=text_of(tx, "OrgnlEndToEndId"),
-                status=STATUS[code],
-                reason=text_of(tx, "StsRsnInf/Rsn/Cd", required=False),
-                amount_minor=None if amount is None else read_amount(amount.text, amount.get("Ccy") or "CNY", "OrgnlTxRef/Amt"),
-            )
-        )
+        if e2e is None:
+            raise BankFileError("missing OrgnlEndToEndId")
+        transactions.append(TransactionStatus(e2e, STATUS[code], reason,
+                                              None if amount is None else read_amount(amount, currency or "CNY", "OrgnlTxRef/Amt")))
     return StatusReport(
         kind="pain.002",
-        message_id=text_of(rpt, "GrpHdr/MsgId"),
-        original_message_id=text_of(grp, "OrgnlMsgId"),
+        message_id=required(message_id, "GrpHdr/MsgId"),
+        original_message_id=required(original, "OrgnlGrpInfAndSts/OrgnlMsgId"),
         original_count=None if count is None else int(count),
         original_total_minor=None if total is None else read_amount(total, "CNY", "OrgnlCtrlSum"),
         transactions=tuple(transactions),

@@ -7,14 +7,16 @@ no IBAN: they go in Othr/Id, and banks are named by BIC where they have one.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from xml.sax.saxutils import escape
 
 from autofin.bankfiles.amounts import read_amount, write_amount
 from autofin.bankfiles.records import BankFileError, Creditor, DebitFile, DebitInstruction, refusing_bad_values
-from autofin.bankfiles.xml import find, findall, parse_xml, text_of, timestamp
+from autofin.bankfiles.xml import document_of, records, required, timestamp
 
 VERSIONS = ("pain.008.001.08", "pain.008.001.02")
+_SPECIAL = re.compile(r'[&<>"]')
 
 def render(batch: DebitFile, version: str = "pain.008.001.08") -> bytes:
     """The file as text written directly (escaped), laid out as lxml pretty-prints it: several times
@@ -74,46 +76,51 @@ def render(batch: DebitFile, version: str = "pain.008.001.08") -> bytes:
 
 
 def _escape(text: str) -> str:
-    return escape(text, {'"': "&quot;"})
+    return escape(text, {'"': "&quot;"}) if _SPECIAL.search(text) else text
+
+
+TX = ("PmtId/EndToEndId", "InstdAmt", "InstdAmt/@Ccy", "DrctDbtTx/MndtRltdInf/MndtId", "DrctDbtTx/MndtRltdInf/DtOfSgntr", "Dbtr/Nm",
+      "DbtrAcct/Id/Othr/Id", "RmtInf/Ustrd")
 
 
 @refusing_bad_values
 def parse(data: bytes) -> DebitFile:
-    root = parse_xml(data)
-    init = find(root, "CstmrDrctDbtInitn")
-    if init is None:
+    root = document_of(data)
+    head = records(root, "CstmrDrctDbtInitn", ("GrpHdr/MsgId", "GrpHdr/CreDtTm", "GrpHdr/NbOfTxs", "GrpHdr/CtrlSum"))
+    if not head:
         raise BankFileError("not a pain.008 document")
-    pmt = find(init, "PmtInf")
-    if pmt is None:
-        raise BankFileError("pain.008 without PmtInf")
-    agent = text_of(pmt, "CdtrAgt/FinInstnId/BICFI", required=False) or text_of(pmt, "CdtrAgt/FinInstnId/BIC")
-    creditor = Creditor(text_of(pmt, "Cdtr/Nm"), text_of(pmt, "CdtrAcct/Id/Othr/Id"), agent, text_of(pmt, "CdtrSchmeId/Id/PrvtId/Othr/Id"))
+    pmt = records(root, "CstmrDrctDbtInitn/PmtInf", ("ReqdColltnDt", "Cdtr/Nm", "CdtrAcct/Id/Othr/Id", "CdtrAgt/FinInstnId/BICFI",
+                                                      "CdtrAgt/FinInstnId/BIC", "CdtrSchmeId/Id/PrvtId/Othr/Id"))
+    if len(pmt) != 1:
+        raise BankFileError(f"pain.008 with {len(pmt)} PmtInf blocks; one per file is read")
+    message_id, created, count, total = head[0]
+    collected, name, account, bicfi, bic, scheme = pmt[0]
+    creditor = Creditor(required(name, "Cdtr/Nm"), required(account, "CdtrAcct/Id/Othr/Id"), required(bicfi or bic, "CdtrAgt/FinInstnId/BIC"),
+                        required(scheme, "CdtrSchmeId/Id/PrvtId/Othr/Id"))
     instructions = []
-    for el in findall(pmt, "DrctDbtTxInf"):
-        amt = find(el, "InstdAmt")
-        currency = amt.get("Ccy") if amt is not None else None
+    for e2e, amount, currency, mandate, signed, debtor, debtor_account, remittance in records(root, "CstmrDrctDbtInitn/PmtInf/DrctDbtTxInf", TX):
         if not currency:
             raise BankFileError("InstdAmt without Ccy")
         instructions.append(
             DebitInstruction(
-                end_to_end_id=text_of(el, "PmtId/EndToEndId"),
-                amount_minor=read_amount(amt.text, currency, "InstdAmt"),
+                end_to_end_id=required(e2e, "PmtId/EndToEndId"),
+                amount_minor=read_amount(amount, currency, "InstdAmt"),
                 currency=currency,
-                mandate_ref=text_of(el, "DrctDbtTx/MndtRltdInf/MndtId"),
-                mandate_signed=date.fromisoformat(text_of(el, "DrctDbtTx/MndtRltdInf/DtOfSgntr")),
-                debtor_name=text_of(el, "Dbtr/Nm"),
-                debtor_account=text_of(el, "DbtrAcct/Id/Othr/Id"),
-                remittance=text_of(el, "RmtInf/Ustrd", required=False) or "",
+                mandate_ref=required(mandate, "DrctDbtTx/MndtRltdInf/MndtId"),
+                mandate_signed=date.fromisoformat(required(signed, "DrctDbtTx/MndtRltdInf/DtOfSgntr")),
+                debtor_name=required(debtor, "Dbtr/Nm"),
+                debtor_account=required(debtor_account, "DbtrAcct/Id/Othr/Id"),
+                remittance=remittance or "",
             )
         )
     batch = DebitFile(
-        message_id=text_of(init, "GrpHdr/MsgId"),
-        created_at=datetime.fromisoformat(text_of(init, "GrpHdr/CreDtTm")),
-        collection_date=date.fromisoformat(text_of(pmt, "ReqdColltnDt")),
+        message_id=required(message_id, "GrpHdr/MsgId"),
+        created_at=datetime.fromisoformat(required(created, "GrpHdr/CreDtTm")),
+        collection_date=date.fromisoformat(required(collected, "ReqdColltnDt")),
         creditor=creditor,
         instructions=tuple(instructions),
     )
     currency = instructions[0].currency if instructions else "CNY"
-    if int(text_of(init, "GrpHdr/NbOfTxs")) != batch.count or read_amount(text_of(init, "GrpHdr/CtrlSum"), currency, "CtrlSum") != batch.total_minor:
+    if int(required(count, "GrpHdr/NbOfTxs")) != batch.count or read_amount(total, currency, "CtrlSum") != batch.total_minor:
         raise BankFileError("group header NbOfTxs/CtrlSum do not match the transactions")
     return batch

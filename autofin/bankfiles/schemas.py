@@ -7,7 +7,7 @@ from functools import cache
 from lxml import etree
 
 from autofin.bankfiles.records import BankFileError
-from autofin.bankfiles.xml import namespace, parse_xml
+from autofin.bankfiles.xml import document_of, namespace
 from autofin.settings import assets_dir
 
 PREFIX = "urn:iso:std:iso:20022:tech:xsd:"
@@ -19,9 +19,10 @@ def _schema(message: str) -> etree.XMLSchema:
     return etree.XMLSchema(etree.parse(str(assets_dir() / "iso20022" / f"{message}.xsd")))
 
 
-def validate(data: bytes) -> str:
-    """The message name (e.g. 'camt.054.001.08') of a schema-valid file; BankFileError otherwise."""
-    root = parse_xml(data)
+def validate(data: bytes | etree._Element) -> str:
+    """The message name (e.g. 'camt.054.001.08') of a schema-valid file (bytes, or the document
+    already parsed, so that the cycle parses each file once); BankFileError otherwise."""
+    root = document_of(data)
     ns = namespace(root)
     message = ns.removeprefix(PREFIX)
     if not ns.startswith(PREFIX) or message not in SUPPORTED:

@@ -1,8 +1,9 @@
-"""Small helpers for ISO 20022 XML: building with lxml, and reading by local names."""
+"""Small helpers for ISO 20022 XML: building with lxml, and reading records of fields by local names."""
 
 from __future__ import annotations
 
 from functools import lru_cache
+from xml.sax.saxutils import escape
 
 from lxml import etree
 
@@ -53,39 +54,59 @@ def parse_xml(data: bytes) -> etree._Element:
         raise BankFileError(f"not well-formed XML: {exc}") from None
 
 
+def document_of(data: bytes | etree._Element) -> etree._Element:
+    """The document element: parsed (safely, bounded) from bytes, or as given when already parsed."""
+    return data if isinstance(data, etree._Element) else parse_xml(data)
+
+
 def namespace(root: etree._Element) -> str:
     return etree.QName(root).namespace or ""
 
 
-@lru_cache(maxsize=4096)
-def _compiled(namespace: str, path: str) -> etree.XPath:
-    if not namespace:
-        return etree.XPath(path)
-    return etree.XPath("/".join(f"n:{step}" for step in path.split("/")), namespaces={"n": namespace})
+# The reader's separators: private-use characters, which no bank writes; a file whose values hold
+# them is refused (the row and cell counts no longer add up), never misread.
+_CELL, _ROW = "\ue000", "\ue001"
 
 
-def _namespace(el: etree._Element) -> str:
-    tag = el.tag
-    return tag[1:tag.index("}")] if tag.startswith("{") else ""
+@lru_cache(maxsize=256)
+def _flattener(namespace: str, record: str, fields: tuple[str, ...]) -> etree.XSLT:
+    """A stylesheet writing the number of record elements, then each one's fields, as text."""
+
+    def steps(p: str) -> str:
+        return "/".join(s if s.startswith("@") or not namespace else f"n:{s}" for s in p.split("/"))
+
+    cell, row = (f"<xsl:text>&#x{ord(c):X};</xsl:text>" for c in (_CELL, _ROW))
+    cells = cell.join(f'<xsl:value-of select="{steps(f)}"/>' for f in fields)
+    style = (
+        '<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform"'
+        + (f' xmlns:n="{escape(namespace, {chr(34): "&quot;"})}"' if namespace else "")
+        + '><xsl:output method="text" encoding="UTF-8"/><xsl:template match="/">'
+        + f'<xsl:value-of select="count(/*/{steps(record)})"/>{row}'
+        + f'<xsl:for-each select="/*/{steps(record)}">{cells}{row}</xsl:for-each>'
+        + "</xsl:template></xsl:stylesheet>"
+    )
+    return etree.XSLT(etree.XML(style), access_control=etree.XSLTAccessControl.DENY_ALL)
 
 
-def find(el: etree._Element, path: str) -> etree._Element | None:
-    """'GrpHdr/MsgId' in the element's own namespace, by an XPath compiled once per namespace and path."""
-    found = _compiled(_namespace(el), path)(el)
-    return found[0] if found else None
+def records(root: etree._Element, record: str, fields: tuple[str, ...]) -> list[list[str | None]]:
+    """Every element at `record` below the document element, as the list of its `fields`.
+
+    Paths go by local names in the document's own namespace ('OrgnlTxRef/Amt/InstdAmt'; 'Amt/@Ccy'
+    for an attribute); a value is its text stripped, None where absent or empty; the first match
+    counts. One XSLT pass in C per file (the stylesheet compiled once per namespace and shape)
+    instead of an XPath per field and record: what makes a night's answers cheap to read.
+    """
+    count, *rows = str(_flattener(namespace(root), record, fields)(root)).split(_ROW)
+    cells = [row.split(_CELL) for row in rows[:-1]]
+    if len(cells) != int(count) or any(len(c) != max(len(fields), 1) for c in cells):
+        raise BankFileError("a value holds the private-use characters U+E000/U+E001, which this reader does not accept")
+    return [[value.strip() or None for value in c] for c in cells] if fields else [[] for _ in cells]
 
 
-def findall(el: etree._Element, path: str) -> list[etree._Element]:
-    return _compiled(_namespace(el), path)(el)
-
-
-def text_of(el: etree._Element, xpath: str, *, required: bool = True) -> str | None:
-    node = find(el, xpath)
-    if node is None or node.text is None:
-        if required:
-            raise BankFileError(f"missing {xpath}")
-        return None
-    return node.text.strip()
+def required(value: str | None, what: str) -> str:
+    if value is None:
+        raise BankFileError(f"missing {what}")
+    return value
 
 
 def serialise(root: etree._Element) -> bytes:

@@ -98,8 +98,15 @@ def format_amount(amount: Decimal, currency: str = DEFAULT_CURRENCY) -> str:
 
 
 def format_minor(minor: int, currency: str = DEFAULT_CURRENCY) -> str:
-    """Integer minor units as the decimal string in major units: 123456 → '1234.56'."""
-    return format_amount(from_minor(minor, currency), currency)
+    """Integer minor units as the decimal string in major units: 123456 → '1234.56'. The same
+    string as format_amount(from_minor(...)), in integer arithmetic: bank files write one per line."""
+    if not isinstance(minor, int) or isinstance(minor, bool):
+        raise FloatMoneyError(f"minor units must be int, got {type(minor).__name__}")
+    digits = minor_digits(currency)
+    if not digits:
+        return str(minor)
+    whole, part = divmod(abs(minor), 10**digits)
+    return f"{'-' if minor < 0 else ''}{whole}.{part:0{digits}d}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from datetime import date, datetime, time, timezone
 from pathlib import Path
 from typing import Any
 
+from lxml import etree
 from sqlalchemy import BigInteger, Column, Connection, MetaData, Table, Text, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
@@ -33,6 +34,7 @@ from autofin.bankfiles.profiles import BankProfile
 from autofin.bankfiles.reasons import REASONS
 from autofin.files import write_atomically
 from autofin.bankfiles.records import BankFileError, DebitFile, DebitInstruction, Statement, StatusReport
+from autofin.bankfiles.xml import document_of
 from autofin.servicing.cycle import StepContext, is_bank_day, step
 from autofin.servicing.delinquency import refresh_dpd
 from autofin.servicing.sql import days_between, zero_pad
@@ -136,28 +138,23 @@ def _select_debits(conn: Connection, d: date, profile: BankProfile) -> tuple[int
 
 
 def _write_files(conn: Connection, d: date, profile: BankProfile, ctx: StepContext) -> list[str]:
-    ids = [r[0] for r in conn.execute(
-        text("SELECT o.debit_order_id FROM debit_order o JOIN mandate m ON m.mandate_id = o.mandate_id WHERE o.business_date = :d "
-             "AND o.debit_batch_id IS NULL AND m.bank_code = :bank ORDER BY o.debit_order_id"),
+    rows = conn.execute(
+        text(
+            "SELECT o.debit_order_id, o.end_to_end_id, o.amount_minor, o.currency, m.mandate_ref, m.signed_date, m.debtor_name, m.debtor_account, "
+            "c.contract_no FROM debit_order o JOIN mandate m ON m.mandate_id = o.mandate_id JOIN contract c ON c.contract_id = o.contract_id "
+            "WHERE o.business_date = :d AND o.debit_batch_id IS NULL AND m.bank_code = :bank ORDER BY o.debit_order_id"
+        ),
         {"d": d, "bank": profile.code},
-    )]
+    ).all()
     names = []
     created = datetime.combine(d, time(1, 0))
     limit = profile.max_transactions_per_file
-    for seq, start in enumerate(range(0, len(ids), limit), start=1):
-        chunk = ids[start:start + limit]
+    for seq, start in enumerate(range(0, len(rows), limit), start=1):
+        chunk = rows[start:start + limit]
         message_id = f"AF{profile.code}{d:%Y%m%d}{seq:03d}"
-        rows = conn.execute(
-            text(
-                "SELECT o.end_to_end_id, o.amount_minor, o.currency, m.mandate_ref, m.signed_date, m.debtor_name, m.debtor_account, c.contract_no "
-                "FROM debit_order o JOIN mandate m ON m.mandate_id = o.mandate_id JOIN contract c ON c.contract_id = o.contract_id "
-                "WHERE o.debit_order_id BETWEEN :lo AND :hi AND o.business_date = :d AND m.bank_code = :bank ORDER BY o.debit_order_id"
-            ),
-            {"lo": chunk[0], "hi": chunk[-1], "d": d, "bank": profile.code},
-        ).all()
         batch = DebitFile(message_id, created, d, profile.creditor, tuple(
-            DebitInstruction(e2e, int(amount), cur, ref, signed if isinstance(signed, date) else date.fromisoformat(signed), name, account, no)
-            for e2e, amount, cur, ref, signed, name, account, no in rows
+            DebitInstruction(e2e, amount, cur, ref, signed if isinstance(signed, date) else date.fromisoformat(signed), name, account, no)
+            for _, e2e, amount, cur, ref, signed, name, account, no in chunk
         ))
         data = pain008.render(batch, profile.format) if profile.is_iso else cn_text.render_debit(batch)
         name = f"{message_id}{profile.file_suffix}"
@@ -170,7 +167,7 @@ def _write_files(conn: Connection, d: date, profile: BankProfile, ctx: StepConte
         conn.execute(
             text("UPDATE debit_order SET debit_batch_id = :b WHERE debit_order_id BETWEEN :lo AND :hi AND business_date = :d "
                  "AND debit_batch_id IS NULL AND mandate_id IN (SELECT mandate_id FROM mandate WHERE bank_code = :bank)"),
-            {"b": batch_id, "lo": chunk[0], "hi": chunk[-1], "d": d, "bank": profile.code},
+            {"b": batch_id, "lo": chunk[0].debit_order_id, "hi": chunk[-1].debit_order_id, "d": d, "bank": profile.code},
         )
         conn.execute(insert(BankFile).values(bank_code=profile.code, direction="out", file_type=profile.format, file_name=name,
                                              sha256=hashlib.sha256(data).hexdigest(), message_id=message_id, size_bytes=len(data),
@@ -237,13 +234,14 @@ def apply_bank_answers(conn: Connection, d: date, ctx: StepContext) -> dict[str,
             transport.archive(name)
             fetched += 1
     counts: dict[str, Any] = {"fetched": fetched, "applied": [], "quarantined": {}, "settled": 0, "rejected": 0, "returned": 0,
-                              "settled_minor": 0, "statement_lines": 0}
+                              "settled_minor": 0, "statement_lines": 0, "records_read": 0, "reading_seconds": 0.0}
     for code in sorted(ctx.banks):
         inbound = folder(ctx, "inbound", code)
         files = [p for p in inbound.iterdir() if p.is_file() and not p.name.startswith(".")]
         # statuses before settlements before statements, whatever the names
         for path in sorted(files, key=lambda p: (APPLY_ORDER.get(_identify(_head(p)), 9), p.name)):
             _take_file(conn, d, ctx, code, path, counts)
+    counts["reading_seconds"] = round(counts["reading_seconds"], 3)
     return counts
 
 
@@ -282,23 +280,32 @@ def _take_file(conn: Connection, d: date, ctx: StepContext, bank: str, path: Pat
     ctx.after_commit.append(lambda: shutil.move(str(path), str(quarantine / path.name)))
 
 
-def _apply(conn: Connection, d: date, ctx: StepContext, bank: str, kind: str, data: bytes, file_id: int) -> tuple[str, dict[str, int]]:
-    profile = ctx.banks[bank]
+def _apply(conn: Connection, d: date, ctx: StepContext, bank: str, kind: str, data: bytes, file_id: int) -> tuple[str, dict[str, Any]]:
+    started = perf_counter()
+    content = _read(ctx.banks[bank], kind, data)
+    read = {"records_read": len(content.entries if isinstance(content, Statement) else content.transactions),
+            "reading_seconds": perf_counter() - started}
+    _check_message_is_new(conn, bank, kind, content.message_id)
+    if isinstance(content, Statement):
+        return content.message_id, {**read, "statement_lines": _store_statement(conn, bank, content, file_id)}
+    return content.message_id, {**read, **_apply_report(conn, d, ctx, bank, content)}
+
+
+def _read(profile: BankProfile, kind: str, data: bytes) -> Statement | StatusReport:
+    """The file's records, checked against its schema and the bank's profile; the store is not touched."""
+    document: bytes | etree._Element = data
     if kind in ("pain.002", "camt.054", "camt.053"):
-        schemas.validate(data)
+        document = document_of(data)  # parsed once: validated, then read
+        schemas.validate(document)
     if kind == "camt.053":
-        statement = camt.parse_camt053(data)
-        _check_message_is_new(conn, bank, kind, statement.message_id)
-        return statement.message_id, {"statement_lines": _store_statement(conn, bank, statement, file_id)}
+        return camt.parse_camt053(document)
     if kind == "xml":
         raise BankFileError("XML of a kind this system does not read (expected pain.002, camt.054 or camt.053)")
     if profile.is_iso and kind == "cn_text_result":
-        raise BankFileError(f"{bank} sends ISO 20022 files; this is not one")
+        raise BankFileError(f"{profile.code} sends ISO 20022 files; this is not one")
     if not profile.is_iso and kind != "cn_text_result":
-        raise BankFileError(f"{bank} sends its domestic result files; this is {kind}")
-    report = {"pain.002": pain002.parse, "camt.054": camt.parse_camt054}.get(kind, cn_text.parse_result)(data)
-    _check_message_is_new(conn, bank, kind, report.message_id)
-    return report.message_id, _apply_report(conn, d, ctx, bank, report)
+        raise BankFileError(f"{profile.code} sends its domestic result files; this is {kind}")
+    return {"pain.002": pain002.parse, "camt.054": camt.parse_camt054}.get(kind, cn_text.parse_result)(document)
 
 
 def _check_message_is_new(conn: Connection, bank: str, kind: str, message_id: str) -> None:

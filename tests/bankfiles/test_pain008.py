@@ -12,7 +12,7 @@ from lxml import etree
 
 from autofin.bankfiles import pain008
 from autofin.bankfiles.records import BankFileError, Creditor, DebitFile, DebitInstruction
-from autofin.bankfiles.xml import text_of
+from autofin.bankfiles.xml import records
 
 from tests.bankfiles.golden import assert_golden
 CREDITOR = Creditor("上海汽车金融有限公司", "31001234567890123456", "BKCHCNBJ300", "CN12ZZZ310115000001")
@@ -42,10 +42,9 @@ def test_render_is_valid_against_both_packages_xsds(version):
     doc = etree.fromstring(data)
     for schema in SCHEMAS[version]:
         assert schema.validate(doc), schema.error_log
-    assert text_of(doc, "CstmrDrctDbtInitn/GrpHdr/NbOfTxs") == "4"
-    assert text_of(doc, "CstmrDrctDbtInitn/GrpHdr/CtrlSum") == "132234.87"  # 5013.08 + 3765.00 + 0.01 + 123456.78
-    assert text_of(doc, "CstmrDrctDbtInitn/PmtInf/NbOfTxs") == "4"
-    assert text_of(doc, "CstmrDrctDbtInitn/PmtInf/CtrlSum") == "132234.87"
+    # 5013.08 + 3765.00 + 0.01 + 123456.78
+    assert records(doc, "CstmrDrctDbtInitn", ("GrpHdr/NbOfTxs", "GrpHdr/CtrlSum", "PmtInf/NbOfTxs", "PmtInf/CtrlSum")) == [
+        ["4", "132234.87", "4", "132234.87"]]
 
 
 def test_golden_file():

@@ -5,7 +5,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from autofin.domain.errors import CurrencyMismatchError, FloatMoneyError, InexactAmountError, InputError
-from autofin.domain.money import D, Money, div_round_half_up, from_minor, parse_rate, rate_to_ppm, round_money, to_minor
+from autofin.domain.money import (
+    D, Money, div_round_half_up, format_amount, format_minor, from_minor, parse_rate, rate_to_ppm, round_money, to_minor,
+)
 
 
 @pytest.mark.parametrize(
@@ -64,3 +66,16 @@ def test_bad_rates_name_the_field(value, reason):
 def test_rate_ppm_roundtrip():
     assert rate_to_ppm(D("0.0799")) == 79900
     assert rate_to_ppm(D("0.0005")) == 500
+
+
+@given(st.integers(min_value=-(10**20), max_value=10**20), st.sampled_from(["CNY", "JPY", "EUR"]))
+def test_format_minor_in_integers_writes_what_the_decimal_rule_writes(minor, currency):
+    assert format_minor(minor, currency) == format_amount(from_minor(minor, currency), currency)
+
+
+def test_format_minor_table():
+    assert [format_minor(m) for m in (0, 1, -1, 5, 99, 100, -150, 123456, 10**15)] == [
+        "0.00", "0.01", "-0.01", "0.05", "0.99", "1.00", "-1.50", "1234.56", "10000000000000.00"]
+    assert format_minor(-7, "JPY") == "-7"
+    with pytest.raises(FloatMoneyError):
+        format_minor(1.0)
