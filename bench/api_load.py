@@ -120,7 +120,7 @@ def _prepare(client: httpx.Client, count: int, tokens: dict[str, str], stamp: st
                     json={"credit_limit": "900000000000", "reason": "benchmark"}).raise_for_status()
     print(f"[bench] preparing {count} draft applications through the API …", flush=True)
     drafts = []
-    serial0 = int(stamp) % 100_000 * 10
+    serial0 = int(stamp) % 1000 * 1000  # a run on the same store a few seconds later takes other VINs
     for k, id_number in enumerate(_ids(count)):
         existing = client.get("/customers", params={"id_number": id_number}, headers=auth["sales"]).json()
         if existing:
@@ -130,7 +130,7 @@ def _prepare(client: httpx.Client, count: int, tokens: dict[str, str], stamp: st
                 "name": "基准测试", "id_number": id_number, "mobile": f"139{k:08d}", "city": "杭州"}).raise_for_status().json()["customer_id"]
         partner = partners[k % len(partners)]
         vehicle = client.post("/vehicles", headers=auth["sales"], json={
-            "vin": _vin(serial0 + k), "model_code": "VW-SAGITAR", "price": "150000", "partner_code": partner}).raise_for_status().json()
+            "vin": _vin((serial0 + k) % 1_000_000), "model_code": "VW-SAGITAR", "price": "150000", "partner_code": partner}).raise_for_status().json()
         app = client.post("/applications", headers=auth["sales"], json={
             "partner_code": partner, "customer_id": customer_id, "vehicle_id": vehicle["vehicle_id"], "product_code": "NCL-ANN",
             "down_payment_pct": "30", "term_months": 36, "monthly_income": "25000"}).raise_for_status().json()

@@ -165,6 +165,7 @@ class Application(Base):
     rejected|in_approval|approved|contracted|cancelled."""
 
     __tablename__ = "application"
+    __table_args__ = (Index("ix_application_partner_exposure", "partner_id", "status", "financed_minor"),)
     application_id: Mapped[int] = pk()
     application_no: Mapped[str] = mapped_column(String(32), unique=True)
     business_type: Mapped[str] = mapped_column(String(16))
@@ -269,6 +270,8 @@ class Contract(Base):
     terminated|written_off. bucket: current|M1|M2|M3|M4+."""
 
     __tablename__ = "contract"
+    # a partner's exposure, summed at every submit, read from the index alone (partners.exposure)
+    __table_args__ = (Index("ix_contract_partner_exposure", "partner_id", "status", "financed_minor"),)
     contract_id: Mapped[int] = pk()
     contract_no: Mapped[str] = mapped_column(String(32), unique=True)
     application_id: Mapped[int | None] = fk("application.application_id", nullable=True)
