@@ -13,7 +13,7 @@ from lxml import etree
 
 from autofin.bankfiles.amounts import read_amount, write_amount
 from autofin.bankfiles.records import BankFileError, Statement, StatementEntry, StatusReport, TransactionStatus, refusing_bad_values
-from autofin.bankfiles.xml import document, document_of, group_header, path, records, required, serialise, sub, timestamp
+from autofin.bankfiles.xml import document, document_of, group_header, header, path, records, required, serialise, sub, timestamp
 
 CAMT054 = "camt.054.001.08"
 CAMT053 = "camt.053.001.08"
@@ -71,9 +71,7 @@ def _entries(root: etree._Element, record: str) -> list[tuple[int, str, bool, st
 @refusing_bad_values
 def parse_camt054(data: bytes | etree._Element) -> StatusReport:
     root = document_of(data)
-    head = records(root, "BkToCstmrDbtCdtNtfctn", ("GrpHdr/MsgId",))
-    if not head:
-        raise BankFileError("not a camt.054 notification")
+    (message_id,) = header(root, "BkToCstmrDbtCdtNtfctn", ("GrpHdr/MsgId",), "camt.054 notification")
     transactions, booking = [], None
     for amount, _, credit, booked, e2e, reason in _entries(root, "BkToCstmrDbtCdtNtfctn/Ntfctn/Ntry"):
         booking = date.fromisoformat(booked) if booked else booking
@@ -82,7 +80,7 @@ def parse_camt054(data: bytes | etree._Element) -> StatusReport:
         if not credit and reason is None:
             raise BankFileError(f"debit entry for {e2e} without return reason")
         transactions.append(TransactionStatus(e2e, "settled" if credit else "returned", reason, amount))
-    return StatusReport("camt.054", required(head[0][0], "GrpHdr/MsgId"), None, None, None, tuple(transactions), booking)
+    return StatusReport("camt.054", required(message_id, "GrpHdr/MsgId"), None, None, None, tuple(transactions), booking)
 
 
 def render_camt053(*, message_id: str, created_at: datetime, account: str, booking: date, opening_minor: int,
@@ -112,11 +110,8 @@ def render_camt053(*, message_id: str, created_at: datetime, account: str, booki
 @refusing_bad_values
 def parse_camt053(data: bytes | etree._Element) -> Statement:
     root = document_of(data)
-    head = records(root, "BkToCstmrStmt", ("GrpHdr/MsgId", "Stmt/Acct/Id/Othr/Id", "Stmt/TxsSummry/TtlNtries/NbOfNtries",
-                                           "Stmt/TxsSummry/TtlNtries/Sum"))
-    if not head:
-        raise BankFileError("not a camt.053 statement")
-    message_id, account, count, total = head[0]
+    message_id, account, count, total = header(root, "BkToCstmrStmt", ("GrpHdr/MsgId", "Stmt/Acct/Id/Othr/Id",
+                                               "Stmt/TxsSummry/TtlNtries/NbOfNtries", "Stmt/TxsSummry/TtlNtries/Sum"), "camt.053 statement")
     statements = len(records(root, "BkToCstmrStmt/Stmt", ()))
     if statements != 1:
         raise BankFileError(f"camt.053 with {statements} statements; one per file is read")

@@ -12,7 +12,7 @@ from lxml import etree
 
 from autofin.bankfiles.amounts import read_amount, write_amount
 from autofin.bankfiles.records import BankFileError, StatusReport, TransactionStatus, refusing_bad_values
-from autofin.bankfiles.xml import document, document_of, group_header, path, records, required, serialise, sub
+from autofin.bankfiles.xml import document, document_of, group_header, header, path, records, required, serialise, sub
 
 RENDER_VERSION = "pain.002.001.03"
 STATUS = {"RJCT": "rejected", "ACCP": "accepted", "ACSC": "settled", "ACTC": "accepted", "ACWC": "accepted", "PDNG": "accepted"}
@@ -47,11 +47,8 @@ TX = ("OrgnlEndToEndId", "TxSts", "StsRsnInf/Rsn/Cd", "OrgnlTxRef/Amt/InstdAmt",
 @refusing_bad_values
 def parse(data: bytes | etree._Element) -> StatusReport:
     root = document_of(data)
-    head = records(root, "CstmrPmtStsRpt", ("GrpHdr/MsgId", "OrgnlGrpInfAndSts/OrgnlMsgId", "OrgnlGrpInfAndSts/OrgnlNbOfTxs",
-                                             "OrgnlGrpInfAndSts/OrgnlCtrlSum"))
-    if not head:
-        raise BankFileError("not a pain.002 status report")
-    message_id, original, count, total = head[0]
+    message_id, original, count, total = header(root, "CstmrPmtStsRpt", ("GrpHdr/MsgId", "OrgnlGrpInfAndSts/OrgnlMsgId",
+                                                "OrgnlGrpInfAndSts/OrgnlNbOfTxs", "OrgnlGrpInfAndSts/OrgnlCtrlSum"), "pain.002 status report")
     transactions = []
     for e2e, code, reason, amount, currency in records(root, "CstmrPmtStsRpt/OrgnlPmtInfAndSts/TxInfAndSts", TX):
         if code not in STATUS:

@@ -13,7 +13,7 @@ from xml.sax.saxutils import escape
 
 from autofin.bankfiles.amounts import read_amount, write_amount
 from autofin.bankfiles.records import BankFileError, Creditor, DebitFile, DebitInstruction, refusing_bad_values
-from autofin.bankfiles.xml import document_of, records, required, timestamp
+from autofin.bankfiles.xml import document_of, header, records, required, timestamp
 
 VERSIONS = ("pain.008.001.08", "pain.008.001.02")
 _SPECIAL = re.compile(r'[&<>"]')
@@ -86,14 +86,12 @@ TX = ("PmtId/EndToEndId", "InstdAmt", "InstdAmt/@Ccy", "DrctDbtTx/MndtRltdInf/Mn
 @refusing_bad_values
 def parse(data: bytes) -> DebitFile:
     root = document_of(data)
-    head = records(root, "CstmrDrctDbtInitn", ("GrpHdr/MsgId", "GrpHdr/CreDtTm", "GrpHdr/NbOfTxs", "GrpHdr/CtrlSum"))
-    if not head:
-        raise BankFileError("not a pain.008 document")
+    message_id, created, count, total = header(root, "CstmrDrctDbtInitn", ("GrpHdr/MsgId", "GrpHdr/CreDtTm", "GrpHdr/NbOfTxs",
+                                                                          "GrpHdr/CtrlSum"), "pain.008 document")
     pmt = records(root, "CstmrDrctDbtInitn/PmtInf", ("ReqdColltnDt", "Cdtr/Nm", "CdtrAcct/Id/Othr/Id", "CdtrAgt/FinInstnId/BICFI",
                                                       "CdtrAgt/FinInstnId/BIC", "CdtrSchmeId/Id/PrvtId/Othr/Id"))
     if len(pmt) != 1:
         raise BankFileError(f"pain.008 with {len(pmt)} PmtInf blocks; one per file is read")
-    message_id, created, count, total = head[0]
     collected, name, account, bicfi, bic, scheme = pmt[0]
     creditor = Creditor(required(name, "Cdtr/Nm"), required(account, "CdtrAcct/Id/Othr/Id"), required(bicfi or bic, "CdtrAgt/FinInstnId/BIC"),
                         required(scheme, "CdtrSchmeId/Id/PrvtId/Othr/Id"))

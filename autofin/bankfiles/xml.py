@@ -103,6 +103,15 @@ def records(root: etree._Element, record: str, fields: tuple[str, ...]) -> list[
     return [[value.strip() or None for value in c] for c in cells] if fields else [[] for _ in cells]
 
 
+def header(root: etree._Element, body: str, fields: tuple[str, ...], what: str) -> list[str | None]:
+    """The `fields` of the message body `body` (the document element's child); refused as
+    'not a <what>' when the document has none."""
+    found = records(root, body, fields)
+    if not found:
+        raise BankFileError(f"not a {what}")
+    return found[0]
+
+
 def required(value: str | None, what: str) -> str:
     if value is None:
         raise BankFileError(f"missing {what}")
