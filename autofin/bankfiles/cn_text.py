@@ -77,12 +77,8 @@ def parse_debit(data: bytes, creditor: Creditor, currency: str = "CNY") -> Debit
     instructions = tuple(
         DebitInstruction(r[2], read_amount(r[5], currency, f"line {r[1]}"), currency, r[6], date(1970, 1, 1), r[4], r[3], r[7]) for r in details
     )
-    try:
-        collection_date, count = datetime.strptime(head[3], "%Y%m%d").date(), int(head[4])
-    except ValueError:
-        raise BankFileError(f"header date {head[3][:20]!r} (YYYYMMDD) or count {head[4][:20]!r} is not readable") from None
-    batch = DebitFile(head[1], datetime(1970, 1, 1), collection_date, creditor, instructions)
-    if count != batch.count or read_amount(head[5], currency, "header total") != batch.total_minor:
+    batch = DebitFile(head[1], datetime(1970, 1, 1), datetime.strptime(head[3], "%Y%m%d").date(), creditor, instructions)
+    if int(head[4]) != batch.count or read_amount(head[5], currency, "header total") != batch.total_minor:
         raise BankFileError("header count/total do not match the detail lines")
     return batch
 
