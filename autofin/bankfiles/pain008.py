@@ -7,16 +7,13 @@ no IBAN: they go in Othr/Id, and banks are named by BIC where they have one.
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
-from xml.sax.saxutils import escape
 
 from autofin.bankfiles.amounts import read_amount, write_amount
 from autofin.bankfiles.records import BankFileError, Creditor, DebitFile, DebitInstruction, refusing_bad_values
-from autofin.bankfiles.xml import document_of, header, records, required, timestamp
+from autofin.bankfiles.xml import document_of, escaped, header, records, required, timestamp
 
 VERSIONS = ("pain.008.001.08", "pain.008.001.02")
-_SPECIAL = re.compile(r'[&<>"]')
 
 def render(batch: DebitFile, version: str = "pain.008.001.08") -> bytes:
     """The file as text written directly (escaped), laid out as lxml pretty-prints it: several times
@@ -29,7 +26,7 @@ def render(batch: DebitFile, version: str = "pain.008.001.08") -> bytes:
     currency = batch.instructions[0].currency
     bic = "BICFI" if version.endswith(".08") else "BIC"
     total = write_amount(batch.total_minor, currency)
-    c, e = batch.creditor, _escape
+    c, e = batch.creditor, escaped
     head = (
         f"<?xml version='1.0' encoding='UTF-8'?>\n"
         f'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:{version}">\n'
@@ -73,10 +70,6 @@ def render(batch: DebitFile, version: str = "pain.008.001.08") -> bytes:
         )
     parts.append("    </PmtInf>\n  </CstmrDrctDbtInitn>\n</Document>\n")
     return "".join(parts).encode("utf-8")
-
-
-def _escape(text: str) -> str:
-    return escape(text, {'"': "&quot;"}) if _SPECIAL.search(text) else text
 
 
 TX = ("PmtId/EndToEndId", "InstdAmt", "InstdAmt/@Ccy", "DrctDbtTx/MndtRltdInf/MndtId", "DrctDbtTx/MndtRltdInf/DtOfSgntr", "Dbtr/Nm",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from xml.sax.saxutils import escape
 
@@ -10,7 +11,13 @@ from lxml import etree
 from autofin.bankfiles.records import BankFileError
 
 MAX_XML_BYTES = 64 * 1024 * 1024
+_SPECIAL = re.compile(r'[&<>"]')
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_blank_text=True)
+
+
+def escaped(text: str) -> str:
+    """Text for an XML element or a double-quoted attribute (most values need nothing done)."""
+    return escape(text, {'"': "&quot;"}) if _SPECIAL.search(text) else text
 
 
 def sub(parent: etree._Element, tag: str, text: str | None = None, **attrib: str) -> etree._Element:
@@ -79,7 +86,7 @@ def _flattener(namespace: str, record: str, fields: tuple[str, ...]) -> etree.XS
     cells = cell.join(f'<xsl:value-of select="{steps(f)}"/>' for f in fields)
     style = (
         '<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform"'
-        + (f' xmlns:n="{escape(namespace, {chr(34): "&quot;"})}"' if namespace else "")
+        + (f' xmlns:n="{escaped(namespace)}"' if namespace else "")
         + '><xsl:output method="text" encoding="UTF-8"/><xsl:template match="/">'
         + f'<xsl:value-of select="count(/*/{steps(record)})"/>{row}'
         + f'<xsl:for-each select="/*/{steps(record)}">{cells}{row}</xsl:for-each>'
