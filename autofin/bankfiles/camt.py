@@ -1,13 +1,16 @@
 """ISO 20022 camt.054 (debit/credit notification) and camt.053 (statement): parse; render for the simulator.
 
-camt.054: a CRDT entry settles a direct debit (its EndToEndId names the order); a DBIT entry
-with return information returns one already settled, with the reason code.
+camt.054: only booked entries (Sts BOOK) move money. A booked CRDT entry settles a direct debit
+(its EndToEndId names the order); a booked DBIT entry, or a booked CRDT entry with RvslInd, returns
+one already settled, with its reason code; entries pending or for information are noted, not
+applied. The notification and the statement name the account they are about.
 camt.053: the day's statement of the collection account, for reconciliation.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import NamedTuple
 
 from lxml import etree
 
@@ -54,33 +57,70 @@ def render_camt054(*, message_id: str, created_at: datetime, account: str, booki
     return serialise(root)
 
 
-ENTRY = ("Amt", "Amt/@Ccy", "CdtDbtInd", "BookgDt/Dt", "NtryDtls/TxDtls/Refs/EndToEndId", "NtryDtls/TxDtls/RtrInf/Rsn/Cd")
+ENTRY = ("Amt", "Amt/@Ccy", "CdtDbtInd", "BookgDt/Dt", "NtryDtls/TxDtls/Refs/EndToEndId", "NtryDtls/TxDtls/RtrInf/Rsn/Cd", "Sts",
+         "RvslInd", "ValDt/Dt", "ValDt/DtTm")
+ACCOUNT = ("Acct/Id/Othr/Id", "Acct/Id/IBAN")
+BOOKED = "BOOK"
 
 
-def _entries(root: etree._Element, record: str) -> list[tuple[int, str, bool, str | None, str | None, str | None]]:
-    """(amount, currency, is credit, booking date, end-to-end id, return reason) of every entry at `record`."""
+class Entry(NamedTuple):
+    amount_minor: int
+    currency: str
+    is_credit: bool
+    booking_date: str | None
+    end_to_end_id: str | None
+    return_reason: str | None
+    is_booked: bool  # Sts BOOK: the money moved; PDNG, INFO and the rest say nothing settled yet
+    is_reversal: bool  # RvslInd: the entry takes back an earlier one of the opposite direction
+    value_date: str | None
+
+
+def _entries(root: etree._Element, record: str) -> list[Entry]:
     out = []
-    for amount, currency, indicator, booked, e2e, reason in records(root, record, ENTRY):
-        if amount is None:
-            raise BankFileError("entry without Amt")
-        currency = currency or "CNY"
-        out.append((read_amount(amount, currency, "Ntry/Amt"), currency, indicator == "CRDT", booked, e2e, reason))
+    for amount, currency, indicator, booked, e2e, reason, status, reversal, value, value_time in records(root, record, ENTRY):
+        if amount is None or currency is None:
+            raise BankFileError("entry without Amt and its Ccy")
+        out.append(Entry(read_amount(amount, currency, "Ntry/Amt"), currency, indicator == "CRDT", booked, e2e, reason,
+                         (status or "").upper() == BOOKED, (reversal or "").lower() in ("true", "1"),
+                         value or (value_time[:10] if value_time else None)))
     return out
+
+
+def _account(root: etree._Element, parent: str) -> str | None:
+    """The one account the notifications or statements at `parent` are about (other id, or IBAN)."""
+    accounts = {othr or iban for othr, iban in records(root, parent, ACCOUNT)}
+    if len(accounts) > 1:
+        raise BankFileError(f"the file is about {len(accounts)} accounts; one per file is read")
+    return next(iter(accounts), None)
+
+
+def _answer(e: Entry) -> TransactionStatus:
+    """What one camt.054 entry says about the debit its EndToEndId names. Only a booked entry
+    moves money: a booked credit settles the debit, a booked debit (or a booked reversal of the
+    credit) returns it; a booked reversal of a debit entry (a return taken back) is left to people."""
+    e2e = e.end_to_end_id
+    if e2e is None:
+        raise BankFileError("camt.054 entry without EndToEndId: cannot say which debit it answers")
+    if not e.is_booked:
+        status = "pending"
+    elif e.is_reversal and not e.is_credit:
+        raise BankFileError(f"booked reversal of a debit entry for {e2e}: a return taken back is not applied automatically")
+    else:
+        status = "settled" if e.is_credit and not e.is_reversal else "returned"
+    value = e.value_date or e.booking_date
+    return TransactionStatus(e2e, status, e.return_reason if status == "returned" else None, e.amount_minor, e.currency,
+                             date.fromisoformat(value) if value else None)
 
 
 @refusing_bad_values
 def parse_camt054(data: bytes | etree._Element) -> StatusReport:
     root = document_of(data)
     (message_id,) = header(root, "BkToCstmrDbtCdtNtfctn", ("GrpHdr/MsgId",), "camt.054 notification")
-    transactions, booking = [], None
-    for amount, _, credit, booked, e2e, reason in _entries(root, "BkToCstmrDbtCdtNtfctn/Ntfctn/Ntry"):
-        booking = date.fromisoformat(booked) if booked else booking
-        if e2e is None:
-            raise BankFileError("camt.054 entry without EndToEndId: cannot say which debit it answers")
-        if not credit and reason is None:
-            raise BankFileError(f"debit entry for {e2e} without return reason")
-        transactions.append(TransactionStatus(e2e, "settled" if credit else "returned", reason, amount))
-    return StatusReport("camt.054", required(message_id, "GrpHdr/MsgId"), None, None, None, tuple(transactions), booking)
+    entries = _entries(root, "BkToCstmrDbtCdtNtfctn/Ntfctn/Ntry")
+    transactions = tuple(_answer(e) for e in entries)
+    booked = [e.booking_date for e in entries if e.booking_date]
+    return StatusReport("camt.054", required(message_id, "GrpHdr/MsgId"), None, None, None, transactions,
+                        date.fromisoformat(booked[-1]) if booked else None, _account(root, "BkToCstmrDbtCdtNtfctn/Ntfctn"))
 
 
 def render_camt053(*, message_id: str, created_at: datetime, account: str, booking: date, opening_minor: int,
@@ -110,15 +150,15 @@ def render_camt053(*, message_id: str, created_at: datetime, account: str, booki
 @refusing_bad_values
 def parse_camt053(data: bytes | etree._Element) -> Statement:
     root = document_of(data)
-    message_id, account, count, total = header(root, "BkToCstmrStmt", ("GrpHdr/MsgId", "Stmt/Acct/Id/Othr/Id",
-                                               "Stmt/TxsSummry/TtlNtries/NbOfNtries", "Stmt/TxsSummry/TtlNtries/Sum"), "camt.053 statement")
+    message_id, count, total = header(root, "BkToCstmrStmt", ("GrpHdr/MsgId", "Stmt/TxsSummry/TtlNtries/NbOfNtries",
+                                                              "Stmt/TxsSummry/TtlNtries/Sum"), "camt.053 statement")
     statements = len(records(root, "BkToCstmrStmt/Stmt", ()))
     if statements != 1:
         raise BankFileError(f"camt.053 with {statements} statements; one per file is read")
-    entries = tuple(StatementEntry(amount, currency, credit, date.fromisoformat(required(booked, "BookgDt/Dt")), e2e)
-                    for amount, currency, credit, booked, e2e, _ in _entries(root, "BkToCstmrStmt/Stmt/Ntry"))
+    entries = tuple(StatementEntry(e.amount_minor, e.currency, e.is_credit, date.fromisoformat(required(e.booking_date, "BookgDt/Dt")),
+                                   e.end_to_end_id) for e in _entries(root, "BkToCstmrStmt/Stmt/Ntry"))
     if count is not None and int(count) != len(entries):
         raise BankFileError(f"statement says {count} entries, holds {len(entries)}")
     if total is not None and read_amount(total, "CNY", "TtlNtries/Sum") != sum(e.amount_minor for e in entries):
         raise BankFileError("statement entry total does not match TxsSummry/TtlNtries/Sum")
-    return Statement(required(message_id, "GrpHdr/MsgId"), required(account, "Acct/Id/Othr/Id"), entries)
+    return Statement(required(message_id, "GrpHdr/MsgId"), required(_account(root, "BkToCstmrStmt/Stmt"), "Stmt/Acct/Id"), entries)

@@ -56,7 +56,7 @@ def parse(data: bytes | etree._Element) -> StatusReport:
         if e2e is None:
             raise BankFileError("missing OrgnlEndToEndId")
         transactions.append(TransactionStatus(e2e, STATUS[code], reason,
-                                              None if amount is None else read_amount(amount, currency or "CNY", "OrgnlTxRef/Amt")))
+                                              None if amount is None else read_amount(amount, currency or "CNY", "OrgnlTxRef/Amt"), currency))
     return StatusReport(
         kind="pain.002",
         message_id=required(message_id, "GrpHdr/MsgId"),

@@ -75,9 +75,11 @@ class DebitFile:
 @dataclass(frozen=True)
 class TransactionStatus:
     end_to_end_id: str
-    status: str  # accepted | rejected | settled | returned
+    status: str  # accepted | pending | rejected | settled | returned
     reason: str | None  # ISO external reason code (AM04, ...)
     amount_minor: int | None
+    currency: str | None = None  # as the file states it; None where the format carries none
+    value_date: date | None = None  # when the money moved, where the format says
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ class StatusReport:
     original_total_minor: int | None
     transactions: tuple[TransactionStatus, ...]
     booking_date: date | None = None
+    account: str | None = None  # the account the file is about, where the format names one (camt.054)
 
 
 @dataclass(frozen=True)

@@ -56,9 +56,14 @@ def parse_xml(data: bytes) -> etree._Element:
     if len(data) > MAX_XML_BYTES:
         raise BankFileError(f"file is {len(data):,} bytes, above the {MAX_XML_BYTES:,} byte limit")
     try:
-        return etree.fromstring(data, _PARSER)
+        root = etree.fromstring(data, _PARSER)
     except etree.XMLSyntaxError as exc:
         raise BankFileError(f"not well-formed XML: {exc}") from None
+    if root.getroottree().docinfo.doctype:
+        # ISO 20022 messages never declare one; with it come entities, which the parser leaves
+        # unexpanded and the schema validator cannot check
+        raise BankFileError("the file declares a DTD (<!DOCTYPE …>); bank messages may not")
+    return root
 
 
 def document_of(data: bytes | etree._Element) -> etree._Element:

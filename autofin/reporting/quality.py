@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 
+from autofin.bankfiles.reasons import REASONS
 from autofin.settings import warehouse_path
 
 BUCKETS = ["current", "M1", "M2", "M3", "M4+"]
@@ -39,8 +40,7 @@ def _suites():  # noqa: ANN202
             e.ExpectColumnValuesToBeUnique(column="end_to_end_id"),
             e.ExpectColumnValuesToBeBetween(column="amount", min_value=0, strict_min=True),
             e.ExpectColumnValuesToBeInSet(column="order_status", value_set=["pending", "sent", "settled", "rejected", "returned"]),
-            e.ExpectColumnValuesToBeInSet(column="reason_code", value_set=["AC01", "AC04", "AC06", "AM04", "AM05", "MD01", "MD06", "MD07",
-                                                                            "MS02", "MS03", None], mostly=1.0),
+            e.ExpectColumnValuesToBeInSet(column="reason_code", value_set=[*REASONS, None], mostly=1.0),
         ]),
         "debit_success": ("SELECT * FROM operations.rpt_operations__debit_success", [
             e.ExpectColumnValuesToBeBetween(column="success_rate", min_value=0, max_value=1),

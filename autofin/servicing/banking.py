@@ -8,30 +8,34 @@ debit_orders  contracts with an active mandate, money owed and nothing in flight
 bank_upload   every registered outbound file goes to its bank (temporary name, then rename);
               the transport does not send again what the bank already holds.
 bank_returns  every answer the banks left is fetched, checked before anything is applied
-              (format, control sums, known batch and end-to-end ids, amounts, states, never seen
-              before) and applied; a file that fails any check goes to quarantine/ with a reason
-              file while the good files of the same night apply. Settled debits become receipts;
-              rejected ones record their reason and, for AC04/MD01 and the like, stop the mandate;
-              returns of settled debits reverse their receipts.
+              (format, control sums, known batch and end-to-end ids, amounts, currencies, value
+              dates, states, reason codes, never seen before) and applied; a file that fails any
+              check, or whose reading fails in any way, goes to quarantine/ with a reason note
+              while the other files of the night apply. Only booked settlements become receipts;
+              rejected ones record their reason (MS03 when the bank gives none) and, for AC04/MD01
+              and the like, stop the mandate; returns of settled debits reverse their receipts.
+              Files move out of inbound/ only after the commit; a file applied before a crash that
+              stopped its move is moved by the next run, not quarantined as a duplicate.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
 import re
-import shutil
 from time import perf_counter
 from datetime import date, datetime, time, timezone
 from pathlib import Path
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import BigInteger, Column, Connection, MetaData, Table, Text, insert, select, text
+from sqlalchemy import BigInteger, Column, Connection, Date, MetaData, Table, Text, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from autofin.bankfiles import camt, cn_text, pain002, pain008, schemas
 from autofin.bankfiles.profiles import BankProfile
-from autofin.bankfiles.reasons import REASONS
+from autofin.bankfiles.reasons import REASONS, failure_reason
 from autofin.files import write_atomically
 from autofin.bankfiles.records import BankFileError, DebitFile, DebitInstruction, Statement, StatusReport
 from autofin.bankfiles.xml import document_of
@@ -42,9 +46,15 @@ from autofin.store.bulk import insert_rows
 from autofin.store.ledger import post_batch
 from autofin.store.models import BankFile, BankStatementLine, DebitBatch
 
-TMP_ANSWER = Table("tmp_answer", MetaData(), Column("e2e", Text), Column("status", Text), Column("reason", Text), Column("amount", BigInteger))
+TMP_ANSWER = Table("tmp_answer", MetaData(), Column("e2e", Text), Column("status", Text), Column("reason", Text), Column("amount", BigInteger),
+                   Column("currency", Text), Column("value_date", Date))
+FAILED = ("rejected", "returned")
+# a bank's value date lies within this many days of the debit's collection date and the business
+# date that reads the answer; further off (2099, 1970) the file is refused, never booked
+VALUE_DATE_SLACK_DAYS = 5
 APPLY_ORDER = {"pain.002": 0, "cn_text_result": 0, "camt.054": 1, "camt.053": 2}
 REASON_CODE = re.compile(r"^[A-Z0-9]{4}$")
+log = logging.getLogger("autofin.cycle")
 OWED = ("i.principal_minor + i.interest_minor + i.fee_minor + i.penalty_minor - i.paid_principal_minor - i.paid_interest_minor "
         "- i.paid_fee_minor - i.paid_penalty_minor")
 
@@ -234,12 +244,13 @@ def apply_bank_answers(conn: Connection, d: date, ctx: StepContext) -> dict[str,
             data = transport.get(name)
             target = inbound / name
             if target.exists() and target.read_bytes() != data:
-                target = inbound / f"{Path(name).stem}.{hashlib.sha256(data).hexdigest()[:8]}{Path(name).suffix}"
+                target = inbound / _digest_name(name, hashlib.sha256(data).hexdigest())
             write_atomically(target, data)
             transport.archive(name)
             fetched += 1
-    counts: dict[str, Any] = {"fetched": fetched, "applied": [], "quarantined": {}, "settled": 0, "rejected": 0, "returned": 0,
-                              "settled_minor": 0, "statement_lines": 0, "records_read": 0, "reading_seconds": 0.0}
+    counts: dict[str, Any] = {"fetched": fetched, "applied": [], "quarantined": {}, "archived_after_restart": [], "settled": 0,
+                              "rejected": 0, "returned": 0, "pending": 0, "settled_minor": 0, "statement_lines": 0, "records_read": 0,
+                              "reading_seconds": 0.0}
     for code in sorted(ctx.banks):
         inbound = folder(ctx, "inbound", code)
         files = [p for p in inbound.iterdir() if p.is_file() and not p.name.startswith(".")]
@@ -250,27 +261,81 @@ def apply_bank_answers(conn: Connection, d: date, ctx: StepContext) -> dict[str,
     return counts
 
 
+def _digest_name(name: str, digest: str) -> str:
+    path = Path(name)
+    return f"{path.stem}.{digest[:8]}{path.suffix}"
+
+
+def _place(path: Path, area: Path, digest: str) -> Path:
+    """Where `path` goes in `area` (archive/ or quarantine/): under its own name, unless another
+    file holds that name, then with its digest in the name; nothing there is ever overwritten."""
+    target = area / path.name
+    if target.exists() and hashlib.sha256(target.read_bytes()).hexdigest() != digest:
+        target = area / _digest_name(path.name, digest)
+    return target
+
+
+def _holds(area: Path, name: str, digest: str) -> bool:
+    """`area` holds a file with these bytes under this name (or its digest name)."""
+    for candidate in (area / name, area / _digest_name(name, digest)):
+        if candidate.exists() and hashlib.sha256(candidate.read_bytes()).hexdigest() == digest:
+            return True
+    return False
+
+
+def _move_after_commit(ctx: StepContext, path: Path, area: Path, digest: str, note: str | None = None) -> None:
+    """Once the step commits: the reason note (for quarantine), then the file, by rename."""
+
+    def move() -> None:
+        target = _place(path, area, digest)
+        if note is not None:
+            write_atomically(target.with_name(f"{target.name}.reason.txt"), note.encode("utf-8"))
+        os.replace(path, target)
+
+    ctx.after_commit.append(move)
+
+
 def _take_file(conn: Connection, d: date, ctx: StepContext, bank: str, path: Path, counts: dict[str, Any]) -> None:
+    """Read, check and apply one answer file, or quarantine it with the reason: whatever is wrong
+    with one file (its bytes, its schema, its figures, its ids) stops only that file."""
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
-    known = conn.execute(select(BankFile.status).where(BankFile.sha256 == digest, BankFile.status != "quarantined")).scalar()
+    archive = folder(ctx, "archive", bank)
     kind, message_id, reason = _identify(data), None, None
+    known = conn.execute(select(BankFile.status, BankFile.file_name).where(BankFile.sha256 == digest, BankFile.status != "quarantined")).first()
     if known is not None:
-        reason = f"duplicate: a file with the same content (sha256 {digest[:12]}…) was already {known}"
-    else:
+        if (known.status, known.file_name) == ("applied", path.name) and not _holds(archive, path.name, digest):
+            # applied and committed by a run that stopped before it moved the file: finish the move
+            _move_after_commit(ctx, path, archive, digest)
+            counts["archived_after_restart"].append(path.name)
+            return
+        reason = f"duplicate: a file with the same content (sha256 {digest[:12]}…) was already {known.status}"
+    content = None
+    if reason is None:
+        started = perf_counter()
+        try:
+            content = _read(ctx.banks[bank], kind, data)
+        except BankFileError as exc:
+            reason = exc.reason
+        except Exception as exc:  # noqa: BLE001  (whatever a hostile file makes a parser raise is the file's fault)
+            log.warning("%s: unreadable (%s)", path.name, exc, exc_info=True)
+            reason = f"unreadable: {type(exc).__name__}: {exc}"[:300]
+        counts["reading_seconds"] += perf_counter() - started
+    if content is not None:
+        message_id = content.message_id
         try:
             with conn.begin_nested():
+                _check_message_is_new(conn, bank, kind, message_id)
                 file_id = conn.execute(
                     insert(BankFile).values(bank_code=bank, direction="in", file_type=kind, file_name=path.name, sha256=digest,
-                                            size_bytes=len(data), status="applied", business_date=d).returning(BankFile.bank_file_id)
+                                            message_id=message_id, size_bytes=len(data), status="applied", business_date=d)
+                    .returning(BankFile.bank_file_id)
                 ).scalar_one()
-                message_id, applied = _apply(conn, d, ctx, bank, kind, data, file_id)
-                conn.execute(text("UPDATE bank_file SET message_id = :m WHERE bank_file_id = :f"), {"m": message_id, "f": file_id})
+                applied = _apply(conn, d, ctx, bank, kind, content, file_id)
             for key, value in applied.items():
                 counts[key] += value
             counts["applied"].append(path.name)
-            archive = folder(ctx, "archive", bank)
-            ctx.after_commit.append(lambda: shutil.move(str(path), str(archive / path.name)))
+            _move_after_commit(ctx, path, archive, digest)
             return
         except BankFileError as exc:
             reason = exc.reason
@@ -279,21 +344,16 @@ def _take_file(conn: Connection, d: date, ctx: StepContext, bank: str, path: Pat
     conn.execute(insert(BankFile).values(bank_code=bank, direction="in", file_type=kind, file_name=path.name, sha256=digest,
                                          message_id=message_id, size_bytes=len(data), status="quarantined", reason=reason, business_date=d))
     counts["quarantined"][path.name] = reason
-    quarantine = folder(ctx, "quarantine", bank)
-    (quarantine / f"{path.name}.reason.txt").write_text(f"{path.name}\nbank: {bank}\nbusiness date: {d}\nsha256: {digest}\nreason: {reason}\n",
-                                                        encoding="utf-8")
-    ctx.after_commit.append(lambda: shutil.move(str(path), str(quarantine / path.name)))
+    note = f"{path.name}\nbank: {bank}\nbusiness date: {d}\nsha256: {digest}\nreason: {reason}\n"
+    _move_after_commit(ctx, path, folder(ctx, "quarantine", bank), digest, note)
 
 
-def _apply(conn: Connection, d: date, ctx: StepContext, bank: str, kind: str, data: bytes, file_id: int) -> tuple[str, dict[str, Any]]:
-    started = perf_counter()
-    content = _read(ctx.banks[bank], kind, data)
-    read = {"records_read": len(content.entries if isinstance(content, Statement) else content.transactions),
-            "reading_seconds": perf_counter() - started}
-    _check_message_is_new(conn, bank, kind, content.message_id)
+def _apply(conn: Connection, d: date, ctx: StepContext, bank: str, kind: str, content: Statement | StatusReport,
+           file_id: int) -> dict[str, Any]:
+    records_read = {"records_read": len(content.entries if isinstance(content, Statement) else content.transactions)}
     if isinstance(content, Statement):
-        return content.message_id, {**read, "statement_lines": _store_statement(conn, bank, content, file_id)}
-    return content.message_id, {**read, **_apply_report(conn, d, ctx, bank, content)}
+        return {**records_read, "statement_lines": _store_statement(conn, bank, content, file_id)}
+    return {**records_read, **_apply_report(conn, d, ctx, bank, content)}
 
 
 def _read(profile: BankProfile, kind: str, data: bytes) -> Statement | StatusReport:
@@ -302,15 +362,16 @@ def _read(profile: BankProfile, kind: str, data: bytes) -> Statement | StatusRep
     if kind in ("pain.002", "camt.054", "camt.053"):
         document = document_of(data)  # parsed once: validated, then read
         schemas.validate(document)
-    if kind == "camt.053":
-        return camt.parse_camt053(document)
     if kind == "xml":
         raise BankFileError("XML of a kind this system does not read (expected pain.002, camt.054 or camt.053)")
     if profile.is_iso and kind == "cn_text_result":
         raise BankFileError(f"{profile.code} sends ISO 20022 files; this is not one")
     if not profile.is_iso and kind != "cn_text_result":
         raise BankFileError(f"{profile.code} sends its domestic result files; this is {kind}")
-    return {"pain.002": pain002.parse, "camt.054": camt.parse_camt054}.get(kind, cn_text.parse_result)(document)
+    content = {"camt.053": camt.parse_camt053, "pain.002": pain002.parse, "camt.054": camt.parse_camt054}.get(kind, cn_text.parse_result)(document)
+    if content.account is not None and content.account != profile.creditor.account:
+        raise BankFileError(f"the file is about account {content.account[:40]}, not {profile.code}'s collection account {profile.creditor.account}")
+    return content
 
 
 def _check_message_is_new(conn: Connection, bank: str, kind: str, message_id: str) -> None:
@@ -340,10 +401,17 @@ def _apply_report(conn: Connection, d: date, ctx: StepContext, bank: str, report
     e2e = [t.end_to_end_id for t in report.transactions]
     if len(set(e2e)) != len(e2e):
         raise BankFileError("the same end-to-end id appears twice in the file")
-    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_answer (e2e TEXT PRIMARY KEY, status TEXT, reason TEXT, amount BIGINT)"))
+    # what moves nothing (pending, for information) is noted; every failure carries a known reason
+    answers = [(t.end_to_end_id, t.status, failure_reason(t.reason, t.end_to_end_id) if t.status in FAILED else None, t.amount_minor,
+                t.currency, None if t.value_date is None else t.value_date.isoformat())
+               for t in report.transactions if t.status != "pending"]
+    pending = len(report.transactions) - len(answers)
+    if not answers:
+        return {"rejected": 0, "settled": 0, "settled_minor": 0, "returned": 0, "pending": pending}
+    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_answer (e2e TEXT PRIMARY KEY, status TEXT, reason TEXT, amount BIGINT, "
+                      "currency TEXT, value_date DATE)"))
     conn.execute(text("DELETE FROM tmp_answer"))
-    insert_rows(conn, TMP_ANSWER, ["e2e", "status", "reason", "amount"],
-                [(t.end_to_end_id, t.status, t.reason, t.amount_minor) for t in report.transactions])
+    insert_rows(conn, TMP_ANSWER, ["e2e", "status", "reason", "amount", "currency", "value_date"], answers)
     problems = conn.execute(
         text(
             "SELECT "
@@ -354,23 +422,34 @@ def _apply_report(conn: Connection, d: date, ctx: StepContext, bank: str, report
             "SUM(CASE WHEN a.status IN ('rejected', 'settled') AND o.status <> 'sent' THEN 1 "
             "         WHEN a.status = 'accepted' AND o.status NOT IN ('sent', 'settled') THEN 1 "
             "         WHEN a.status = 'returned' AND o.status <> 'settled' THEN 1 ELSE 0 END), "
-            "MIN(CASE WHEN o.debit_order_id IS NULL THEN a.e2e END) "
+            "SUM(CASE WHEN a.currency IS NOT NULL AND a.currency <> o.currency THEN 1 ELSE 0 END), "
+            f"SUM(CASE WHEN a.value_date IS NOT NULL AND ({days_between(conn, 'a.value_date', 'o.business_date')} < -:slack "
+            f"OR {days_between(conn, 'a.value_date', ':d')} > :slack) THEN 1 ELSE 0 END), "
+            "MIN(CASE WHEN o.debit_order_id IS NULL THEN a.e2e END), "
+            "MIN(CASE WHEN a.currency <> o.currency THEN a.e2e || ' in ' || a.currency || ', ordered in ' || o.currency END), "
+            f"MIN(CASE WHEN {days_between(conn, 'a.value_date', 'o.business_date')} < -:slack OR {days_between(conn, 'a.value_date', ':d')} > :slack "
+            "THEN a.e2e || ' value date ' || CAST(a.value_date AS TEXT) || ', collected ' || CAST(o.business_date AS TEXT) END) "
             "FROM tmp_answer a LEFT JOIN debit_order o ON o.end_to_end_id = a.e2e LEFT JOIN mandate m ON m.mandate_id = o.mandate_id"
         ),
-        {"bank": bank, "batch": None if batch is None else batch.debit_batch_id},
+        {"bank": bank, "batch": None if batch is None else batch.debit_batch_id, "d": d, "slack": VALUE_DATE_SLACK_DAYS},
     ).one()
-    unknown, other_bank, other_batch, amount, state, example = problems
+    unknown, other_bank, other_batch, amount, state, currency, value_date, example, currency_example, value_example = problems
     if unknown:
         raise BankFileError(f"{unknown} unknown end-to-end ids (e.g. {example})")
     if other_bank or other_batch:
         raise BankFileError(f"{(other_bank or 0) + (other_batch or 0)} transactions belong to another bank or batch")
     if amount:
         raise BankFileError(f"{amount} transactions with an amount different from the debit order")
+    if currency:
+        raise BankFileError(f"{currency} transactions in a currency other than the debit order's (e.g. {currency_example})")
+    if value_date:
+        raise BankFileError(f"{value_date} transactions with a value date more than {VALUE_DATE_SLACK_DAYS} days before the collection "
+                            f"date or after the business date {d} (e.g. {value_example})")
     if state:
         raise BankFileError(f"{state} transactions answered in a state that does not follow (already answered?)")
 
     invalidating = _sql_codes(code for code, r in REASONS.items() if r.invalidates_mandate)
-    params = {"d": d, "now": datetime.now(timezone.utc), "value": report.booking_date or d, "batch_key": f"returns:{d.isoformat()}"}
+    params = {"d": d, "now": datetime.now(timezone.utc), "batch_key": f"returns:{d.isoformat()}"}
     rejected = conn.execute(
         text("UPDATE debit_order SET status = 'rejected', reason_code = (SELECT a.reason FROM tmp_answer a WHERE a.e2e = debit_order.end_to_end_id), "
              "answered_at = :now WHERE end_to_end_id IN (SELECT e2e FROM tmp_answer WHERE status = 'rejected')"),
@@ -393,13 +472,13 @@ def _apply_report(conn: Connection, d: date, ctx: StepContext, bank: str, report
     ).rowcount
     conn.execute(
         text("INSERT INTO receipt (contract_id, source, source_ref, amount_minor, currency, value_date, business_date, status) "
-             "SELECT o.contract_id, 'debit', o.end_to_end_id, o.amount_minor, o.currency, :value, :d, 'unapplied' FROM debit_order o "
+             "SELECT o.contract_id, 'debit', o.end_to_end_id, o.amount_minor, o.currency, COALESCE(a.value_date, :d), :d, 'unapplied' FROM debit_order o "
              "JOIN tmp_answer a ON a.e2e = o.end_to_end_id WHERE a.status = 'settled'"),
         params,
     )
     settled_minor = conn.execute(text("SELECT COALESCE(SUM(amount), 0) FROM tmp_answer WHERE status = 'settled'")).scalar_one()
     returned = _reverse_returns(conn, d, ctx, params)
-    return {"rejected": rejected, "settled": settled, "settled_minor": int(settled_minor), "returned": returned}
+    return {"rejected": rejected, "settled": settled, "settled_minor": int(settled_minor), "returned": returned, "pending": pending}
 
 
 def _reverse_returns(conn: Connection, d: date, ctx: StepContext, params: dict[str, Any]) -> int:

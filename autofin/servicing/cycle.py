@@ -117,7 +117,8 @@ def step_done(conn: Connection, name: str, d: date, shard: str = "all") -> dict[
 
 def _failpoint(name: str) -> None:
     """Test hook: AUTOFIN_FAILPOINT=<step> kills this process with SIGKILL inside that step, after
-    its work and before its commit (the fault suite proves a re-run then loses and doubles nothing)."""
+    its work and before its commit; <step>:committed right after its commit, before its effects
+    outside the store (file moves). The fault suite proves a re-run then loses and doubles nothing."""
     if os.environ.get("AUTOFIN_FAILPOINT") == name:
         os.kill(os.getpid(), signal.SIGKILL)
 
@@ -144,6 +145,7 @@ def run_step(engine: Engine, name: str, d: date, ctx: StepContext) -> StepResult
             raise
         raise StoreBusyError(f"{d} {name}: the store was locked by another writer for longer than the busy timeout; "
                              "nothing of this step was written, run it again") from None
+    _failpoint(f"{name}:committed")
     for effect in ctx.after_commit:
         effect()
     ctx.after_commit.clear()

@@ -9,7 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -108,3 +108,24 @@ def test_killed_inside_a_step_then_rerun(step, prepared, clean_run, tmp_path):
     d = digest(home)
     assert d["receipts_twice"] == 0 and d["receipts_not_fully_allocated"] == 0
     assert d["lines"][1] == d["lines"][2]  # balanced
+
+
+def test_killed_after_the_answers_commit_before_the_files_move(prepared, clean_run, tmp_path):
+    """The answers are applied and committed, the process dies before it moves the files out of
+    inbound/: the next run finishes the move; nothing is applied twice or quarantined."""
+    home = copy_of(prepared, tmp_path / "home")
+    killed = cli(home, "cycle", "run", "--date", str(DAY), failpoint="bank_returns:committed")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    left = sorted(p.name for p in (home / "bank_files" / "inbound").rglob("*") if p.is_file())
+    assert left  # the applied files are still in inbound/
+    assert cli(home, "cycle", "run", "--date", str(DAY)).returncode == 0
+    assert digest(home) == digest(clean_run)
+    rerun = cli(home, "cycle", "run", "--date", str(DAY + timedelta(days=1)))
+    assert rerun.returncode == 0, rerun.stderr
+    engine = make_engine(f"sqlite:///{home / 'autofin.db'}")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM bank_file WHERE status = 'quarantined'")).scalar_one() == 0
+    engine.dispose()
+    assert not [p for p in (home / "bank_files" / "inbound").rglob("*") if p.is_file()]
+    assert not (home / "bank_files" / "quarantine").exists() or not any((home / "bank_files" / "quarantine").rglob("*.*"))
+    assert sorted(p.name for p in (home / "bank_files" / "archive").rglob("*") if p.is_file()) == left
