@@ -13,6 +13,15 @@ BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
 
 
 def business_today() -> date:
+    """Today's date in the business time zone: the cycle closes only dates before it, and the API
+    dates what it books with it. AUTOFIN_SIMULATED_TODAY=YYYY-MM-DD replaces the clock; it is the
+    one way for simulations (the demo, the bench, tests) to run days ahead of the real calendar."""
+    simulated = os.environ.get("AUTOFIN_SIMULATED_TODAY")
+    if simulated:
+        try:
+            return date.fromisoformat(simulated)
+        except ValueError:
+            raise ValueError(f"AUTOFIN_SIMULATED_TODAY={simulated!r} is not a date (YYYY-MM-DD)") from None
     return datetime.now(BUSINESS_TZ).date()
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results.md"
+SIMULATED_TODAY = "2026-12-02"
 AS_OF = "2026-11-20"
 API_SUBMITS = 2000  # 10 s at 200 submits/s
 
@@ -101,7 +102,10 @@ def main() -> None:
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="autofin-bench-"))
-    env = {**os.environ, "AUTOFIN_DATA_DIR": str(workdir), "AUTOFIN_BANK_DIR": str(workdir / "bank_files")}
+    # the bench's book lives on fixed dates (seeded 2026-11-20, run to 2026-12-01): a simulation, so
+    # it says which day is today rather than depend on the real clock
+    env = {**os.environ, "AUTOFIN_DATA_DIR": str(workdir), "AUTOFIN_BANK_DIR": str(workdir / "bank_files"),
+           "AUTOFIN_SIMULATED_TODAY": SIMULATED_TODAY}
     server = None
     if args.db == "postgres":
         sys.path.insert(0, str(ROOT))

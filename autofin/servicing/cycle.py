@@ -24,6 +24,7 @@ from sqlalchemy.exc import OperationalError
 
 from autofin.domain.errors import DomainError
 from autofin.servicing.shards import SHARDED_STEPS
+from autofin.settings import BUSINESS_TZ, business_today
 from autofin.servicing.shards import split as split_shards
 from autofin.store.engine import write_transaction
 from autofin.store.migrate import require_current
@@ -36,6 +37,14 @@ StepFn = Callable[[Connection, date, "StepContext"], dict[str, Any]]
 
 class DayNotReadyError(DomainError):
     """The previous business date is not closed: catch up in order."""
+
+
+class DayNotEndedError(DomainError):
+    """The business date has not ended in the business time zone: it cannot be closed yet."""
+
+
+class BeforeCutOverError(DomainError):
+    """The business date is on or before the book's cut-over: the cycle never runs it."""
 
 
 class StoreBusyError(DomainError):
@@ -184,13 +193,35 @@ def last_closed_day(conn: Connection) -> date | None:
     return conn.execute(select(func.max(BusinessDay.business_date)).where(BusinessDay.status == "closed")).scalar()
 
 
+def cut_over(conn: Connection) -> date | None:
+    """The book's cut-over: the first business date the store knows (closed when the book was loaded)."""
+    first = conn.execute(select(func.min(BusinessDay.business_date))).scalar()
+    return None if first is None else first if isinstance(first, date) else date.fromisoformat(first)
+
+
+def require_runnable(conn: Connection, d: date) -> None:
+    """D may be run: it has ended in the business time zone (Asia/Shanghai; AUTOFIN_SIMULATED_TODAY
+    for simulations) and lies after the book's cut-over."""
+    today = business_today()
+    if d >= today:
+        raise DayNotEndedError(f"{d} has not ended in {BUSINESS_TZ.key} (today is {today}): the latest business date that can run is "
+                               f"{today - timedelta(days=1)}. Simulations that run ahead set AUTOFIN_SIMULATED_TODAY")
+    first = cut_over(conn)
+    if first is None:
+        raise DayNotReadyError("no business day has ever been closed: load or seed a book first")
+    if d <= first:
+        raise BeforeCutOverError(f"{d} is not after the book's cut-over on {first}: the cycle runs from {first + timedelta(days=1)} on")
+
+
 def catch_up(engine: Engine, to: date, ctx: StepContext, *, on_step: Callable[[StepResult], None] | None = None,
              shards: int = 1) -> list[date]:
     require_current(engine)
     with engine.connect() as conn:
         last = last_closed_day(conn)
-    if last is None:
-        raise DayNotReadyError("no business day has ever been closed: load or seed a book first")
+        if last is None:
+            raise DayNotReadyError("no business day has ever been closed: load or seed a book first")
+        if to > last:
+            require_runnable(conn, to)  # refused whole, before any day runs
     days = []
     d = last + timedelta(days=1)
     while d <= to:
@@ -216,6 +247,7 @@ def status(conn: Connection, limit: int = 10) -> list[tuple[date, str, int]]:
 
 @step("business_day")
 def open_business_day(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
+    require_runnable(conn, d)
     previous = d - timedelta(days=1)
     prev = conn.execute(select(BusinessDay.status).where(BusinessDay.business_date == previous)).scalar()
     if prev != "closed":
