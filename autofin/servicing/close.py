@@ -16,6 +16,7 @@ from autofin.files import write_atomically
 from autofin.reference import chart_of_accounts
 from autofin.servicing.checks import nightly_checks
 from autofin.servicing.cycle import CheckFailedError, StepContext, step
+from autofin.servicing.sql import analyze, zero_pad
 from autofin.store.ledger import post_batch
 from autofin.store.models import BusinessDay, VoucherExport
 from autofin.domain.money import format_minor
@@ -48,37 +49,64 @@ def ensure_vouchers(conn: Connection, d: date, ctx: StepContext) -> dict[str, An
             "by_event_type": {k: int(v) for k, v in sorted(by_type.items())}}
 
 
-VOUCHER_COLUMNS = ["voucher_no", "entry_date", "event_type", "contract_no", "line_no", "account_code", "account_name", "debit", "credit", "currency"]
+VOUCHER_COLUMNS = ["voucher_no", "entry_date", "event_type", "contract_no", "line_no", "account_code", "account_name", "debit", "credit", "currency",
+                   "late"]
+# the order vouchers are numbered in: nothing in it depends on the order rows were inserted, so a day
+# run whole or in contract shards numbers them alike
+VOUCHER_ORDER = "je.entry_date, je.event_type, COALESCE(je.contract_id, 0), me.event_key"
+VOUCHER_DIGITS = 8
 
 
 @step("voucher_export")
 def export_vouchers(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
-    """The day's vouchers as a UTF-8 CSV for the ledger system (one line per journal line)."""
+    """Every journal entry not yet exported and dated D or before, as a UTF-8 CSV for the ledger
+    system (one line per journal line). Each entry gets its voucher number here, V<D><sequence> in
+    VOUCHER_ORDER, and is marked with this export: it goes out exactly once, and the same store
+    and date give the same file. An entry dated before D was posted after its own day's export
+    (by the API: a payment, refund, reversal or settlement) and is marked late."""
+    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_voucher (journal_entry_id BIGINT PRIMARY KEY, seq BIGINT)"))
+    conn.execute(text("DELETE FROM tmp_voucher"))
+    entries = conn.execute(
+        text(f"INSERT INTO tmp_voucher (journal_entry_id, seq) SELECT je.journal_entry_id, ROW_NUMBER() OVER (ORDER BY {VOUCHER_ORDER}) "
+             "FROM journal_entry je JOIN money_event me ON me.money_event_id = je.money_event_id "
+             "WHERE je.exported_on IS NULL AND je.entry_date <= :d"),
+        {"d": d},
+    ).rowcount
+    if entries >= 10 ** VOUCHER_DIGITS:
+        raise CheckFailedError(f"{d}: {entries} vouchers do not fit the {VOUCHER_DIGITS}-digit voucher sequence")
+    analyze(conn, "tmp_voucher")
+    conn.execute(
+        text(f"UPDATE journal_entry SET exported_on = :d, voucher_no = :prefix || {zero_pad(conn, 't.seq', VOUCHER_DIGITS)} "
+             "FROM tmp_voucher t WHERE t.journal_entry_id = journal_entry.journal_entry_id"),
+        {"d": d, "prefix": f"V{d:%Y%m%d}"},
+    )
     chart = chart_of_accounts()
     rows = conn.execute(
         text(
-            "SELECT je.journal_entry_id, je.entry_date, je.event_type, c.contract_no, jl.line_no, jl.account_code, jl.debit_minor, "
-            "jl.credit_minor, jl.currency FROM journal_entry je JOIN journal_line jl ON jl.journal_entry_id = je.journal_entry_id "
-            "LEFT JOIN contract c ON c.contract_id = je.contract_id WHERE je.entry_date = :d ORDER BY je.journal_entry_id, jl.line_no"
+            "SELECT je.voucher_no, je.entry_date, je.event_type, c.contract_no, jl.line_no, jl.account_code, jl.debit_minor, "
+            "jl.credit_minor, jl.currency FROM tmp_voucher t JOIN journal_entry je ON je.journal_entry_id = t.journal_entry_id "
+            "JOIN journal_line jl ON jl.journal_entry_id = je.journal_entry_id LEFT JOIN contract c ON c.contract_id = je.contract_id "
+            "ORDER BY t.seq, jl.line_no"
         ),
-        {"d": d},
     ).all()
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(VOUCHER_COLUMNS)
-    entries = set()
-    for je_id, entry_date, event_type, contract_no, line_no, account, debit, credit, cur in rows:
-        entries.add(je_id)
-        writer.writerow([f"V{je_id:012d}", str(entry_date)[:10], event_type, contract_no or "", line_no, account, chart[account].name_zh,
-                         format_minor(debit, cur), format_minor(credit, cur), cur])
+    day, late = d.isoformat(), set()
+    for voucher_no, entry_date, event_type, contract_no, line_no, account, debit, credit, cur in rows:
+        entry_day = str(entry_date)[:10]
+        if entry_day < day:
+            late.add(voucher_no)
+        writer.writerow([voucher_no, entry_day, event_type, contract_no or "", line_no, account, chart[account].name_zh,
+                         format_minor(debit, cur), format_minor(credit, cur), cur, "1" if entry_day < day else "0"])
     data = buffer.getvalue().encode("utf-8")
     folder = Path(ctx.export_dir) / "ledger"
     folder.mkdir(parents=True, exist_ok=True)
-    name = f"vouchers-{d.isoformat()}.csv"
+    name = f"vouchers-{day}.csv"
     write_atomically(folder / name, data)
     digest = hashlib.sha256(data).hexdigest()
-    conn.execute(insert(VoucherExport).values(business_date=d, file_name=name, sha256=digest, entries=len(entries), lines=len(rows)))
-    return {"file": name, "vouchers": len(entries), "lines": len(rows), "sha256": digest}
+    conn.execute(insert(VoucherExport).values(business_date=d, file_name=name, sha256=digest, entries=entries, lines=len(rows)))
+    return {"file": name, "vouchers": entries, "late_vouchers": len(late), "lines": len(rows), "sha256": digest}
 
 
 @step("day_close")

@@ -656,14 +656,23 @@ class MoneyEvent(Base):
 
 
 class JournalEntry(Base):
-    """One voucher per money event."""
+    """One voucher per money event. `exported_on` is the business date of the ledger export that
+    carried it (NULL until then) and `voucher_no` the number that export gave it: every entry goes
+    out exactly once, in the first export on or after its date."""
 
     __tablename__ = "journal_entry"
+    __table_args__ = (
+        Index("ix_journal_entry_unexported", "entry_date", sqlite_where=text("exported_on IS NULL"),
+              postgresql_where=text("exported_on IS NULL")),
+        Index("uq_journal_entry_voucher_no", "voucher_no", unique=True),
+    )
     journal_entry_id: Mapped[int] = pk()
     money_event_id: Mapped[int] = mapped_column(BigId, ForeignKey("money_event.money_event_id"), unique=True)
     entry_date: Mapped[date] = mapped_column(Date, index=True)
     event_type: Mapped[str] = mapped_column(String(24))
     contract_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    exported_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    voucher_no: Mapped[str | None] = mapped_column(String(20), nullable=True)
     created_at: Mapped[datetime] = created_at()
 
 

@@ -1,5 +1,6 @@
 """Contract shards: a week of nights run as three parallel shards ends exactly where the same
-week run whole ends (every balance, posting, order, receipt and case), on SQLite and PostgreSQL."""
+week run whole ends (every balance, posting, order, receipt and case, every voucher number and the
+ledger export files byte for byte), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ DIGEST = {
     "receipts": "SELECT status, COUNT(*), SUM(amount_minor) FROM receipt GROUP BY status ORDER BY status",
     "cases": "SELECT status, worst_bucket, COUNT(*), SUM(worst_dpd) FROM collection_case GROUP BY status, worst_bucket ORDER BY status, worst_bucket",
     "days": "SELECT business_date, status FROM business_day ORDER BY business_date",
+    "vouchers": "SELECT je.voucher_no, je.exported_on, je.event_type, me.event_key FROM journal_entry je "
+                "JOIN money_event me ON me.money_event_id = je.money_event_id ORDER BY je.voucher_no",
 }
 
 
@@ -44,6 +47,8 @@ def week(engine, tmp_path, shards: int) -> dict:  # noqa: ANN001
         assert {k: v for k, v in nightly_checks(conn, last).items() if v} == {}
         digest = {name: [tuple(str(v) for v in row) for row in conn.execute(text(sql))] for name, sql in DIGEST.items()}
         marks = conn.execute(text("SELECT step, COUNT(*) FROM step_run WHERE business_date = :d GROUP BY step"), {"d": last}).all()
+    # the ledger export files, byte for byte: the same numbers for the same vouchers however the day ran
+    digest["export_files"] = {p.name: p.read_bytes() for p in sorted((tmp_path / "exports" / "ledger").iterdir())}
     return digest, dict(marks)
 
 
