@@ -398,15 +398,20 @@ def reports() -> None:
 
 
 @reports.command("build")
-@click.option("--date", "d", type=DATE, required=True, help="The business date the pack is for (its folder under reports/).")
+@click.option("--date", "d", type=DATE, required=True,
+              help="The business date the pack is for (its folder under reports/): the latest closed one.")
 @click.option("--skip-warehouse", is_flag=True, help="Only write the Excel pack from the warehouse as it is.")
 @fail_clearly
 def reports_build(d: date, skip_warehouse: bool) -> None:
     """Build the warehouse with dbt (models and tests), then the Excel pack in reports/<date>/."""
+    from autofin.reporting.book import require_report_date
     from autofin.reporting.excel import build_pack
     from autofin.reporting.warehouse import WarehouseError, build_warehouse
     from autofin.settings import warehouse_path
+    from autofin.store.engine import get_engine
 
+    with get_engine().connect() as conn:
+        require_report_date(conn, d)
     if not skip_warehouse:
         try:
             built = build_warehouse()

@@ -7,12 +7,33 @@ from datetime import date
 
 from sqlalchemy import Connection, text
 
+from autofin.domain.errors import DomainError
 from autofin.domain.ledger import TrialBalanceRow
 from autofin.domain.money import from_minor
 from autofin.reference import chart_of_accounts
 from autofin.store.ledger import ControlAccountTie, subledger_vs_ledger, trial_balance_as_of
 
 BUCKET_ORDER = ("current", "M1", "M2", "M3", "M4+")
+
+
+class ReportDateError(DomainError):
+    """Reports are asked for a date whose figures the store does not hold."""
+
+
+def require_report_date(conn: Connection, d: date) -> None:
+    """The warehouse reads the books as they stand, which is as of the latest closed business date:
+    a pack is built for that date only, never for one not closed yet, nor labelled with an older one."""
+    from autofin.servicing.cycle import last_closed_day
+
+    latest = last_closed_day(conn)
+    if latest is None:
+        raise ReportDateError("no business date is closed yet: seed or load a book and run the cycle first")
+    if d > latest:
+        raise ReportDateError(f"{d} is not closed (the latest closed business date is {latest}): run the cycle for it first")
+    if d < latest:
+        raise ReportDateError(f"{d} is older than the latest closed business date {latest}: the warehouse holds the books as of "
+                              f"{latest}, so a pack dated {d} would show later figures. Build --date {latest}; earlier packs stay in "
+                              "their reports/<date>/ folders")
 
 
 def yuan(minor: int) -> str:

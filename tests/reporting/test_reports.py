@@ -3,6 +3,8 @@
 import os
 import re
 import shutil
+import subprocess
+import sys
 import sqlite3
 from datetime import date, timedelta
 from pathlib import Path
@@ -157,3 +159,17 @@ def test_great_expectations_suites(book, tmp_path):
     con.close()
     failed = {r.suite: r.failed for r in run_suites(broken, only=["fct_contracts"])}
     assert not failed == {} and set(failed["fct_contracts"]) >= {"expect_column_values_to_be_in_set(bucket)", "expect_column_values_to_be_between(dpd)"}
+
+
+@pytest.mark.parametrize(("d", "message"), [
+    (LAST + timedelta(days=1), f"{LAST + timedelta(days=1)} is not closed (the latest closed business date is {LAST})"),
+    (LAST - timedelta(days=1), f"{LAST - timedelta(days=1)} is older than the latest closed business date {LAST}"),
+])
+def test_reports_are_built_only_for_the_latest_closed_date(book, d, message):
+    home, _ = book
+    env = {**os.environ, "AUTOFIN_DATA_DIR": str(home), "AUTOFIN_REPORTS_DIR": str(home / "reports-refused")}
+    env.pop("AUTOFIN_DATABASE_URL", None)
+    result = subprocess.run([sys.executable, "-m", "autofin.cli", "reports", "build", "--date", str(d), "--skip-warehouse"],
+                            env=env, capture_output=True, text=True)
+    assert result.returncode != 0 and message in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert not (home / "reports-refused").exists()  # nothing labelled with a date it does not show
