@@ -5,8 +5,10 @@ Error answers, one shape per class of failure:
 - 404 not found, which is also the answer for an object outside a dealer's scope (no leak);
 - 409 a state that does not allow the request (the current status and what it may become) or
   a conflict with the store (a duplicate);
-- 413 / 415 an upload too large / of a type not accepted, refused before it is stored;
-- 422 invalid input: `detail` is a list of {loc, msg, type}, `loc` ending in the field's name.
+- 413 a request body above its limit (256 KiB, 12 MiB for a multipart upload), refused before it
+  is read whole; 413 / 415 an upload too large / of a type not accepted, refused before it is stored;
+- 422 invalid input: `detail` is a list of {loc, msg, type}, `loc` ending in the field's name; the
+  input itself is never echoed back.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from autofin.api.deps import Store, Unauthorized
+from autofin.api.limits import BodyLimit
 from autofin.api.routers import applications, approval, contracts, disbursements, parties, partners, postlease, reference, users
 from autofin.domain.errors import DomainError, InputError, TransitionError
 from autofin.origination.applications import Adapters, DocumentRefused
@@ -50,6 +54,14 @@ def create_app(engine: Engine | None = None, adapters: Adapters | None = None) -
                    approval.router, contracts.router, disbursements.router, postlease.payments_router, postlease.receipts_router,
                    postlease.requests_router):
         app.include_router(router)
+
+    app.add_middleware(BodyLimit)
+
+    @app.exception_handler(RequestValidationError)
+    async def unreadable(_: Request, exc: RequestValidationError) -> JSONResponse:
+        # where and why, never the input itself: it may be megabytes, or text no response can encode
+        return JSONResponse({"detail": [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", ""))[:500], "type": e.get("type", "value_error")}
+                                        for e in exc.errors()[:50]]}, status_code=422)
 
     @app.get("/health", tags=["meta"])
     def health() -> dict:

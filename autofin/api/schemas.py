@@ -4,27 +4,54 @@ Responses carry amounts as decimal strings, never binary floats."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from fastapi import Path, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
+from autofin.domain.text import ascii_only, checked_text
 from autofin.origination.access import ROLES
 
 MAX_ID = 2**63 - 1  # the stores' BIGINT: a larger number is refused as input, not overflowed in the driver
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
-Amount = Annotated[Decimal, Field(ge=0, max_digits=15, decimal_places=2, examples=["150000.00"])]
-Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=9, decimal_places=4, examples=["30"])]
+
+
+PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def _ascii_number(value: object) -> object:
+    """A number given as text is plain decimal in ASCII digits ('150000.00'): Decimal would also
+    read '１２', '٣', '1e5' and 'NaN', and fail on '²'."""
+    if isinstance(value, str) and not PLAIN_NUMBER.fullmatch(value.strip()):
+        ascii_only(value, "amount", "an amount")
+        raise ValueError(f"{value[:40]!r} is not a plain decimal number (digits, at most one point)")
+    return value
+
+
+Amount = Annotated[Decimal, BeforeValidator(_ascii_number), Field(ge=0, max_digits=15, decimal_places=2, examples=["150000.00"])]
+Percent = Annotated[Decimal, BeforeValidator(_ascii_number), Field(ge=0, le=100, max_digits=9, decimal_places=4, examples=["30"])]
 Reason = Annotated[str | None, Field(default=None, max_length=500)]
 Role = Literal[ROLES]  # type: ignore[valid-type]
 
 
 class Body(BaseModel):
+    """A request body: unknown fields refused, text stripped, and no text field holding a control
+    character (but tab and line breaks) or a lone surrogate."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _plain_text(cls, value: object, info: ValidationInfo) -> object:
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str):
+                checked_text(item, info.field_name or "body")
+        return value
 
 
 class UserIn(Body):

@@ -17,6 +17,7 @@ from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError
 
 from autofin.domain.errors import InputError
+from autofin.domain.text import ascii_only
 
 RIC_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 RIC_CHECK = "10X98765432"
@@ -31,7 +32,7 @@ VIN_VALUES = {
     "R": 9,
     **dict(zip("STUVWXYZ", range(2, 10))),
 }
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
+MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 
 
 def ric_check_digit(first17: str) -> str:
@@ -40,7 +41,7 @@ def ric_check_digit(first17: str) -> str:
 
 def validate_resident_id(value: str, field: str = "id_number", *, today: date | None = None) -> tuple[str, date]:
     """A valid 18-character resident id and the birth date it carries."""
-    number = (value or "").strip().upper()
+    number = ascii_only((value or "").strip().upper(), field, "a resident id")
     if len(number) != 18 or not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
         raise InputError(field, "not a valid PRC resident id: 17 digits and a check character (0-9 or X)")
     if number[17] != ric_check_digit(number[:17]):
@@ -68,6 +69,7 @@ def uscc_check_digit(first17: str) -> str:
 
 
 def validate_uscc(value: str, field: str = "id_number") -> str:
+    ascii_only(value or "", field, "a unified social credit code")
     try:
         return uscc.validate(value)
     except ValidationError as exc:
@@ -75,7 +77,7 @@ def validate_uscc(value: str, field: str = "id_number") -> str:
 
 
 def validate_mobile(value: str, field: str = "mobile") -> str:
-    number = re.sub(r"[\s-]", "", value or "")
+    number = re.sub(r"[\s-]", "", ascii_only(value or "", field, "a mobile number"))
     if number.startswith("+86"):
         number = number[3:]
     if not MOBILE.match(number):
@@ -91,7 +93,7 @@ def vin_check_digit(vin: str) -> str:
 
 
 def validate_vin(value: str, field: str = "vin") -> str:
-    vin = (value or "").strip().upper()
+    vin = ascii_only((value or "").strip().upper(), field, "a VIN")
     if len(vin) != 17:
         raise InputError(field, f"a VIN has 17 characters, got {len(vin)}")
     bad = sorted({c for c in vin if c not in VIN_VALUES})

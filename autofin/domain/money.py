@@ -29,6 +29,8 @@ def D(value: Decimal | int | str) -> Decimal:
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, str):
+        if not value.isascii():  # Decimal reads other scripts' digits ('１２', '٣'); amounts are written 0-9
+            raise InputError("amount", f"{value[:40]!r} is not a number written in ASCII digits")
         try:
             number = Decimal(value.strip().replace(",", ""))
         except InvalidOperation:

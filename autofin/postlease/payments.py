@@ -49,7 +49,8 @@ def _validated(conn: Connection, who: Principal, data: Mapping[str, Any], today:
         raise InputError("value_date", f"{data.get('value_date')!r} is not a date (YYYY-MM-DD)") from None
     if value_date > today:
         raise InputError("value_date", f"{value_date} is after today ({today})")
-    query = select(Contract.contract_id, Contract.contract_no, Contract.status, Contract.currency).where(
+    query = select(Contract.contract_id, Contract.contract_no, Contract.status, Contract.currency, Contract.start_date,
+                   Contract.activated_date).where(
         Contract.contract_no == str(data.get("contract_no") or ""))
     if who.partner_scope is not None:
         query = query.where(Contract.partner_id == who.partner_scope)
@@ -58,6 +59,9 @@ def _validated(conn: Connection, who: Principal, data: Mapping[str, Any], today:
         raise InputError("contract_no", f"no contract {data.get('contract_no')!r}")
     if contract.status not in PAYABLE:
         raise InputError("contract_no", f"contract {contract.contract_no} is {contract.status}; payments are taken for active contracts")
+    began = contract.activated_date or contract.start_date  # paid out (a migrated contract: its start)
+    if value_date < began:
+        raise InputError("value_date", f"{value_date} is before contract {contract.contract_no} began on {began}")
     return {"contract_id": contract.contract_id, "contract_no": contract.contract_no, "source": source, "source_ref": f"{source}:{reference}",
             "amount_minor": amount, "currency": contract.currency, "value_date": value_date, "business_date": today,
             "payer_name": (str(data.get("payer_name") or "").strip() or None)}

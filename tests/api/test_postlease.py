@@ -5,7 +5,7 @@ vouchers each posts, the ledger still balanced and tied to the contracts."""
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import date, timedelta
 
 from openpyxl import Workbook
 from sqlalchemy import func, select, update
@@ -65,6 +65,9 @@ def test_payments_by_hand_one_by_one_and_in_batches(world: World):
     assert (first["status"], first["source"], first["amount"], first["business_date"]) == ("unapplied", "transfer", "1000.00", TODAY.isoformat())
     assert pay(world, contract_no, "1000.00", "TRF-1", 409)["detail"] == "a transfer with reference TRF-1 is already entered"
     assert pay(world, contract_no, "10.00", "TRF-X", 422, value_date="2099-01-01")["detail"][0]["loc"][-1] == "value_date"
+    for before in ("1900-01-01", (TODAY - timedelta(days=1)).isoformat()):  # the contract was paid out today
+        refused = pay(world, contract_no, "10.00", "TRF-X", 422, value_date=before)["detail"][0]
+        assert refused["loc"][-1] == "value_date" and f"before contract {contract_no} began on {TODAY}" in refused["msg"]
     assert pay(world, "AF000000000000", "10.00", "TRF-Y", 422)["detail"][0]["loc"][-1] == "contract_no"
     world.call("POST", "/payments", "dealer_a", 403, json={})
 
