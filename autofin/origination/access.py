@@ -25,7 +25,8 @@ ACTIONS: dict[str, frozenset[str]] = {
     "partners.status": frozenset({"credit_manager", "credit_director", "admin"}),
     "partners.account": frozenset({"finance", "admin"}),
     "partners.blacklist": frozenset({"credit_director", "admin"}),
-    "partners.batch": frozenset({"admin"}),
+    # the batch route; each column of a row then needs the action of its single route (partners.BATCH_AUTHORITY)
+    "partners.batch": frozenset({"credit_manager", "credit_director", "finance", "admin"}),
     "customers.write": frozenset({"dealer", "sales"}),
     "customers.blacklist": frozenset({"credit_manager", "credit_director", "admin"}),
     "vehicles.write": frozenset({"dealer", "sales"}),

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from autofin.domain.errors import InputError, TransitionError
 from autofin.domain.lifecycle import APPLICATION_IN_FLIGHT, CONTRACT_COMMITTED, PARTNER
 from autofin.domain.money import D, format_minor, to_minor
+from autofin.domain.text import ascii_only, checked_text
 from autofin.origination.access import Principal
 from autofin.origination.audit import audit
 from autofin.origination.errors import Conflict, NotFound
@@ -23,7 +24,7 @@ KINDS = ("dealer", "agent")
 RATINGS = ("A", "B", "C", "D")
 SETTABLE_STATUSES = ("active", "suspended", "exiting")
 CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,31}$")
-ACCOUNT = re.compile(r"^\d{8,30}$")
+ACCOUNT = re.compile(r"^[0-9]{8,30}$")
 OPEN_APPLICATION = ("draft", "submitted", *APPLICATION_IN_FLIGHT)
 
 
@@ -116,11 +117,11 @@ def _validate_new(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _validate_account(data: Mapping[str, Any]) -> dict[str, str]:
-    number = re.sub(r"\s", "", str(data.get("settlement_account_no") or ""))
+    number = re.sub(r"\s", "", ascii_only(str(data.get("settlement_account_no") or ""), "settlement_account_no", "an account number"))
     if not ACCOUNT.match(number):
         raise InputError("settlement_account_no", "8 to 30 digits")
-    bank = str(data.get("settlement_bank") or "").strip()
-    name = str(data.get("settlement_account_name") or "").strip()
+    bank = checked_text(str(data.get("settlement_bank") or "").strip(), "settlement_bank")
+    name = checked_text(str(data.get("settlement_account_name") or "").strip(), "settlement_account_name")
     if not bank:
         raise InputError("settlement_bank", "required with an account number")
     if not name:
@@ -228,6 +229,10 @@ def set_blacklist(conn: Connection, who: Principal, row: Any, on: bool, reason: 
 
 
 BATCH_FIELDS = ("rating", "credit_limit", "status", "settlement_bank", "settlement_account_no", "settlement_account_name", "reason")
+# each column a batch row may change, and the action of its single route: one rule for both
+BATCH_AUTHORITY = {"rating": "partners.rate", "credit_limit": "partners.limit", "status": "partners.status",
+                   "settlement_bank": "partners.account", "settlement_account_no": "partners.account",
+                   "settlement_account_name": "partners.account"}
 
 
 def batch_update(conn: Connection, who: Principal, rows: list[dict[str, str]]) -> dict[str, Any]:
@@ -251,6 +256,10 @@ def batch_update(conn: Connection, who: Principal, rows: list[dict[str, str]]) -
             errors.append({"row": n, "field": "partner_code", "reason": f"no partner {code!r}"})
             continue
         try:
+            for column, action in BATCH_AUTHORITY.items():  # the authority of the single route, column by column
+                refusal = who.refusal(action) if raw.get(column) else None
+                if refusal:
+                    raise InputError(column, f"{refusal} (the batch allows what the single route allows)")
             change: dict[str, Any] = {}
             if raw.get("rating"):
                 _check_rating(raw["rating"])

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from autofin.domain.errors import InputError
+from autofin.domain.text import checked_text
 from autofin.domain.money import format_minor
 from autofin.origination.access import Principal
 from autofin.origination.audit import audit
@@ -39,7 +40,7 @@ def _validated(conn: Connection, who: Principal, data: Mapping[str, Any], today:
     source = str(data.get("source") or "transfer")
     if source not in SOURCES:
         raise InputError("source", f"one of {', '.join(SOURCES)}")
-    reference = str(data.get("reference") or "").strip()
+    reference = checked_text(str(data.get("reference") or "").strip(), "reference")
     if not reference or len(reference) > 50:
         raise InputError("reference", "the bank's reference of the transfer, 1 to 50 characters")
     amount = amount_minor("amount", data.get("amount"), positive=True)
@@ -64,7 +65,7 @@ def _validated(conn: Connection, who: Principal, data: Mapping[str, Any], today:
         raise InputError("value_date", f"{value_date} is before contract {contract.contract_no} began on {began}")
     return {"contract_id": contract.contract_id, "contract_no": contract.contract_no, "source": source, "source_ref": f"{source}:{reference}",
             "amount_minor": amount, "currency": contract.currency, "value_date": value_date, "business_date": today,
-            "payer_name": (str(data.get("payer_name") or "").strip() or None)}
+            "payer_name": (checked_text(str(data.get("payer_name") or "").strip(), "payer_name") or None)}
 
 
 def _taken(conn: Connection, refs: Sequence[str]) -> set[str]:

@@ -96,13 +96,13 @@ def test_batch_update_applies_all_rows_or_none(world: World):
     c, d = sorted(set(before) - {a, b})[:2]
     bad = (f"partner_code,rating,credit_limit,status\n{a},A,5000000,\n{b},E,1000000,\nNOPE,B,,\n{a},B,,\n"
            f"{c},,12.345,\n{d},,,exited\n").encode()
-    response = world.call("POST", "/partners/batch", "admin", 422, files={"file": ("limits.csv", bad, "text/csv")}).json()
+    response = world.call("POST", "/partners/batch", "credit_manager", 422, files={"file": ("limits.csv", bad, "text/csv")}).json()
     assert response["applied"] == 0
     assert [(e["row"], e["field"]) for e in response["errors"]] == [
         (3, "rating"), (4, "partner_code"), (5, "partner_code"), (6, "credit_limit"), (7, "status")]
     assert _partners(world) == before
     good = f"partner_code,rating,credit_limit,reason\n{a},A,5000000,annual\n{b},C,1000000.50,annual\n".encode()
-    assert world.call("POST", "/partners/batch", "admin", 200, files={"file": ("limits.csv", good)}).json() == {"applied": 2, "errors": []}
+    assert world.call("POST", "/partners/batch", "credit_manager", 200, files={"file": ("limits.csv", good)}).json() == {"applied": 2, "errors": []}
     after = _partners(world)
     assert after[a][:2] == ("A", 500_000_000) and after[b][:2] == ("C", 100_000_050)
 
@@ -114,7 +114,26 @@ def test_batch_update_applies_all_rows_or_none(world: World):
     world.call("POST", "/partners/batch", "admin", 200, files={"file": ("status.xlsx", buffer.getvalue())})
     assert _partners(world)[b][2] == "suspended"
     world.call("POST", "/partners/batch", "admin", 422, files={"file": ("status.txt", b"x")})
-    world.call("POST", "/partners/batch", "credit_director", 403, files={"file": ("status.csv", good)})
+    world.call("POST", "/partners/batch", "sales", 403, files={"file": ("status.csv", good)})
+
+
+def test_a_batch_row_needs_the_authority_of_its_single_route(world: World):
+    """An admin may not rate a partner or set its limit one at a time (403), so not in a batch either."""
+    a = world.dealer_a
+    before = _partners(world)
+    world.call("POST", f"/partners/{a}/rating", "admin", 403, json={"rating": "A"})
+    world.call("POST", f"/partners/{a}/credit-limit", "admin", 403, json={"credit_limit": "1"})
+    rows = f"partner_code,rating,credit_limit\n{a},A,1\n".encode()
+    errors = world.call("POST", "/partners/batch", "admin", 422, files={"file": ("r.csv", rows)}).json()["errors"]
+    assert [(e["row"], e["field"]) for e in errors] == [(2, "rating")]
+    assert errors[0]["reason"].startswith("role admin may not partners rate")
+    rows = f"partner_code,credit_limit\n{a},1\n".encode()
+    assert world.call("POST", "/partners/batch", "admin", 422, files={"file": ("r.csv", rows)}).json()["errors"][0]["field"] == "credit_limit"
+    account = f"partner_code,settlement_bank,settlement_account_no,settlement_account_name\n{a},工行,62220000111122223333,某某\n".encode()
+    assert world.call("POST", "/partners/batch", "credit_manager", 422, files={"file": ("r.csv", account)}).json()["errors"][0]["field"] \
+        == "settlement_bank"  # an account is finance's to change
+    assert _partners(world) == before
+    assert world.call("POST", "/partners/batch", "finance", 200, files={"file": ("r.csv", account)}).json()["applied"] == 1
 
 
 def test_dealers_see_only_their_own_partner(world: World):
