@@ -134,8 +134,9 @@ def _prepare(client: httpx.Client, count: int, tokens: dict[str, str], stamp: st
         app = client.post("/applications", headers=auth["sales"], json={
             "partner_code": partner, "customer_id": customer_id, "vehicle_id": vehicle["vehicle_id"], "product_code": "NCL-ANN",
             "down_payment_pct": "30", "term_months": 36, "monthly_income": "25000"}).raise_for_status().json()
-        client.post(f"/applications/{app['application_no']}/documents", headers=auth["sales"], data={"doc_type": "id_card"},
-                    files={"file": ("id.jpg", JPEG, "image/jpeg")}).raise_for_status()
+        for doc_type in ("id_card", "credit_authorization"):  # what a submit needs
+            client.post(f"/applications/{app['application_no']}/documents", headers=auth["sales"], data={"doc_type": doc_type},
+                        files={"file": (f"{doc_type}.jpg", JPEG, "image/jpeg")}).raise_for_status()
         drafts.append(app["application_no"])
     return drafts
 

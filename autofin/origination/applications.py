@@ -27,8 +27,8 @@ from autofin.origination.audit import audit, jsonable
 from autofin.origination.bureau import CreditBureau, SimulatedBureau
 from autofin.origination.esign import SignatureProvider, SimulatedSignatures
 from autofin.origination.payouts import PaymentGateway, SimulatedPayments
-from autofin.origination.errors import Conflict, Forbidden, NotFound
-from autofin.origination.parties import get_vehicle
+from autofin.origination.errors import Conflict, Forbidden, NotFound, referenced
+from autofin.origination.parties import get_customer, get_vehicle
 from autofin.origination.partners import amount_minor, exposure, get_partner
 from autofin.reference import calendar, rule_set, vehicle_models
 from autofin.settings import data_dir
@@ -36,8 +36,10 @@ from autofin.store.products import latest_version
 from autofin.store.models import Application, ApplicationItem, Customer, Decision, Document, Partner, Vehicle
 
 BUSINESS_TYPES = ("loan", "direct_lease", "sale_leaseback")
-DOC_TYPES = ("id_card", "driving_licence", "business_licence", "invoice", "photo", "income_proof", "other")
-REQUIRED_DOCUMENTS = {"individual": ("id_card",), "company": ("business_licence",)}
+DOC_TYPES = ("id_card", "driving_licence", "business_licence", "credit_authorization", "invoice", "photo", "income_proof", "other")
+# the customer's signed credit-report authorization (征信授权书) is the consent every bureau query records
+CONSENT = "credit_authorization"
+REQUIRED_DOCUMENTS = {"individual": ("id_card", CONSENT), "company": ("business_licence", CONSENT)}
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 # the types accepted, by their leading bytes (the client's Content-Type is not trusted)
 SIGNATURES = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"), (b"%PDF-", "application/pdf"))
@@ -131,19 +133,10 @@ def _inputs(conn: Connection, who: Principal, data: Mapping[str, Any], today: da
     else:
         if not data.get("partner_code"):
             raise InputError("partner_code", "required")
-        try:
-            partner = get_partner(conn, who, str(data["partner_code"]))
-        except NotFound:
-            raise InputError("partner_code", f"no partner {data['partner_code']!r}") from None
+        partner = referenced("partner_code", lambda: get_partner(conn, who, str(data["partner_code"])))
     _require_able(partner, "apply")
-    try:
-        customer = conn.execute(select(Customer).where(Customer.customer_id == int(data.get("customer_id") or 0))).one()
-    except Exception:  # noqa: BLE001
-        raise InputError("customer_id", f"no customer {data.get('customer_id')!r}") from None
-    try:
-        vehicle = get_vehicle(conn, who, int(data.get("vehicle_id") or 0))
-    except (NotFound, ValueError, TypeError):
-        raise InputError("vehicle_id", f"no vehicle {data.get('vehicle_id')!r}") from None
+    customer = referenced("customer_id", lambda: get_customer(conn, who, int(data.get("customer_id") or 0)))
+    vehicle = referenced("vehicle_id", lambda: get_vehicle(conn, who, int(data.get("vehicle_id") or 0)))
     if vehicle.partner_id not in (None, partner.partner_id):
         raise InputError("vehicle_id", f"vehicle {vehicle.vin} is not in {partner.partner_code}'s inventory")
     version_id, product = product_version(conn, str(data.get("product_code") or ""))
@@ -244,6 +237,9 @@ _PARTNER = select(Partner).where(Partner.partner_id == bindparam("id"))
 _CUSTOMER = select(Customer).where(Customer.customer_id == bindparam("id"))
 _VEHICLE = select(Vehicle).where(Vehicle.vehicle_id == bindparam("id"))
 _DOC_TYPES = select(Document.doc_type).where(Document.application_id == bindparam("id"))
+_CONSENT = (select(Document.document_id, Document.sha256, Document.created_at)
+            .where(Document.application_id == bindparam("id"), Document.doc_type == bindparam("doc_type"))
+            .order_by(Document.document_id.desc()).limit(1))
 _DECISION = insert(Decision)
 _SUBMITTED = (update(Application).where(Application.application_id == bindparam("id"))
               .values(status=bindparam("status"), submitted_at=bindparam("submitted_at")))
@@ -270,7 +266,9 @@ def submit(conn: Connection, who: Principal, row: Any, now: datetime, today: dat
             f"{format_minor(partner.credit_limit_minor)}",
         )
 
-    report = adapters.bureau.query(customer.kind, customer.id_number)
+    consent = conn.execute(_CONSENT, {"id": row.application_id, "doc_type": CONSENT}).one()
+    consent_ref = f"document {consent.document_id} sha256:{consent.sha256}"
+    report = adapters.bureau.query(customer.kind, customer.id_number, consent=consent_ref)
     model = vehicle_models().get(vehicle.model_code) if vehicle is not None else None
     ref = reference_range(model, vehicle.condition) if vehicle is not None else None
     price, down, financed = from_minor(row.price_minor), from_minor(row.down_payment_minor), from_minor(row.financed_minor)
@@ -305,6 +303,7 @@ def submit(conn: Connection, who: Principal, row: Any, now: datetime, today: dat
                       for h in result.hits],
         "scorecard": [{"characteristic": name, "value": value, "points": points} for name, value, points in result.score.parts],
         "inputs": facts, "bureau_source": report.source,
+        "bureau_consent": {"document_id": consent.document_id, "sha256": consent.sha256, "uploaded_at": consent.created_at},
     }
     details = jsonable(details)
     conn.execute(_DECISION, {

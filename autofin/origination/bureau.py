@@ -41,7 +41,10 @@ class BureauReport:
 
 
 class CreditBureau(Protocol):
-    def query(self, kind: str, id_number: str) -> BureauReport: ...
+    def query(self, kind: str, id_number: str, consent: str | None = None) -> BureauReport:
+        """The customer's report; `consent` references the customer's signed authorization of this
+        query (a real bureau records it with the query and refuses one without)."""
+        ...
 
 
 def sequence_code(id_number: str) -> int | None:
@@ -54,7 +57,7 @@ class SimulatedBureau:
 
     source = "simulator"
 
-    def query(self, kind: str, id_number: str) -> BureauReport:
+    def query(self, kind: str, id_number: str, consent: str | None = None) -> BureauReport:
         seq = sequence_code(id_number)
         digest = hashlib.sha256(f"bureau:{id_number}".encode()).digest()
         score = 560 + int.from_bytes(digest[:2], "big") % 290

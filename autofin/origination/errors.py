@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
+from autofin.domain.errors import InputError
+
+T = TypeVar("T")
+
 
 class NotFound(Exception):
     """The object does not exist, or is outside the caller's data scope (the two look the same)."""
 
     def __init__(self, entity: str, key: object):
         self.entity = entity
+        self.key = key
         super().__init__(f"{entity} {key} not found")
+
+
+def referenced(field: str, fetch: Callable[[], T]) -> T:
+    """An object a request body names by its id, fetched through the caller's scope (`fetch` is the
+    same getter the object's own route uses): one that does not exist and one outside the scope
+    are the same 422, so a body never tells which ids exist."""
+    try:
+        return fetch()
+    except NotFound as exc:
+        raise InputError(field, f"no {exc.entity} {exc.key!r}") from None
 
 
 class Forbidden(Exception):

@@ -14,7 +14,7 @@ from autofin.domain.lifecycle import VEHICLE
 from autofin.domain.money import format_minor
 from autofin.origination.access import Principal
 from autofin.origination.audit import audit
-from autofin.origination.errors import Conflict, Forbidden, NotFound
+from autofin.origination.errors import Conflict, Forbidden, NotFound, referenced
 from autofin.origination.partners import amount_minor, get_partner
 from autofin.reference import vehicle_models
 from autofin.store.models import Application, Customer, Vehicle
@@ -59,7 +59,12 @@ def create_customer(conn: Connection, who: Principal, data: Mapping[str, Any], t
     mobile = validate_mobile(str(data.get("mobile") or ""), "mobile") if data.get("mobile") or kind == "individual" else None
     existing = conn.execute(select(Customer.customer_id).where(Customer.id_type == CUSTOMER_KINDS[kind], Customer.id_number == number)).scalar()
     if existing is not None:
-        raise Conflict(f"a customer with id {mask_id(number)} is registered already (customer_id {existing})")
+        try:  # its id only to a caller who may see it: never another dealer's customer
+            raise Conflict(f"a customer with id {mask_id(number)} is registered already (customer_id "
+                           f"{get_customer(conn, who, existing).customer_id})")
+        except NotFound:
+            raise Conflict(f"a customer with id {mask_id(number)} is registered already by another partner; "
+                           "operations can share the record with you") from None
     values = {"kind": kind, "name": name, "id_type": CUSTOMER_KINDS[kind], "id_number": number, "mobile": mobile,
               "birth_date": birth, "city": (str(data.get("city") or "").strip() or None), "partner_id": who.partner_id}
     customer_id = conn.execute(insert(Customer).values(**values).returning(Customer.customer_id)).scalar_one()
@@ -112,7 +117,7 @@ def create_vehicle(conn: Connection, who: Principal, data: Mapping[str, Any]) ->
     if who.partner_scope is not None:
         partner_id = who.partner_scope
     elif data.get("partner_code"):
-        partner_id = get_partner(conn, who, str(data["partner_code"])).partner_id
+        partner_id = referenced("partner_code", lambda: get_partner(conn, who, str(data["partner_code"]))).partner_id
     else:
         raise InputError("partner_code", "whose inventory is it? give the partner's code")
     if conn.execute(select(Vehicle.vehicle_id).where(Vehicle.vin == vin)).scalar() is not None:

@@ -84,9 +84,14 @@ class World:
         return self.call("POST", f"/applications/{application_no}/documents", who, expect,
                          data={"doc_type": doc_type}, files={"file": (name, data, "image/jpeg")})
 
+    def upload_required(self, application_no: str, who: str = "dealer_a") -> None:
+        """The documents a submit needs: the id card and the customer's signed credit authorization."""
+        self.upload(application_no, who)
+        self.upload(application_no, who, doc_type="credit_authorization", data=PDF, name="authorization.pdf")
+
     def submitted(self, who: str = "dealer_a", **kwargs: Any) -> dict:
         app = self.application(who, **kwargs)
-        self.upload(app["application_no"], who)
+        self.upload_required(app["application_no"], who)
         return self.call("POST", f"/applications/{app['application_no']}/submit", who, 200).json()
 
     def open_task(self, application_no: str) -> dict:

@@ -37,7 +37,7 @@ def test_documents_are_checked_before_they_are_stored(world: World, tmp_path):
     app = world.application()
     no = app["application_no"]
     refused = world.call("POST", f"/applications/{no}/submit", "dealer_a", 422).json()["detail"][0]
-    assert refused["loc"][-1] == "documents" and "id_card" in refused["msg"]
+    assert refused["loc"][-1] == "documents" and "id_card, credit_authorization" in refused["msg"]
     documents = tmp_path / "data" / "documents"
     big = JPEG + bytes(10 * 1024 * 1024)
     assert world.upload(no, data=big, expect=413).json()["detail"][0]["loc"][-1] == "file"
@@ -151,7 +151,7 @@ def test_the_partner_limit_refuses_with_the_figures_and_writes_nothing(world: Wo
         conn.execute(update(Partner).where(Partner.partner_code == world.dealer_a).values(credit_limit_minor=int(contracts) + 106200_00 + 5000_00))
         audit_before = conn.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
     app = world.application()
-    world.upload(app["application_no"])
+    world.upload_required(app["application_no"])
     detail = world.call("POST", f"/applications/{app['application_no']}/submit", "dealer_a", 422).json()["detail"][0]
     exposure = int(contracts) + 106200_00
     assert detail["loc"][-1] == "financed_amount"
@@ -160,7 +160,7 @@ def test_the_partner_limit_refuses_with_the_figures_and_writes_nothing(world: Wo
     shown = world.call("GET", f"/applications/{app['application_no']}", "dealer_a", 200).json()
     assert shown["status"] == "draft" and shown["decisions"] == [] and shown["submitted_at"] is None
     with world.engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(AuditEvent)).scalar_one() == audit_before + 4  # customer, vehicle, application and upload; nothing of the submit
+        assert conn.execute(select(func.count()).select_from(AuditEvent)).scalar_one() == audit_before + 5  # customer, vehicle, application and two uploads; nothing of the submit
     assert first["status"] == "pre_approved"
 
 
@@ -177,7 +177,7 @@ def test_idempotency_keys(world: World):
     assert other["loc"][-1] == "Idempotency-Key"
     world.call("POST", "/applications", "sales", 422, json=body, headers=key)  # keys are per user: sales' own key, but no partner_code
     no = first.json()["application_no"]
-    world.upload(no)
+    world.upload_required(no)
     decided = world.call("POST", f"/applications/{no}/submit", "dealer_a", 200, headers={"Idempotency-Key": "submit-" + no}).json()
     replay = world.call("POST", f"/applications/{no}/submit", "dealer_a", 200, headers={"Idempotency-Key": "submit-" + no})
     assert replay.json() == decided and replay.headers["Idempotent-Replayed"] == "true"
