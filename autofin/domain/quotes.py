@@ -4,10 +4,11 @@ financed amount = price − down payment + Σ financed fee items
 upfront amount  = down payment + Σ upfront fee items + deposit
 
 The APR is the internal rate of the customer's own cash flows, ×12, with the effective annual rate
-beside it: at the start the customer receives the financed amount and pays the finance charges
-paid upfront (items whose rule says `finance_charge`) and the deposit; each month they pay the
-instalment; at the end the deposit comes back. Third-party costs (purchase tax, insurance,
-plates) are not finance charges; when financed they are credit like the car itself.
+beside it: at the start the customer receives the financed amount less the finance charges (items
+whose rule says `finance_charge`, whether paid upfront or financed: a financed charge is repaid with
+interest but is not credit) and less the deposit; each month they pay the instalment; at the end
+the deposit comes back. Third-party costs (purchase tax, insurance, plates) are not finance
+charges; when financed they are credit like the car itself.
 """
 
 from __future__ import annotations
@@ -112,8 +113,10 @@ def build_plan(req: PlanRequest, calendar: BusinessCalendar | None = None) -> Fi
         ),
         calendar,
     )
-    upfront_charges = sum((f.amount for f in req.fees if f.finance_charge and not f.financed), ZERO)
-    flows = [financed - upfront_charges - deposit] + [-row.payment for row in schedule]
+    # the credit the customer receives: the financed amount less every finance charge, paid upfront
+    # or financed (a financed GPS fee is repaid with interest but bought no credit), less the deposit
+    charges = sum((f.amount for f in req.fees if f.finance_charge), ZERO)
+    flows = [financed - charges - deposit] + [-row.payment for row in schedule]
     flows[-1] += deposit
     monthly = irr_monthly(flows)
     with localcontext() as ctx:

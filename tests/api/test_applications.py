@@ -24,7 +24,8 @@ def test_the_plan_is_the_quote(world: World):
         "items": [{"key": "gps_fee", "amount": "1200", "financed": True}]}).json()
     assert quote == app["plan"]
     assert quote["schedule"][0]["payment"] == "3327.43" and quote["schedule"][-1]["payment"] == "3327.55"
-    assert quote["total_payable"] == "119787.60" and quote["apr"] == "0.079900"
+    # the financed GPS fee is a finance charge: the customer gets 105000.00 of credit for those payments
+    assert quote["total_payable"] == "119787.60" and quote["apr"] == "0.087636"
     bad = world.call("POST", "/quotes", "sales", 422, json={"product_code": "NCL-ANN", "price": "150000", "down_payment_pct": "10",
                                                            "term_months": 36}).json()["detail"][0]
     assert bad["loc"][-1] == "down_payment" and "minimum of 20" in bad["msg"]

@@ -122,3 +122,20 @@ def test_settlement_fee_tiers_and_minimum():
 @pytest.mark.parametrize(("start", "end", "months"), [(date(2026, 1, 31), date(2026, 2, 28), 0), (date(2026, 1, 15), date(2026, 2, 15), 1), (date(2026, 1, 15), date(2027, 1, 14), 11)])
 def test_whole_months(start, end, months):
     assert whole_months_between(start, end) == months
+
+
+@pytest.mark.parametrize(("fees", "charges"), [
+    ({"gps_fee": (D("1200"), True)}, D("1200")),  # a financed finance charge
+    ({"gps_fee": (D("1200"), False)}, D("1200")),  # the same charge paid upfront
+    ({"gps_fee": (D("1200"), True), "service_fee": (D("2000"), False)}, D("3200")),
+    ({"purchase_tax": (D("17699"), True)}, D("0")),  # a third-party cost financed: credit, not a charge
+])
+def test_the_apr_counts_every_finance_charge_financed_or_upfront(fees, charges):
+    import numpy_financial as npf
+
+    p = plan(fees=fees)
+    flows = [float(p.financed_amount - charges)] + [-float(r.payment) for r in p.schedule]
+    expected = D(f"{npf.irr(flows) * 12:.9f}")
+    assert abs(p.apr - expected) < D("0.000002"), (p.apr, expected)
+    assert (p.apr > D("0.0799")) == (charges > 0)
+
