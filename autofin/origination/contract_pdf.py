@@ -29,6 +29,15 @@ def font_path() -> Path:
     return Path(str(importlib.resources.files(FONT_PACKAGE).joinpath(FONT_FILE)))
 
 
+LABEL_WIDTH = 62
+
+
+def _field(pdf: FPDF, label: str, value: str) -> None:
+    """A label and its value, the value wrapped inside the page's margins however long it is."""
+    pdf.cell(LABEL_WIDTH, 6, label)
+    pdf.multi_cell(0, 6, value, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+
 def render(contract: Mapping[str, Any], created_at: datetime) -> bytes:
     pdf = FPDF(format="A4")
     pdf.set_creation_date(created_at.astimezone(UTC) if created_at.tzinfo else created_at.replace(tzinfo=UTC))
@@ -60,12 +69,10 @@ def render(contract: Mapping[str, Any], created_at: datetime) -> bytes:
         ("应还总额 Total payable", plan["total_payable"]),
     ]
     for label, value in lines:
-        pdf.cell(62, 6, label)
-        pdf.cell(0, 6, str(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    if contract.get("fees"):
-        pdf.cell(62, 6, "费用项 Fee items")
-        pdf.cell(0, 6, ", ".join(f"{k} {v['amount']}{' (financed)' if v['financed'] else ''}" for k, v in contract["fees"].items()),
-                 new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        _field(pdf, label, str(value))
+    for n, (key, item) in enumerate((contract.get("fees") or {}).items()):  # one line each: every item visible, however many
+        _field(pdf, "费用项 Fee items" if n == 0 else "",
+               f"{key}  {item['amount']}  {'融资 financed' if item['financed'] else '首付时支付 paid upfront'}")
     pdf.ln(3)
     pdf.set_font("noto", size=11)
     pdf.cell(0, 8, "还款计划 Repayment schedule", new_x=XPos.LMARGIN, new_y=YPos.NEXT)

@@ -148,3 +148,28 @@ def test_batch_approval_and_a_bank_channel_down(world: World):
     failed = world.call("POST", f"/disbursements/{ids[0]}/result", "finance", 200, json={"status": "failed", "reason": "account closed"}).json()
     assert (failed["status"], failed["failure_reason"]) == ("failed", "account closed")
     assert world.call("POST", f"/disbursements/{ids[0]}/send", "finance", 200).json()["status"] == "sent"
+
+
+def test_the_signed_pdf_shows_every_fee_item_inside_the_page(world: World):
+    """The customer signs the hash of what they can see: each fee item is in the PDF's text, and no
+    character runs past the right margin (the text and its positions read back with PDFium)."""
+    import pypdfium2 as pdfium
+
+    items = [{"key": "purchase_tax", "amount": "17699", "financed": True}, {"key": "insurance", "amount": "5432.10", "financed": True},
+             {"key": "gps_fee", "amount": "1200", "financed": True}, {"key": "accessories", "amount": "3000", "financed": True},
+             {"key": "plate_fee", "amount": "500", "financed": False}, {"key": "service_fee", "amount": "2000", "financed": False}]
+    contract_no = world.approved(items=items)["contract_no"]
+    document = pdfium.PdfDocument(world.call("GET", f"/contracts/{contract_no}/document", "dealer_a", 200).content)
+    text, overflowing = "", []
+    for page in document:
+        width = page.get_width()
+        chars = page.get_textpage()
+        page_text = chars.get_text_range()
+        text += page_text
+        overflowing += [page_text[i] for i in range(chars.count_chars()) if not page_text[i].isspace()
+                        and chars.get_charbox(i)[2] > width - 28]  # right edge past the 10 mm margin
+    for expected in ("purchase_tax  17699.00  融资 financed", "insurance  5432.10  融资 financed", "gps_fee  1200.00  融资 financed",
+                     "accessories  3000.00  融资 financed", "plate_fee  500.00  首付时支付 paid upfront",
+                     "service_fee  2000.00  首付时支付 paid upfront"):
+        assert " ".join(expected.split()) in " ".join(text.split()), expected
+    assert overflowing == []
