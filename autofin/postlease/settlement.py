@@ -36,7 +36,12 @@ def _instalments(conn: Connection, contract_id: int) -> list[Any]:
     return conn.execute(select(Instalment).where(Instalment.contract_id == contract_id).order_by(Instalment.seq)).all()
 
 
-def quote(conn: Connection, row: Any, as_of: date) -> SettlementQuote:
+def quote(conn: Connection, row: Any, as_of: date, today: date) -> SettlementQuote:
+    """What settles the contract with money received on `as_of`, from the books as they stand today.
+    A later date is refused: what will be owed then depends on what is paid and charged until
+    then (instalments falling due, penalties), which the books cannot know today."""
+    if as_of > today:
+        raise InputError("as_of", f"{as_of} is after today ({today}): a quote is for money received today; ask on the day it is paid")
     if row.status != "active":
         raise Conflict(f"contract {row.contract_no} is {row.status}; only an active contract is settled early")
     states = [InstalmentState(
@@ -69,7 +74,7 @@ def execute(conn: Connection, who: Principal, row: Any, amount_minor: int, refer
     if waiting[0]:
         raise Conflict(f"contract {row.contract_no} has {waiting[0]} receipt(s) of {format_minor(int(waiting[1]))} "
                        "not yet applied; settle after tonight's allocation")
-    q = quote(conn, row, today)
+    q = quote(conn, row, today, today)
     due = to_minor(q.total)
     if amount_minor != due:
         raise InputError("amount", f"received {format_minor(amount_minor)}, but the settlement of contract {row.contract_no} "

@@ -190,6 +190,8 @@ def test_early_settlement_of_a_contract_in_arrears(world: World):
             .order_by(Contract.contract_id).limit(1)).one()
     q = world.call("GET", f"/contracts/{row.contract_no}/settlement-quote", "finance", 200).json()
     assert float(q["unpaid_billed"]) > 0 and q["as_of"] == TODAY.isoformat()
+    later = world.call("GET", f"/contracts/{row.contract_no}/settlement-quote?as_of={TODAY + timedelta(days=90)}", "finance", 422)
+    assert later.json()["detail"][0]["loc"][-1] == "as_of" and "after today" in later.json()["detail"][0]["msg"]
     wrong = world.call("POST", f"/contracts/{row.contract_no}/early-settlement", "finance", 422,
                        json={"amount": "1.00", "reference": "ES-1"}).json()["detail"][0]
     assert wrong["loc"][-1] == "amount" and wrong["msg"].startswith(f"received 1.00, but the settlement of contract {row.contract_no} on {TODAY} is {q['total']}")

@@ -99,7 +99,8 @@ def settlement_quote(request: Request, contract_no: str, as_of: date | None = No
     s = store(request)
     with s.read() as conn:
         row = svc.get_contract(conn, who, contract_no)
-        return settlement.quote_view(row, settlement.quote(conn, row, as_of or s.today()))
+        today = s.today()
+        return settlement.quote_view(row, settlement.quote(conn, row, as_of or today, today))
 
 
 @router.post("/{contract_no}/early-settlement")
