@@ -33,6 +33,7 @@ EVENT_TYPES = (
     "billing",
     "penalty_accrual",
     "receipt",
+    "credit_offset",
     "reversal",
     "refund",
     "early_settlement",

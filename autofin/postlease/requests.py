@@ -100,6 +100,8 @@ def _reversal_plan(conn: Connection, receipt: Any, contract: Any, reopen: bool) 
         raise Conflict(f"receipt {receipt.receipt_id} is already reversed")
     if receipt.source == "settlement":
         raise Conflict(f"receipt {receipt.receipt_id} settled contract {contract.contract_no} early; a settlement is not reversed here")
+    if receipt.source == "credit":
+        raise Conflict(f"receipt {receipt.receipt_id} applied customer credit, not money received; reverse the receipt that made the credit")
     parts = {c: 0 for c in (*ALLOCATION_COMPONENTS, "credit")}
     for comp, amount in conn.execute(select(Allocation.component, func.sum(Allocation.amount_minor)).where(
             Allocation.receipt_id == receipt.receipt_id).group_by(Allocation.component)).all():

@@ -49,6 +49,7 @@ def allocate_receipts(conn: Connection, d: date, ctx: StepContext) -> dict[str, 
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_round (contract_id BIGINT PRIMARY KEY, receipt_id BIGINT, amount BIGINT)"))
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_touched (contract_id BIGINT PRIMARY KEY)"))
     conn.execute(text("DELETE FROM tmp_touched"))
+    credit_offsets = _offer_credit(conn, d, shard)
     conn.execute(
         text("INSERT INTO tmp_touched (contract_id) SELECT DISTINCT contract_id FROM receipt WHERE status = 'unapplied' AND business_date <= :d"
              + shard.where("contract_id")),
@@ -77,7 +78,7 @@ def allocate_receipts(conn: Connection, d: date, ctx: StepContext) -> dict[str, 
         text(
             "INSERT INTO money_event (event_type, event_key, contract_id, business_date, currency, principal_minor, interest_minor, "
             "fee_minor, penalty_minor, credit_minor, batch_id) "
-            "SELECT 'receipt', 'receipt:' || r.receipt_id, r.contract_id, :d, r.currency, "
+            "SELECT CASE WHEN r.source = 'credit' THEN 'credit_offset' ELSE 'receipt' END, 'receipt:' || r.receipt_id, r.contract_id, :d, r.currency, "
             "SUM(CASE WHEN a.component = 'principal' THEN a.amount_minor ELSE 0 END), "
             "SUM(CASE WHEN a.component = 'interest' THEN a.amount_minor ELSE 0 END), "
             "SUM(CASE WHEN a.component = 'fee' THEN a.amount_minor ELSE 0 END), "
@@ -118,7 +119,29 @@ def allocate_receipts(conn: Connection, d: date, ctx: StepContext) -> dict[str, 
         "to_credit_minor": int(credit),
         "contracts_paid_off": closed,
         "contracts_cured": cured,
+        "credit_offsets": credit_offsets,
     }
+
+
+def _offer_credit(conn: Connection, d: date, shard: Any) -> int:
+    """Customer credit pays the bills before anything else: a contract holding credit with billed
+    amounts open gets its whole credit as a receipt (source credit), which the waterfall applies
+    like money received; what is left returns to credit. The debit orders of the day were already
+    cut net of the credit (banking.create_debit_orders), so the customer is never debited for a
+    bill their credit pays."""
+    offered = conn.execute(
+        text(
+            "INSERT INTO receipt (contract_id, source, source_ref, amount_minor, currency, value_date, business_date, status) "
+            "SELECT c.contract_id, 'credit', 'credit:' || c.contract_id || ':' || :day, c.credit_minor, c.currency, :d, :d, 'unapplied' "
+            "FROM contract c WHERE c.credit_minor > 0 AND c.status = 'active' "
+            "AND EXISTS (SELECT 1 FROM instalment i WHERE i.contract_id = c.contract_id AND i.status = 'billed')" + shard.where("c.contract_id")
+        ),
+        {"d": d, "day": d.isoformat()},
+    ).rowcount
+    if offered:
+        conn.execute(text("UPDATE contract SET credit_minor = 0 WHERE contract_id IN "
+                          "(SELECT contract_id FROM receipt WHERE source = 'credit' AND business_date = :d AND status = 'unapplied')"), {"d": d})
+    return offered
 
 
 def _apply_round(conn: Connection, d: date) -> None:

@@ -101,10 +101,12 @@ def _select_debits(conn: Connection, d: date, profile: BankProfile) -> tuple[int
     conn.execute(text("DELETE FROM tmp_last"))
     conn.execute(
         text(
-            f"INSERT INTO tmp_owed (contract_id, mandate_id, owed, attempt) SELECT i.contract_id, m.mandate_id, SUM({OWED}), 1 "
+            # net of the customer's credit, which the night's allocation applies to these bills first
+            f"INSERT INTO tmp_owed (contract_id, mandate_id, owed, attempt) SELECT i.contract_id, m.mandate_id, SUM({OWED}) - c.credit_minor, 1 "
             "FROM instalment i JOIN contract c ON c.contract_id = i.contract_id "
             "JOIN mandate m ON m.contract_id = i.contract_id AND m.status = 'active' AND m.bank_code = :bank "
-            f"WHERE i.status = 'billed' AND i.due_date <= :d AND c.status = 'active' GROUP BY i.contract_id, m.mandate_id HAVING SUM({OWED}) > 0"
+            f"WHERE i.status = 'billed' AND i.due_date <= :d AND c.status = 'active' GROUP BY i.contract_id, m.mandate_id, c.credit_minor "
+            f"HAVING SUM({OWED}) > c.credit_minor"
         ),
         params,
     )

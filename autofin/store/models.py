@@ -532,8 +532,8 @@ class BankFile(Base):
 
 
 class Receipt(Base):
-    """Money received for a contract. source: debit|transfer|corporate|settlement.
-    status: unapplied|applied|reversed."""
+    """Money received for a contract. source: debit|transfer|corporate|settlement, or credit (the
+    contract's customer credit applied to its bills: no money moves). status: unapplied|applied|reversed."""
 
     __tablename__ = "receipt"
     receipt_id: Mapped[int] = pk()
