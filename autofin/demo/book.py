@@ -223,11 +223,8 @@ def _seed_chunk(conn, rng, ids, as_of, products, models, n_partners, templates, 
     pen_rate = np.array([rate_to_ppm(t.penalty.daily_rate) for t in terms_of])[product_idx][ci]
     cap_ppm = np.array([rate_to_ppm(t.penalty.cap_pct) if t.penalty.cap_pct is not None else 10 * PPM for t in terms_of])[product_idx][ci]
     grace = np.array([t.penalty.grace_days for t in terms_of])[product_idx][ci]
-    penalty = np.where(
-        unpaid & (days_over > grace),
-        np.minimum(div_half_up(basis * pen_rate * np.maximum(days_over, 0), PPM), div_half_up(basis * cap_ppm, PPM)),
-        0,
-    )
+    accrued_micro = np.where(unpaid & (days_over > grace), basis * pen_rate * np.maximum(days_over, 0), 0)
+    penalty = np.minimum(div_half_up(accrued_micro, PPM), np.where(accrued_micro > 0, div_half_up(basis * cap_ppm, PPM), 0))
 
     starts = _row_starts(term)
     first_unpaid_row = starts + (n_billed - missed)
@@ -321,11 +318,12 @@ def _seed_chunk(conn, rng, ids, as_of, products, models, n_partners, templates, 
         np.arange(first_instalment_id, first_instalment_id + len(due)).tolist(), ids[ci].tolist(), sched.seq.tolist(),
         due_str.tolist(), status_row.tolist(), sched.principal_minor.tolist(), sched.interest_minor.tolist(), sched.fee_minor.tolist(),
         pp.tolist(), pi.tolist(), pf.tolist(), penalty.tolist(), zero.tolist(), billed_date, paid_date, penalty_through,
+        accrued_micro.tolist(),
     ]
     insert_rows(conn, Instalment.__table__, [
         "instalment_id", "contract_id", "seq", "due_date", "status", "principal_minor", "interest_minor", "fee_minor",
         "paid_principal_minor", "paid_interest_minor", "paid_fee_minor", "penalty_minor", "paid_penalty_minor", "billed_date",
-        "paid_date", "penalty_through_date"], list(zip(*columns)))
+        "paid_date", "penalty_through_date", "penalty_accrued_micro"], list(zip(*columns)))
 
     # ---- opening balances: one money event per contract with anything open, posted through the ledger core
     scheduled = status_row == "scheduled"

@@ -1,9 +1,10 @@
 """Penalty interest (罚息) on overdue instalments, per each contract's frozen terms.
 
-The set-based twin of `domain.penalties.penalty_increment`: for every billed, unpaid instalment
-past its grace days, book basis × daily rate × the days since it was last accrued (from the due
-date the first time), capped at basis × cap; the basis is today's unpaid amount (or principal).
-`penalty_through_date` records the last date accrued, so a catch-up books each gap once.
+The set-based twin of `domain.penalties.penalty_accrual`: for every billed, unpaid instalment past
+its grace days, the exact accrual grows by basis × daily rate × the days since it was last accrued
+(from the due date the first time), the basis being today's unpaid amount (or principal); the
+booked penalty becomes that accrual rounded once, capped at basis × cap. `penalty_through_date`
+records the last date accrued, so a catch-up books each gap once, and the rounding never drifts.
 One penalty_accrual money event per contract per day, posted in the same transaction.
 """
 
@@ -31,28 +32,31 @@ def accrue_penalties(conn: Connection, d: date, ctx: StepContext) -> dict[str, A
         "CASE WHEN c.penalty_basis = 'overdue_principal' THEN i.principal_minor - i.paid_principal_minor "
         "ELSE i.principal_minor + i.interest_minor + i.fee_minor - i.paid_principal_minor - i.paid_interest_minor - i.paid_fee_minor END"
     )
-    raw = sql_div_round_half_up("b.basis * b.rate * (b.overdue - b.accrued_days)", PPM)
-    cap = f"CASE WHEN b.cap IS NULL THEN {raw} ELSE {greatest(conn, '0', sql_div_round_half_up('b.basis * b.cap', PPM) + ' - b.penalty')} END"
-    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_penalty (instalment_id BIGINT PRIMARY KEY, contract_id BIGINT, amount BIGINT)"))
+    # the exact accrual grows by basis × rate × the days not yet accrued; the booked penalty follows
+    # its rounding (capped), so nights and catch-ups never drift from the formula
+    exact = "b.accrued_micro + b.basis * b.rate * (b.overdue - b.accrued_days)"
+    target = sql_div_round_half_up(exact, PPM)
+    capped = f"CASE WHEN b.cap IS NULL THEN {target} ELSE {least(conn, target, sql_div_round_half_up('b.basis * b.cap', PPM))} END"
+    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_penalty (instalment_id BIGINT PRIMARY KEY, contract_id BIGINT, amount BIGINT, "
+                      "accrued_micro BIGINT)"))
     conn.execute(text("DELETE FROM tmp_penalty"))
     conn.execute(
         text(
-            "INSERT INTO tmp_penalty (instalment_id, contract_id, amount) "
-            f"SELECT b.instalment_id, b.contract_id, {least(conn, raw, cap)} FROM ("
-            f"  SELECT i.instalment_id, i.contract_id, i.penalty_minor AS penalty, {basis} AS basis, c.penalty_rate_ppm AS rate, "
-            f"  c.penalty_cap_ppm AS cap, {overdue} AS overdue, {accrued_days} AS accrued_days, c.grace_days AS grace "
+            "INSERT INTO tmp_penalty (instalment_id, contract_id, amount, accrued_micro) "
+            f"SELECT b.instalment_id, b.contract_id, {greatest(conn, '0', f'{capped} - b.penalty')}, {exact} FROM ("
+            f"  SELECT i.instalment_id, i.contract_id, i.penalty_minor AS penalty, i.penalty_accrued_micro AS accrued_micro, {basis} AS basis, "
+            f"  c.penalty_rate_ppm AS rate, c.penalty_cap_ppm AS cap, {overdue} AS overdue, {accrued_days} AS accrued_days, c.grace_days AS grace "
             "  FROM instalment i JOIN contract c ON c.contract_id = i.contract_id "
             "  WHERE i.status = 'billed' AND i.due_date < :d AND (i.penalty_through_date IS NULL OR i.penalty_through_date < :d)"
             f"{shard.where('i.contract_id')}) b WHERE b.basis > 0 AND b.overdue > b.grace AND b.overdue > b.accrued_days"
         ),
         {"d": d},
     )
-    conn.execute(text("DELETE FROM tmp_penalty WHERE amount <= 0"))
     analyze(conn, "tmp_penalty")
     conn.execute(
         text(
-            "UPDATE instalment SET penalty_minor = penalty_minor + (SELECT t.amount FROM tmp_penalty t WHERE t.instalment_id = instalment.instalment_id), "
-            "penalty_through_date = :d WHERE instalment_id IN (SELECT instalment_id FROM tmp_penalty)"
+            "UPDATE instalment SET penalty_minor = penalty_minor + t.amount, penalty_accrued_micro = t.accrued_micro, "
+            "penalty_through_date = :d FROM tmp_penalty t WHERE t.instalment_id = instalment.instalment_id"
         ),
         {"d": d},
     )
@@ -60,10 +64,10 @@ def accrue_penalties(conn: Connection, d: date, ctx: StepContext) -> dict[str, A
         text(
             "INSERT INTO money_event (event_type, event_key, contract_id, business_date, currency, penalty_minor, batch_id) "
             "SELECT 'penalty_accrual', 'penalty:' || :day || ':' || t.contract_id, t.contract_id, :d, c.currency, SUM(t.amount), :batch "
-            "FROM tmp_penalty t JOIN contract c ON c.contract_id = t.contract_id GROUP BY t.contract_id, c.currency"
+            "FROM tmp_penalty t JOIN contract c ON c.contract_id = t.contract_id WHERE t.amount > 0 GROUP BY t.contract_id, c.currency"
         ),
         {"d": d, "day": d.isoformat(), "batch": batch},
     )
     posted = post_batch(conn, batch, ctx.templates)
-    instalments, amount = conn.execute(text("SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM tmp_penalty")).one()
+    instalments, amount = conn.execute(text("SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM tmp_penalty WHERE amount > 0")).one()
     return {"instalments": int(instalments), "contracts": posted.entries, "penalty_minor": int(amount)}

@@ -453,6 +453,9 @@ class Instalment(Base):
     paid_date: Mapped[date | None] = mapped_column(Date)
     # the last date penalty interest has been accrued for (the nightly step accrues the days since)
     penalty_through_date: Mapped[date | None] = mapped_column(Date)
+    # the penalty accrued so far before rounding: Σ basis × daily rate (ppm) × days, in millionths of
+    # the minor unit. penalty_minor is this rounded once (capped), never a sum of nightly roundings
+    penalty_accrued_micro: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
 
 
 class Mandate(Base):

@@ -1,6 +1,8 @@
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from autofin.domain.errors import InputError
 from autofin.domain.money import D
@@ -139,3 +141,24 @@ def test_the_apr_counts_every_finance_charge_financed_or_upfront(fees, charges):
     assert abs(p.apr - expected) < D("0.000002"), (p.apr, expected)
     assert (p.apr > D("0.0799")) == (charges > 0)
 
+
+
+@given(basis=st.integers(1, 50_000_000), rate_ppm=st.integers(1, 2000), grace=st.integers(0, 5), cap_ppm=st.none() | st.integers(1, 1_000_000),
+       nights=st.lists(st.integers(1, 9), min_size=1, max_size=40))
+@settings(max_examples=300, deadline=None, derandomize=True)
+def test_penalty_booked_night_by_night_equals_its_formula(basis, rate_ppm, grace, cap_ppm, nights):
+    """However the overdue days are split into nights and catch-ups (a gap of several days is one
+    accrual), the booked total is the formula's, to the fen: round(basis × rate × days), capped."""
+    from autofin.domain.money import from_minor, ppm_to_rate
+    from autofin.domain.penalties import penalty_accrual
+
+    terms = PenaltyTerms(ppm_to_rate(rate_ppm), "overdue_amount", grace, None if cap_ppm is None else ppm_to_rate(cap_ppm))
+    amount = from_minor(basis)
+    booked, exact, accrued_days, day = D(0), D(0), 0, 0
+    for gap in nights:
+        day += gap
+        increment, exact = penalty_accrual(amount, days_overdue=day, days_accrued=accrued_days, accrued_exact=exact, booked=booked, terms=terms)
+        booked += increment
+        if day > grace:
+            accrued_days = day
+        assert booked == accrued_penalty(amount, day, terms), (day, booked)

@@ -6,7 +6,7 @@ from sqlalchemy import insert, text
 
 from autofin.domain.allocation import OpenInstalment, allocate_receipt
 from autofin.domain.money import from_minor, ppm_to_rate
-from autofin.domain.penalties import penalty_increment
+from autofin.domain.penalties import penalty_accrual
 from autofin.domain.products import PenaltyTerms
 from autofin.servicing.checks import nightly_checks
 from autofin.servicing.cycle import run_step
@@ -56,7 +56,8 @@ def test_vat_split_by_hand(sqlite_store, ctx):
 
 def test_days_run_in_order_and_penalties_accrue_per_the_terms(store, ctx):
     seed(store, contracts=600)
-    before = {r[0]: r[1:] for r in q(store, "SELECT instalment_id, penalty_minor, due_date, penalty_through_date FROM instalment WHERE status = 'billed'")}
+    before = {r[0]: r[1:] for r in q(store, "SELECT instalment_id, penalty_minor, due_date, penalty_through_date, penalty_accrued_micro "
+                                            "FROM instalment WHERE status = 'billed'")}
     for d in (D1, D1 + timedelta(days=1)):
         for name in ("business_day", "billing", "delinquency", "penalties"):
             run_step(store, name, d, ctx)
@@ -73,15 +74,17 @@ def test_days_run_in_order_and_penalties_accrue_per_the_terms(store, ctx):
         terms = PenaltyTerms(ppm_to_rate(rate), basis, grace, None if cap is None else ppm_to_rate(cap))
         base = from_minor(p if basis == "overdue_principal" else p + i + f)
         expected = from_minor(before[iid][0]) if iid in before else from_minor(0)
+        exact = from_minor(before[iid][3]) / 1_000_000 if iid in before else from_minor(0)
         through = before.get(iid, (0, None, None))[2]
         through = None if through is None else (through if isinstance(through, date) else date.fromisoformat(through))
         for day in (D1, d):
             if day <= due or (through and through >= day):
                 continue
             accrued_days = (through - due).days if through else 0
-            inc = penalty_increment(base, days_overdue=(day - due).days, days_accrued=accrued_days, accrued=expected, terms=terms)
-            if inc:
-                expected += inc
+            inc, exact = penalty_accrual(base, days_overdue=(day - due).days, days_accrued=accrued_days, accrued_exact=exact,
+                                         booked=expected, terms=terms)
+            expected += inc
+            if (day - due).days > grace:
                 through = day
         assert from_minor(penalty) == expected, iid
         checked += 1
@@ -177,3 +180,30 @@ def test_a_month_end_close_records_each_active_contracts_bucket(sqlite_store, ct
     assert rows == [("2026-11-30", active, outstanding)]
     assert q(sqlite_store, "SELECT COUNT(*) FROM bucket_snapshot s JOIN contract c ON c.contract_id = s.contract_id "
                            "WHERE s.bucket <> c.bucket")[0][0] == 0
+
+
+def test_penalties_equal_their_formula_after_many_nights_and_a_catch_up(store, ctx, monkeypatch):
+    """A month of nights, the last ten as one catch-up: every unpaid instalment whose basis never
+    changed carries exactly round(basis × daily rate × days overdue), capped (it drifted 1–4 fen
+    below when each night's increment was rounded on its own)."""
+    from autofin.domain.penalties import accrued_penalty
+    from autofin.servicing.cycle import catch_up, run_day
+
+    monkeypatch.setenv("AUTOFIN_SIMULATED_TODAY", str(AS_OF + timedelta(days=40)))
+    seed(store, contracts=400)
+    last = AS_OF + timedelta(days=30)
+    for n in range(1, 21):
+        run_day(store, AS_OF + timedelta(days=n), ctx)
+    catch_up(store, last, ctx)
+    rows = q(store, "SELECT i.instalment_id, i.penalty_minor, i.principal_minor, i.interest_minor, i.fee_minor, i.due_date, "
+                    "c.penalty_rate_ppm, c.penalty_basis, c.grace_days, c.penalty_cap_ppm FROM instalment i "
+                    "JOIN contract c ON c.contract_id = i.contract_id WHERE i.status = 'billed' AND i.paid_principal_minor = 0 "
+                    "AND i.paid_interest_minor = 0 AND i.paid_fee_minor = 0 AND i.due_date < :d", d=last)
+    wrong = []
+    for iid, penalty, p, i, f, due, rate, basis, grace, cap in rows:
+        due = due if isinstance(due, date) else date.fromisoformat(due)
+        terms = PenaltyTerms(ppm_to_rate(rate), basis, grace, None if cap is None else ppm_to_rate(cap))
+        expected = accrued_penalty(from_minor(p if basis == "overdue_principal" else p + i + f), (last - due).days, terms)
+        if from_minor(penalty) != expected:
+            wrong.append((iid, from_minor(penalty), expected))
+    assert len(rows) > 30 and wrong == []

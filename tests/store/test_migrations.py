@@ -10,7 +10,7 @@ def test_migrations_build_exactly_the_models(store):
     with store.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
     assert diff == []
-    assert current_revision(store) == head_revision() == "0008"
+    assert current_revision(store) == head_revision() == "0009"
     assert set(inspect(store).get_table_names()) >= set(Base.metadata.tables)
 
 
@@ -49,12 +49,33 @@ def test_upgrading_a_store_with_a_book_in_it(tmp_path):
     from autofin.store.models import Contract
     from tests.support.books import seed_store
 
+    import autofin.demo.book as book
+    from sqlalchemy import inspect
+
     engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
     upgrade(engine, "0004")
-    seed_store(engine, contracts=30, as_of=date(2026, 11, 2))
+    # the seeder writes today's columns; at 0004 it writes only those the old tables have
+    # (penalty_accrued_micro, 0009, is left to the migration's backfill)
+    original = book.insert_rows
+
+    def old_columns(conn, table, columns, rows):  # noqa: ANN001, ANN202
+        have = {c["name"] for c in inspect(conn).get_columns(table.name)}
+        keep = [n for n, c in enumerate(columns) if c in have]
+        return original(conn, table, [columns[n] for n in keep], [tuple(r[n] for n in keep) for r in rows])
+
+    book.insert_rows = old_columns
+    try:
+        seed_store(engine, contracts=30, as_of=date(2026, 11, 2))
+    finally:
+        book.insert_rows = original
+    with engine.connect() as conn:
+        penalties = dict(conn.execute(text("SELECT instalment_id, penalty_minor FROM instalment WHERE penalty_minor > 0")).all())
     upgrade(engine)
     assert current_revision(engine) == head_revision()
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(Contract)).scalar_one() == 30
         assert [r[2] for r in conn.execute(text("PRAGMA foreign_key_list(customer)"))] == ["partner"]
+        # 0009: the exact accrual starts from what was booked
+        assert penalties and dict(conn.execute(text("SELECT instalment_id, penalty_accrued_micro / 1000000 FROM instalment "
+                                                    "WHERE penalty_minor > 0")).all()) == penalties
     engine.dispose()
