@@ -4,7 +4,9 @@ one task per tier, opened one at a time; credit staff claim, decide, hand over a
 Who may act on a task:
 - its tier or a higher one (a manager may take an officer's task);
 - if it is assigned, only the assignee; if it is locked, only the lock owner until the lock expires;
-- never the user who created the application, and never twice on one application.
+- never the user who created the application, and never twice on one application;
+- never the last active person who could decide a higher tier of the application's route (who
+  would then be barred from it: the route would never finish).
 
 Every change is one conditional UPDATE whose WHERE clause restates those conditions, so of two
 approvers racing on one task exactly one changes it; the other finds nothing changed and gets 409.
@@ -147,23 +149,41 @@ def _why_not(conn: Connection, task_id: int, me: int, now: datetime) -> Exceptio
     return Conflict(f"task {task_id} is locked by {owner} until {iso(task.lock_expires_at)}")
 
 
-def _check_person(conn: Connection, who: Principal, app: Any) -> None:
+def _check_person(conn: Connection, who: Principal, app: Any, task: Any) -> None:
     if app.created_by == who.user_id:
         raise Forbidden(f"{who.username} created application {app.application_no}; nobody approves their own application")
     # this submission's tasks (an application returned and submitted again is a new round)
-    earlier = conn.execute(select(ApprovalTask.approval_task_id, ApprovalTask.tier).where(
-        ApprovalTask.application_id == app.application_id, ApprovalTask.decided_by == who.user_id,
-        ApprovalTask.created_at >= app.submitted_at)).first()
-    if earlier is not None:
+    deciders = set(conn.execute(select(ApprovalTask.decided_by).where(
+        ApprovalTask.application_id == app.application_id, ApprovalTask.decided_by.is_not(None),
+        ApprovalTask.created_at >= app.submitted_at)).scalars())
+    if who.user_id in deciders:
+        earlier = conn.execute(select(ApprovalTask.approval_task_id, ApprovalTask.tier).where(
+            ApprovalTask.application_id == app.application_id, ApprovalTask.decided_by == who.user_id,
+            ApprovalTask.created_at >= app.submitted_at)).first()
         raise Conflict(f"{who.username} already decided on application {app.application_no} (task {earlier.approval_task_id}, "
                        f"{earlier.tier}); one person decides once per application")
+    _check_not_stranding(conn, who, app, task, deciders)
+
+
+def _check_not_stranding(conn: Connection, who: Principal, app: Any, task: Any, deciders: set[int]) -> None:
+    """No deadlock: one person decides once per application, so whoever takes a lower tier must not be
+    the last active person left who could decide a higher tier of the route. Such a decision is
+    refused, naming the tier it would strand; the lower tier is left to someone below that tier."""
+    excluded = deciders | {who.user_id} | ({app.created_by} if app.created_by is not None else set())
+    for tier in list(task.route)[task.tier_seq:]:
+        able = [r for r in CREDIT_TIERS if tier_rank(r) >= tier_rank(tier)]
+        others = conn.execute(select(func.count()).select_from(AppUser).where(
+            AppUser.role.in_(able), AppUser.is_active.is_(True), AppUser.user_id.not_in(excluded))).scalar_one()
+        if not others:
+            raise Conflict(f"{who.username} is the last active {' or '.join(able)} who could decide the {tier} tier of application "
+                           f"{app.application_no} (one person decides once per application): leave its {task.tier} tier to someone else")
 
 
 def claim(conn: Connection, who: Principal, task_id: int, now: datetime) -> dict[str, Any]:
     task = get_task(conn, task_id)
     app = _application(conn, who, task)
     _may_handle(who, task)
-    _check_person(conn, who, app)
+    _check_person(conn, who, app, task)
     expires = now + timedelta(minutes=approval_matrix().lock_minutes)
     changed = conn.execute(
         update(ApprovalTask).where(_ACTIONABLE).values(status="claimed", lock_owner_user_id=who.user_id, lock_expires_at=expires,
@@ -240,7 +260,7 @@ def decide(conn: Connection, who: Principal, task_id: int, decision: str, reason
     task = get_task(conn, task_id)
     app = _application(conn, who, task)
     _may_handle(who, task)
-    _check_person(conn, who, app)
+    _check_person(conn, who, app, task)
     target = {"approve": "in_approval" if task.tier_seq < len(task.route) else "approved", "reject": "rejected", "return": "draft"}[decision]
     if app.status != target:  # in_approval → in_approval (a middle tier) is no move
         APPLICATION.check(app.status, target)

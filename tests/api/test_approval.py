@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
+from autofin.origination.users import add_user
 from autofin.store.models import Application, AppUser, ApprovalTask, AuditEvent, Contract, Decision, ProductVersion
 from tests.api.conftest import World, make_world
 
@@ -218,3 +219,21 @@ def test_the_contract_keeps_the_product_version_of_the_application(world: World)
     # new applications quote the edited version
     latest = {p["product_code"]: p for p in world.call("GET", "/products", "sales", 200).json()}
     assert latest["NCL-ANN"]["annual_rate"] == "0.0999"
+
+
+def test_nobody_strands_a_higher_tier_they_alone_could_decide(world: World):
+    """The rule that keeps tiered approval from deadlocking: one person decides once per application,
+    so the only active credit director may not take the officer tier of a route that ends with the
+    director's tier; the officer tier is left to someone else, and the route completes."""
+    sub = big(world)
+    assert sub["approval_route"] == ["credit_officer", "credit_manager", "credit_director"]
+    task = world.open_task(sub["application_no"])
+    refused = decide(world, task["task_id"], "credit_director", 409)["detail"]
+    assert refused.startswith("credit_director is the last active credit_director who could decide the credit_director tier")
+    world.call("POST", f"/approval-tasks/{task['task_id']}/claim", "credit_director", 409)  # nor claim it
+    # with a second director, the first may take the officer tier: someone is left for the last one
+    with world.engine.begin() as conn:
+        world.tokens["director2"] = add_user(conn, "director2", "credit_director")[1]
+    decide(world, task["task_id"], "credit_director", 200)
+    decide(world, world.open_task(sub["application_no"])["task_id"], "credit_manager", 200)
+    assert decide(world, world.open_task(sub["application_no"])["task_id"], "director2", 200)["application_status"] == "contracted"
