@@ -213,6 +213,10 @@ class FraudIn(Body):
     reason: Required
 
 
+class ContractCancelIn(Body):
+    reason: Required
+
+
 class BatchApproveIn(Body):
     disbursement_ids: list[Id] = Field(min_length=1, max_length=200)
 

@@ -43,7 +43,8 @@ PARTNER = Lifecycle(
     },
 )
 
-# 车辆库存
+# 车辆库存: reserved and leased follow the vehicle's contract (origination.parties.move_vehicle keeps
+# a status set by hand from contradicting it)
 VEHICLE = Lifecycle(
     "vehicle",
     {
@@ -51,9 +52,10 @@ VEHICLE = Lifecycle(
         "in_stock": ("reserved", "transfer_in_transit", "abnormal", "leased", "disposed"),
         "transfer_in_transit": ("in_stock", "abnormal"),
         "reserved": ("in_stock", "leased", "abnormal"),
-        "abnormal": ("in_stock", "disposed"),
-        "leased": ("repossessed", "in_stock"),
-        "repossessed": ("in_stock", "disposed"),
+        # back from abnormal or a repossession to what the vehicle's contract says (a wrong change undone)
+        "abnormal": ("in_stock", "disposed", "reserved", "leased"),
+        "leased": ("repossessed", "in_stock", "abnormal"),
+        "repossessed": ("in_stock", "disposed", "leased"),
         "disposed": (),
     },
 )

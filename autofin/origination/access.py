@@ -37,6 +37,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "approval.decide": frozenset(CREDIT_TIERS),
     "contracts.sign": frozenset({"dealer", "sales"}),
     "contracts.conditions": frozenset({"dealer", "sales", "post_loan_supervisor"}),
+    "contracts.cancel": frozenset({"credit_manager", "credit_director"}),  # before payout only (contracts.cancel)
     "disbursements.request": frozenset({"dealer", "sales"}),
     "disbursements.review": frozenset({"finance", "finance_director"}),
     "disbursements.fraud": frozenset({"finance", "finance_director", "credit_manager", "credit_director"}),

@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from autofin.domain.errors import InputError
+from autofin.domain.errors import InputError, TransitionError
 from autofin.domain.identity import mask_id
-from autofin.domain.lifecycle import CONTRACT, VEHICLE
+from autofin.domain.lifecycle import CONTRACT, CONTRACT_COMMITTED, VEHICLE
 from autofin.domain.money import D, format_minor, rate_to_ppm, to_minor
 from autofin.domain.products import DISBURSEMENT_PRECONDITIONS, ProductTerms
 from autofin.files import write_atomically
@@ -32,8 +32,8 @@ from autofin.reference import bank_profiles, voucher_templates
 from autofin.store.ledger import post_contract_events
 from autofin.store.engine import iso
 from autofin.store.models import (
-    Application, ApplicationItem, Contract, ContractCondition, ContractSignature, Customer, Instalment, Mandate, Partner,
-    Product, ProductVersion, Vehicle,
+    Application, ApplicationItem, Contract, ContractCondition, ContractSignature, Customer, Disbursement, Instalment, Mandate,
+    Partner, Product, ProductVersion, Vehicle,
 )
 
 # ---------------------------------------------------------------- reading
@@ -155,6 +155,25 @@ def create_from_application(conn: Connection, who: Principal, app: Any, now: dat
            "product_version": version.version, "terms_hash": version.terms_hash})
     _move_vehicle(conn, who, app.vehicle_id, "reserved")
     return conn.execute(select(Contract).where(Contract.contract_id == contract_id)).one()
+
+
+def cancel(conn: Connection, who: Principal, row: Any, reason: str, today: date) -> Any:
+    """Cancel a contract that was never paid out (撤销): signed or not, with no payment on its way
+    (no disbursement, or one blocked for fraud or failed). It ends terminated; its mandate is
+    revoked, its vehicle back in stock, and the partner's committed exposure released (so a
+    partner whose payout was blocked for fraud can still exit)."""
+    if row.status not in CONTRACT_COMMITTED:
+        raise TransitionError("contract", row.status, "terminated (cancelled before payout)", CONTRACT.allowed(row.status))
+    payout = conn.execute(select(Disbursement.disbursement_id, Disbursement.status).where(Disbursement.contract_id == row.contract_id)
+                          .order_by(Disbursement.disbursement_id.desc()).limit(1)).first()
+    if payout is not None and payout.status not in ("blocked", "failed"):
+        raise Conflict(f"contract {row.contract_no}'s disbursement {payout.disbursement_id} is {payout.status}; a contract is cancelled "
+                       "only with no payment on its way (blocked or failed)")
+    conn.execute(update(Contract).where(Contract.contract_id == row.contract_id).values(status="terminated", closed_date=today))
+    conn.execute(update(Mandate).where(Mandate.contract_id == row.contract_id, Mandate.status == "active").values(status="revoked"))
+    audit(conn, who, "contract.cancelled", "contract", row.contract_no, {"status": row.status}, {"status": "terminated", "reason": reason})
+    _move_vehicle(conn, who, row.vehicle_id, "in_stock")
+    return reload(conn, row)
 
 
 def _move_vehicle(conn: Connection, who: Principal, vehicle_id: int | None, target: str) -> None:

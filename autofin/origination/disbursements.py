@@ -164,8 +164,10 @@ def approve_many(conn: Connection, who: Principal, ids: Sequence[int], now: date
 
 
 def _send(conn: Connection, who: Principal, disbursement_id: int, now: datetime, gateway: PaymentGateway) -> None:
-    d, _ = get(conn, who, disbursement_id)
+    d, contract = get(conn, who, disbursement_id)
     DISBURSEMENT.check(d.status, "sent")
+    if contract.status != "signed":  # a cancelled contract is never paid out, whatever its disbursement says
+        raise Conflict(f"contract {contract.contract_no} is {contract.status}; nothing is paid out for it")
     ref = gateway.send(disbursement_id=disbursement_id, amount_minor=d.amount_minor, currency=d.currency, account_no=d.payee_account_no,
                        account_name=d.payee_account_name, bank=d.payee_bank)
     conn.execute(update(Disbursement).where(Disbursement.disbursement_id == disbursement_id)

@@ -17,7 +17,7 @@ from autofin.origination.audit import audit
 from autofin.origination.errors import Conflict, Forbidden, NotFound, referenced
 from autofin.origination.partners import amount_minor, get_partner
 from autofin.reference import vehicle_models
-from autofin.store.models import Application, Customer, Vehicle
+from autofin.store.models import Application, Contract, Customer, Vehicle
 
 CUSTOMER_KINDS = {"individual": "resident_id", "company": "uscc"}
 CONDITIONS = ("new", "used")
@@ -130,12 +130,29 @@ def create_vehicle(conn: Connection, who: Principal, data: Mapping[str, Any]) ->
     return conn.execute(select(Vehicle).where(Vehicle.vehicle_id == vehicle_id)).one()
 
 
+# what a vehicle may be while its contract is in each live status; with no live contract it is
+# never reserved nor leased
+WHILE_CONTRACT = {"pending_signature": ("reserved", "abnormal"), "signed": ("reserved", "abnormal"),
+                  "active": ("leased", "repossessed", "abnormal")}
+POST_LOAN_STATUSES = ("repossessed", "disposed")
+
+
 def move_vehicle(conn: Connection, who: Principal, row: Any, target: str, reason: str | None) -> Any:
+    """A status set by hand, within the inventory lifecycle and never against the vehicle's
+    contract: a vehicle under a live contract is reserved (before payout) or leased (after), or
+    repossessed or abnormal; one under none is neither reserved nor leased. Repossession and
+    disposal, and undoing them, are post-loan staff's."""
     if target not in VEHICLE.statuses:
         raise InputError("inventory_status", f"one of {', '.join(VEHICLE.statuses)}")
-    if who.role == "dealer" and target in ("repossessed", "disposed"):
-        raise Forbidden("repossession and disposal are recorded by post-loan staff")
+    if who.role == "dealer" and (target in POST_LOAN_STATUSES or row.inventory_status in POST_LOAN_STATUSES):
+        raise Forbidden("repossession and disposal are recorded, and undone, by post-loan staff")
     VEHICLE.check(row.inventory_status, target)
+    contract = conn.execute(select(Contract.contract_no, Contract.status).where(
+        Contract.vehicle_id == row.vehicle_id, Contract.status.in_(tuple(WHILE_CONTRACT))).order_by(Contract.contract_id.desc())).first()
+    fitting = WHILE_CONTRACT[contract.status] if contract is not None else tuple(s for s in VEHICLE.statuses if s not in ("reserved", "leased"))
+    if target not in fitting:
+        whose = f"contract {contract.contract_no} ({contract.status})" if contract is not None else "no live contract"
+        raise Conflict(f"vehicle {row.vin} is under {whose}; it can be {', '.join(fitting)} while it is, not {target}")
     conn.execute(update(Vehicle).where(Vehicle.vehicle_id == row.vehicle_id).values(inventory_status=target))
     audit(conn, who, "vehicle.status", "vehicle", row.vehicle_id, {"inventory_status": row.inventory_status},
           {"inventory_status": target, "reason": reason})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from autofin.reference import chart_of_accounts
 from autofin.store.ledger import subledger_vs_ledger, trial_balance_as_of
@@ -173,3 +173,46 @@ def test_the_signed_pdf_shows_every_fee_item_inside_the_page(world: World):
                      "service_fee  2000.00  首付时支付 paid upfront"):
         assert " ".join(expected.split()) in " ".join(text.split()), expected
     assert overflowing == []
+
+
+def test_a_contract_blocked_for_fraud_is_cancelled_and_its_partner_can_exit(world: World):
+    """No stuck states: the blocked contract stays signed (committed exposure, the partner cannot
+    exit) until a credit manager cancels it; then the exposure is released, the vehicle is back in
+    stock and the partner's exit review goes through."""
+    with world.engine.begin() as conn:  # dealer_b's migrated book has run off: only the new contract keeps it from exiting
+        partner_id = conn.execute(select(Partner.partner_id).where(Partner.partner_code == world.dealer_b)).scalar_one()
+        conn.execute(update(Contract).where(Contract.partner_id == partner_id).values(status="paid_off"))
+    contract_no = world.signed(who="dealer_b")
+    for kind in ("mortgage", "gps"):
+        world.call("POST", f"/contracts/{contract_no}/conditions", "dealer_b", 201, json={"kind": kind, "reference": kind})
+    d = world.call("POST", f"/contracts/{contract_no}/disbursement", "dealer_b", 201).json()
+    world.call("POST", f"/disbursements/{d['disbursement_id']}/fraud", "finance", 200, json={"reason": "forged invoice"})
+    partner = world.dealer_b
+    world.call("POST", f"/partners/{partner}/status", "credit_manager", 200, json={"status": "exiting", "reason": "fraud"})
+    stuck = world.call("POST", f"/partners/{partner}/review", "credit_manager", 409, json={"approve": True}).json()["detail"]
+    assert "live contracts" in stuck
+    world.call("POST", f"/contracts/{contract_no}/cancel", "dealer_b", 403, json={"reason": "fraud"})
+    world.call("POST", f"/contracts/{contract_no}/cancel", "credit_manager", 422, json={})
+    cancelled = world.call("POST", f"/contracts/{contract_no}/cancel", "credit_manager", 200, json={"reason": "fraud at payout"}).json()
+    assert cancelled["status"] == "terminated"
+    with world.engine.connect() as conn:
+        contract = conn.execute(select(Contract).where(Contract.contract_no == contract_no)).one()
+        assert conn.execute(select(Vehicle.inventory_status).where(Vehicle.vehicle_id == contract.vehicle_id)).scalar_one() == "in_stock"
+        assert conn.execute(select(Mandate.status).where(Mandate.contract_id == contract.contract_id)).scalar_one() == "revoked"
+    exposure = world.call("GET", f"/partners/{partner}", "credit_manager", 200).json()["exposure"]
+    assert exposure["committed"] == "0.00"
+    assert world.call("POST", f"/partners/{partner}/review", "credit_manager", 200, json={"approve": True}).json()["status"] == "exited"
+    # nothing is ever paid out for it, and it is not cancelled twice
+    world.call("POST", f"/disbursements/{d['disbursement_id']}/send", "finance", 409)
+    world.call("POST", f"/contracts/{contract_no}/cancel", "credit_manager", 409, json={"reason": "again"})
+
+
+def test_a_contract_with_a_payment_on_its_way_is_not_cancelled(world: World):
+    contract_no = world.signed()
+    for kind in ("mortgage", "gps"):
+        world.call("POST", f"/contracts/{contract_no}/conditions", "dealer_a", 201, json={"kind": kind, "reference": kind})
+    world.call("POST", f"/contracts/{contract_no}/disbursement", "dealer_a", 201)
+    refused = world.call("POST", f"/contracts/{contract_no}/cancel", "credit_manager", 409, json={"reason": "x"}).json()["detail"]
+    assert "is requested" in refused
+    active = world.active()
+    assert world.call("POST", f"/contracts/{active}/cancel", "credit_manager", 409, json={"reason": "x"}).json()["current_status"] == "active"

@@ -70,16 +70,39 @@ def test_vehicle_inventory_lifecycle(world: World):
     vehicle_id = world.vehicle(inventory_status="purchase_in_transit")
     got = world.call("GET", f"/vehicles/{vehicle_id}", "dealer_a", 200).json()
     assert got["inventory_status"] == "purchase_in_transit" and got["reference_price"] == {"min": "129900", "max": "179900"}
-    for target in ("in_stock", "reserved", "leased"):
-        assert world.call("POST", f"/vehicles/{vehicle_id}/status", "dealer_a", 200,
-                          json={"inventory_status": target}).json()["inventory_status"] == target
-    conflict = world.call("POST", f"/vehicles/{vehicle_id}/status", "dealer_a", 409, json={"inventory_status": "reserved"}).json()
-    assert conflict["current_status"] == "leased" and conflict["allowed"] == ["repossessed", "in_stock"]
-    world.call("POST", f"/vehicles/{vehicle_id}/status", "dealer_a", 403, json={"inventory_status": "repossessed"})
-    world.call("POST", f"/vehicles/{vehicle_id}/status", "post_loan_supervisor", 200, json={"inventory_status": "repossessed"})
-    world.call("POST", f"/vehicles/{vehicle_id}/status", "post_loan_supervisor", 200, json={"inventory_status": "disposed"})
-    final = world.call("POST", f"/vehicles/{vehicle_id}/status", "admin", 409, json={"inventory_status": "in_stock"}).json()
+    move = lambda who, target, expect: world.call("POST", f"/vehicles/{vehicle_id}/status", who, expect,  # noqa: E731
+                                                  json={"inventory_status": target}).json()
+    assert move("dealer_a", "in_stock", 200)["inventory_status"] == "in_stock"
+    assert "no live contract" in move("dealer_a", "reserved", 409)["detail"]  # reserved and leased follow a contract
+    assert "no live contract" in move("dealer_a", "leased", 409)["detail"]
+    assert move("dealer_a", "transfer_in_transit", 200)["inventory_status"] == "transfer_in_transit"
+    assert move("dealer_a", "in_stock", 200)["inventory_status"] == "in_stock"
+    world.call("POST", f"/vehicles/{vehicle_id}/status", "dealer_a", 403, json={"inventory_status": "disposed"})
+    assert move("post_loan_supervisor", "disposed", 200)["inventory_status"] == "disposed"
+    final = move("admin", "in_stock", 409)
     assert final["allowed"] == []
+
+
+def test_a_vehicle_follows_its_contract_and_a_wrong_change_is_undone_by_the_right_role(world: World):
+    vehicle_id = world.vehicle()
+    move = lambda who, target, expect: world.call("POST", f"/vehicles/{vehicle_id}/status", who, expect,  # noqa: E731
+                                                  json={"inventory_status": target}).json()
+    contract_no = world.signed(vehicle_id=vehicle_id)
+    assert world.call("GET", f"/vehicles/{vehicle_id}", "dealer_a", 200).json()["inventory_status"] == "reserved"
+    refused = move("dealer_a", "in_stock", 409)["detail"]
+    assert f"contract {contract_no} (signed)" in refused and "reserved, abnormal" in refused
+    move("sales", "abnormal", 200)  # damaged in the yard: abnormal...
+    move("sales", "reserved", 200)  # ... and back, for the contract is still there
+    for kind in world.call("GET", f"/contracts/{contract_no}", "dealer_a", 200).json()["product"]["preconditions"]:
+        world.call("POST", f"/contracts/{contract_no}/conditions", "dealer_a", 201, json={"kind": kind, "reference": kind})
+    d = world.call("POST", f"/contracts/{contract_no}/disbursement", "dealer_a", 201).json()
+    world.call("POST", f"/disbursements/{d['disbursement_id']}/approve", "finance", 200)
+    world.call("POST", f"/disbursements/{d['disbursement_id']}/result", "finance", 200, json={"status": "paid"})
+    assert world.call("GET", f"/vehicles/{vehicle_id}", "dealer_a", 200).json()["inventory_status"] == "leased"
+    assert "contract" in move("dealer_a", "in_stock", 409)["detail"]  # a leased car is not back in stock while its contract runs
+    move("post_loan_supervisor", "repossessed", 200)  # a repossession recorded on the wrong car...
+    world.call("POST", f"/vehicles/{vehicle_id}/status", "dealer_a", 403, json={"inventory_status": "leased"})  # not the dealer's to undo
+    assert move("post_loan_supervisor", "leased", 200)["inventory_status"] == "leased"  # ... undone by post-loan staff
     world.call("GET", f"/vehicles/{vehicle_id}", "dealer_b", 404)
     world.call("POST", "/vehicles", "dealer_a", 409, json={"vin": world.call("GET", f"/vehicles/{vehicle_id}", "admin").json()["vin"],
                                                           "model_code": "VW-SAGITAR", "price": "150000"})

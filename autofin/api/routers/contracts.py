@@ -12,6 +12,7 @@ from sqlalchemy import select
 from autofin.api.deps import allowed, principal, store
 from autofin.api.schemas import (
     ConditionIn,
+    ContractCancelIn,
     ExtensionIn,
     Offset,
     RefundIn,
@@ -86,6 +87,15 @@ def add_condition(request: Request, contract_no: str, body: ConditionIn, who: Pr
     with store(request).write() as conn:
         row = svc.get_contract(conn, who, contract_no)
         return svc.view(conn, svc.add_condition(conn, who, row, body.kind, body.reference))
+
+
+@router.post("/{contract_no}/cancel")
+def cancel(request: Request, contract_no: str, body: ContractCancelIn, who: Principal = Depends(allowed("contracts.cancel"))) -> dict:
+    """Cancel a contract never paid out (no disbursement, or one blocked for fraud or failed):
+    terminated, mandate revoked, vehicle back in stock, the partner's exposure released."""
+    s = store(request)
+    with s.write() as conn:
+        return svc.view(conn, svc.cancel(conn, who, svc.get_contract(conn, who, contract_no), body.reason, s.today()))
 
 
 @router.post("/{contract_no}/disbursement", status_code=201)
