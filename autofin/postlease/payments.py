@@ -20,10 +20,11 @@ from autofin.domain.text import checked_text
 from autofin.domain.money import format_minor
 from autofin.origination.access import Principal
 from autofin.origination.audit import audit
-from autofin.origination.errors import Conflict, NotFound
+from autofin.origination.contracts import get_contract
+from autofin.origination.errors import Conflict, referenced
 from autofin.origination.partners import amount_minor
 from autofin.store.engine import iso
-from autofin.store.models import Contract, Receipt
+from autofin.store.models import Receipt
 
 SOURCES = ("transfer", "corporate")
 COLUMNS = ("contract_no", "amount", "value_date", "source", "reference", "payer_name")
@@ -50,14 +51,7 @@ def _validated(conn: Connection, who: Principal, data: Mapping[str, Any], today:
         raise InputError("value_date", f"{data.get('value_date')!r} is not a date (YYYY-MM-DD)") from None
     if value_date > today:
         raise InputError("value_date", f"{value_date} is after today ({today})")
-    query = select(Contract.contract_id, Contract.contract_no, Contract.status, Contract.currency, Contract.start_date,
-                   Contract.activated_date).where(
-        Contract.contract_no == str(data.get("contract_no") or ""))
-    if who.partner_scope is not None:
-        query = query.where(Contract.partner_id == who.partner_scope)
-    contract = conn.execute(query).first()
-    if contract is None:
-        raise InputError("contract_no", f"no contract {data.get('contract_no')!r}")
+    contract = referenced("contract_no", lambda: get_contract(conn, who, str(data.get("contract_no") or "")))
     if contract.status not in PAYABLE:
         raise InputError("contract_no", f"contract {contract.contract_no} is {contract.status}; payments are taken for active contracts")
     began = contract.activated_date or contract.start_date  # paid out (a migrated contract: its start)
@@ -125,11 +119,6 @@ def record_batch(conn: Connection, who: Principal, rows: Sequence[Mapping[str, s
 
 
 def list_receipts(conn: Connection, who: Principal, contract_no: str) -> list[dict[str, Any]]:
-    query = select(Contract.contract_id).where(Contract.contract_no == contract_no)
-    if who.partner_scope is not None:
-        query = query.where(Contract.partner_id == who.partner_scope)
-    contract_id = conn.execute(query).scalar_one_or_none()
-    if contract_id is None:
-        raise NotFound("contract", contract_no)
+    contract_id = get_contract(conn, who, contract_no).contract_id
     rows = conn.execute(select(Receipt).where(Receipt.contract_id == contract_id).order_by(Receipt.receipt_id)).all()
     return [view(r, contract_no) for r in rows]
