@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, text, update
 
-from autofin.files import write_atomically
+from autofin.files import writing_atomically
 from autofin.reference import chart_of_accounts
 from autofin.servicing.checks import nightly_checks
 from autofin.servicing.cycle import CheckFailedError, StepContext, step
@@ -55,6 +55,7 @@ VOUCHER_COLUMNS = ["voucher_no", "entry_date", "event_type", "contract_no", "lin
 # run whole or in contract shards numbers them alike
 VOUCHER_ORDER = "je.entry_date, je.event_type, COALESCE(je.contract_id, 0), me.event_key"
 VOUCHER_DIGITS = 8
+EXPORT_CHUNK = 50_000  # journal lines read and written at a time
 
 
 @step("voucher_export")
@@ -63,7 +64,9 @@ def export_vouchers(conn: Connection, d: date, ctx: StepContext) -> dict[str, An
     system (one line per journal line). Each entry gets its voucher number here, V<D><sequence> in
     VOUCHER_ORDER, and is marked with this export: it goes out exactly once, and the same store
     and date give the same file. An entry dated before D was posted after its own day's export
-    (by the API: a payment, refund, reversal or settlement) and is marked late."""
+    (by the API: a payment, refund, reversal or settlement) and is marked late; so are the opening
+    balances of a migrated book, which go out once, in the first night's file. The file is written
+    in chunks, never held whole."""
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_voucher (journal_entry_id BIGINT PRIMARY KEY, seq BIGINT)"))
     conn.execute(text("DELETE FROM tmp_voucher"))
     entries = conn.execute(
@@ -87,26 +90,35 @@ def export_vouchers(conn: Connection, d: date, ctx: StepContext) -> dict[str, An
             "jl.credit_minor, jl.currency FROM tmp_voucher t JOIN journal_entry je ON je.journal_entry_id = t.journal_entry_id "
             "JOIN journal_line jl ON jl.journal_entry_id = je.journal_entry_id LEFT JOIN contract c ON c.contract_id = je.contract_id "
             "ORDER BY t.seq, jl.line_no"
-        ),
-    ).all()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(VOUCHER_COLUMNS)
-    day, late = d.isoformat(), set()
-    for voucher_no, entry_date, event_type, contract_no, line_no, account, debit, credit, cur in rows:
-        entry_day = str(entry_date)[:10]
-        if entry_day < day:
-            late.add(voucher_no)
-        writer.writerow([voucher_no, entry_day, event_type, contract_no or "", line_no, account, chart[account].name_zh,
-                         format_minor(debit, cur), format_minor(credit, cur), cur, "1" if entry_day < day else "0"])
-    data = buffer.getvalue().encode("utf-8")
+        ).execution_options(yield_per=EXPORT_CHUNK),  # this statement only: streamed (a server-side cursor on PostgreSQL)
+    )
     folder = Path(ctx.export_dir) / "ledger"
     folder.mkdir(parents=True, exist_ok=True)
-    name = f"vouchers-{day}.csv"
-    write_atomically(folder / name, data)
-    digest = hashlib.sha256(data).hexdigest()
-    conn.execute(insert(VoucherExport).values(business_date=d, file_name=name, sha256=digest, entries=entries, lines=len(rows)))
-    return {"file": name, "vouchers": entries, "late_vouchers": len(late), "lines": len(rows), "sha256": digest}
+    name = f"vouchers-{d.isoformat()}.csv"
+    day, lines, sha = d.isoformat(), 0, hashlib.sha256()
+    with writing_atomically(folder / name) as fh:  # written in chunks: a first night carries a whole migrated book
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(VOUCHER_COLUMNS)
+        for part in rows.partitions():
+            for voucher_no, entry_date, event_type, contract_no, line_no, account, debit, credit, cur in part:
+                entry_day = str(entry_date)[:10]
+                writer.writerow([voucher_no, entry_day, event_type, contract_no or "", line_no, account, chart[account].name_zh,
+                                 format_minor(debit, cur), format_minor(credit, cur), cur, "1" if entry_day < day else "0"])
+            lines += len(part)
+            data = buffer.getvalue().encode("utf-8")
+            sha.update(data)
+            fh.write(data)
+            buffer.seek(0)
+            buffer.truncate()
+        data = buffer.getvalue().encode("utf-8")  # what is left: the header alone, when there was no voucher
+        sha.update(data)
+        fh.write(data)
+    digest = sha.hexdigest()
+    conn.execute(insert(VoucherExport).values(business_date=d, file_name=name, sha256=digest, entries=entries, lines=lines))
+    late = conn.execute(text("SELECT COUNT(*) FROM tmp_voucher t JOIN journal_entry je ON je.journal_entry_id = t.journal_entry_id "
+                             "WHERE je.entry_date < :d"), {"d": d}).scalar_one()
+    return {"file": name, "vouchers": entries, "late_vouchers": int(late), "lines": lines, "sha256": digest}
 
 
 @step("day_close")
