@@ -2,7 +2,7 @@
 credit, the night's allocation applies the credit by the waterfall (a credit_offset voucher, no
 money moved), and the bank collects only the rest."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import text
 
@@ -15,14 +15,14 @@ from tests.servicing.test_bank_cycle import context, q, run_days
 def test_credit_offsets_the_next_bill_and_the_debit_takes_only_the_rest(store, tmp_path):
     seed(store, contracts=600)
     ctx = context(tmp_path)
-    # an active contract with a mandate, nothing billed, its next instalment due on a weekday after the first night
+    # an active contract with a mandate, nothing billed, its next instalment due on the Monday after the first night
     contract, due, owed = q(store, "SELECT c.contract_id, i.due_date, i.principal_minor + i.interest_minor + i.fee_minor FROM contract c "
                                    "JOIN instalment i ON i.contract_id = c.contract_id AND i.status = 'scheduled' "
                                    "JOIN mandate m ON m.contract_id = c.contract_id AND m.status = 'active' "
-                                   "WHERE c.status = 'active' AND c.credit_minor = 0 AND i.due_date BETWEEN :a AND :b "
+                                   "WHERE c.status = 'active' AND c.credit_minor = 0 AND i.due_date = :due "
                                    "AND NOT EXISTS (SELECT 1 FROM instalment x WHERE x.contract_id = c.contract_id AND x.status = 'billed') "
-                                   "ORDER BY c.contract_id LIMIT 1", a=AS_OF + timedelta(days=3), b=AS_OF + timedelta(days=3))[0]
-    due = due if not isinstance(due, str) else __import__("datetime").date.fromisoformat(due)
+                                   "ORDER BY c.contract_id LIMIT 1", due=AS_OF + timedelta(days=3))[0]  # a Monday
+    due = due if isinstance(due, date) else date.fromisoformat(due)
     paid_extra = owed * 3 // 10  # a transfer that nothing billed can take: all of it becomes credit
     with write_transaction(store) as conn:
         conn.execute(text("INSERT INTO receipt (contract_id, source, source_ref, amount_minor, currency, value_date, business_date, status) "
@@ -40,7 +40,6 @@ def test_credit_offsets_the_next_bill_and_the_debit_takes_only_the_rest(store, t
     assert offset == [(paid_extra, "applied", paid_extra)]
     assert q(store, "SELECT event_type, principal_minor + interest_minor + fee_minor + penalty_minor, credit_minor FROM money_event "
                     "WHERE contract_id = :c AND event_type = 'credit_offset'", c=contract) == [("credit_offset", paid_extra, 0)]
-    # cash received counts the transfer and the debit, never the credit again
     run_days(store, ctx, due + timedelta(days=1), due + timedelta(days=2))
     status, paid = q(store, "SELECT status, paid_principal_minor + paid_interest_minor + paid_fee_minor FROM instalment "
                             "WHERE contract_id = :c AND due_date = :d", c=contract, d=due)[0]
