@@ -44,8 +44,10 @@ ui: install
 api: install
 	$(BIN)/autofin api --host 127.0.0.1 --port 8000
 
-## test: the whole suite, SQLite and a real PostgreSQL server started on loopback.
+## test: ruff (errors: undefined or redefined names, unused imports), then the whole suite, SQLite and a real
+## PostgreSQL server started on loopback.
 test: install
+	$(BIN)/ruff check autofin pipelines tests bench
 	$(BIN)/python -m pytest
 
 ## bench: the scale benchmark (BENCH_N contracts, default 1,000,000); appends to bench/results.md.
