@@ -153,13 +153,12 @@ def _check_person(conn: Connection, who: Principal, app: Any, task: Any) -> None
     if app.created_by == who.user_id:
         raise Forbidden(f"{who.username} created application {app.application_no}; nobody approves their own application")
     # this submission's tasks (an application returned and submitted again is a new round)
-    deciders = set(conn.execute(select(ApprovalTask.decided_by).where(
+    decided = conn.execute(select(ApprovalTask.decided_by, ApprovalTask.approval_task_id, ApprovalTask.tier).where(
         ApprovalTask.application_id == app.application_id, ApprovalTask.decided_by.is_not(None),
-        ApprovalTask.created_at >= app.submitted_at)).scalars())
-    if who.user_id in deciders:
-        earlier = conn.execute(select(ApprovalTask.approval_task_id, ApprovalTask.tier).where(
-            ApprovalTask.application_id == app.application_id, ApprovalTask.decided_by == who.user_id,
-            ApprovalTask.created_at >= app.submitted_at)).first()
+        ApprovalTask.created_at >= app.submitted_at)).all()
+    deciders = {row.decided_by for row in decided}
+    earlier = next((row for row in decided if row.decided_by == who.user_id), None)
+    if earlier is not None:
         raise Conflict(f"{who.username} already decided on application {app.application_no} (task {earlier.approval_task_id}, "
                        f"{earlier.tier}); one person decides once per application")
     _check_not_stranding(conn, who, app, task, deciders)

@@ -60,11 +60,11 @@ def create_customer(conn: Connection, who: Principal, data: Mapping[str, Any], t
     existing = conn.execute(select(Customer.customer_id).where(Customer.id_type == CUSTOMER_KINDS[kind], Customer.id_number == number)).scalar()
     if existing is not None:
         try:  # its id only to a caller who may see it: never another dealer's customer
-            raise Conflict(f"a customer with id {mask_id(number)} is registered already (customer_id "
-                           f"{get_customer(conn, who, existing).customer_id})")
+            get_customer(conn, who, existing)
         except NotFound:
             raise Conflict(f"a customer with id {mask_id(number)} is registered already by another partner; "
                            "operations can share the record with you") from None
+        raise Conflict(f"a customer with id {mask_id(number)} is registered already (customer_id {existing})")
     values = {"kind": kind, "name": name, "id_type": CUSTOMER_KINDS[kind], "id_number": number, "mobile": mobile,
               "birth_date": birth, "city": (str(data.get("city") or "").strip() or None), "partner_id": who.partner_id}
     customer_id = conn.execute(insert(Customer).values(**values).returning(Customer.customer_id)).scalar_one()

@@ -414,6 +414,8 @@ def _apply_report(conn: Connection, d: date, ctx: StepContext, bank: str, report
                       "currency TEXT, value_date DATE)"))
     conn.execute(text("DELETE FROM tmp_answer"))
     insert_rows(conn, TMP_ANSWER, ["e2e", "status", "reason", "amount", "currency", "value_date"], answers)
+    implausible = (f"({days_between(conn, 'a.value_date', 'o.business_date')} < -:slack "
+                   f"OR {days_between(conn, 'a.value_date', ':d')} > :slack)")
     problems = conn.execute(
         text(
             "SELECT "
@@ -425,12 +427,11 @@ def _apply_report(conn: Connection, d: date, ctx: StepContext, bank: str, report
             "         WHEN a.status = 'accepted' AND o.status NOT IN ('sent', 'settled') THEN 1 "
             "         WHEN a.status = 'returned' AND o.status <> 'settled' THEN 1 ELSE 0 END), "
             "SUM(CASE WHEN a.currency IS NOT NULL AND a.currency <> o.currency THEN 1 ELSE 0 END), "
-            f"SUM(CASE WHEN a.value_date IS NOT NULL AND ({days_between(conn, 'a.value_date', 'o.business_date')} < -:slack "
-            f"OR {days_between(conn, 'a.value_date', ':d')} > :slack) THEN 1 ELSE 0 END), "
+            f"SUM(CASE WHEN a.value_date IS NOT NULL AND {implausible} THEN 1 ELSE 0 END), "
             "MIN(CASE WHEN o.debit_order_id IS NULL THEN a.e2e END), "
             "MIN(CASE WHEN a.currency <> o.currency THEN a.e2e || ' in ' || a.currency || ', ordered in ' || o.currency END), "
-            f"MIN(CASE WHEN {days_between(conn, 'a.value_date', 'o.business_date')} < -:slack OR {days_between(conn, 'a.value_date', ':d')} > :slack "
-            "THEN a.e2e || ' value date ' || CAST(a.value_date AS TEXT) || ', collected ' || CAST(o.business_date AS TEXT) END) "
+            f"MIN(CASE WHEN {implausible} THEN a.e2e || ' value date ' || CAST(a.value_date AS TEXT) || ', collected ' "
+            "|| CAST(o.business_date AS TEXT) END) "
             "FROM tmp_answer a LEFT JOIN debit_order o ON o.end_to_end_id = a.e2e LEFT JOIN mandate m ON m.mandate_id = o.mandate_id"
         ),
         {"bank": bank, "batch": None if batch is None else batch.debit_batch_id, "d": d, "slack": VALUE_DATE_SLACK_DAYS},

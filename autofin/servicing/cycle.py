@@ -195,8 +195,7 @@ def last_closed_day(conn: Connection) -> date | None:
 
 def cut_over(conn: Connection) -> date | None:
     """The book's cut-over: the first business date the store knows (closed when the book was loaded)."""
-    first = conn.execute(select(func.min(BusinessDay.business_date))).scalar()
-    return None if first is None else first if isinstance(first, date) else date.fromisoformat(first)
+    return conn.execute(select(func.min(BusinessDay.business_date))).scalar()
 
 
 def require_runnable(conn: Connection, d: date) -> None:
