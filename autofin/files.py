@@ -9,19 +9,12 @@ from pathlib import Path
 from typing import BinaryIO
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write `data` as `.<name>.part` beside `path`, then rename it into place (atomic on one filesystem).
-    Readers, and banks polling a folder, see the whole file or none of it; dot-files are never picked up."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 @contextmanager
 def writing_atomically(path: Path) -> Iterator[BinaryIO]:
-    """`write_atomically` for a file written piece by piece (too large to hold in memory): the
-    pieces go to `.<name>.part`, renamed into place only when the block ends without an error."""
+    """A file written as `.<name>.part` beside `path` (piece by piece, if it is too large to hold in
+    memory), renamed into place only when the block ends without an error (atomic on one
+    filesystem). Readers, and banks polling a folder, see the whole file or none of it; dot-files
+    are never picked up."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.part")
     try:
@@ -30,3 +23,9 @@ def writing_atomically(path: Path) -> Iterator[BinaryIO]:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """`data` written as one piece by `writing_atomically`."""
+    with writing_atomically(path) as fh:
+        fh.write(data)

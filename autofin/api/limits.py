@@ -16,9 +16,8 @@ MAX_JSON_BYTES = 256 * 1024  # the largest request body but an upload (a batch o
 MAX_UPLOAD_BYTES = 12 * 1024 * 1024  # multipart: a 10 MiB document with its form fields
 
 
-def limit_for(scope: Scope) -> int:
-    content_type = dict(scope.get("headers") or []).get(b"content-type", b"")
-    return MAX_UPLOAD_BYTES if content_type.startswith(b"multipart/form-data") else MAX_JSON_BYTES
+def limit_for(headers: dict[bytes, bytes]) -> int:
+    return MAX_UPLOAD_BYTES if headers.get(b"content-type", b"").startswith(b"multipart/form-data") else MAX_JSON_BYTES
 
 
 class BodyLimit:
@@ -31,8 +30,9 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = limit_for(scope)
-        length = dict(scope.get("headers") or []).get(b"content-length")
+        headers = dict(scope.get("headers") or [])
+        limit = limit_for(headers)
+        length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > limit:
             await _too_large(send, limit)
             return
