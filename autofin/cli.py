@@ -371,7 +371,8 @@ def demo_cycle(days: int, seed: int) -> None:
 
     from autofin.bankfiles.simulator import simulate
     from autofin.servicing.context import default_context
-    from autofin.servicing.cycle import last_closed_day, run_day
+    from autofin.servicing.cycle import run_day
+    from autofin.servicing.days import last_closed_day
     from autofin.store.engine import get_engine
 
     engine, ctx = get_engine(), default_context()

@@ -6,7 +6,7 @@ import os
 from dagster import ConfigurableResource
 from sqlalchemy import Engine
 
-from autofin.servicing.cycle import StepContext
+from autofin.servicing.context import StepContext
 
 
 class ServicingResource(ConfigurableResource):

@@ -23,7 +23,7 @@ class ReportDateError(DomainError):
 def require_report_date(conn: Connection, d: date) -> None:
     """The warehouse reads the books as they stand, which is as of the latest closed business date:
     a pack is built for that date only, never for one not closed yet, nor labelled with an older one."""
-    from autofin.servicing.cycle import last_closed_day
+    from autofin.servicing.days import last_closed_day
 
     latest = last_closed_day(conn)
     if latest is None:

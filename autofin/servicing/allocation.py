@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from autofin.domain.products import ALLOCATION_COMPONENTS
-from autofin.servicing.cycle import StepContext, step
+from autofin.servicing.context import StepContext
 from autofin.servicing.shards import parse as parse_shard
 from autofin.servicing.delinquency import refresh_dpd
 from autofin.servicing.sql import analyze, least, position
@@ -42,7 +42,6 @@ def _dues_sql(conn: Connection) -> str:
     return " UNION ALL ".join(parts)
 
 
-@step("allocation")
 def allocate_receipts(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
     shard = parse_shard(ctx.shard)
     batch = shard.batch("allocation", d)

@@ -39,7 +39,8 @@ from autofin.bankfiles.reasons import REASONS, failure_reason
 from autofin.files import write_atomically
 from autofin.bankfiles.records import BankFileError, DebitFile, DebitInstruction, Statement, StatusReport
 from autofin.bankfiles.xml import document_of
-from autofin.servicing.cycle import StepContext, is_bank_day, step
+from autofin.servicing.context import StepContext
+from autofin.servicing.days import is_bank_day
 from autofin.servicing.delinquency import refresh_dpd
 from autofin.servicing.sql import days_between, zero_pad
 from autofin.store.bulk import insert_rows
@@ -75,7 +76,6 @@ def _sql_codes(codes) -> str:  # noqa: ANN001
 # ------------------------------------------------------------------ debit orders
 
 
-@step("debit_orders")
 def create_debit_orders(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
     if not is_bank_day(conn, d):
         return {"skipped": "not a bank business day"}
@@ -196,7 +196,6 @@ def _write_files(conn: Connection, d: date, profile: BankProfile, ctx: StepConte
 # ------------------------------------------------------------------ upload
 
 
-@step("bank_upload")
 def upload_files(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
     files = conn.execute(
         select(BankFile.bank_file_id, BankFile.bank_code, BankFile.file_name, BankFile.sha256, BankFile.message_id)
@@ -236,7 +235,6 @@ def _identify(data: bytes) -> str:
     return "cn_text_result"
 
 
-@step("bank_returns")
 def apply_bank_answers(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
     fetched = 0
     for code, profile in sorted(ctx.banks.items()):

@@ -13,14 +13,13 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from autofin.servicing.cycle import StepContext, step
+from autofin.servicing.context import StepContext
 from autofin.servicing.shards import parse as parse_shard
 from autofin.store.ledger import post_batch
 
 VAT_SQL = "i.interest_minor - (2 * i.interest_minor * 1000000 + (1000000 + c.vat_rate_ppm)) / (2 * (1000000 + c.vat_rate_ppm))"
 
 
-@step("billing")
 def bill_instalments(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
     shard = parse_shard(ctx.shard)
     batch = shard.batch("billing", d)

@@ -15,14 +15,13 @@ from sqlalchemy import Connection, insert, text, update
 from autofin.files import writing_atomically
 from autofin.reference import chart_of_accounts
 from autofin.servicing.checks import nightly_checks
-from autofin.servicing.cycle import CheckFailedError, StepContext, step
+from autofin.servicing.context import CheckFailedError, StepContext
 from autofin.servicing.sql import analyze, zero_pad
 from autofin.store.ledger import post_batch
 from autofin.store.models import BusinessDay, VoucherExport
 from autofin.domain.money import format_minor
 
 
-@step("vouchers")
 def ensure_vouchers(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
     """Post any event of D recorded outside the cycle's own batches, then prove the day is whole."""
     pending = [
@@ -58,7 +57,6 @@ VOUCHER_DIGITS = 8
 EXPORT_CHUNK = 50_000  # journal lines read and written at a time
 
 
-@step("voucher_export")
 def export_vouchers(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
     """Every journal entry not yet exported and dated D or before, as a UTF-8 CSV for the ledger
     system (one line per journal line). Each entry gets its voucher number here, V<D><sequence> in
@@ -121,7 +119,6 @@ def export_vouchers(conn: Connection, d: date, ctx: StepContext) -> dict[str, An
     return {"file": name, "vouchers": entries, "late_vouchers": int(late), "lines": lines, "sha256": digest}
 
 
-@step("day_close")
 def close_day(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
     results = nightly_checks(conn, d)
     failures = {name: problems for name, problems in results.items() if problems}

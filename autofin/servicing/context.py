@@ -1,16 +1,50 @@
-"""The cycle's context from the configured settings and assets (the one place that wires it)."""
+"""What every cycle step is given: the store connection, the business date and this context
+(reference data, the bank side, the shard, effects to run after the commit), and the one way to
+build it from the configured settings and assets."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
 from functools import partial
+from pathlib import Path
+from typing import Any
 
-from autofin.bankfiles.transport import transport_for
+from sqlalchemy import Connection
+
+from autofin.bankfiles.profiles import BankProfile
+from autofin.bankfiles.transport import Transport, transport_for
+from autofin.domain.calendar import BusinessCalendar
+from autofin.domain.errors import DomainError
+from autofin.domain.ledger import Template
 from autofin.reference import bank_profiles, calendar, voucher_templates
-from autofin.servicing.cycle import StepContext
 from autofin.settings import bank_dir, export_dir
 
 
-def default_context(banks: dict | None = None) -> StepContext:
+class CheckFailedError(DomainError):
+    """A control check failed: the day stays open and the cycle stops loudly."""
+
+
+@dataclass
+class StepContext:
+    """What the steps need from outside the store: reference data and the bank side."""
+
+    calendar: BusinessCalendar
+    templates: dict[str, Template]
+    banks: dict[str, BankProfile] = field(default_factory=dict)
+    bank_root: Path | None = None
+    transport_for: Callable[[BankProfile], Transport] | None = None
+    export_dir: Path | None = None
+    shard: str = "all"
+    # file moves and other effects outside the store, run only once the step's transaction commits
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+
+StepFn = Callable[[Connection, date, StepContext], dict[str, Any]]
+
+
+def default_context(banks: dict[str, BankProfile] | None = None) -> StepContext:
     banks = bank_profiles() if banks is None else banks
     root = bank_dir()
     return StepContext(

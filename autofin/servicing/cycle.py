@@ -15,59 +15,27 @@ import signal
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, text
+from sqlalchemy import Connection, Engine, insert, select, text
 from sqlalchemy.exc import OperationalError
 
 from autofin.domain.errors import DomainError
+from autofin.servicing import allocation, banking, billing, close, delinquency, penalties, reconciliation
+from autofin.servicing.context import StepContext, StepFn
+from autofin.servicing.days import DayNotReadyError, last_closed_day, open_business_day, require_runnable
 from autofin.servicing.shards import SHARDED_STEPS
-from autofin.settings import BUSINESS_TZ, business_today
 from autofin.servicing.shards import split as split_shards
 from autofin.store.engine import write_transaction
 from autofin.store.migrate import require_current
-from autofin.store.models import BusinessDay, StepRun
+from autofin.store.models import StepRun
 
 log = logging.getLogger("autofin.cycle")
 
-StepFn = Callable[[Connection, date, "StepContext"], dict[str, Any]]
-
-
-class DayNotReadyError(DomainError):
-    """The previous business date is not closed: catch up in order."""
-
-
-class DayNotEndedError(DomainError):
-    """The business date has not ended in the business time zone: it cannot be closed yet."""
-
-
-class BeforeCutOverError(DomainError):
-    """The business date is on or before the book's cut-over: the cycle never runs it."""
-
-
 class StoreBusyError(DomainError):
     """Another writer held the store past the busy timeout: the step wrote nothing; run it again."""
-
-
-class CheckFailedError(DomainError):
-    """A control check failed: the day stays open and the cycle stops loudly."""
-
-
-@dataclass
-class StepContext:
-    """What the steps need from outside the store: reference data and the bank side."""
-
-    calendar: Any
-    templates: Any
-    banks: dict[str, Any] = field(default_factory=dict)
-    bank_root: Any = None
-    transport_for: Callable[[Any], Any] | None = None
-    export_dir: Any = None
-    shard: str = "all"
-    # file moves and other effects outside the store, run only once the step's transaction commits
-    after_commit: list[Callable[[], None]] = field(default_factory=list)
 
 
 @dataclass
@@ -79,40 +47,24 @@ class StepResult:
     skipped: bool  # already done before this run
 
 
-_STEPS: dict[str, StepFn] = {}
-
-
-def step(name: str) -> Callable[[StepFn], StepFn]:
-    def register(fn: StepFn) -> StepFn:
-        _STEPS[name] = fn
-        return fn
-
-    return register
-
-
-def steps() -> dict[str, StepFn]:
-    import autofin.servicing.steps  # noqa: F401  (imports every step module, which registers its steps)
-
-    missing = [name for name in STEP_ORDER if name not in _STEPS]
-    if missing:
-        raise DomainError(f"cycle steps without an implementation: {', '.join(missing)}")
-    return {name: _STEPS[name] for name in STEP_ORDER}
-
-
-STEP_ORDER = (
-    "business_day",
-    "billing",
-    "delinquency",
-    "penalties",
-    "debit_orders",
-    "bank_upload",
-    "bank_returns",
-    "allocation",
-    "reconciliation",
-    "vouchers",
-    "voucher_export",
-    "day_close",
+# The night, in order: each step one function of (connection, business date, context). Sharded
+# steps (shards.py) may run as several contract shards side by side.
+STEPS: tuple[tuple[str, StepFn], ...] = (
+    ("business_day", open_business_day),
+    ("billing", billing.bill_instalments),
+    ("delinquency", delinquency.age_arrears),
+    ("penalties", penalties.accrue_penalties),
+    ("debit_orders", banking.create_debit_orders),
+    ("bank_upload", banking.upload_files),
+    ("bank_returns", banking.apply_bank_answers),
+    ("allocation", allocation.allocate_receipts),
+    ("reconciliation", reconciliation.reconcile),
+    ("vouchers", close.ensure_vouchers),
+    ("voucher_export", close.export_vouchers),
+    ("day_close", close.close_day),
 )
+STEP_ORDER = tuple(name for name, _ in STEPS)
+_BY_NAME = dict(STEPS)
 
 
 def step_done(conn: Connection, name: str, d: date, shard: str = "all") -> dict[str, Any] | None:
@@ -133,7 +85,7 @@ def _failpoint(name: str) -> None:
 
 
 def run_step(engine: Engine, name: str, d: date, ctx: StepContext) -> StepResult:
-    fn = steps()[name]
+    fn = _BY_NAME[name]
     if ctx.shard != "all" and name not in SHARDED_STEPS:
         raise DomainError(f"{name} runs whole (per bank or over the ledger); only {', '.join(SHARDED_STEPS)} run in shards")
     started = time.perf_counter()
@@ -189,29 +141,6 @@ def run_shards(engine: Engine, name: str, d: date, ctx: StepContext, count: int)
                       skipped=all(r.skipped for r in done))
 
 
-def last_closed_day(conn: Connection) -> date | None:
-    return conn.execute(select(func.max(BusinessDay.business_date)).where(BusinessDay.status == "closed")).scalar()
-
-
-def cut_over(conn: Connection) -> date | None:
-    """The book's cut-over: the first business date the store knows (closed when the book was loaded)."""
-    return conn.execute(select(func.min(BusinessDay.business_date))).scalar()
-
-
-def require_runnable(conn: Connection, d: date) -> None:
-    """D may be run: it has ended in the business time zone (Asia/Shanghai; AUTOFIN_SIMULATED_TODAY
-    for simulations) and lies after the book's cut-over."""
-    today = business_today()
-    if d >= today:
-        raise DayNotEndedError(f"{d} has not ended in {BUSINESS_TZ.key} (today is {today}): the latest business date that can run is "
-                               f"{today - timedelta(days=1)}. Simulations that run ahead set AUTOFIN_SIMULATED_TODAY")
-    first = cut_over(conn)
-    if first is None:
-        raise DayNotReadyError("no business day has ever been closed: load or seed a book first")
-    if d <= first:
-        raise BeforeCutOverError(f"{d} is not after the book's cut-over on {first}: the cycle runs from {first + timedelta(days=1)} on")
-
-
 def catch_up(engine: Engine, to: date, ctx: StepContext, *, on_step: Callable[[StepResult], None] | None = None,
              shards: int = 1) -> list[date]:
     require_current(engine)
@@ -242,20 +171,3 @@ def status(conn: Connection, limit: int = 10) -> list[tuple[date, str, int]]:
             {"n": limit},
         )
     ]
-
-
-@step("business_day")
-def open_business_day(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
-    require_runnable(conn, d)
-    previous = d - timedelta(days=1)
-    prev = conn.execute(select(BusinessDay.status).where(BusinessDay.business_date == previous)).scalar()
-    if prev != "closed":
-        raise DayNotReadyError(f"{previous.isoformat()} is not closed ({prev or 'never opened'}): run `autofin cycle catch-up --to {d}`")
-    conn.execute(insert(BusinessDay).values(business_date=d, status="open"))
-    bank_day = ctx.calendar.is_business_day(d, strict=True)
-    return {"business_date": d.isoformat(), "bank_business_day": bank_day}
-
-
-def is_bank_day(conn: Connection, d: date) -> bool:
-    counts = step_done(conn, "business_day", d) or {}
-    return bool(counts.get("bank_business_day"))

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from autofin.servicing.cycle import StepContext, step
+from autofin.servicing.context import StepContext
 from autofin.servicing.shards import WHOLE, Shard
 from autofin.servicing.shards import parse as parse_shard
 from autofin.servicing.sql import analyze, days_between
@@ -61,7 +61,6 @@ def refresh_dpd(conn: Connection, d: date, scope: str | None = None, shard: Shar
     return int(changed) + cured, cured
 
 
-@step("delinquency")
 def age_arrears(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
     params = {"d": d}
     shard = parse_shard(ctx.shard)

@@ -16,13 +16,12 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from autofin.domain.money import PPM, sql_div_round_half_up
-from autofin.servicing.cycle import StepContext, step
+from autofin.servicing.context import StepContext
 from autofin.servicing.shards import parse as parse_shard
 from autofin.servicing.sql import analyze, days_between, greatest, least
 from autofin.store.ledger import post_batch
 
 
-@step("penalties")
 def accrue_penalties(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
     shard = parse_shard(ctx.shard)
     batch = shard.batch("penalties", d)

@@ -13,10 +13,9 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from autofin.servicing.cycle import StepContext, step
+from autofin.servicing.context import StepContext
 
 
-@step("reconciliation")
 def reconcile(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
     statement_banks = sorted(code for code, p in ctx.banks.items() if p.is_iso)
     matched = conn.execute(

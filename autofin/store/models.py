@@ -696,11 +696,13 @@ class JournalLine(Base):
 
 
 class BusinessDay(Base):
-    """status: open|closed."""
+    """status: open|closed. is_bank_day: whether the banks work on the date (the calendar's answer
+    when the cycle opened it); NULL for the cut-over day, which a book load closed without opening."""
 
     __tablename__ = "business_day"
     business_date: Mapped[date] = mapped_column(Date, primary_key=True)
     status: Mapped[str] = mapped_column(String(8))
+    is_bank_day: Mapped[bool | None] = mapped_column(Boolean)
     opened_at: Mapped[datetime] = created_at()
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

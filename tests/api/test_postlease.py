@@ -12,7 +12,8 @@ from sqlalchemy import func, select, update
 
 from autofin.domain.money import vat_inside_minor
 from autofin.reference import calendar, chart_of_accounts, voucher_templates
-from autofin.servicing.cycle import StepContext, run_step
+from autofin.servicing.context import StepContext
+from autofin.servicing.cycle import run_step
 from autofin.settings import business_today
 from autofin.store.ledger import subledger_vs_ledger, trial_balance_as_of
 from autofin.store.models import (

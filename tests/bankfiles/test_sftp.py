@@ -13,7 +13,8 @@ from autofin.bankfiles.profiles import SftpSettings
 from autofin.bankfiles.simulator import simulate
 from autofin.bankfiles.transport import SftpTransport, TransportError, transport_for
 from autofin.reference import bank_profiles, calendar, voucher_templates
-from autofin.servicing.cycle import StepContext, run_day
+from autofin.servicing.context import StepContext
+from autofin.servicing.cycle import run_day
 from tests.servicing.conftest import AS_OF, seed
 from tests.support.sshd import make_server
 

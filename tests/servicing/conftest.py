@@ -3,7 +3,7 @@ from datetime import date
 import pytest
 
 from autofin.reference import calendar, voucher_templates
-from autofin.servicing.cycle import StepContext
+from autofin.servicing.context import StepContext
 from tests.support.books import seed_store
 
 AS_OF = date(2026, 11, 20)

@@ -11,7 +11,8 @@ from autofin.bankfiles.simulator import simulate
 from autofin.bankfiles.transport import transport_for
 from autofin.reference import bank_profiles, calendar, voucher_templates
 from autofin.servicing.checks import nightly_checks
-from autofin.servicing.cycle import StepContext, run_day
+from autofin.servicing.context import StepContext
+from autofin.servicing.cycle import run_day
 from tests.servicing.conftest import AS_OF, seed
 
 D1 = date(2026, 11, 23)  # a Monday, bank business day
