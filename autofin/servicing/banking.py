@@ -29,16 +29,14 @@ from datetime import date, datetime, time, timezone
 from pathlib import Path
 from typing import Any
 
-from lxml import etree
 from sqlalchemy import BigInteger, Column, Connection, Date, MetaData, Table, Text, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
-from autofin.bankfiles import camt, cn_text, pain002, pain008, schemas
+from autofin.bankfiles import cn_text, importers, pain008
 from autofin.bankfiles.profiles import BankProfile
 from autofin.bankfiles.reasons import REASONS, failure_reason
 from autofin.files import write_atomically
 from autofin.bankfiles.records import BankFileError, DebitFile, DebitInstruction, Statement, StatusReport
-from autofin.bankfiles.xml import document_of
 from autofin.servicing.context import StepContext
 from autofin.servicing.days import is_bank_day
 from autofin.servicing.delinquency import refresh_dpd
@@ -53,7 +51,6 @@ FAILED = ("rejected", "returned")
 # a bank's value date lies within this many days of the debit's collection date and the business
 # date that reads the answer; further off (2099, 1970) the file is refused, never booked
 VALUE_DATE_SLACK_DAYS = 5
-APPLY_ORDER = {"pain.002": 0, "cn_text_result": 0, "camt.054": 1, "camt.053": 2}
 REASON_CODE = re.compile(r"^[A-Z0-9]{4}$")
 log = logging.getLogger("autofin.cycle")
 OWED = ("i.principal_minor + i.interest_minor + i.fee_minor + i.penalty_minor - i.paid_principal_minor - i.paid_interest_minor "
@@ -222,17 +219,7 @@ def upload_files(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
 
 def _head(path: Path) -> bytes:
     with open(path, "rb") as fh:
-        return fh.read(4096)
-
-
-def _identify(data: bytes) -> str:
-    head = data[:4096]
-    for marker, kind in ((b"CstmrPmtStsRpt", "pain.002"), (b"BkToCstmrDbtCdtNtfctn", "camt.054"), (b"BkToCstmrStmt", "camt.053")):
-        if marker in head:
-            return kind
-    if head.startswith(b"<") or head.startswith(b"\xef\xbb\xbf<"):
-        return "xml"
-    return "cn_text_result"
+        return fh.read(importers.HEAD_BYTES)
 
 
 def apply_bank_answers(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
@@ -255,7 +242,7 @@ def apply_bank_answers(conn: Connection, d: date, ctx: StepContext) -> dict[str,
         inbound = folder(ctx, "inbound", code)
         files = [p for p in inbound.iterdir() if p.is_file() and not p.name.startswith(".")]
         # statuses before settlements before statements, whatever the names
-        for path in sorted(files, key=lambda p: (APPLY_ORDER.get(_identify(_head(p)), 9), p.name)):
+        for path in sorted(files, key=lambda p: (importers.apply_order(_head(p)), p.name)):
             _take_file(conn, d, ctx, code, path, counts)
     counts["reading_seconds"] = round(counts["reading_seconds"], 3)
     return counts
@@ -301,7 +288,8 @@ def _take_file(conn: Connection, d: date, ctx: StepContext, bank: str, path: Pat
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     archive = folder(ctx, "archive", bank)
-    kind, message_id, reason = _identify(data), None, None
+    importer = importers.identify(data)
+    kind, message_id, reason = importers.kind_of(importer), None, None
     known = conn.execute(select(BankFile.status, BankFile.file_name).where(BankFile.sha256 == digest, BankFile.status != "quarantined")).first()
     if known is not None:
         if (known.status, known.file_name) == ("applied", path.name) and not _holds(archive, path.name, digest):
@@ -314,7 +302,7 @@ def _take_file(conn: Connection, d: date, ctx: StepContext, bank: str, path: Pat
     if reason is None:
         started = perf_counter()
         try:
-            content = _read(ctx.banks[bank], kind, data)
+            content = importers.read_answer(ctx.banks[bank], importer, data)
         except BankFileError as exc:
             reason = exc.reason
         except Exception as exc:  # noqa: BLE001  (whatever a hostile file makes a parser raise is the file's fault)
@@ -354,24 +342,6 @@ def _apply(conn: Connection, d: date, ctx: StepContext, bank: str, kind: str, co
     if isinstance(content, Statement):
         return {**records_read, "statement_lines": _store_statement(conn, bank, content, file_id)}
     return {**records_read, **_apply_report(conn, d, ctx, bank, content)}
-
-
-def _read(profile: BankProfile, kind: str, data: bytes) -> Statement | StatusReport:
-    """The file's records, checked against its schema and the bank's profile; the store is not touched."""
-    document: bytes | etree._Element = data
-    if kind in ("pain.002", "camt.054", "camt.053"):
-        document = document_of(data)  # parsed once: validated, then read
-        schemas.validate(document)
-    if kind == "xml":
-        raise BankFileError("XML of a kind this system does not read (expected pain.002, camt.054 or camt.053)")
-    if profile.is_iso and kind == "cn_text_result":
-        raise BankFileError(f"{profile.code} sends ISO 20022 files; this is not one")
-    if not profile.is_iso and kind != "cn_text_result":
-        raise BankFileError(f"{profile.code} sends its domestic result files; this is {kind}")
-    content = {"camt.053": camt.parse_camt053, "pain.002": pain002.parse, "camt.054": camt.parse_camt054}.get(kind, cn_text.parse_result)(document)
-    if content.account is not None and content.account != profile.creditor.account:
-        raise BankFileError(f"the file is about account {content.account[:40]}, not {profile.code}'s collection account {profile.creditor.account}")
-    return content
 
 
 def _check_message_is_new(conn: Connection, bank: str, kind: str, message_id: str) -> None:
