@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from autofin.domain.errors import InputError
-from autofin.domain.lifecycle import CONTRACT
 from autofin.domain.products import ALLOCATION_COMPONENTS
 from autofin.domain.money import D, format_amount, format_minor, from_minor, to_minor
 from autofin.domain.schedules import Method, ScheduleTerms, build_schedule
@@ -25,7 +24,7 @@ from autofin.origination.audit import audit
 from autofin.origination.contracts import of_contract, terms_of
 from autofin.origination.errors import Conflict, Forbidden
 from autofin.reference import approval_matrix, calendar, voucher_templates
-from autofin.servicing.delinquency import refresh_dpd
+from autofin.servicing.reversal import reverse_receipts
 from autofin.store.ledger import post_contract_events
 from autofin.store.engine import iso
 from autofin.store.models import (
@@ -216,31 +215,12 @@ def _post(conn: Connection, contract: Any, event_type: str, key: str, today: dat
 def _execute_reversal(conn: Connection, who: Principal, r: Any, contract: Any, today: date) -> dict[str, Any]:
     receipt = conn.execute(select(Receipt).where(Receipt.receipt_id == r.receipt_id)).one()
     plan = _reversal_plan(conn, receipt, contract, bool(r.details.get("reopen")))  # still true?
-    conn.execute(update(Receipt).where(Receipt.receipt_id == receipt.receipt_id).values(status="reversed"))
+    done = reverse_receipts(conn, today, f"SELECT {int(receipt.receipt_id)}", f"reversal:{receipt.receipt_id}", voucher_templates())
     if not plan["applied"]:
         return {"receipt_id": receipt.receipt_id, "applied": False, "posted": 0}
-    parts = plan["components_minor"]
-    allocations = conn.execute(select(Allocation).where(Allocation.receipt_id == receipt.receipt_id)).all()
-    # the allocations stay as they were; their negatives, dated today, record the reversal
-    conn.execute(insert(Allocation), [{"receipt_id": a.receipt_id, "instalment_id": a.instalment_id, "component": a.component,
-                                       "amount_minor": -a.amount_minor, "business_date": today} for a in allocations])
-    for a in allocations:
-        if a.instalment_id is not None:
-            column = getattr(Instalment, f"paid_{a.component}_minor")
-            conn.execute(update(Instalment).where(Instalment.instalment_id == a.instalment_id)
-                         .values({column: column - a.amount_minor, "status": "billed", "paid_date": None}))
-    if parts["credit"]:
-        conn.execute(update(Contract).where(Contract.contract_id == contract.contract_id)
-                     .values(credit_minor=Contract.credit_minor - parts["credit"]))
-    reopened = contract.status == "paid_off"
-    if reopened:
-        CONTRACT.check("paid_off", "active")
-        conn.execute(update(Contract).where(Contract.contract_id == contract.contract_id).values(status="active", closed_date=None))
-    posted = _post(conn, contract, "reversal", f"reversal:{receipt.receipt_id}", today,
-                   **{f"{c}_minor": v for c, v in parts.items()})
-    refresh_dpd(conn, today, f"SELECT {int(contract.contract_id)}")
-    return {"receipt_id": receipt.receipt_id, "applied": True, "reopened": reopened, "components": {c: format_minor(v) for c, v in parts.items()},
-            "voucher_debit": format_minor(posted.debit_minor), "voucher_credit": format_minor(posted.credit_minor)}
+    return {"receipt_id": receipt.receipt_id, "applied": True, "reopened": bool(done.reopened),
+            "components": {c: format_minor(v) for c, v in plan["components_minor"].items()},
+            "voucher_debit": format_minor(done.posted.debit_minor), "voucher_credit": format_minor(done.posted.credit_minor)}
 
 
 def _execute_refund(conn: Connection, who: Principal, r: Any, contract: Any, today: date) -> dict[str, Any]:

@@ -39,10 +39,9 @@ from autofin.files import write_atomically
 from autofin.bankfiles.records import BankFileError, DebitFile, DebitInstruction, Statement, StatusReport
 from autofin.servicing.context import StepContext
 from autofin.servicing.days import is_bank_day
-from autofin.servicing.delinquency import refresh_dpd
+from autofin.servicing.reversal import reverse_receipts
 from autofin.servicing.sql import days_between, zero_pad
 from autofin.store.bulk import insert_rows
-from autofin.store.ledger import post_batch
 from autofin.store.models import BankFile, BankStatementLine, DebitBatch
 
 TMP_ANSWER = Table("tmp_answer", MetaData(), Column("e2e", Text), Column("status", Text), Column("reason", Text), Column("amount", BigInteger),
@@ -453,7 +452,7 @@ def _apply_report(conn: Connection, d: date, ctx: StepContext, bank: str, report
 
 
 def _reverse_returns(conn: Connection, d: date, ctx: StepContext, params: dict[str, Any]) -> int:
-    """Returned debits: the order records its reason; its receipt is reversed (and, if it was applied, so is its allocation)."""
+    """Returned debits: the order records its reason; its receipt is reversed by the one rule of reversal.py."""
     returned = conn.execute(
         text("UPDATE debit_order SET status = 'returned', reason_code = (SELECT a.reason FROM tmp_answer a WHERE a.e2e = debit_order.end_to_end_id), "
              "answered_at = :now WHERE end_to_end_id IN (SELECT e2e FROM tmp_answer WHERE status = 'returned')"),
@@ -461,39 +460,8 @@ def _reverse_returns(conn: Connection, d: date, ctx: StepContext, params: dict[s
     ).rowcount
     if not returned:
         return 0
-    receipts = "SELECT receipt_id FROM receipt WHERE source = 'debit' AND source_ref IN (SELECT e2e FROM tmp_answer WHERE status = 'returned')"
-    conn.execute(text(f"UPDATE receipt SET status = 'reversed' WHERE status = 'unapplied' AND receipt_id IN ({receipts})"))
-    applied = f"SELECT receipt_id FROM receipt WHERE status = 'applied' AND receipt_id IN ({receipts})"
-    conn.execute(
-        text(
-            "INSERT INTO money_event (event_type, event_key, contract_id, business_date, currency, principal_minor, interest_minor, fee_minor, "
-            "penalty_minor, credit_minor, batch_id) SELECT 'reversal', 'reversal:' || r.receipt_id, r.contract_id, :d, r.currency, "
-            + ", ".join(f"SUM(CASE WHEN a.component = '{c}' THEN a.amount_minor ELSE 0 END)" for c in ("principal", "interest", "fee", "penalty", "credit"))
-            + f", :batch_key FROM receipt r JOIN allocation a ON a.receipt_id = r.receipt_id WHERE r.receipt_id IN ({applied}) "
-            "GROUP BY r.receipt_id, r.contract_id, r.currency"
-        ),
-        params,
-    )
-    for comp in ("principal", "interest", "fee", "penalty"):
-        conn.execute(
-            text(f"UPDATE instalment SET paid_{comp}_minor = paid_{comp}_minor - (SELECT SUM(a.amount_minor) FROM allocation a "
-                 f"WHERE a.instalment_id = instalment.instalment_id AND a.component = '{comp}' AND a.receipt_id IN ({applied})) "
-                 f"WHERE instalment_id IN (SELECT a.instalment_id FROM allocation a WHERE a.component = '{comp}' AND a.receipt_id IN ({applied}))")
-        )
-    conn.execute(
-        text(f"UPDATE instalment SET status = 'billed', paid_date = NULL WHERE status = 'paid' AND instalment_id IN "
-             f"(SELECT instalment_id FROM allocation WHERE receipt_id IN ({applied}))")
-    )
-    conn.execute(
-        text(f"UPDATE contract SET credit_minor = credit_minor - (SELECT COALESCE(SUM(a.amount_minor), 0) FROM allocation a JOIN receipt r "
-             f"ON r.receipt_id = a.receipt_id WHERE a.component = 'credit' AND r.contract_id = contract.contract_id AND r.receipt_id IN ({applied})), "
-             f"status = CASE WHEN status = 'paid_off' THEN 'active' ELSE status END, closed_date = CASE WHEN status = 'paid_off' THEN NULL ELSE closed_date END "
-             f"WHERE contract_id IN (SELECT contract_id FROM receipt WHERE receipt_id IN ({applied}))")
-    )
-    contracts = f"SELECT contract_id FROM receipt WHERE receipt_id IN ({receipts})"
-    conn.execute(text(f"UPDATE receipt SET status = 'reversed' WHERE receipt_id IN ({applied})"))
-    refresh_dpd(conn, d, contracts)
-    post_batch(conn, params["batch_key"], ctx.templates)
+    reverse_receipts(conn, d, "SELECT receipt_id FROM receipt WHERE source = 'debit' AND source_ref IN "
+                     "(SELECT e2e FROM tmp_answer WHERE status = 'returned')", params["batch_key"], ctx.templates)
     return returned
 
 

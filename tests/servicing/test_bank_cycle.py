@@ -166,5 +166,16 @@ def test_a_return_after_settlement_reverses_the_receipt(sqlite_store, tmp_path):
     assert paid_before - paid_after == amount - credit
     assert q(sqlite_store, "SELECT principal_minor + interest_minor + fee_minor + penalty_minor + credit_minor FROM money_event "
                            "WHERE event_type = 'reversal'")[0][0] == amount
+    # the one rule of reversal (servicing/reversal.py), as for a reversal asked for by hand: the
+    # allocations stay and their negatives dated today take them back; the voucher mirrors the receipt's
+    receipt = q(sqlite_store, "SELECT receipt_id FROM receipt WHERE source_ref = :e", e=e2e)[0][0]
+    by_day = q(sqlite_store, "SELECT business_date, SUM(amount_minor), COUNT(*) FROM allocation WHERE receipt_id = :r "
+                             "GROUP BY business_date ORDER BY 1", r=receipt)
+    assert [(str(d)[:10], total) for d, total, _ in by_day] == [(str(d2), amount), (str(d2 + timedelta(days=1)), -amount)]
+    assert by_day[0][2] == by_day[1][2]
+    lines = ("SELECT l.account_code, l.debit_minor, l.credit_minor FROM journal_line l JOIN journal_entry e "
+             "ON e.journal_entry_id = l.journal_entry_id JOIN money_event m ON m.money_event_id = e.money_event_id "
+             "WHERE m.event_key = :k AND (l.debit_minor <> 0 OR l.credit_minor <> 0) ORDER BY 1")
+    assert q(sqlite_store, lines, k=f"reversal:{receipt}") == [(a, c, d) for a, d, c in q(sqlite_store, lines, k=f"receipt:{receipt}")]
     with sqlite_store.connect() as conn:
         assert {k: v for k, v in nightly_checks(conn, d2 + timedelta(days=1)).items() if v} == {}
