@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from autofin.api.deps import Store, Unauthorized
 from autofin.api.limits import BodyLimit
+from autofin.api.public import HealthPublic
 from autofin.api.routers import applications, approval, contracts, disbursements, parties, partners, postlease, reference, users
 from autofin.domain.errors import DomainError, InputError, TransitionError
 from autofin.origination.applications import Adapters, DocumentRefused
@@ -64,8 +65,8 @@ def create_app(engine: Engine | None = None, adapters: Adapters | None = None) -
                                         for e in exc.errors()[:50]]}, status_code=422)
 
     @app.get("/health", tags=["meta"])
-    def health() -> dict:
-        return {"status": "ok"}
+    def health() -> HealthPublic:
+        return HealthPublic(status="ok")
 
     @app.exception_handler(Unauthorized)
     async def unauthorized(_: Request, exc: Unauthorized) -> JSONResponse:

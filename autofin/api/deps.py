@@ -1,4 +1,6 @@
-"""What every endpoint shares: the store, the caller, the permission check, the business date."""
+"""What every endpoint shares, as Annotated dependencies: the store (`StoreDep`), the caller
+(`Caller`), the permission check (`requires(action)`, in the route's `dependencies`) and the
+Idempotency-Key header (`IdempotencyKeyHeader`)."""
 
 from __future__ import annotations
 
@@ -7,11 +9,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Connection, Engine
 
+from autofin.api.idempotency import HEADER
 from autofin.origination.access import ACTIONS, Principal
 from autofin.origination.applications import Adapters
 from autofin.origination.errors import Forbidden
@@ -56,21 +60,29 @@ class Store:
             yield conn
 
 
-def store(request: Request) -> Store:
-    return request.app.state.store
+def get_store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
 
+
+StoreDep = Annotated[Store, Depends(get_store)]
 
 bearer = HTTPBearer(auto_error=False, description="`autofin users add` prints a token")
 
 
-def principal(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:
+def current_principal(store: StoreDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise Unauthorized("send Authorization: Bearer <token>")
-    with store(request).read() as conn:
+    with store.read() as conn:
         who = authenticate(conn, credentials.credentials)
     if who is None:
         raise Unauthorized("the token is not valid")
     return who
+
+
+Caller = Annotated[Principal, Depends(current_principal)]
+IdempotencyKeyHeader = Annotated[str | None, Header(alias=HEADER, description="a create sent again with the same key answers "
+                                                                              "the first response instead of creating twice")]
 
 
 def allowed(action: str) -> Callable[[Principal], Principal]:
@@ -78,7 +90,7 @@ def allowed(action: str) -> Callable[[Principal], Principal]:
     if action not in ACTIONS:
         raise KeyError(action)
 
-    def check(who: Principal = Depends(principal)) -> Principal:
+    def check(who: Caller) -> Principal:
         refusal = who.refusal(action)
         if refusal:
             raise Forbidden(refusal)
@@ -86,3 +98,9 @@ def allowed(action: str) -> Callable[[Principal], Principal]:
 
     check.action = action  # type: ignore[attr-defined] - read by the RBAC matrix test
     return check
+
+
+def requires(action: str) -> Any:  # noqa: ANN401 - a fastapi.params.Depends
+    """The route's permission, for its `dependencies=[...]`: the caller's role may do `action`. It
+    runs before the body is read, so a caller without the permission learns nothing about it."""
+    return Depends(allowed(action))

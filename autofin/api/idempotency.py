@@ -10,21 +10,23 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import Connection, insert, select
 
 from autofin.domain.errors import InputError
 from autofin.origination.access import Principal
-from autofin.origination.audit import jsonable
 from autofin.store.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
 
 
 def run_once(conn: Connection, who: Principal, key: str | None, method: str, path: str, fingerprint: str,
-             create: Callable[[], tuple[int, Any]]) -> JSONResponse:
+             create: Callable[[], tuple[int, Any]], public: type[BaseModel]) -> JSONResponse:
+    """`create`'s answer (status, body), the body checked against the route's response model
+    `public`; or, for a key seen before, the first answer again."""
     if key is None:
         status, body = create()
-        return JSONResponse(jsonable(body), status_code=status)
+        return JSONResponse(public.model_validate(body).model_dump(mode="json", exclude_unset=True), status_code=status)
     if not 1 <= len(key) <= 128:
         raise InputError(HEADER, "1 to 128 characters")
     request_sha = hashlib.sha256(f"{method} {path}\n{fingerprint}".encode()).hexdigest()
@@ -37,7 +39,7 @@ def run_once(conn: Connection, who: Principal, key: str | None, method: str, pat
             raise InputError(HEADER, f"{key!r} was used for a different request; use a new key")
         return JSONResponse(seen.response["body"], status_code=seen.status_code, headers={"Idempotent-Replayed": "true"})
     status, body = create()
-    body = jsonable(body)
+    body = public.model_validate(body).model_dump(mode="json", exclude_unset=True)
     conn.execute(insert(IdempotencyKey).values(user_id=who.user_id, idem_key=key, method=method, path=path[:200],
                                                request_sha256=request_sha, status_code=status, response={"body": body}))
     return JSONResponse(body, status_code=status)

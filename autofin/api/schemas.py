@@ -9,16 +9,29 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from fastapi import Path, Query
+from fastapi import Path, Query, UploadFile
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
 from autofin.domain.text import ascii_only, checked_text
 from autofin.origination.access import ROLES
+from autofin.origination.applications import ApplicationRequest, DocumentRefused, Item, PlanRequest
+from autofin.origination.approval import TaskDecision
+from autofin.origination.contracts import DebitAccount
 
 MAX_ID = 2**63 - 1  # the stores' BIGINT: a larger number is refused as input, not overflowed in the driver
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+MAX_BATCH_BYTES = 5 * 1024 * 1024
+
+
+def read_upload(file: UploadFile, limit: int = MAX_BATCH_BYTES) -> bytes:
+    """An uploaded table's bytes, refused (413) past `limit` after reading one byte more at most."""
+    data = file.file.read(limit + 1)
+    if len(data) > limit:
+        raise DocumentRefused(413, f"larger than {limit} bytes")
+    return data
 
 
 PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
@@ -145,12 +158,22 @@ class QuoteIn(Body):
     balloon_pct: Percent | None = None
 
 
+    def to_request(self) -> PlanRequest:
+        return PlanRequest(**self._fields())
+
+    def _fields(self) -> dict:
+        return {**self.model_dump(exclude={"items"}), "items": tuple(Item(**i.model_dump()) for i in self.items)}
+
+
 class ApplicationIn(QuoteIn):
     partner_code: str | None = Field(default=None, description="the applying partner (dealers: their own, implied)")
     customer_id: Id
     vehicle_id: Id
     business_type: Literal["loan", "direct_lease", "sale_leaseback"] | None = None
     monthly_income: Amount | None = Field(default=None, description="declared monthly income, for debt-to-income")
+
+    def to_request(self) -> ApplicationRequest:
+        return ApplicationRequest(**self._fields())
 
 
 class CancelIn(Body):
@@ -171,6 +194,9 @@ class DecisionIn(Body):
 
 class TaskDecisionIn(DecisionIn):
     task_id: Id
+
+    def to_decision(self) -> TaskDecision:
+        return TaskDecision(**self.model_dump())
 
 
 class BatchDecisionIn(Body):
@@ -196,6 +222,9 @@ class SignIn(Body):
     method: Literal["sms_otp", "face_verification"] = "sms_otp"
     otp: str | None = Field(default=None, max_length=8)
     debit_account: DebitAccountIn | None = Field(default=None, description="the direct-debit mandate signed with the contract")
+
+    def account(self) -> DebitAccount | None:
+        return None if self.debit_account is None else DebitAccount(**self.debit_account.model_dump())
 
 
 class ConditionIn(Body):

@@ -1,15 +1,19 @@
 """Roles, what each may do, and the caller's data scope.
 
 Every write the API offers names one action here; a role outside the action's set gets 403.
-Reads are open to every role, dealers only within their own partner (see `Principal.partner_scope`).
-The auditor reads everything and writes nothing.
+Reads are open to every role, dealers only within their own partner: `scope` is the one rule, as a
+condition every read and every id a request names goes through. The auditor reads everything and
+writes nothing.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import ColumnElement, exists, or_, true
+
 from autofin.domain.approval import CREDIT_TIERS
+from autofin.store.models import Application, Contract, Customer, Partner, Vehicle
 
 ROLES = (
     "dealer", "sales", "credit_officer", "credit_manager", "credit_director", "finance",
@@ -72,3 +76,19 @@ class Principal:
         if self.role == "dealer" and self.partner_blacklisted:  # a blacklisted partner's users keep read access only
             return f"partner {self.partner_code} is blacklisted; its users may only read"
         return None
+
+
+def scope(who: Principal, entity: type) -> ColumnElement[bool]:
+    """The rows of `entity` the caller may see, as a condition for its query. A dealer sees its own
+    partner, the applications, contracts and vehicles of its partner, and the customers it brought
+    in or applied for; a row that belongs to a contract (disbursement, receipt, post-lease request)
+    is seen through its contract (`contracts.of_contract`). Every other role sees every row. What
+    is out of scope is answered exactly as what does not exist (404, or 422 for an id in a body)."""
+    partner_id = who.partner_scope
+    if partner_id is None:
+        return true()
+    if entity is Customer:
+        return or_(Customer.partner_id == partner_id,
+                   exists().where(Application.customer_id == Customer.customer_id, Application.partner_id == partner_id))
+    columns = {Partner: Partner.partner_id, Application: Application.partner_id, Contract: Contract.partner_id, Vehicle: Vehicle.partner_id}
+    return columns[entity] == partner_id

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -20,16 +20,16 @@ from autofin.domain.products import ProductTerms
 from autofin.domain.quotes import FinancingPlan, plan_as_dict, plan_for_product
 from autofin.domain.rules import pre_approve
 from autofin.files import write_atomically
-from autofin.origination.access import Principal
+from autofin.origination.access import Principal, scope
 from autofin.origination.antifraud import SimulatedWatchlist, Watchlist, fraud_facts
 from autofin.origination.approval import cancel_open_tasks, open_first_task
 from autofin.origination.audit import audit, jsonable
 from autofin.origination.bureau import CreditBureau, SimulatedBureau
 from autofin.origination.esign import SignatureProvider, SimulatedSignatures
 from autofin.origination.payouts import PaymentGateway, SimulatedPayments
-from autofin.origination.errors import Conflict, Forbidden, NotFound, referenced
+from autofin.origination.errors import Conflict, NotFound, referenced
 from autofin.origination.parties import get_customer, get_vehicle
-from autofin.origination.partners import amount_minor, exposure, get_partner
+from autofin.origination.partners import acting_partner, amount_minor, exposure
 from autofin.reference import calendar, rule_set, vehicle_models
 from autofin.settings import data_dir
 from autofin.store.products import latest_version
@@ -67,36 +67,64 @@ def product_version(conn: Connection, code: str) -> tuple[int, ProductTerms]:
     return found
 
 
-def _decimal(name: str, value: Any) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        return D(str(value))
-    except Exception:  # noqa: BLE001
-        raise InputError(name, f"{value!r} is not a number") from None
+@dataclass(frozen=True, kw_only=True)
+class Item:
+    """A fee or charge of the plan (purchase tax, insurance, GPS...), financed or paid upfront; yuan."""
+
+    key: str
+    amount: Decimal
+    financed: bool = False
 
 
-def quote(product: ProductTerms, data: Mapping[str, Any], today: date) -> FinancingPlan:
+@dataclass(frozen=True, kw_only=True)
+class PlanRequest:
+    """What a quote asks for: amounts in yuan, percentages from 0 to 100."""
+
+    product_code: str
+    term_months: int
+    price: Decimal | None = None
+    down_payment: Decimal | None = None
+    down_payment_pct: Decimal | None = None
+    items: tuple[Item, ...] = ()
+    start_date: date | None = None
+    balloon_pct: Decimal | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApplicationRequest(PlanRequest):
+    """What an application asks for: the plan, for a customer and a vehicle, by a partner (a dealer's
+    own, implied); the price defaults to the vehicle's."""
+
+    customer_id: int
+    vehicle_id: int
+    partner_code: str | None = None
+    business_type: str | None = None
+    monthly_income: Decimal | None = None
+
+
+def plan_view(product: ProductTerms, plan: FinancingPlan) -> dict[str, Any]:
+    """The plan as the API shows it and the application keeps it."""
+    return {**plan_as_dict(plan), "product_code": product.code}
+
+
+def quote(product: ProductTerms, request: PlanRequest, *, today: date) -> FinancingPlan:
     """The plan for the request's price, down payment, term and fee items under the product's rules."""
-    pct = _decimal("down_payment_pct", data.get("down_payment_pct"))
-    items = {}
-    for n, item in enumerate(data.get("items") or []):
-        key = str(item.get("key") or "")
-        if key in items:
-            raise InputError(f"items.{n}.key", f"{key} appears twice")
-        items[key] = (from_minor(amount_minor(f"items.{n}.amount", item.get("amount"))), bool(item.get("financed", False)))
-    term = data.get("term_months")
-    if not isinstance(term, int) or isinstance(term, bool):
-        raise InputError("term_months", "a whole number of months")
+    if request.price is None:
+        raise InputError("price", "required for a quote")
+    items: dict[str, tuple[Decimal, bool]] = {}
+    for n, item in enumerate(request.items):
+        if item.key in items:
+            raise InputError(f"items.{n}.key", f"{item.key} appears twice")
+        items[item.key] = (from_minor(amount_minor(f"items.{n}.amount", item.amount)), item.financed)
     return plan_for_product(
         product,
-        price=from_minor(amount_minor("price", data.get("price"), positive=True)),
-        term_months=term,
-        start_date=data.get("start_date") or today,
-        down_payment_pct=None if pct is None else pct / 100,
-        down_payment=None if data.get("down_payment") in (None, "") else from_minor(amount_minor("down_payment", data["down_payment"])),
+        price=from_minor(amount_minor("price", request.price, positive=True)),
+        term_months=request.term_months,
+        start_date=request.start_date or today,
+        down_payment_pct=None if request.down_payment_pct is None else request.down_payment_pct / 100,
+        down_payment=None if request.down_payment is None else from_minor(amount_minor("down_payment", request.down_payment)),
         fees=items,
-        balloon_pct=None if data.get("balloon_pct") in (None, "") else _decimal("balloon_pct", data["balloon_pct"]) / 100,
+        balloon_pct=None if request.balloon_pct is None else request.balloon_pct / 100,
         calendar=calendar(),
     )
 
@@ -104,18 +132,37 @@ def quote(product: ProductTerms, data: Mapping[str, Any], today: date) -> Financ
 # ---------------------------------------------------------------- applications
 
 
-_APPLICATION = select(Application).where(Application.application_no == bindparam("no"))
-_APPLICATION_SCOPED = _APPLICATION.where(Application.partner_id == bindparam("partner_id"))
-
-
 def get_application(conn: Connection, who: Principal, application_no: str) -> Any:
-    if who.partner_scope is None:
-        row = conn.execute(_APPLICATION, {"no": application_no}).first()
-    else:
-        row = conn.execute(_APPLICATION_SCOPED, {"no": application_no, "partner_id": who.partner_scope}).first()
+    row = conn.execute(select(Application).where(Application.application_no == application_no, scope(who, Application))).first()
     if row is None:
         raise NotFound("application", application_no)
     return row
+
+
+def list_applications(conn: Connection, who: Principal, *, status: str | None, partner_code: str | None, flagged: bool | None,
+                      limit: int, offset: int) -> list[dict[str, Any]]:
+    query = (select(Application.application_no, Application.status, Application.business_type, Partner.partner_code,
+                    Application.customer_id, Application.financed_minor, Application.is_flagged, Application.created_at)
+             .join(Partner, Partner.partner_id == Application.partner_id).where(scope(who, Application))
+             .order_by(Application.application_id.desc()).limit(limit).offset(offset))
+    if status:
+        query = query.where(Application.status == status)
+    if partner_code:
+        query = query.where(Partner.partner_code == partner_code)
+    if flagged is not None:
+        query = query.where(Application.is_flagged == flagged)
+    return [{"application_no": r.application_no, "status": r.status, "business_type": r.business_type, "partner_code": r.partner_code,
+             "customer_id": r.customer_id, "financed_amount": format_minor(r.financed_minor), "is_flagged": bool(r.is_flagged),
+             "created_at": r.created_at.isoformat()} for r in conn.execute(query).all()]
+
+
+def get_document(conn: Connection, who: Principal, application_no: str, document_id: int) -> Any:
+    """A document of an application the caller may see."""
+    row = get_application(conn, who, application_no)
+    doc = conn.execute(select(Document).where(Document.document_id == document_id, Document.application_id == row.application_id)).first()
+    if doc is None:
+        raise NotFound("document", document_id)
+    return doc
 
 
 def _require_able(partner: Any, doing: str) -> None:
@@ -124,33 +171,26 @@ def _require_able(partner: Any, doing: str) -> None:
         raise Conflict(f"partner {partner.partner_code} is {'blacklisted' if partner.is_blacklisted else partner.status}; it cannot {doing}")
 
 
-def _inputs(conn: Connection, who: Principal, data: Mapping[str, Any], today: date) -> dict[str, Any]:
+def _inputs(conn: Connection, who: Principal, request: ApplicationRequest, today: date) -> dict[str, Any]:
     """Validated columns of an application (and its items) from a request."""
-    if who.partner_scope is not None:
-        if data.get("partner_code") not in (None, who.partner_code):
-            raise Forbidden("a dealer applies for its own partner only")
-        partner = get_partner(conn, who, who.partner_code or "")
-    else:
-        if not data.get("partner_code"):
-            raise InputError("partner_code", "required")
-        partner = referenced("partner_code", lambda: get_partner(conn, who, str(data["partner_code"])))
+    partner = acting_partner(conn, who, request.partner_code)
     _require_able(partner, "apply")
-    customer = referenced("customer_id", lambda: get_customer(conn, who, int(data.get("customer_id") or 0)))
-    vehicle = referenced("vehicle_id", lambda: get_vehicle(conn, who, int(data.get("vehicle_id") or 0)))
+    customer = referenced("customer_id", lambda: get_customer(conn, who, request.customer_id))
+    vehicle = referenced("vehicle_id", lambda: get_vehicle(conn, who, request.vehicle_id))
     if vehicle.partner_id not in (None, partner.partner_id):
         raise InputError("vehicle_id", f"vehicle {vehicle.vin} is not in {partner.partner_code}'s inventory")
-    version_id, product = product_version(conn, str(data.get("product_code") or ""))
-    business_type = data.get("business_type") or product.business_type
+    version_id, product = product_version(conn, request.product_code)
+    business_type = request.business_type or product.business_type
     if business_type not in BUSINESS_TYPES:
         raise InputError("business_type", f"one of {', '.join(BUSINESS_TYPES)}")
     if business_type != product.business_type:
         raise InputError("product_code", f"{product.code} is a {product.business_type} product, not {business_type}")
-    request = {**data, "price": data.get("price") if data.get("price") not in (None, "") else format_minor(vehicle.price_minor)}
-    start = data.get("start_date") or today
+    start = request.start_date or today
     if start < today:
         raise InputError("start_date", f"{start} is in the past")
-    plan = quote(product, {**request, "start_date": start}, today)
-    income = data.get("monthly_income")
+    plan = quote(product, replace(request, price=from_minor(vehicle.price_minor) if request.price is None else request.price,
+                                  start_date=start), today=today)
+    income = request.monthly_income
     return {
         "partner": partner,
         "customer": customer,
@@ -161,13 +201,13 @@ def _inputs(conn: Connection, who: Principal, data: Mapping[str, Any], today: da
             "vehicle_id": vehicle.vehicle_id, "product_version_id": version_id, "price_minor": to_minor(plan.request.price),
             "down_payment_minor": to_minor(plan.request.down_payment), "deposit_minor": to_minor(plan.request.deposit),
             "financed_minor": to_minor(plan.financed_amount), "term_months": plan.request.term_months, "start_date": start,
-            "plan": {**plan_as_dict(plan), "product_code": product.code}, "monthly_income_minor": None if income in (None, "") else amount_minor("monthly_income", income, positive=True),
+            "plan": plan_view(product, plan), "monthly_income_minor": None if income is None else amount_minor("monthly_income", income, positive=True),
         },
     }
 
 
-def create_application(conn: Connection, who: Principal, data: Mapping[str, Any], today: date) -> Any:
-    inputs = _inputs(conn, who, data, today)
+def create_application(conn: Connection, who: Principal, *, request: ApplicationRequest, today: date) -> Any:
+    inputs = _inputs(conn, who, request, today)
     application_id = conn.execute(
         # the number carries the id, so it is set right after the insert, in the same transaction
         insert(Application).values(application_no=f"new-{uuid.uuid4().hex[:24]}", status="draft", created_by=who.user_id, **inputs["values"]).returning(Application.application_id)
@@ -179,11 +219,11 @@ def create_application(conn: Connection, who: Principal, data: Mapping[str, Any]
     return conn.execute(select(Application).where(Application.application_id == application_id)).one()
 
 
-def update_application(conn: Connection, who: Principal, row: Any, data: Mapping[str, Any], today: date) -> Any:
+def update_application(conn: Connection, who: Principal, row: Any, *, request: ApplicationRequest, today: date) -> Any:
     """A draft's inputs replaced whole, and its plan recomputed."""
     if row.status != "draft":
         raise Conflict(f"application {row.application_no} is {row.status}; only a draft can be edited")
-    inputs = _inputs(conn, who, data, today)
+    inputs = _inputs(conn, who, request, today)
     conn.execute(update(Application).where(Application.application_id == row.application_id).values(**inputs["values"]))
     conn.execute(ApplicationItem.__table__.delete().where(ApplicationItem.application_id == row.application_id))
     _write_items(conn, row.application_id, inputs["items"])

@@ -15,6 +15,7 @@ approvers racing on one task exactly one changes it; the other finds nothing cha
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -24,7 +25,7 @@ from autofin.domain.approval import CREDIT_TIERS, tier_rank
 from autofin.domain.errors import InputError
 from autofin.domain.lifecycle import APPLICATION
 from autofin.domain.money import from_minor
-from autofin.origination.access import Principal
+from autofin.origination.access import Principal, scope
 from autofin.origination.audit import audit
 from autofin.origination.errors import Conflict, Forbidden, NotFound, one_by_one
 from autofin.origination.users import usernames
@@ -69,9 +70,7 @@ def queue(conn: Connection, who: Principal, *, tier: str | None, status: str | N
                     Partner.partner_code)
              .join(Application, Application.application_id == ApprovalTask.application_id)
              .join(Partner, Partner.partner_id == Application.partner_id)
-             .order_by(ApprovalTask.approval_task_id).limit(limit).offset(offset))
-    if who.partner_scope is not None:
-        query = query.where(Application.partner_id == who.partner_scope)
+             .where(scope(who, Application)).order_by(ApprovalTask.approval_task_id).limit(limit).offset(offset))
     if tier:
         query = query.where(ApprovalTask.tier == tier)
     query = query.where(ApprovalTask.status.in_(OPEN) if status in (None, "") else ApprovalTask.status == status)
@@ -113,8 +112,8 @@ def view_one(conn: Connection, who: Principal, task_id: int) -> dict[str, Any]:
 
 
 def _application(conn: Connection, who: Principal, task: Any) -> Any:
-    app = conn.execute(select(Application).where(Application.application_id == task.application_id)).one()
-    if who.partner_scope is not None and app.partner_id != who.partner_scope:
+    app = conn.execute(select(Application).where(Application.application_id == task.application_id, scope(who, Application))).first()
+    if app is None:
         raise NotFound("approval task", task.approval_task_id)
     return app
 
@@ -293,11 +292,19 @@ def decide(conn: Connection, who: Principal, task_id: int, decision: str, reason
     return result
 
 
-def decide_many(conn: Connection, who: Principal, items: Sequence[Mapping[str, Any]], now: datetime, today: date,
+@dataclass(frozen=True, kw_only=True)
+class TaskDecision:
+    task_id: int
+    decision: str  # approve | reject (with reason_code) | return (with comment)
+    reason_code: str | None = None
+    comment: str | None = None
+
+
+def decide_many(conn: Connection, who: Principal, decisions: Sequence[TaskDecision], *, now: datetime, today: date,
                 on_approved: Any) -> list[dict[str, Any]]:
     """Each task judged on its own, in its own savepoint: one refused leaves the others decided."""
-    return one_by_one(conn, [(item["task_id"], item) for item in items], "task_id", lambda item: decide(
-        conn, who, item["task_id"], item["decision"], item.get("reason_code"), item.get("comment"), now, today, on_approved))
+    return one_by_one(conn, [(d.task_id, d) for d in decisions], "task_id", lambda d: decide(
+        conn, who, d.task_id, d.decision, d.reason_code, d.comment, now, today, on_approved))
 
 
 def cancel_open_tasks(conn: Connection, application_id: int) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -23,7 +24,7 @@ from autofin.domain.money import D, format_minor, rate_to_ppm, to_minor
 from autofin.domain.products import DISBURSEMENT_PRECONDITIONS, ProductTerms
 from autofin.files import write_atomically
 from autofin.origination import contract_pdf
-from autofin.origination.access import Principal
+from autofin.origination.access import Principal, scope
 from autofin.origination.applications import document_path
 from autofin.origination.audit import audit
 from autofin.origination.errors import Conflict, NotFound
@@ -32,7 +33,7 @@ from autofin.reference import bank_profiles, voucher_templates
 from autofin.store.ledger import post_contract_events
 from autofin.store.engine import iso
 from autofin.store.models import (
-    Application, ApplicationItem, Contract, ContractCondition, ContractSignature, Customer, Disbursement, Instalment, Mandate,
+    Application, ApplicationItem, Contract, JournalEntry, JournalLine, ContractCondition, ContractSignature, Customer, Disbursement, Instalment, Mandate,
     Partner, Product, ProductVersion, Vehicle,
 )
 
@@ -40,21 +41,48 @@ from autofin.store.models import (
 
 
 def get_contract(conn: Connection, who: Principal, contract_no: str) -> Any:
-    query = select(Contract).where(Contract.contract_no == contract_no)
-    if who.partner_scope is not None:
-        query = query.where(Contract.partner_id == who.partner_scope)
-    row = conn.execute(query).first()
+    row = conn.execute(select(Contract).where(Contract.contract_no == contract_no, scope(who, Contract))).first()
     if row is None:
         raise NotFound("contract", contract_no)
     return row
+
+
+def list_contracts(conn: Connection, who: Principal, *, status: str | None, partner_code: str | None, limit: int,
+                   offset: int) -> list[dict[str, Any]]:
+    query = (select(Contract.contract_no, Contract.status, Contract.business_type, Partner.partner_code, Contract.financed_minor,
+                    Contract.start_date).join(Partner, Partner.partner_id == Contract.partner_id).where(scope(who, Contract))
+             .order_by(Contract.contract_id.desc()).limit(limit).offset(offset))
+    if status:
+        query = query.where(Contract.status == status)
+    if partner_code:
+        query = query.where(Partner.partner_code == partner_code)
+    return [{"contract_no": r.contract_no, "status": r.status, "business_type": r.business_type, "partner_code": r.partner_code,
+             "financed_amount": format_minor(r.financed_minor), "start_date": r.start_date.isoformat()} for r in conn.execute(query)]
+
+
+def vouchers(conn: Connection, row: Any) -> list[dict[str, Any]]:
+    """The contract's vouchers (journal entries and their lines), oldest first, each with its totals."""
+    lines = conn.execute(select(JournalEntry.journal_entry_id, JournalEntry.entry_date, JournalEntry.event_type, JournalLine.line_no,
+                                JournalLine.account_code, JournalLine.debit_minor, JournalLine.credit_minor)
+                         .join(JournalLine, JournalLine.journal_entry_id == JournalEntry.journal_entry_id)
+                         .where(JournalEntry.contract_id == row.contract_id)
+                         .order_by(JournalEntry.journal_entry_id, JournalLine.line_no)).all()
+    entries: dict[int, list[Any]] = {}
+    for line in lines:
+        entries.setdefault(line.journal_entry_id, []).append(line)
+    return [{"entry_id": entry_id, "date": rows[0].entry_date.isoformat(), "event_type": rows[0].event_type,
+             "lines": [{"account": r.account_code, "debit": format_minor(r.debit_minor), "credit": format_minor(r.credit_minor)} for r in rows],
+             "debit": format_minor(sum(r.debit_minor for r in rows)), "credit": format_minor(sum(r.credit_minor for r in rows))}
+            for entry_id, rows in entries.items()]
 
 
 def of_contract(conn: Connection, who: Principal, model: Any, key: int, entity: str) -> tuple[Any, Any]:
     """A row of `model` (by primary key) that belongs to a contract, and the contract, if the caller
     may see them (a dealer: its own partner's only; otherwise 404, as for a row that does not exist)."""
     row = conn.execute(select(model).where(model.__table__.primary_key.columns.values()[0] == key)).first()
-    contract = None if row is None else conn.execute(select(Contract).where(Contract.contract_id == row.contract_id)).one()
-    if contract is None or (who.partner_scope is not None and contract.partner_id != who.partner_scope):
+    contract = None if row is None else conn.execute(select(Contract).where(Contract.contract_id == row.contract_id,
+                                                                            scope(who, Contract))).first()
+    if row is None or contract is None:
         raise NotFound(entity, key)
     return row, contract
 
@@ -230,31 +258,40 @@ def keep_document(conn: Connection, who: Principal, row: Any, digest: str, data:
     return conn.execute(select(Contract.document_sha256).where(Contract.contract_id == row.contract_id)).scalar_one()
 
 
-def sign(conn: Connection, who: Principal, row: Any, data: dict[str, Any], provider: SignatureProvider, now: datetime, today: date) -> Any:
+@dataclass(frozen=True)
+class DebitAccount:
+    """The customer's account the direct-debit mandate signed with the contract draws on."""
+
+    bank_code: str
+    account_no: str
+
+
+def sign(conn: Connection, who: Principal, row: Any, *, document_sha256: str, method: str, otp: str | None,
+         debit_account: DebitAccount | None, provider: SignatureProvider, now: datetime, today: date) -> Any:
     """The customer signs the document they were shown (its sha256 must be the contract's); with a
     debit account the direct-debit mandate (代扣授权) is signed with it."""
     CONTRACT.check(row.status, "signed")
     if row.document_sha256 is None:
         raise Conflict(f"contract {row.contract_no} has no document yet: GET /contracts/{row.contract_no}/document first")
-    if data["document_sha256"] != row.document_sha256:
-        raise Conflict(f"the document signed ({data['document_sha256']}) is not contract {row.contract_no}'s ({row.document_sha256})")
+    if document_sha256 != row.document_sha256:
+        raise Conflict(f"the document signed ({document_sha256}) is not contract {row.contract_no}'s ({row.document_sha256})")
     customer = conn.execute(select(Customer).where(Customer.customer_id == row.customer_id)).one()
-    account = data.get("debit_account")
-    if account is not None and account["bank_code"] not in bank_profiles():
+    account = debit_account
+    if account is not None and account.bank_code not in bank_profiles():
         raise InputError("debit_account.bank_code", f"one of {', '.join(bank_profiles())}")
     result = provider.sign(document_sha256=row.document_sha256, signer_name=customer.name, signer_id_number=customer.id_number,
-                           method=data["method"], otp=data.get("otp"), now=now)
+                           method=method, otp=otp, now=now)
     conn.execute(insert(ContractSignature).values(
         contract_id=row.contract_id, document_sha256=row.document_sha256, signer_name=customer.name, signer_id_number=customer.id_number,
-        method=data["method"], provider=result.provider, provider_ref=result.provider_ref, signed_at=result.signed_at,
+        method=method, provider=result.provider, provider_ref=result.provider_ref, signed_at=result.signed_at,
         recorded_by=who.user_id))
     conn.execute(update(Contract).where(Contract.contract_id == row.contract_id).values(status="signed", signed_at=result.signed_at))
     if account is not None:
         conn.execute(insert(Mandate).values(contract_id=row.contract_id, mandate_ref=f"MDT{row.contract_id:010d}",
-                                            bank_code=account["bank_code"], debtor_name=customer.name,
-                                            debtor_account=account["account_no"], signed_date=today, status="active"))
+                                            bank_code=account.bank_code, debtor_name=customer.name,
+                                            debtor_account=account.account_no, signed_date=today, status="active"))
     audit(conn, who, "contract.signed", "contract", row.contract_no, {"status": row.status},
-          {"status": "signed", "document_sha256": row.document_sha256, "provider_ref": result.provider_ref, "method": data["method"],
+          {"status": "signed", "document_sha256": row.document_sha256, "provider_ref": result.provider_ref, "method": method,
            "mandate": account is not None})
     return reload(conn, row)
 

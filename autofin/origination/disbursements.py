@@ -19,7 +19,7 @@ from autofin.domain.errors import InputError, TransitionError
 from autofin.domain.lifecycle import DISBURSEMENT
 from autofin.domain.money import format_minor
 from autofin.origination import contracts
-from autofin.origination.access import Principal
+from autofin.origination.access import Principal, scope
 from autofin.origination.audit import audit
 from autofin.origination.errors import Conflict, Forbidden, one_by_one
 from autofin.origination.payouts import PaymentGateway, PaymentUnavailable
@@ -62,9 +62,7 @@ def view_one(conn: Connection, who: Principal, disbursement_id: int) -> dict[str
 def queue(conn: Connection, who: Principal, status: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
     query = (select(Disbursement.__table__, Contract.contract_no).join(Contract, Contract.contract_id == Disbursement.contract_id)
              .order_by(Disbursement.disbursement_id).limit(limit).offset(offset))
-    query = query.where(Disbursement.status.in_(REVIEWABLE) if not status else Disbursement.status == status)
-    if who.partner_scope is not None:
-        query = query.where(Contract.partner_id == who.partner_scope)
+    query = query.where(Disbursement.status.in_(REVIEWABLE) if not status else Disbursement.status == status, scope(who, Contract))
     rows = conn.execute(query).all()
     names = usernames(conn, {u for r in rows for u in (r.lock_owner_user_id, r.approved_by)})
     return [view(r, names, r.contract_no) for r in rows]

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, exists, insert, or_, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from autofin.domain.errors import InputError
 from autofin.domain.identity import mask_id, validate_mobile, validate_resident_id, validate_uscc, validate_vin
 from autofin.domain.lifecycle import VEHICLE
 from autofin.domain.money import format_minor
-from autofin.origination.access import Principal
+from autofin.origination.access import Principal, scope
 from autofin.origination.audit import audit
-from autofin.origination.errors import Conflict, Forbidden, NotFound, referenced
-from autofin.origination.partners import amount_minor, get_partner
+from autofin.origination.errors import Conflict, Forbidden, NotFound
+from autofin.origination.partners import acting_partner, amount_minor
 from autofin.reference import vehicle_models
-from autofin.store.models import Application, Contract, Customer, Vehicle
+from autofin.store.models import Contract, Customer, Vehicle
 
 CUSTOMER_KINDS = {"individual": "resident_id", "company": "uscc"}
 CONDITIONS = ("new", "used")
@@ -25,16 +25,27 @@ CONDITIONS = ("new", "used")
 
 def get_customer(conn: Connection, who: Principal, customer_id: int) -> Any:
     """A customer the caller may see: a dealer sees those it brought in or has applications for."""
-    query = select(Customer).where(Customer.customer_id == customer_id)
-    if who.partner_scope is not None:
-        query = query.where(or_(
-            Customer.partner_id == who.partner_scope,
-            exists().where(Application.customer_id == Customer.customer_id, Application.partner_id == who.partner_scope),
-        ))
-    row = conn.execute(query).first()
+    row = conn.execute(select(Customer).where(Customer.customer_id == customer_id, scope(who, Customer))).first()
     if row is None:
         raise NotFound("customer", customer_id)
     return row
+
+
+def list_customers(conn: Connection, who: Principal, *, id_number: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
+    query = select(Customer).where(scope(who, Customer)).order_by(Customer.customer_id).limit(limit).offset(offset)
+    if id_number:
+        query = query.where(Customer.id_number == id_number.strip().upper())
+    return [customer_view(r) for r in conn.execute(query).all()]
+
+
+def list_vehicles(conn: Connection, who: Principal, *, inventory_status: str | None, vin: str | None, limit: int,
+                  offset: int) -> list[dict[str, Any]]:
+    query = select(Vehicle).where(scope(who, Vehicle)).order_by(Vehicle.vehicle_id).limit(limit).offset(offset)
+    if inventory_status:
+        query = query.where(Vehicle.inventory_status == inventory_status)
+    if vin:
+        query = query.where(Vehicle.vin == vin.strip().upper())
+    return [vehicle_view(r) for r in conn.execute(query).all()]
 
 
 def customer_view(row: Any) -> dict[str, Any]:
@@ -44,19 +55,19 @@ def customer_view(row: Any) -> dict[str, Any]:
             "is_blacklisted": bool(row.is_blacklisted)}
 
 
-def create_customer(conn: Connection, who: Principal, data: Mapping[str, Any], today: date) -> Any:
-    kind = data.get("kind") or "individual"
+def create_customer(conn: Connection, who: Principal, *, kind: str, name: str, id_number: str, mobile: str | None, city: str | None,
+                    today: date) -> Any:
     if kind not in CUSTOMER_KINDS:
         raise InputError("kind", f"one of {', '.join(CUSTOMER_KINDS)}")
-    name = str(data.get("name") or "").strip()
+    name = name.strip()
     if not name or len(name) > 200:
         raise InputError("name", "1 to 200 characters")
     birth = None
     if kind == "individual":
-        number, birth = validate_resident_id(str(data.get("id_number") or ""), "id_number", today=today)
+        number, birth = validate_resident_id(id_number, "id_number", today=today)
     else:
-        number = validate_uscc(str(data.get("id_number") or ""), "id_number")
-    mobile = validate_mobile(str(data.get("mobile") or ""), "mobile") if data.get("mobile") or kind == "individual" else None
+        number = validate_uscc(id_number, "id_number")
+    mobile = validate_mobile(mobile or "", "mobile") if mobile or kind == "individual" else None
     existing = conn.execute(select(Customer.customer_id).where(Customer.id_type == CUSTOMER_KINDS[kind], Customer.id_number == number)).scalar()
     if existing is not None:
         try:  # its id only to a caller who may see it: never another dealer's customer
@@ -66,7 +77,7 @@ def create_customer(conn: Connection, who: Principal, data: Mapping[str, Any], t
                            "operations can share the record with you") from None
         raise Conflict(f"a customer with id {mask_id(number)} is registered already (customer_id {existing})")
     values = {"kind": kind, "name": name, "id_type": CUSTOMER_KINDS[kind], "id_number": number, "mobile": mobile,
-              "birth_date": birth, "city": (str(data.get("city") or "").strip() or None), "partner_id": who.partner_id}
+              "birth_date": birth, "city": (city or "").strip() or None, "partner_id": who.partner_id}
     customer_id = conn.execute(insert(Customer).values(**values).returning(Customer.customer_id)).scalar_one()
     audit(conn, who, "customer.create", "customer", customer_id, None, {**values, "id_number": mask_id(number),
                                                                         "mobile": mask_id(mobile) if mobile else None})
@@ -83,10 +94,7 @@ def set_customer_blacklist(conn: Connection, who: Principal, row: Any, on: bool,
 
 
 def get_vehicle(conn: Connection, who: Principal, vehicle_id: int) -> Any:
-    query = select(Vehicle).where(Vehicle.vehicle_id == vehicle_id)
-    if who.partner_scope is not None:
-        query = query.where(Vehicle.partner_id == who.partner_scope)
-    row = conn.execute(query).first()
+    row = conn.execute(select(Vehicle).where(Vehicle.vehicle_id == vehicle_id, scope(who, Vehicle))).first()
     if row is None:
         raise NotFound("vehicle", vehicle_id)
     return row
@@ -100,31 +108,25 @@ def vehicle_view(row: Any) -> dict[str, Any]:
             "reference_price": None if model is None else {"min": str(model["price_min"]), "max": str(model["price_max"])}}
 
 
-def create_vehicle(conn: Connection, who: Principal, data: Mapping[str, Any]) -> Any:
-    vin = validate_vin(str(data.get("vin") or ""), "vin")
-    model_code = str(data.get("model_code") or "")
+def create_vehicle(conn: Connection, who: Principal, *, vin: str, model_code: str, condition: str, price: Decimal, inventory_status: str,
+                   partner_code: str | None, branch: str | None) -> Any:
+    vin = validate_vin(vin, "vin")
     model = vehicle_models().get(model_code)
     if model is None:
         raise InputError("model_code", f"unknown model {model_code!r}; see GET /reference/vehicle-models")
     if vin[:3] != model["wmi"]:
         raise InputError("vin", f"the VIN's maker code {vin[:3]} is not {model['brand']}'s ({model['wmi']})")
-    condition = data.get("condition") or "new"
     if condition not in CONDITIONS:
         raise InputError("condition", f"one of {', '.join(CONDITIONS)}")
-    status = data.get("inventory_status") or "in_stock"
+    status = inventory_status
     if status not in ("in_stock", "purchase_in_transit"):
         raise InputError("inventory_status", "a vehicle enters inventory in_stock or purchase_in_transit")
-    if who.partner_scope is not None:
-        partner_id = who.partner_scope
-    elif data.get("partner_code"):
-        partner_id = referenced("partner_code", lambda: get_partner(conn, who, str(data["partner_code"]))).partner_id
-    else:
-        raise InputError("partner_code", "whose inventory is it? give the partner's code")
+    partner_id = acting_partner(conn, who, partner_code).partner_id
     if conn.execute(select(Vehicle.vehicle_id).where(Vehicle.vin == vin)).scalar() is not None:
         raise Conflict(f"vehicle {vin} is registered already")
     values = {"vin": vin, "model_code": model_code, "brand": model["brand"], "model_name": model["name"], "condition": condition,
-              "price_minor": amount_minor("price", data.get("price"), positive=True), "inventory_status": status,
-              "partner_id": partner_id, "branch": (str(data.get("branch") or "").strip() or None)}
+              "price_minor": amount_minor("price", price, positive=True), "inventory_status": status,
+              "partner_id": partner_id, "branch": (branch or "").strip() or None}
     vehicle_id = conn.execute(insert(Vehicle).values(**values).returning(Vehicle.vehicle_id)).scalar_one()
     audit(conn, who, "vehicle.create", "vehicle", vehicle_id, None, values)
     return conn.execute(select(Vehicle).where(Vehicle.vehicle_id == vehicle_id)).one()

@@ -15,9 +15,9 @@ from autofin.domain.errors import InputError, TransitionError
 from autofin.domain.lifecycle import APPLICATION_IN_FLIGHT, CONTRACT_COMMITTED, PARTNER
 from autofin.domain.money import D, format_minor, to_minor
 from autofin.domain.text import ascii_only, checked_text
-from autofin.origination.access import Principal
+from autofin.origination.access import Principal, scope
 from autofin.origination.audit import audit
-from autofin.origination.errors import Conflict, NotFound
+from autofin.origination.errors import Conflict, Forbidden, NotFound, referenced
 from autofin.store.models import Application, Contract, Partner, PartnerHistory
 
 KINDS = ("dealer", "agent")
@@ -42,13 +42,31 @@ def amount_minor(field: str, value: Any, *, positive: bool = False) -> int:
 
 def get_partner(conn: Connection, who: Principal, code: str) -> Any:
     """The partner row, if the caller may see it (a dealer sees only their own)."""
-    query = select(Partner).where(Partner.partner_code == code)
-    if who.partner_scope is not None:
-        query = query.where(Partner.partner_id == who.partner_scope)
-    row = conn.execute(query).first()
+    row = conn.execute(select(Partner).where(Partner.partner_code == code, scope(who, Partner))).first()
     if row is None:
         raise NotFound("partner", code)
     return row
+
+
+def acting_partner(conn: Connection, who: Principal, partner_code: str | None) -> Any:
+    """The partner a write acts for: a dealer's own (naming another partner is refused), for every
+    other role the partner the body names, through the caller's scope."""
+    if who.partner_scope is not None:
+        if partner_code not in (None, who.partner_code):
+            raise Forbidden("a dealer acts for its own partner only")
+        return get_partner(conn, who, who.partner_code or "")
+    if not partner_code:
+        raise InputError("partner_code", "required")
+    return referenced("partner_code", lambda: get_partner(conn, who, partner_code))
+
+
+def list_partners(conn: Connection, who: Principal, *, status: str | None, rating: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
+    query = select(Partner).where(scope(who, Partner)).order_by(Partner.partner_code).limit(limit).offset(offset)
+    if status:
+        query = query.where(Partner.status == status)
+    if rating:
+        query = query.where(Partner.rating == rating)
+    return [view(conn, row, with_exposure=False) for row in conn.execute(query).all()]
 
 
 _EXPOSURE = select(
@@ -129,9 +147,13 @@ def _validate_account(data: Mapping[str, Any]) -> dict[str, str]:
     return {"settlement_bank": bank, "settlement_account_no": number, "settlement_account_name": name}
 
 
-def create_partner(conn: Connection, who: Principal, data: Mapping[str, Any]) -> Any:
+def create_partner(conn: Connection, who: Principal, *, partner_code: str, name: str, kind: str, rating: str, region: str, city: str,
+                   credit_limit: Decimal, settlement_bank: str | None, settlement_account_no: str | None,
+                   settlement_account_name: str | None) -> Any:
     """Information entry: a new partner is pending until reviewed."""
-    values = _validate_new(data)
+    values = _validate_new({"partner_code": partner_code, "name": name, "kind": kind, "rating": rating, "region": region, "city": city,
+                            "credit_limit": credit_limit, "settlement_bank": settlement_bank, "settlement_account_no": settlement_account_no,
+                            "settlement_account_name": settlement_account_name})
     if conn.execute(select(Partner.partner_id).where(Partner.partner_code == values["partner_code"])).scalar() is not None:
         raise Conflict(f"partner {values['partner_code']} exists already")
     partner_id = conn.execute(insert(Partner).values(status="pending", **values).returning(Partner.partner_id)).scalar_one()
@@ -205,12 +227,15 @@ def set_rating(conn: Connection, who: Principal, row: Any, rating: str, reason: 
     return _change(conn, who, row, {"rating": rating}, reason, "partner.rating")
 
 
-def set_limit(conn: Connection, who: Principal, row: Any, limit: Any, reason: str | None) -> Any:
+def set_limit(conn: Connection, who: Principal, row: Any, limit: Decimal | str, reason: str | None) -> Any:
     return _change(conn, who, row, {"credit_limit_minor": amount_minor("credit_limit", limit)}, reason, "partner.limit")
 
 
-def set_account(conn: Connection, who: Principal, row: Any, data: Mapping[str, Any]) -> Any:
-    return _change(conn, who, row, _validate_account(data), data.get("reason"), "partner.account")
+def set_account(conn: Connection, who: Principal, row: Any, *, settlement_bank: str, settlement_account_no: str, settlement_account_name: str,
+                reason: str | None) -> Any:
+    account = _validate_account({"settlement_bank": settlement_bank, "settlement_account_no": settlement_account_no,
+                                 "settlement_account_name": settlement_account_name})
+    return _change(conn, who, row, account, reason, "partner.account")
 
 
 def set_blacklist(conn: Connection, who: Principal, row: Any, on: bool, reason: str | None) -> tuple[Any, int]:

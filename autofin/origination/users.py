@@ -77,3 +77,9 @@ def usernames(conn: Connection, ids: set[int | None]) -> dict[int, str]:
     """user_id → username for the ids given (None ignored): how views name the people on a row."""
     ids = {i for i in ids if i}
     return dict(conn.execute(select(AppUser.user_id, AppUser.username).where(AppUser.user_id.in_(ids))).all()) if ids else {}
+
+
+def list_users(conn: Connection) -> list[dict[str, object]]:
+    rows = conn.execute(select(AppUser.username, AppUser.role, AppUser.is_active, Partner.partner_code)
+                        .outerjoin(Partner, Partner.partner_id == AppUser.partner_id).order_by(AppUser.user_id)).all()
+    return [{"username": r.username, "role": r.role, "partner_code": r.partner_code, "is_active": bool(r.is_active)} for r in rows]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
@@ -77,10 +78,13 @@ def _insert(conn: Connection, who: Principal, rows: Sequence[dict[str, Any]]) ->
     return out
 
 
-def record(conn: Connection, who: Principal, data: Mapping[str, Any], today: date) -> dict[str, Any]:
-    row = _validated(conn, who, data, today)
+def record(conn: Connection, who: Principal, *, contract_no: str, amount: Decimal, value_date: date, source: str, reference: str,
+           payer_name: str | None, today: date) -> dict[str, Any]:
+    """One payment entered by hand (the same checks as a row of a batch)."""
+    row = _validated(conn, who, {"contract_no": contract_no, "amount": amount, "value_date": value_date, "source": source,
+                                 "reference": reference, "payer_name": payer_name}, today)
     if _taken(conn, [row["source_ref"]]):
-        raise Conflict(f"a {row['source']} with reference {data.get('reference')} is already entered")
+        raise Conflict(f"a {row['source']} with reference {reference} is already entered")
     return _insert(conn, who, [row])[0]
 
 

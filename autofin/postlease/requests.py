@@ -11,6 +11,7 @@ The requester approves nothing of their own request, and one person approves one
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
@@ -19,10 +20,11 @@ from autofin.domain.errors import InputError
 from autofin.domain.products import ALLOCATION_COMPONENTS
 from autofin.domain.money import D, format_amount, format_minor, from_minor, to_minor
 from autofin.domain.schedules import Method, ScheduleTerms, build_schedule
-from autofin.origination.access import Principal
+from autofin.origination.access import Principal, scope
 from autofin.origination.audit import audit
 from autofin.origination.contracts import of_contract, terms_of
 from autofin.origination.errors import Conflict, Forbidden
+from autofin.origination.partners import amount_minor as checked_minor
 from autofin.reference import approval_matrix, calendar, voucher_templates
 from autofin.servicing.reversal import reverse_receipts
 from autofin.store.ledger import post_contract_events
@@ -67,8 +69,7 @@ def queue(conn: Connection, who: Principal, status: str | None, kind: str | None
              .limit(limit).offset(offset))
     if kind:
         query = query.where(PostLeaseRequest.kind == kind)
-    if who.partner_scope is not None:
-        query = query.where(Contract.partner_id == who.partner_scope)
+    query = query.where(scope(who, Contract))
     rows = [view(conn, r, r.contract_no) for r in conn.execute(query).all()]
     return [r for r in rows if role is None or r["next_role"] == role]
 
@@ -129,7 +130,10 @@ def _pending_refunds(conn: Connection, contract_id: int) -> int:
         PostLeaseRequest.contract_id == contract_id, PostLeaseRequest.kind == "refund", PostLeaseRequest.status == "pending")).scalar_one())
 
 
-def request_refund(conn: Connection, who: Principal, contract: Any, amount_minor: int, reason: str, account: dict[str, str]) -> dict[str, Any]:
+def request_refund(conn: Connection, who: Principal, contract: Any, *, amount: Decimal, reason: str, payee_bank: str, payee_account_no: str,
+                   payee_account_name: str) -> dict[str, Any]:
+    amount_minor = checked_minor("amount", amount, positive=True)
+    account = {"bank": payee_bank, "account_no": payee_account_no, "account_name": payee_account_name}
     pending = _pending_refunds(conn, contract.contract_id)
     if amount_minor > contract.credit_minor - pending:
         raise InputError("amount", f"refund {format_minor(amount_minor)} is larger than contract {contract.contract_no}'s customer credit "

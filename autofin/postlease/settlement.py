@@ -12,6 +12,7 @@ rule). The contract closes as settled_early, its mandate is revoked, the partner
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
@@ -25,6 +26,7 @@ from autofin.origination.access import Principal
 from autofin.origination.audit import audit
 from autofin.origination.contracts import terms_of
 from autofin.origination.errors import Conflict
+from autofin.origination.partners import amount_minor as checked_minor
 from autofin.reference import voucher_templates
 from autofin.servicing.delinquency import refresh_dpd
 from autofin.store.ledger import post_contract_events
@@ -62,7 +64,8 @@ def quote_view(row: Any, q: SettlementQuote) -> dict[str, Any]:
             "note": "valid for payment received on as_of; customer credit is not netted (refund it separately)"}
 
 
-def execute(conn: Connection, who: Principal, row: Any, amount_minor: int, reference: str, today: date) -> dict[str, Any]:
+def execute(conn: Connection, who: Principal, row: Any, *, amount: Decimal, reference: str, today: date) -> dict[str, Any]:
+    amount_minor = checked_minor("amount", amount, positive=True)
     CONTRACT.check(row.status, "settled_early")
     in_flight = conn.execute(select(func.count(), func.coalesce(func.sum(DebitOrder.amount_minor), 0)).where(
         DebitOrder.contract_id == row.contract_id, DebitOrder.status.in_(("pending", "sent")))).one()

@@ -5,61 +5,48 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, Response
-from sqlalchemy import select
 
-from autofin.api.deps import allowed, principal, store
-from autofin.api.schemas import (
-    ConditionIn,
-    ContractCancelIn,
-    ExtensionIn,
-    Offset,
-    RefundIn,
-    SettlementIn,
-    SignIn,
+from autofin.api.deps import Caller, StoreDep, requires
+from autofin.api.public import (
+    ContractPublic,
+    ContractSummaryPublic,
+    DisbursementPublic,
+    PostLeaseRequestPublic,
+    PublicRouter,
+    ReceiptPublic,
+    SettledPublic,
+    SettlementQuotePublic,
+    VoucherPublic,
 )
-from autofin.domain.money import format_minor
+from autofin.api.schemas import ConditionIn, ContractCancelIn, ExtensionIn, Limit, Offset, RefundIn, SettlementIn, SignIn
 from autofin.origination import contracts as svc
 from autofin.origination import disbursements
-from autofin.origination.access import Principal
 from autofin.origination.applications import document_path
-from autofin.origination.partners import amount_minor
 from autofin.postlease import payments, requests, settlement
-from autofin.store.models import Contract, JournalEntry, JournalLine, Partner
 
-router = APIRouter(prefix="/contracts", tags=["contracts"])
+router = PublicRouter(prefix="/contracts", tags=["contracts"])
 
 
 @router.get("")
-def list_contracts(request: Request, status: str | None = None, partner_code: str | None = None,
-                   limit: int = Query(100, ge=1, le=1000), offset: Offset = 0, who: Principal = Depends(principal)) -> list[dict]:
-    query = (select(Contract.contract_no, Contract.status, Contract.business_type, Partner.partner_code, Contract.financed_minor,
-                    Contract.start_date).join(Partner, Partner.partner_id == Contract.partner_id)
-             .order_by(Contract.contract_id.desc()).limit(limit).offset(offset))
-    if who.partner_scope is not None:
-        query = query.where(Contract.partner_id == who.partner_scope)
-    if status:
-        query = query.where(Contract.status == status)
-    if partner_code:
-        query = query.where(Partner.partner_code == partner_code)
-    with store(request).read() as conn:
-        return [{"contract_no": r.contract_no, "status": r.status, "business_type": r.business_type, "partner_code": r.partner_code,
-                 "financed_amount": format_minor(r.financed_minor), "start_date": r.start_date.isoformat()} for r in conn.execute(query)]
+def list_contracts(s: StoreDep, who: Caller, status: str | None = None, partner_code: str | None = None, limit: Limit = 100,
+                   offset: Offset = 0) -> list[ContractSummaryPublic]:
+    with s.read() as conn:
+        return [ContractSummaryPublic.model_validate(c) for c in svc.list_contracts(conn, who, status=status, partner_code=partner_code,
+                                                                                     limit=limit, offset=offset)]
 
 
 @router.get("/{contract_no}")
-def get_contract(request: Request, contract_no: str, who: Principal = Depends(principal)) -> dict:
-    with store(request).read() as conn:
-        return svc.view(conn, svc.get_contract(conn, who, contract_no))
+def get_contract(s: StoreDep, contract_no: str, who: Caller) -> ContractPublic:
+    with s.read() as conn:
+        return ContractPublic.model_validate(svc.view(conn, svc.get_contract(conn, who, contract_no)))
 
 
 @router.get("/{contract_no}/document", response_class=FileResponse)
-def document(request: Request, contract_no: str, who: Principal = Depends(principal)) -> Response:
+def document(s: StoreDep, contract_no: str, who: Caller) -> Response:
     """The contract as PDF. Rendered on first request by someone who collects the signature (dealer,
     sales) and kept: its sha256 (header X-Document-SHA256) is what the customer signs. Others get
     the same bytes (the rendering is deterministic) without anything being written."""
-    s = store(request)
     with s.read() as conn:
         row = svc.get_contract(conn, who, contract_no)
         digest = row.document_sha256
@@ -74,91 +61,77 @@ def document(request: Request, contract_no: str, who: Principal = Depends(princi
     return FileResponse(document_path(digest), media_type="application/pdf", headers={**headers, "X-Document-SHA256": digest})
 
 
-@router.post("/{contract_no}/sign")
-def sign(request: Request, contract_no: str, body: SignIn, who: Principal = Depends(allowed("contracts.sign"))) -> dict:
-    s = store(request)
+@router.post("/{contract_no}/sign", dependencies=[requires("contracts.sign")])
+def sign(s: StoreDep, contract_no: str, body: SignIn, who: Caller) -> ContractPublic:
     with s.write() as conn:
         row = svc.get_contract(conn, who, contract_no)
-        return svc.view(conn, svc.sign(conn, who, row, body.model_dump(), s.adapters.signatures, s.clock(), s.today()))
+        signed = svc.sign(conn, who, row, document_sha256=body.document_sha256, method=body.method, otp=body.otp,
+                          debit_account=body.account(), provider=s.adapters.signatures, now=s.clock(), today=s.today())
+        return ContractPublic.model_validate(svc.view(conn, signed))
 
 
-@router.post("/{contract_no}/conditions", status_code=201)
-def add_condition(request: Request, contract_no: str, body: ConditionIn, who: Principal = Depends(allowed("contracts.conditions"))) -> dict:
-    with store(request).write() as conn:
+@router.post("/{contract_no}/conditions", status_code=201, dependencies=[requires("contracts.conditions")])
+def add_condition(s: StoreDep, contract_no: str, body: ConditionIn, who: Caller) -> ContractPublic:
+    with s.write() as conn:
         row = svc.get_contract(conn, who, contract_no)
-        return svc.view(conn, svc.add_condition(conn, who, row, body.kind, body.reference))
+        return ContractPublic.model_validate(svc.view(conn, svc.add_condition(conn, who, row, body.kind, body.reference)))
 
 
-@router.post("/{contract_no}/cancel")
-def cancel(request: Request, contract_no: str, body: ContractCancelIn, who: Principal = Depends(allowed("contracts.cancel"))) -> dict:
-    """Cancel a contract never paid out (no disbursement, or one blocked for fraud or failed):
+@router.post("/{contract_no}/cancel", dependencies=[requires("contracts.cancel")])
+def cancel(s: StoreDep, contract_no: str, body: ContractCancelIn, who: Caller) -> ContractPublic:
+    """A contract approved, or signed, and never paid out, cancelled (reason required): the contract
     terminated, mandate revoked, vehicle back in stock, the partner's exposure released."""
-    s = store(request)
     with s.write() as conn:
-        return svc.view(conn, svc.cancel(conn, who, svc.get_contract(conn, who, contract_no), body.reason, s.today()))
+        return ContractPublic.model_validate(svc.view(conn, svc.cancel(conn, who, svc.get_contract(conn, who, contract_no), body.reason,
+                                                                       s.today())))
 
 
-@router.post("/{contract_no}/disbursement", status_code=201)
-def request_disbursement(request: Request, contract_no: str, who: Principal = Depends(allowed("disbursements.request"))) -> dict:
-    with store(request).write() as conn:
-        return disbursements.request(conn, who, svc.get_contract(conn, who, contract_no))
+@router.post("/{contract_no}/disbursement", status_code=201, dependencies=[requires("disbursements.request")])
+def request_disbursement(s: StoreDep, contract_no: str, who: Caller) -> DisbursementPublic:
+    with s.write() as conn:
+        return DisbursementPublic.model_validate(disbursements.request(conn, who, svc.get_contract(conn, who, contract_no)))
 
 
 @router.get("/{contract_no}/settlement-quote")
-def settlement_quote(request: Request, contract_no: str, as_of: date | None = None, who: Principal = Depends(principal)) -> dict:
-    s = store(request)
+def settlement_quote(s: StoreDep, contract_no: str, who: Caller, as_of: date | None = None) -> SettlementQuotePublic:
     with s.read() as conn:
         row = svc.get_contract(conn, who, contract_no)
         today = s.today()
-        return settlement.quote_view(row, settlement.quote(conn, row, as_of or today, today))
+        return SettlementQuotePublic.model_validate(settlement.quote_view(row, settlement.quote(conn, row, as_of or today, today)))
 
 
-@router.post("/{contract_no}/early-settlement")
-def early_settlement(request: Request, contract_no: str, body: SettlementIn, who: Principal = Depends(allowed("settlements.execute"))) -> dict:
+@router.post("/{contract_no}/early-settlement", dependencies=[requires("settlements.execute")])
+def early_settlement(s: StoreDep, contract_no: str, body: SettlementIn, who: Caller) -> SettledPublic:
     """The quoted amount received today: the contract closes (see the quote for the figures)."""
-    s = store(request)
     with s.write() as conn:
         row = svc.get_contract(conn, who, contract_no)
-        return settlement.execute(conn, who, row, amount_minor("amount", body.amount, positive=True), body.reference, s.today())
+        return SettledPublic.model_validate(settlement.execute(conn, who, row, amount=body.amount, reference=body.reference, today=s.today()))
 
 
-@router.post("/{contract_no}/refunds", status_code=201)
-def request_refund(request: Request, contract_no: str, body: RefundIn, who: Principal = Depends(allowed("post_lease.money"))) -> dict:
-    with store(request).write() as conn:
-        row = svc.get_contract(conn, who, contract_no)
-        return requests.request_refund(conn, who, row, amount_minor("amount", body.amount, positive=True), body.reason,
-                                       {"bank": body.payee_bank, "account_no": body.payee_account_no, "account_name": body.payee_account_name})
-
-
-@router.post("/{contract_no}/balloon-extension", status_code=201)
-def request_extension(request: Request, contract_no: str, body: ExtensionIn,
-                      who: Principal = Depends(allowed("post_lease.extension"))) -> dict:
-    s = store(request)
+@router.post("/{contract_no}/refunds", status_code=201, dependencies=[requires("post_lease.money")])
+def request_refund(s: StoreDep, contract_no: str, body: RefundIn, who: Caller) -> PostLeaseRequestPublic:
     with s.write() as conn:
-        return requests.request_extension(conn, who, svc.get_contract(conn, who, contract_no), body.months, body.reason, s.today())
+        row = svc.get_contract(conn, who, contract_no)
+        return PostLeaseRequestPublic.model_validate(requests.request_refund(
+            conn, who, row, amount=body.amount, reason=body.reason, payee_bank=body.payee_bank, payee_account_no=body.payee_account_no,
+            payee_account_name=body.payee_account_name))
+
+
+@router.post("/{contract_no}/balloon-extension", status_code=201, dependencies=[requires("post_lease.extension")])
+def request_extension(s: StoreDep, contract_no: str, body: ExtensionIn, who: Caller) -> PostLeaseRequestPublic:
+    with s.write() as conn:
+        return PostLeaseRequestPublic.model_validate(requests.request_extension(conn, who, svc.get_contract(conn, who, contract_no),
+                                                                                 body.months, body.reason, s.today()))
 
 
 @router.get("/{contract_no}/receipts")
-def receipts(request: Request, contract_no: str, who: Principal = Depends(principal)) -> list[dict]:
-    with store(request).read() as conn:
-        return payments.list_receipts(conn, who, contract_no)
+def receipts(s: StoreDep, contract_no: str, who: Caller) -> list[ReceiptPublic]:
+    with s.read() as conn:
+        return [ReceiptPublic.model_validate(r) for r in payments.list_receipts(conn, who, contract_no)]
 
 
 @router.get("/{contract_no}/vouchers")
-def vouchers(request: Request, contract_no: str, who: Principal = Depends(principal)) -> list[dict]:
+def vouchers(s: StoreDep, contract_no: str, who: Caller) -> list[VoucherPublic]:
     """The contract's vouchers (journal entries and their lines), oldest first."""
-    with store(request).read() as conn:
-        row = svc.get_contract(conn, who, contract_no)
-        lines = conn.execute(select(JournalEntry.journal_entry_id, JournalEntry.entry_date, JournalEntry.event_type, JournalLine.line_no,
-                                    JournalLine.account_code, JournalLine.debit_minor, JournalLine.credit_minor)
-                             .join(JournalLine, JournalLine.journal_entry_id == JournalEntry.journal_entry_id)
-                             .where(JournalEntry.contract_id == row.contract_id)
-                             .order_by(JournalEntry.journal_entry_id, JournalLine.line_no)).all()
-    out: dict[int, dict] = {}
-    for line in lines:
-        entry = out.setdefault(line.journal_entry_id, {"entry_id": line.journal_entry_id, "date": line.entry_date.isoformat(),
-                                                       "event_type": line.event_type, "lines": [], "debit": 0, "credit": 0})
-        entry["lines"].append({"account": line.account_code, "debit": format_minor(line.debit_minor), "credit": format_minor(line.credit_minor)})
-        entry["debit"] += line.debit_minor
-        entry["credit"] += line.credit_minor
-    return [{**e, "debit": format_minor(e["debit"]), "credit": format_minor(e["credit"])} for e in out.values()]
+    with s.read() as conn:
+        return [VoucherPublic.model_validate(v) for v in svc.vouchers(conn, svc.get_contract(conn, who, contract_no))]

@@ -1,0 +1,582 @@
+"""What the entry API answers: one `*Public` model per shape (after the full-stack FastAPI
+template). Every route declares one; the answer is checked against it before it leaves, and a
+field the services add or drop without its model changing fails the tests instead of changing
+the API silently. Amounts are yuan as decimal strings ("150000.00"), dates and times ISO 8601.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+Money = str  # yuan, a decimal string with two decimals
+Date = str  # YYYY-MM-DD
+Timestamp = str  # ISO 8601 with the offset
+
+
+class Public(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---------------------------------------------------------------- users
+
+
+class MePublic(Public):
+    username: str
+    role: str
+    partner_code: str | None
+
+
+class UserPublic(MePublic):
+    is_active: bool
+
+
+class UserCreatedPublic(MePublic):
+    token: str = Field(description="shown once; only its hash is kept")
+
+
+class TokenPublic(Public):
+    username: str
+    token: str
+
+
+# ---------------------------------------------------------------- partners
+
+
+class ExposurePublic(Public):
+    disbursed: Money
+    committed: Money
+    contracts: Money
+    applications: Money
+    total: Money
+    headroom: Money
+
+
+class PartnerPublic(Public):
+    partner_code: str
+    name: str
+    kind: str
+    rating: str
+    status: str
+    region: str
+    city: str
+    credit_limit: Money
+    currency: str
+    settlement_bank: str | None
+    settlement_account_no: str | None
+    settlement_account_name: str | None
+    is_blacklisted: bool
+    is_fraud_flagged: bool
+    exposure: ExposurePublic | None = Field(default=None, description="on a single partner, not in lists")
+
+
+class PartnerBlacklistedPublic(PartnerPublic):
+    applications_flagged: int
+
+
+class PartnerChangePublic(Public):
+    field: str
+    old: str | None
+    new: str | None
+    reason: str | None
+    at: Timestamp
+
+
+class RowErrorPublic(Public):
+    row: int
+    field: str
+    reason: str
+
+
+class PartnerBatchPublic(Public):
+    applied: int
+    errors: list[RowErrorPublic]
+
+
+# ---------------------------------------------------------------- customers and vehicles
+
+
+class CustomerPublic(Public):
+    customer_id: int
+    kind: str
+    name: str
+    id_type: str
+    id_number_masked: str
+    mobile_masked: str | None
+    birth_date: Date | None
+    city: str | None
+    is_blacklisted: bool
+
+
+class PriceRangePublic(Public):
+    min: Money
+    max: Money
+
+
+class VehiclePublic(Public):
+    vehicle_id: int
+    vin: str
+    model_code: str
+    brand: str
+    model_name: str
+    condition: str
+    price: Money
+    inventory_status: str
+    branch: str | None
+    reference_price: PriceRangePublic | None
+
+
+# ---------------------------------------------------------------- plans and applications
+
+
+class PlanRowPublic(Public):
+    seq: int
+    due_date: Date
+    opening_balance: Money
+    principal: Money
+    interest: Money
+    fee: Money
+    payment: Money
+    balance: Money
+
+
+class PlanPublic(Public):
+    product_code: str
+    financed_amount: Money
+    currency: str
+    method: str
+    term_months: int
+    annual_rate: str = Field(description="nominal, a fraction (0.0599)")
+    apr: str = Field(description="every finance charge counted, a fraction")
+    effective_annual_rate: str
+    down_payment: Money
+    deposit: Money
+    upfront_amount: Money
+    balloon: Money
+    total_interest: Money
+    total_fees: Money
+    total_payable: Money
+    schedule: list[PlanRowPublic]
+
+
+class ApplicationSummaryPublic(Public):
+    application_no: str
+    status: str
+    business_type: str
+    partner_code: str
+    customer_id: int
+    financed_amount: Money
+    is_flagged: bool
+    created_at: Timestamp
+
+
+class ItemPublic(Public):
+    key: str
+    amount: Money
+    financed: bool
+
+
+class DocumentPublic(Public):
+    document_id: int
+    doc_type: str
+    file_name: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+
+
+class RuleHitPublic(Public):
+    rule: str
+    outcome: str
+    reason: str | None
+    description: str | None
+    error: str | None = Field(default=None, description="the rule could not be evaluated (a missing input): why")
+
+
+class ScorePartPublic(Public):
+    characteristic: str
+    value: Any
+    points: int
+
+
+class DecisionPublic(Public):
+    kind: str
+    outcome: str
+    reason_code: str | None
+    rule_set_version: str | None
+    score: int | None
+    grade: str | None
+    decided_at: Timestamp
+    rule_hits: list[RuleHitPublic]
+
+
+class ApplicationPublic(Public):
+    application_no: str
+    status: str
+    business_type: str
+    partner_code: str
+    customer_id: int
+    vehicle_id: int
+    price: Money
+    down_payment: Money
+    financed_amount: Money
+    term_months: int
+    start_date: Date | None
+    monthly_income: Money | None
+    items: list[ItemPublic]
+    is_flagged: bool
+    flag_reason: str | None
+    submitted_at: Timestamp | None
+    plan: PlanPublic | None
+    documents: list[DocumentPublic]
+    decisions: list[DecisionPublic]
+
+
+class PreApprovalPublic(Public):
+    application_no: str
+    outcome: str
+    status: str
+    reason_code: str | None
+    rule_set_version: str
+    score: int
+    grade: str
+    approval_route: list[str] | None
+    rule_hits: list[RuleHitPublic]
+    scorecard: list[ScorePartPublic]
+    inputs: dict[str, Any] = Field(description="every fact the rules and the scorecard saw")
+
+
+# ---------------------------------------------------------------- approval
+
+
+class TaskPublic(Public):
+    task_id: int
+    tier: str
+    tier_seq: int
+    route: list[str]
+    status: str
+    assignee: str | None
+    locked_by: str | None
+    lock_expires_at: Timestamp | None
+    tags: list[str]
+    outcome: str | None
+    reason_code: str | None
+    comment: str | None
+    decided_by: str | None
+    decided_at: Timestamp | None
+    turnaround_seconds: int | None
+    created_at: Timestamp | None
+    application_no: str
+    business_type: str
+    partner_code: str
+    financed_amount: Money
+
+
+class TaskDecidedPublic(Public):
+    task_id: int
+    status: str
+    application_no: str
+    application_status: str
+    next_tier: str | None = None
+    contract_no: str | None = None
+    contract_status: str | None = None
+
+
+class RefusedItemPublic(Public):
+    """One item of a batch that was refused: the status code a single request would have had, and why."""
+
+    ok: bool
+    status_code: int
+    detail: str
+
+
+class TaskRefusedPublic(RefusedItemPublic):
+    task_id: int
+
+
+class TaskDecidedItemPublic(TaskDecidedPublic):
+    ok: bool
+
+
+class TaskDecisionsPublic(Public):
+    decided: int
+    refused: int
+    results: list[TaskDecidedItemPublic | TaskRefusedPublic]
+
+
+# ---------------------------------------------------------------- contracts and disbursements
+
+
+class DisbursementPublic(Public):
+    disbursement_id: int
+    contract_no: str | None
+    status: str
+    amount: Money
+    currency: str
+    payee_bank: str
+    payee_account_no: str
+    payee_account_name: str
+    locked_by: str | None
+    lock_expires_at: Timestamp | None
+    approved_by: str | None
+    approved_at: Timestamp | None
+    payment_ref: str | None
+    sent_at: Timestamp | None
+    paid_date: Date | None
+    failure_reason: str | None
+    fraud_reason: str | None
+    created_at: Timestamp | None
+
+
+class DisbursementPaidPublic(DisbursementPublic):
+    contract_status: str | None = None
+    instalments: int | None = None
+    voucher_debit_minor: int | None = None
+    voucher_credit_minor: int | None = None
+
+
+class DisbursementItemPublic(DisbursementPublic):
+    ok: bool
+
+
+class DisbursementRefusedPublic(RefusedItemPublic):
+    disbursement_id: int
+
+
+class DisbursementApprovalsPublic(Public):
+    approved: int
+    refused: int
+    results: list[DisbursementItemPublic | DisbursementRefusedPublic]
+
+
+class ContractSummaryPublic(Public):
+    contract_no: str
+    status: str
+    business_type: str
+    partner_code: str
+    financed_amount: Money
+    start_date: Date
+
+
+class ProductRefPublic(Public):
+    product_code: str | None
+    product_version: int | None
+    terms_hash: str | None
+    preconditions: list[str]
+
+
+class SignaturePublic(Public):
+    signer_name: str
+    signer_id: str
+    method: str
+    provider: str
+    provider_ref: str
+    document_sha256: str
+    signed_at: Timestamp | None
+
+
+class ConditionPublic(Public):
+    kind: str
+    reference: str
+
+
+class InstalmentPublic(Public):
+    """An instalment; before the payout, the plan's row (status planned, no penalty or payment yet)."""
+
+    seq: int
+    due_date: Date
+    principal: Money
+    interest: Money
+    fee: Money
+    penalty: Money | None = None
+    paid: Money | None = None
+    status: str
+
+
+class ContractPublic(Public):
+    contract_no: str
+    application_no: str | None
+    status: str
+    partner_code: str
+    business_type: str
+    method: str
+    financed_amount: Money
+    balloon: Money
+    term_months: int
+    start_date: Date
+    maturity_date: Date
+    signed_at: Timestamp | None
+    activated_date: Date | None
+    closed_date: Date | None
+    credit: Money = Field(description="customer credit: overpaid, not yet used or refunded")
+    dpd: int
+    bucket: str
+    document_sha256: str | None
+    schedule_version: int
+    product: ProductRefPublic
+    signatures: list[SignaturePublic]
+    conditions: list[ConditionPublic]
+    disbursement: DisbursementPublic | None
+    schedule: list[InstalmentPublic]
+
+
+class VoucherLinePublic(Public):
+    account: str
+    debit: Money
+    credit: Money
+
+
+class VoucherPublic(Public):
+    entry_id: int
+    date: Date
+    event_type: str
+    lines: list[VoucherLinePublic]
+    debit: Money
+    credit: Money
+
+
+class SettlementQuotePublic(Public):
+    contract_no: str
+    as_of: Date
+    unpaid_billed: Money
+    penalties: Money
+    outstanding_principal: Money
+    accrued_interest: Money
+    settlement_fee: Money
+    months_elapsed: int
+    total: Money
+    customer_credit: Money
+    note: str
+
+
+class SettledPublic(Public):
+    contract_no: str
+    status: str
+    receipt_id: int
+    amount: Money
+    quote: SettlementQuotePublic
+    vouchers: int
+    voucher_debit: Money
+    voucher_credit: Money
+
+
+# ---------------------------------------------------------------- post-lease
+
+
+class ReceiptPublic(Public):
+    receipt_id: int
+    contract_no: str
+    source: str
+    reference: str
+    amount: Money
+    value_date: Date
+    business_date: Date
+    status: str
+    payer_name: str | None
+    created_at: Timestamp | None
+
+
+class PaymentBatchPublic(Public):
+    entered: int
+    total: Money | None = None
+    receipts: list[ReceiptPublic] = Field(default_factory=list)
+    errors: list[RowErrorPublic]
+
+
+class ApprovalStepPublic(Public):
+    level: int
+    role: str
+    decision: str
+    comment: str | None
+    by: str
+    at: Timestamp | None
+
+
+class PostLeaseRequestPublic(Public):
+    request_id: int
+    kind: str
+    contract_no: str
+    receipt_id: int | None
+    amount: Money
+    status: str
+    chain: list[str]
+    level: int
+    next_role: str | None
+    reason: str | None
+    details: dict[str, Any]
+    requested_by: str
+    created_at: Timestamp | None
+    executed_at: Timestamp | None
+    approvals: list[ApprovalStepPublic]
+
+
+class PostLeaseDecidedPublic(PostLeaseRequestPublic):
+    executed: dict[str, Any] | None = Field(description="what the last approval did (reversal, refund, extension), with its voucher")
+
+
+# ---------------------------------------------------------------- reference
+
+
+class VehicleModelPublic(Public):
+    model_config = ConfigDict(extra="allow")  # the reference file's columns (brand, name, wmi, ...)
+
+    model_code: str
+    price_min: Money
+    price_max: Money
+
+
+class GradePublic(Public):
+    grade: str
+    min: int
+
+
+class RulePublic(Public):
+    id: str
+    outcome: str
+    reason: str | None
+    when: str
+    description: str | None
+
+
+class RuleSetPublic(Public):
+    rule_set: str
+    version: str
+    grades: list[GradePublic]
+    rules: list[RulePublic]
+
+
+class RoutePublic(Public):
+    when: dict[str, Any]
+    tiers: list[str]
+
+
+class ApprovalMatrixPublic(Public):
+    version: str
+    lock_minutes: int
+    routes: list[RoutePublic]
+    reject_reasons: dict[str, str]
+    post_lease: dict[str, list[str]]
+
+
+class HealthPublic(Public):
+    status: str
+
+
+class ProductPublic(Public):
+    model_config = ConfigDict(extra="allow")  # the product's terms, as the catalogue states them
+
+    product_code: str
+    product_version_id: int
+
+
+class PublicRouter(APIRouter):
+    """The routers of the API: an answer carries the keys its service gave and no others. A field a
+    model declares optional (`next_tier`, `exposure`...) and the service leaves out stays out of the
+    JSON rather than appearing as null."""
+
+    def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:  # noqa: ANN401
+        kwargs["response_model_exclude_unset"] = True
+        super().add_api_route(path, endpoint, **kwargs)

@@ -1,0 +1,34 @@
+"""The reference data the entry API shows, as plain data: products (their latest versions),
+vehicle models, the pre-approval rule set and the approval matrix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection
+
+from autofin import reference
+from autofin.store.products import current_versions
+
+
+def products(conn: Connection) -> list[dict[str, Any]]:
+    return [{"product_code": code, "product_version_id": vid, **terms.to_dict()} for code, (vid, terms) in sorted(current_versions(conn).items())]
+
+
+def vehicle_models() -> list[dict[str, Any]]:
+    return [{**m, "price_min": str(m["price_min"]), "price_max": str(m["price_max"])} for m in reference.vehicle_models().values()]
+
+
+def rules() -> dict[str, Any]:
+    rs = reference.rule_set()
+    return {"rule_set": rs.name, "version": rs.label, "grades": [{"grade": g, "min": m} for g, m in rs.grades],
+            "rules": [{"id": r.rule_id, "outcome": r.outcome, "reason": r.reason, "when": r.when, "description": r.description}
+                      for r in rs.rules]}
+
+
+def approval_matrix() -> dict[str, Any]:
+    m = reference.approval_matrix()
+    return {"version": m.version, "lock_minutes": m.lock_minutes,
+            "routes": [{"when": {k: (str(v) if k == "financed_from" else list(v)) for k, v in r.when.items()}, "tiers": list(r.tiers)}
+                       for r in m.routes],
+            "reject_reasons": dict(m.reject_reasons), "post_lease": {k: list(v) for k, v in m.post_lease.items()}}
