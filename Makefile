@@ -5,6 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
+# mypy in its own environment: mypy 2 needs pathspec>=1, dbt-core pins pathspec<0.13
+MYPY_VERSION := 2.4.1
+TOOLS := .venv-tools
 DEMO_CONTRACTS ?= 3000
 DEMO_DAYS ?= 6
 # the book is migrated DEMO_DAYS + 1 days ago, so the cycle runs the last days up to yesterday (Asia/Shanghai)
@@ -22,6 +25,11 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+$(TOOLS)/.installed: Makefile $(STAMP)
+	$(BIN)/uv venv -q --allow-existing --python $(BIN)/python $(TOOLS)
+	$(BIN)/uv pip install -q --python $(TOOLS)/bin/python "mypy==$(MYPY_VERSION)"
+	touch $@
 
 ## demo: a fresh demo book on the embedded SQLite store (data/autofin.db), then the nightly cycle
 ## over the last DEMO_DAYS business dates with the simulated banks answering, then the summary.
@@ -44,10 +52,11 @@ ui: install
 api: install
 	$(BIN)/autofin api --host 127.0.0.1 --port 8000
 
-## test: ruff (errors: undefined or redefined names, unused imports), then the whole suite, SQLite and a real
+## test: ruff and mypy (their settings in pyproject.toml), then the whole suite, SQLite and a real
 ## PostgreSQL server started on loopback.
-test: install
+test: install $(TOOLS)/.installed
 	$(BIN)/ruff check autofin pipelines tests bench
+	$(TOOLS)/bin/mypy
 	$(BIN)/python -m pytest
 
 ## bench: the scale benchmark (BENCH_N contracts, default 1,000,000); appends to bench/results.md.
@@ -59,4 +68,4 @@ lock:
 	$(BIN)/uv pip compile -q pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
 
 clean:
-	rm -rf $(VENV) data/*.db data/*.db-wal data/*.db-shm
+	rm -rf $(VENV) $(TOOLS) data/*.db data/*.db-wal data/*.db-shm

@@ -139,11 +139,11 @@ def _parse_fee(text: str) -> tuple[str, Decimal, bool]:
 @click.option("--roll/--no-roll", default=None, help="Roll due dates to the next business day (principal form; products say it themselves).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (amounts as decimal strings).")
 @fail_clearly
-def quote(product, price, down_payment_pct, down_payment, fees, method, principal, annual_rate, term, start, balloon_pct, roll, as_json) -> None:  # noqa: ANN001, PLR0913
+def quote(product, price, down_payment_pct, down_payment, fees, method, principal, annual_rate, term, start, balloon_pct, roll, as_json) -> None:  # noqa: ANN001
     """A financing plan: schedule, totals and APR. Give either --product or --method/--principal."""
+    from autofin.domain.money import parse_rate
     from autofin.domain.quotes import PlanRequest, build_plan, plan_as_dict, plan_for_product
     from autofin.domain.schedules import Method
-    from autofin.domain.money import parse_rate
     from autofin.reference import calendar, load_products
 
     start = start or business_today()
@@ -384,7 +384,7 @@ def demo_cycle(days: int, seed: int) -> None:
         d = last + timedelta(days=n)
         run_day(engine, d, ctx, on_step=_print_step)
         for code, profile in sorted(ctx.banks.items()):
-            r = simulate(profile, ctx.bank_root / "remote" / code, d, seed=seed)
+            r = simulate(profile, ctx.bank_folder("remote", code), d, seed=seed)
             if r.files_read:
                 click.echo(f"{d} [simulated bank {code}] {r.transactions} debits answered: {r.rejected} rejected, "
                            f"collected {format_amount(Decimal(r.collected_minor) / 100)}")
@@ -451,7 +451,8 @@ def users_add(username: str, role: str, partner_code: str | None) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=1, show_default=True, type=int, help="Server processes (each with its own connections); on SQLite keep 1, on PostgreSQL one per core.")
+@click.option("--workers", default=1, show_default=True, type=int, help="Server processes (each with its own connections); on SQLite keep 1, "
+              "on PostgreSQL one per core.")
 @fail_clearly
 def api(host: str, port: int, workers: int) -> None:
     """Serve the entry API (OpenAPI at /docs)."""

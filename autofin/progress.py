@@ -10,7 +10,7 @@ from tqdm import tqdm
 
 
 class Progress:
-    def __init__(self, total: int, label: str, unit: str = "it", stream=None):  # noqa: ANN001
+    def __init__(self, total: int, label: str, unit: str = "it", stream=None) -> None:  # noqa: ANN001
         self.total, self.label, self.unit = total, label, unit
         self.stream = stream or sys.stderr
         self.done = 0

@@ -32,7 +32,7 @@ def _as_date(value: Any) -> date:
 def parse_calendar(raw: dict) -> BusinessCalendar:
     holidays: set[date] = set()
     working: set[date] = set()
-    for year, spec in raw["years"].items():
+    for spec in raw["years"].values():
         for first, last in spec.get("holidays", []):
             day, last = _as_date(first), _as_date(last)
             while day <= last:

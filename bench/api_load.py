@@ -70,7 +70,7 @@ def _vin(serial: int) -> str:
 
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def _peak_rss_mib(pid: int) -> float:
@@ -103,7 +103,7 @@ def run(count: int, rate: float, env: dict, max_seconds: float = 120.0, workers:
                 except httpx.TransportError:
                     time.sleep(0.1)
             else:
-                raise SystemExit("[bench] the API did not start: " + server.stderr.read().decode(errors="replace")[-2000:])
+                raise SystemExit("[bench] the API did not start: " + (server.stderr.read() if server.stderr else b"").decode(errors="replace")[-2000:])
             drafts = _prepare(client, count, {"admin": admin, "manager": manager, "sales": sales}, stamp)
         return asyncio.run(_submit_all(base, drafts, sales, rate, max_seconds, server.pid))
     finally:
@@ -145,7 +145,7 @@ class _Connection:
     """One keep-alive HTTP/1.1 connection speaking just enough HTTP for the benchmark (httpx's own
     cost per request would take CPU from the server it measures, on the same two cores)."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer
 
     async def post(self, path: str, token: str) -> tuple[int, bytes]:

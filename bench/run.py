@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,7 +112,8 @@ def main() -> None:
         from tests.support.postgres import start_server
 
         server = start_server()
-        subprocess.run(["runuser", "-u", "postgres", "--", str(server.bindir / "createdb"), "-h", str(server.root), "-p", str(server.port), "autofin_bench"], check=True)
+        subprocess.run(["runuser", "-u", "postgres", "--", str(server.bindir / "createdb"), "-h", str(server.root), "-p", str(server.port),
+                        "autofin_bench"], check=True)
         env["AUTOFIN_DATABASE_URL"] = server.url("autofin_bench")
     try:
         n = args.contracts
@@ -172,7 +173,7 @@ def main() -> None:
         shutil.rmtree(workdir, ignore_errors=True)
 
     header = (
-        f"## {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC — {n:,} contracts on {args.db}\n\n"
+        f"## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {n:,} contracts on {args.db}\n\n"
         f"Machine: {os.cpu_count()} cores, {memory_gib():.1f} GiB, {platform.machine()}; {versions()}\n\n"
     )
     table = ["| phase | seconds | rate | peak RSS (MiB) | target |", "|---|---:|---:|---:|---|"]

@@ -4,15 +4,17 @@
 from dagster import (
     AssetSelection,
     DagsterRunStatus,
-    RunRequest as _RunRequest,
-    run_status_sensor,
     DefaultScheduleStatus,
     RunRequest,
     SensorEvaluationContext,
     SkipReason,
     build_schedule_from_partitioned_job,
     define_asset_job,
+    run_status_sensor,
     sensor,
+)
+from dagster import (
+    RunRequest as _RunRequest,
 )
 
 from autofin.servicing.cycle import step_done
@@ -34,11 +36,13 @@ servicing_nightly_schedule = build_schedule_from_partitioned_job(
 @sensor(job=nightly_cycle_job, minimum_interval_seconds=300, description="Bank files waiting at the banks for the open business date.")
 def bank_file_sensor(context: SensorEvaluationContext, servicing: ServicingResource):  # noqa: ANN201
     ctx = servicing.context()
-    waiting = {code: ctx.transport_for(profile).list_inbound() for code, profile in ctx.banks.items()}
+    waiting = {code: ctx.transport(profile).list_inbound() for code, profile in ctx.banks.items()}
     names = sorted(f"{code}/{name}" for code, files in waiting.items() for name in files)
     if not names:
         return SkipReason("no bank files waiting")
     partition = business_dates.get_last_partition_key()
+    if partition is None:
+        return SkipReason("no business date to run yet")
     from datetime import date
 
     with servicing.engine().connect() as conn:

@@ -18,8 +18,10 @@ from typing import Any
 
 from dagster import (
     AssetCheckResult,
+    AssetChecksDefinition,
     AssetExecutionContext,
     AssetIn,
+    AssetsDefinition,
     DailyPartitionsDefinition,
     DynamicOut,
     DynamicOutput,
@@ -86,7 +88,7 @@ def _metadata(counts: dict[str, Any], skipped: bool, seconds: float) -> dict[str
     return meta
 
 
-def _step_asset(step: str, upstream: str | None):
+def _step_asset(step: str, upstream: str | None) -> AssetsDefinition:
     name, group, description = ASSETS[step]
 
     @asset(name=name, group_name=group, description=description, partitions_def=business_dates, deps=[upstream] if upstream else [],
@@ -103,7 +105,7 @@ def _step_asset(step: str, upstream: str | None):
     return _asset
 
 
-def _sharded_step_asset(step: str, upstream: str, count: int):
+def _sharded_step_asset(step: str, upstream: str, count: int) -> AssetsDefinition:
     """The step as a graph: one op per contract shard between a fan-out and a join."""
     name, group, description = ASSETS[step]
 
@@ -135,10 +137,11 @@ def _sharded_step_asset(step: str, upstream: str, count: int):
 def build_cycle_assets(shards: int = 1) -> list:
     from autofin.servicing.cycle import STEP_ORDER
 
-    out, upstream = [], None
+    out: list[AssetsDefinition] = []
+    upstream: str | None = None
     for step in STEP_ORDER:
-        sharded = shards > 1 and step in SHARDED_STEPS
-        out.append(_sharded_step_asset(step, upstream, shards) if sharded else _step_asset(step, upstream))
+        sharded = shards > 1 and step in SHARDED_STEPS and upstream is not None
+        out.append(_sharded_step_asset(step, upstream, shards) if sharded and upstream else _step_asset(step, upstream))
         upstream = ASSETS[step][0]
     return out
 
@@ -146,7 +149,7 @@ def build_cycle_assets(shards: int = 1) -> list:
 cycle_assets = build_cycle_assets(cycle_shards())
 
 
-def _check(name: str, asset_name: str, description: str):
+def _check(name: str, asset_name: str, description: str) -> AssetChecksDefinition:
     @asset_check(asset=asset_name, name=name, description=description, partitions_def=business_dates, blocking=False)
     def _fn(context, servicing: ServicingResource) -> AssetCheckResult:  # noqa: ANN001
         d = date.fromisoformat(context.partition_key)

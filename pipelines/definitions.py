@@ -3,6 +3,7 @@
 from dagster import Definitions
 from dagster_dbt import DbtCliResource
 
+from autofin.reporting.warehouse import dbt_executable
 from pipelines.automation import (
     bank_file_sensor,
     nightly_cycle_job,
@@ -12,7 +13,6 @@ from pipelines.automation import (
 )
 from pipelines.cycle import cycle_assets, cycle_checks
 from pipelines.reports import dbt_project, excel_pack, gx_checks, store_tables, warehouse_models
-from autofin.reporting.warehouse import dbt_executable
 from pipelines.resources import ServicingResource
 
 defs = Definitions(

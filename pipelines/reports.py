@@ -3,19 +3,19 @@ checks), the Excel pack for the latest closed business date, and Great Expectati
 
 import os
 import subprocess
-from datetime import date
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import yaml
-from dagster import AssetCheckResult, AssetExecutionContext, AssetSpec, MaterializeResult, MetadataValue, asset, asset_check
+from dagster import AssetCheckResult, AssetChecksDefinition, AssetExecutionContext, AssetSpec, MaterializeResult, MetadataValue, asset, asset_check
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets, get_asset_key_for_model
-from sqlalchemy import func, select
 
 from autofin.reporting.excel import build_pack
 from autofin.reporting.quality import run_suites
 from autofin.reporting.warehouse import DBT_PROJECT, dbt_executable, prepare_build, publish
+from autofin.servicing.days import last_closed_day
 from autofin.settings import PROJECT_ROOT
-from autofin.store.models import BusinessDay
 from pipelines.resources import ServicingResource
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT, profiles_dir=DBT_PROJECT, target_path=PROJECT_ROOT / "data" / "dbt" / "dagster")
@@ -49,7 +49,7 @@ class ReportsTranslator(DagsterDbtTranslator):
 
 
 @dbt_assets(manifest=ensure_manifest(), project=dbt_project, dagster_dbt_translator=ReportsTranslator(), name="warehouse_models")
-def warehouse_models(context: AssetExecutionContext, dbt: DbtCliResource, servicing: ServicingResource):
+def warehouse_models(context: AssetExecutionContext, dbt: DbtCliResource, servicing: ServicingResource) -> Iterator[Any]:
     """The whole warehouse, built into a new file and published when every model and test passed."""
     if context.is_subset:
         raise ValueError("the warehouse is built whole (it is published as one file): select every model")
@@ -66,8 +66,9 @@ RPT_MODELS = [p.stem for p in (DBT_PROJECT / "models" / "marts").rglob("rpt_*.sq
        description="The Excel pack (one workbook per area and a KPI summary) for the latest closed business date.", kinds={"excel"})
 def excel_pack(context: AssetExecutionContext, servicing: ServicingResource) -> MaterializeResult:
     with servicing.engine().connect() as conn:
-        d = conn.execute(select(func.max(BusinessDay.business_date)).where(BusinessDay.status == "closed")).scalar()
-    d = d if isinstance(d, date) else date.fromisoformat(d)
+        d = last_closed_day(conn)
+    if d is None:
+        raise ValueError("no business day is closed yet: run the cycle first")
     pack = build_pack(d)
     return MaterializeResult(metadata={
         "business_date": d.isoformat(),
@@ -76,7 +77,7 @@ def excel_pack(context: AssetExecutionContext, servicing: ServicingResource) -> 
     })
 
 
-def _gx_check(suite: str, model: str):
+def _gx_check(suite: str, model: str) -> AssetChecksDefinition:
     @asset_check(asset=get_asset_key_for_model([warehouse_models], model), name=f"gx_{suite}", blocking=False,
                  description=f"Great Expectations suite '{suite}' on {model}.")
     def _fn() -> AssetCheckResult:

@@ -45,14 +45,14 @@ def _postgres_store(server: PostgresServer) -> Engine:
     return make_engine(server.url(name))
 
 
-def _sqlite_store(tmp_path) -> Engine:  # noqa: ANN001
+def _sqlite_store(tmp_path) -> Engine:
     engine = make_engine(f"sqlite:///{tmp_path / 'autofin.db'}")
     upgrade(engine)
     return engine
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store(request, tmp_path) -> Iterator[Engine]:  # noqa: ANN001
+def store(request, tmp_path) -> Iterator[Engine]:
     """A freshly migrated, empty store on each back end."""
     engine = _postgres_store(request.getfixturevalue("pg_server")) if request.param == "postgres" else _sqlite_store(tmp_path)
     yield engine
@@ -60,14 +60,14 @@ def store(request, tmp_path) -> Iterator[Engine]:  # noqa: ANN001
 
 
 @pytest.fixture
-def sqlite_store(tmp_path) -> Iterator[Engine]:  # noqa: ANN001
+def sqlite_store(tmp_path) -> Iterator[Engine]:
     engine = _sqlite_store(tmp_path)
     yield engine
     engine.dispose()
 
 
 @pytest.fixture
-def pg_store(pg_server) -> Iterator[Engine]:  # noqa: ANN001
+def pg_store(pg_server) -> Iterator[Engine]:
     """A freshly migrated store on the real PostgreSQL server only."""
     engine = _postgres_store(pg_server)
     yield engine

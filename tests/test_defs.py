@@ -6,10 +6,10 @@ from datetime import date
 
 from dagster import AssetKey, DagsterInstance, materialize
 
-from tests.support.books import seeded_sqlite
 from pipelines.cycle import ASSETS, cycle_assets, cycle_checks
 from pipelines.definitions import defs
 from pipelines.resources import ServicingResource
+from tests.support.books import seeded_sqlite
 
 warnings.filterwarnings("ignore", message=".*partitions_def on an AssetCheckSpec.*")
 
@@ -91,8 +91,8 @@ def test_the_cycle_in_contract_shards_under_dagster(tmp_path, monkeypatch):
     date closes with its checks green and every shard's done-mark in the store."""
     from sqlalchemy import text
 
-    from pipelines.cycle import build_cycle_assets
     from autofin.store.engine import make_engine
+    from pipelines.cycle import build_cycle_assets
 
     monkeypatch.setenv("AUTOFIN_DATA_DIR", str(tmp_path))
     url = seeded_sqlite(tmp_path / "autofin.db", contracts=300, as_of=date(2026, 11, 18), seed=4)

@@ -577,6 +577,6 @@ class PublicRouter(APIRouter):
     model declares optional (`next_tier`, `exposure`...) and the service leaves out stays out of the
     JSON rather than appearing as null."""
 
-    def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:  # noqa: ANN401
+    def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         kwargs["response_model_exclude_unset"] = True
         super().add_api_route(path, endpoint, **kwargs)

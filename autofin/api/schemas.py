@@ -14,7 +14,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationIn
 
 from autofin.domain.text import ascii_only, checked_text
 from autofin.origination.access import ROLES
-from autofin.origination.applications import ApplicationRequest, DocumentRefused, Item, PlanRequest
+from autofin.origination.applications import ApplicationRequest, DocumentRefused, QuoteItem, QuoteRequest
 from autofin.origination.approval import TaskDecision
 from autofin.origination.contracts import DebitAccount
 
@@ -158,11 +158,11 @@ class QuoteIn(Body):
     balloon_pct: Percent | None = None
 
 
-    def to_request(self) -> PlanRequest:
-        return PlanRequest(**self._fields())
+    def to_request(self) -> QuoteRequest:
+        return QuoteRequest(**self._fields())
 
     def _fields(self) -> dict:
-        return {**self.model_dump(exclude={"items"}), "items": tuple(Item(**i.model_dump()) for i in self.items)}
+        return {**self.model_dump(exclude={"items"}), "items": tuple(QuoteItem(**i.model_dump()) for i in self.items)}
 
 
 class ApplicationIn(QuoteIn):

@@ -52,7 +52,7 @@ def render_camt054(*, message_id: str, created_at: datetime, account: str, booki
     sub(ntf, "CreDtTm", timestamp(created_at))
     sub(path(ntf, "Acct", "Id", "Othr"), "Id", account)
     for t in transactions:
-        _entry(ntf, amount_minor=t.amount_minor, currency=currency, credit=t.status == "settled", booking=booking, e2e=t.end_to_end_id,
+        _entry(ntf, amount_minor=t.amount, currency=currency, credit=t.status == "settled", booking=booking, e2e=t.end_to_end_id,
                return_reason=t.reason if t.status == "returned" else None)
     return serialise(root)
 

@@ -15,7 +15,13 @@ from datetime import date, datetime
 
 from autofin.bankfiles.amounts import read_amount, write_amount
 from autofin.bankfiles.records import (
-    BankFileError, Creditor, DebitFile, DebitInstruction, StatusReport, TransactionStatus, refusing_bad_values,
+    BankFileError,
+    Creditor,
+    DebitFile,
+    DebitInstruction,
+    StatusReport,
+    TransactionStatus,
+    refusing_bad_values,
 )
 
 ENCODING = "gbk"
@@ -85,11 +91,11 @@ def parse_debit(data: bytes, creditor: Creditor, currency: str = "CNY") -> Debit
 
 def render_result(batch_no: str, results: list[TransactionStatus], currency: str = "CNY") -> bytes:
     ok = [r for r in results if r.status == "settled"]
-    lines = [f"H|{batch_no}|{len(results)}|{write_amount(sum(r.amount_minor for r in results), currency)}|{len(ok)}|"
-             f"{write_amount(sum(r.amount_minor for r in ok), currency)}"]
+    lines = [f"H|{batch_no}|{len(results)}|{write_amount(sum(r.amount for r in results), currency)}|{len(ok)}|"
+             f"{write_amount(sum(r.amount for r in ok), currency)}"]
     for seq, r in enumerate(results, start=1):
         code = "0000" if r.status == "settled" else CODE_FOR_REASON.get(r.reason or "", "9999")
-        lines.append(f"R|{seq}|{r.end_to_end_id}|{write_amount(r.amount_minor, currency)}|{code}|{RESULT_CODES[code][1]}")
+        lines.append(f"R|{seq}|{r.end_to_end_id}|{write_amount(r.amount, currency)}|{code}|{RESULT_CODES[code][1]}")
     return _encode(lines)
 
 
@@ -114,8 +120,8 @@ def parse_result(data: bytes, currency: str = "CNY") -> StatusReport:
     except ValueError:
         raise BankFileError("header counts are not numbers") from None
     settled = [t for t in transactions if t.status == "settled"]
-    if count != len(transactions) or total != sum(t.amount_minor for t in transactions):
+    if count != len(transactions) or total != sum(t.amount for t in transactions):
         raise BankFileError(f"header says {count} lines / {head[3]}, the file holds {len(transactions)}")
-    if ok_count != len(settled) or ok_total != sum(t.amount_minor for t in settled):
+    if ok_count != len(settled) or ok_total != sum(t.amount for t in settled):
         raise BankFileError("header succeeded count/total do not match the result lines")
     return StatusReport("cn_text_result", f"{head[1]}-RESULT", head[1], count, total, tuple(transactions))

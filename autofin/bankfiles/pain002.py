@@ -26,7 +26,8 @@ def render(*, message_id: str, created_at: datetime, original: StatusReport, tra
     sub(grp, "OrgnlMsgId", original.original_message_id)
     sub(grp, "OrgnlMsgNmId", "pain.008.001.08")
     sub(grp, "OrgnlNbOfTxs", str(original.original_count))
-    sub(grp, "OrgnlCtrlSum", write_amount(original.original_total_minor, currency))
+    if original.original_total_minor is not None:
+        sub(grp, "OrgnlCtrlSum", write_amount(original.original_total_minor, currency))
     rejected = sum(1 for t in transactions if t.status == "rejected")
     sub(grp, "GrpSts", "RJCT" if rejected == original.original_count else ("PART" if rejected else "ACCP"))
     pmt = sub(rpt, "OrgnlPmtInfAndSts")

@@ -15,7 +15,7 @@ R = TypeVar("R")
 class BankFileError(Exception):
     """A file that cannot be accepted; `reason` is what the quarantine note says."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(reason)
 
@@ -80,6 +80,13 @@ class TransactionStatus:
     amount_minor: int | None
     currency: str | None = None  # as the file states it; None where the format carries none
     value_date: date | None = None  # when the money moved, where the format says
+
+    @property
+    def amount(self) -> int:
+        """The amount, where a record must carry one (every record this system renders does)."""
+        if self.amount_minor is None:
+            raise BankFileError(f"{self.end_to_end_id}: no amount")
+        return self.amount_minor
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,7 @@ def simulate(profile: BankProfile, remote_root: Path, business_date: date, *, se
         result.files_read += 1
         result.transactions += len(answers)
         result.rejected += len(answers) - len(collected)
-        result.collected_minor += sum(a.amount_minor for a in collected)
+        result.collected_minor += sum(a.amount for a in collected)
         if profile.is_iso:
             original = StatusReport("pain.008", "", batch.message_id, batch.count, batch.total_minor, ())
             statuses = [a if a.status == "rejected" else TransactionStatus(a.end_to_end_id, "accepted", None, a.amount_minor) for a in answers]
@@ -77,7 +77,7 @@ def simulate(profile: BankProfile, remote_root: Path, business_date: date, *, se
                        camt.render_camt054(message_id=f"NTF{batch.message_id}"[:35], created_at=stamp, account=profile.creditor.account,
                                            booking=batch.collection_date, transactions=collected))
                 result.files_written += 1
-                statement += [StatementEntry(a.amount_minor, profile.currency, True, batch.collection_date, a.end_to_end_id) for a in collected]
+                statement += [StatementEntry(a.amount, profile.currency, True, batch.collection_date, a.end_to_end_id) for a in collected]
         else:
             write_atomically(in_dir / f"{batch.message_id}.result.txt", cn_text.render_result(batch.message_id, answers, profile.currency))
             result.files_written += 1

@@ -51,7 +51,7 @@ def remote_dirs(profile: BankProfile) -> tuple[str, str, str]:
 class LocalFolderTransport:
     """The bank's side as a folder: <root>/<outbound dir>, <inbound dir>, <archive dir>."""
 
-    def __init__(self, root: Path, profile: BankProfile):
+    def __init__(self, root: Path, profile: BankProfile) -> None:
         self.root = Path(root)
         out, inbound, archive = (self.root / d.lstrip("/") for d in remote_dirs(profile))
         self.out, self.inbound, self.archive_dir = out, inbound, archive
@@ -85,7 +85,7 @@ def _pinned_key(spec: str) -> paramiko.PKey:
 
 
 class SftpTransport:
-    def __init__(self, profile: BankProfile, *, sleep=time.sleep):  # noqa: ANN001
+    def __init__(self, profile: BankProfile, *, sleep=time.sleep) -> None:  # noqa: ANN001
         if profile.sftp is None:
             raise TransportError(f"bank {profile.code} has no SFTP settings")
         self.profile, self.s, self._sleep = profile, profile.sftp, sleep

@@ -18,6 +18,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, Engine, func, insert, select, text
@@ -162,7 +163,7 @@ def _set_partner_limits(conn: Connection) -> None:
     )
 
 
-def _seed_chunk(conn, rng, ids, as_of, products, models, n_partners, templates, report) -> None:  # noqa: ANN001, PLR0915
+def _seed_chunk(conn, rng, ids, as_of, products, models, n_partners, templates, report) -> None:  # noqa: ANN001
     m = len(ids)
     codes = list(PRODUCT_MIX)
     product_idx = rng.choice(len(codes), size=m, p=list(PRODUCT_MIX.values()))
@@ -175,7 +176,7 @@ def _seed_chunk(conn, rng, ids, as_of, products, models, n_partners, templates, 
         allowed = np.array(t.term_months)
         weights = np.array([TERM_WEIGHTS.get(int(x), 0.05) for x in allowed])
         term[mask] = rng.choice(allowed, size=int(mask.sum()), p=weights / weights.sum())
-    as_of64 = np.datetime64(as_of, "D")
+    as_of64: Any = np.datetime64(as_of, "D")  # numpy's stubs type datetime64 - array as timedelta
     start = as_of64 - rng.integers(1, ORIGINATION_DAYS + 1, size=m).astype("timedelta64[D]")
 
     # vehicles and prices (whole hundreds of yuan)
@@ -245,7 +246,10 @@ def _seed_chunk(conn, rng, ids, as_of, products, models, n_partners, templates, 
     two_char = rng.random(m) < 0.6
     mobile_prefix = rng.choice(np.array(["13", "15", "17", "18", "19"]), size=m)
     mobile_rest = rng.integers(0, 10**9, size=m)
-    customers, mandates, vehicles, contracts_rows = [], [], [], []
+    customers: list[tuple[Any, ...]] = []
+    mandates: list[tuple[Any, ...]] = []
+    vehicles: list[tuple[Any, ...]] = []
+    contracts_rows: list[tuple[Any, ...]] = []
     version_list, start_str = version_ids.tolist(), np.datetime_as_string(start).tolist()
     partner = rng.integers(1, n_partners + 1, size=m)
     has_mandate = rng.random(m) < 0.92
@@ -256,7 +260,7 @@ def _seed_chunk(conn, rng, ids, as_of, products, models, n_partners, templates, 
     maturity_str = np.datetime_as_string(maturity).tolist()
     for k in range(m):
         cid = int(ids[k])
-        region, city, area = CITIES[city_idx[k]]
+        _region, city, area = CITIES[city_idx[k]]
         name = SURNAMES[surname[k]] + GIVEN[given[k, 0]] + (GIVEN[given[k, 1]] if two_char[k] else "")
         if is_company[k]:
             body = _base31(cid, 9)
@@ -294,7 +298,7 @@ def _seed_chunk(conn, rng, ids, as_of, products, models, n_partners, templates, 
     insert_rows(conn, Vehicle.__table__, ["vehicle_id", "vin", "model_code", "brand", "model_name", "condition", "price_minor",
                                           "inventory_status", "partner_id", "branch"], vehicles)
     buckets = bucket_of(dpd)
-    contracts_rows = [row[:-2] + (row[-2], str(buckets[k]), row[-1]) for k, row in enumerate(contracts_rows)]
+    contracts_rows = [(*row[:-2], row[-2], str(buckets[k]), row[-1]) for k, row in enumerate(contracts_rows)]
     insert_rows(conn, Contract.__table__, [
         "contract_id", "contract_no", "partner_id", "customer_id", "vehicle_id", "product_version_id", "business_type", "method",
         "status", "price_minor", "down_payment_minor", "deposit_minor", "financed_minor", "balloon_minor", "term_months",
@@ -307,9 +311,10 @@ def _seed_chunk(conn, rng, ids, as_of, products, models, n_partners, templates, 
     # ---- instalments
     first_instalment_id = int(conn.execute(text("SELECT COALESCE(MAX(instalment_id), 0) + 1 FROM instalment")).scalar_one())
     due_str = np.datetime_as_string(due)
-    billed_date = np.where(billed, due_str, None).tolist()
-    paid_date = np.where(paid, due_str, None).tolist()
-    penalty_through = np.where(unpaid & (days_over > grace), as_of.isoformat(), None).tolist()
+    # an object array: the date where the mask holds, None elsewhere (numpy's stubs do not take None as a value)
+    billed_date = np.where(billed, due_str, np.array(None)).tolist()
+    paid_date = np.where(paid, due_str, np.array(None)).tolist()
+    penalty_through = np.where(unpaid & (days_over > grace), as_of.isoformat(), np.array(None)).tolist()
     zero = np.zeros(len(due), dtype=np.int64)
     pp = np.where(paid, sched.principal_minor, zero)
     pi = np.where(paid, sched.interest_minor, zero)
@@ -323,7 +328,7 @@ def _seed_chunk(conn, rng, ids, as_of, products, models, n_partners, templates, 
     insert_rows(conn, Instalment.__table__, [
         "instalment_id", "contract_id", "seq", "due_date", "status", "principal_minor", "interest_minor", "fee_minor",
         "paid_principal_minor", "paid_interest_minor", "paid_fee_minor", "penalty_minor", "paid_penalty_minor", "billed_date",
-        "paid_date", "penalty_through_date", "penalty_accrued_micro"], list(zip(*columns)))
+        "paid_date", "penalty_through_date", "penalty_accrued_micro"], list(zip(*columns, strict=False)))
 
     # ---- opening balances: one money event per contract with anything open, posted through the ledger core
     scheduled = status_row == "scheduled"
@@ -344,7 +349,7 @@ def _seed_chunk(conn, rng, ids, as_of, products, models, n_partners, templates, 
     events = list(zip(
         ["opening_balance"] * len(which), [f"opening:{int(ids[k])}" for k in which], ids[which].tolist(), [as_of.isoformat()] * len(which),
         *(sums[c][which].tolist() for c in ("outstanding_principal", "principal", "interest", "fee", "penalty", "credit")),
-        [batch_id] * len(which),
+        [batch_id] * len(which), strict=False,
     ))
     insert_rows(conn, MoneyEvent.__table__, ["event_type", "event_key", "contract_id", "business_date", "outstanding_principal_minor",
                                              "principal_minor", "interest_minor", "fee_minor", "penalty_minor", "credit_minor",

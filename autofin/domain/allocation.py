@@ -38,7 +38,7 @@ def allocate_receipt(amount: int, instalments: Sequence[OpenInstalment], order: 
         raise InputError("amount", f"a receipt must be positive, got {amount}")
     if sorted(order) != sorted(ALLOCATION_COMPONENTS):
         raise InputError("allocation_order", f"must order exactly {', '.join(ALLOCATION_COMPONENTS)}")
-    left, lines = amount, []
+    left, lines = amount, list[AllocationLine]()
     for inst in sorted(instalments, key=lambda i: (i.due_date, i.seq)):
         for component in order:
             due = getattr(inst, component)

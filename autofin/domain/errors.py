@@ -8,7 +8,7 @@ class DomainError(Exception):
 class InputError(DomainError, ValueError):
     """A value given from outside breaks a rule. `field` names it, `reason` says why."""
 
-    def __init__(self, field: str, reason: str):
+    def __init__(self, field: str, reason: str) -> None:
         self.field = field
         self.reason = reason
         super().__init__(f"{field}: {reason}")
@@ -53,7 +53,7 @@ class UnknownEventTypeError(DomainError):
 class TransitionError(DomainError):
     """A status change that the object's lifecycle does not allow from its current status."""
 
-    def __init__(self, entity: str, current: str, target: str, allowed: tuple[str, ...]):
+    def __init__(self, entity: str, current: str, target: str, allowed: tuple[str, ...]) -> None:
         self.entity = entity
         self.current = current
         self.target = target

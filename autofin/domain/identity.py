@@ -26,17 +26,17 @@ USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
 VIN_VALUES = {
     **{str(d): d for d in range(10)},
-    **dict(zip("ABCDEFGH", range(1, 9))),
-    **dict(zip("JKLMN", range(1, 6))),
+    **dict(zip("ABCDEFGH", range(1, 9), strict=False)),
+    **dict(zip("JKLMN", range(1, 6), strict=False)),
     "P": 7,
     "R": 9,
-    **dict(zip("STUVWXYZ", range(2, 10))),
+    **dict(zip("STUVWXYZ", range(2, 10), strict=False)),
 }
 MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 
 
 def ric_check_digit(first17: str) -> str:
-    return RIC_CHECK[sum(int(c) * w for c, w in zip(first17, RIC_WEIGHTS)) % 11]
+    return RIC_CHECK[sum(int(c) * w for c, w in zip(first17, RIC_WEIGHTS, strict=False)) % 11]
 
 
 def validate_resident_id(value: str, field: str = "id_number", *, today: date | None = None) -> tuple[str, date]:
@@ -64,7 +64,7 @@ def _known_area(code: str) -> bool:
 
 
 def uscc_check_digit(first17: str) -> str:
-    total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(first17, USCC_WEIGHTS))
+    total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(first17, USCC_WEIGHTS, strict=False))
     return USCC_ALPHABET[(31 - total % 31) % 31]
 
 
@@ -73,7 +73,7 @@ def validate_uscc(value: str, field: str = "id_number") -> str:
     try:
         return uscc.validate(value)
     except ValidationError as exc:
-        raise InputError(field, f"not a valid unified social credit code: {exc.message}") from None
+        raise InputError(field, f"not a valid unified social credit code: {exc}") from None
 
 
 def validate_mobile(value: str, field: str = "mobile") -> str:
@@ -87,7 +87,7 @@ def validate_mobile(value: str, field: str = "mobile") -> str:
 
 def vin_check_digit(vin: str) -> str:
     """The ISO 3779 / FMVSS 115 check digit (position 9) of a 17-character VIN."""
-    total = sum(VIN_VALUES[c] * w for c, w in zip(vin.upper(), VIN_WEIGHTS))
+    total = sum(VIN_VALUES[c] * w for c, w in zip(vin.upper(), VIN_WEIGHTS, strict=False))
     remainder = total % 11
     return "X" if remainder == 10 else str(remainder)
 

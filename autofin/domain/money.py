@@ -22,7 +22,7 @@ RATE_PLACES = Decimal("0.000001")
 
 def D(value: Decimal | int | str) -> Decimal:
     """The one way into an exact number. Refuses floats (and bools): they are not exact."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise FloatMoneyError(f"refusing {type(value).__name__} {value!r}: use str, int or Decimal")
     if isinstance(value, Decimal):
         return value

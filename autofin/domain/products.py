@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from autofin.domain.errors import InputError
-from autofin.domain.money import D, DEFAULT_CURRENCY, minor_digits, parse_rate, round_money
+from autofin.domain.money import DEFAULT_CURRENCY, D, minor_digits, parse_rate, round_money
 from autofin.domain.schedules import MAX_TERM_MONTHS, Method
 
 BUSINESS_TYPES = ("loan", "direct_lease", "sale_leaseback")

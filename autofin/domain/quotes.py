@@ -20,7 +20,7 @@ from decimal import Decimal, localcontext
 
 from autofin.domain.calendar import BusinessCalendar
 from autofin.domain.errors import InputError
-from autofin.domain.money import D, DEFAULT_CURRENCY, RATE_PLACES, format_amount, round_money
+from autofin.domain.money import DEFAULT_CURRENCY, RATE_PLACES, D, format_amount, round_money
 from autofin.domain.products import FEE_KEYS, ProductTerms
 from autofin.domain.schedules import (
     PRECISION,
@@ -153,13 +153,13 @@ def plan_for_product(
     if term_months not in product.term_months:
         allowed = ", ".join(str(t) for t in product.term_months)
         raise InputError("term", f"{product.code} offers {allowed} months, not {term_months}")
-    if (down_payment is None) == (down_payment_pct is None):
-        raise InputError("down_payment", "give the down payment as an amount or as a percentage, one of them")
-    if down_payment is None:
+    if down_payment is None and down_payment_pct is not None:
         pct = D(down_payment_pct)
         if not ZERO <= pct < 1:
             raise InputError("down_payment_pct", f"must be at least 0 and below 100%, got {pct}")
         down_payment = round_money(price * pct, cur)
+    elif down_payment is None or down_payment_pct is not None:
+        raise InputError("down_payment", "give the down payment as an amount or as a percentage, one of them")
     down_payment = _money("down_payment", down_payment, cur)
     minimum = round_money(price * product.min_down_payment_pct, cur)
     if down_payment < minimum:
@@ -178,6 +178,8 @@ def plan_for_product(
         items.append(FeeItem(key, _money(f"fee.{key}", amount, cur), financed, rule.finance_charge))
     if product.method is Method.BALLOON:
         balloon_pct = product.balloon_pct if balloon_pct is None else D(balloon_pct)
+        if balloon_pct is None:
+            raise InputError("balloon_pct", f"{product.code} is a balloon product without a balloon: give balloon_pct")
         low, high = product.balloon_pct_range or (balloon_pct, balloon_pct)
         if not low <= balloon_pct <= high:
             raise InputError("balloon_pct", f"{product.code} allows a balloon of {low * 100}% to {high * 100}%, not {balloon_pct * 100}%")

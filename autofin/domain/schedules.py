@@ -29,7 +29,7 @@ from enum import StrEnum
 
 from autofin.domain.calendar import BusinessCalendar, add_months
 from autofin.domain.errors import InputError
-from autofin.domain.money import D, DEFAULT_CURRENCY, round_money
+from autofin.domain.money import DEFAULT_CURRENCY, D, round_money
 
 PRECISION = 40
 MAX_TERM_MONTHS = 120

@@ -9,6 +9,7 @@ writes nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, exists, or_, true
 
@@ -90,5 +91,5 @@ def scope(who: Principal, entity: type) -> ColumnElement[bool]:
     if entity is Customer:
         return or_(Customer.partner_id == partner_id,
                    exists().where(Application.customer_id == Customer.customer_id, Application.partner_id == partner_id))
-    columns = {Partner: Partner.partner_id, Application: Application.partner_id, Contract: Contract.partner_id, Vehicle: Vehicle.partner_id}
+    columns: dict[type, Any] = {Partner: Partner.partner_id, Application: Application.partner_id, Contract: Contract.partner_id, Vehicle: Vehicle.partner_id}
     return columns[entity] == partner_id

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from autofin.domain.errors import InputError
 from autofin.domain.lifecycle import APPLICATION
@@ -25,15 +25,15 @@ from autofin.origination.antifraud import SimulatedWatchlist, Watchlist, fraud_f
 from autofin.origination.approval import cancel_open_tasks, open_first_task
 from autofin.origination.audit import audit, jsonable
 from autofin.origination.bureau import CreditBureau, SimulatedBureau
-from autofin.origination.esign import SignatureProvider, SimulatedSignatures
-from autofin.origination.payouts import PaymentGateway, SimulatedPayments
 from autofin.origination.errors import Conflict, NotFound, referenced
+from autofin.origination.esign import SignatureProvider, SimulatedSignatures
 from autofin.origination.parties import get_customer, get_vehicle
 from autofin.origination.partners import acting_partner, amount_minor, exposure
+from autofin.origination.payouts import PaymentGateway, SimulatedPayments
 from autofin.reference import calendar, rule_set, vehicle_models
 from autofin.settings import data_dir
-from autofin.store.products import latest_version
 from autofin.store.models import Application, ApplicationItem, Customer, Decision, Document, Partner, Vehicle
+from autofin.store.products import latest_version
 
 BUSINESS_TYPES = ("loan", "direct_lease", "sale_leaseback")
 DOC_TYPES = ("id_card", "driving_licence", "business_licence", "credit_authorization", "invoice", "photo", "income_proof", "other")
@@ -68,7 +68,7 @@ def product_version(conn: Connection, code: str) -> tuple[int, ProductTerms]:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Item:
+class QuoteItem:
     """A fee or charge of the plan (purchase tax, insurance, GPS...), financed or paid upfront; yuan."""
 
     key: str
@@ -77,7 +77,7 @@ class Item:
 
 
 @dataclass(frozen=True, kw_only=True)
-class PlanRequest:
+class QuoteRequest:
     """What a quote asks for: amounts in yuan, percentages from 0 to 100."""
 
     product_code: str
@@ -85,13 +85,13 @@ class PlanRequest:
     price: Decimal | None = None
     down_payment: Decimal | None = None
     down_payment_pct: Decimal | None = None
-    items: tuple[Item, ...] = ()
+    items: tuple[QuoteItem, ...] = ()
     start_date: date | None = None
     balloon_pct: Decimal | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
-class ApplicationRequest(PlanRequest):
+class ApplicationRequest(QuoteRequest):
     """What an application asks for: the plan, for a customer and a vehicle, by a partner (a dealer's
     own, implied); the price defaults to the vehicle's."""
 
@@ -107,7 +107,7 @@ def plan_view(product: ProductTerms, plan: FinancingPlan) -> dict[str, Any]:
     return {**plan_as_dict(plan), "product_code": product.code}
 
 
-def quote(product: ProductTerms, request: PlanRequest, *, today: date) -> FinancingPlan:
+def quote(product: ProductTerms, request: QuoteRequest, *, today: date) -> FinancingPlan:
     """The plan for the request's price, down payment, term and fee items under the product's rules."""
     if request.price is None:
         raise InputError("price", "required for a quote")
@@ -210,7 +210,8 @@ def create_application(conn: Connection, who: Principal, *, request: Application
     inputs = _inputs(conn, who, request, today)
     application_id = conn.execute(
         # the number carries the id, so it is set right after the insert, in the same transaction
-        insert(Application).values(application_no=f"new-{uuid.uuid4().hex[:24]}", status="draft", created_by=who.user_id, **inputs["values"]).returning(Application.application_id)
+        insert(Application).values(application_no=f"new-{uuid.uuid4().hex[:24]}", status="draft", created_by=who.user_id, **inputs["values"])
+        .returning(Application.application_id)
     ).scalar_one()
     number = f"AP{today:%Y%m%d}{application_id:08d}"
     conn.execute(update(Application).where(Application.application_id == application_id).values(application_no=number))
@@ -225,7 +226,7 @@ def update_application(conn: Connection, who: Principal, row: Any, *, request: A
         raise Conflict(f"application {row.application_no} is {row.status}; only a draft can be edited")
     inputs = _inputs(conn, who, request, today)
     conn.execute(update(Application).where(Application.application_id == row.application_id).values(**inputs["values"]))
-    conn.execute(ApplicationItem.__table__.delete().where(ApplicationItem.application_id == row.application_id))
+    conn.execute(delete(ApplicationItem).where(ApplicationItem.application_id == row.application_id))
     _write_items(conn, row.application_id, inputs["items"])
     after = _audited(inputs["values"])
     audit(conn, who, "application.update", "application", row.application_no, {k: getattr(row, k) for k in after}, after)
@@ -406,7 +407,7 @@ def document_path(digest: str):  # noqa: ANN201
 class DocumentRefused(Exception):
     """An upload refused for its size (413) or its type (415) before it is stored."""
 
-    def __init__(self, status: int, reason: str):
+    def __init__(self, status: int, reason: str) -> None:
         self.status = status
         self.reason = reason
         super().__init__(reason)

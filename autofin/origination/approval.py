@@ -31,7 +31,7 @@ from autofin.origination.errors import Conflict, Forbidden, NotFound, one_by_one
 from autofin.origination.users import usernames
 from autofin.reference import approval_matrix
 from autofin.store.engine import iso, utc
-from autofin.store.models import Application, AppUser, ApprovalTask, Decision, Partner
+from autofin.store.models import Application, ApprovalTask, AppUser, Decision, Partner
 
 OPEN = ("open", "claimed")
 DECISIONS = {"approve": "approved", "reject": "rejected", "return": "returned"}
@@ -262,7 +262,7 @@ def decide(conn: Connection, who: Principal, task_id: int, decision: str, reason
     target = {"approve": "in_approval" if task.tier_seq < len(task.route) else "approved", "reject": "rejected", "return": "draft"}[decision]
     if app.status != target:  # in_approval → in_approval (a middle tier) is no move
         APPLICATION.check(app.status, target)
-    created = utc(task.created_at)
+    created = utc(task.created_at) or now  # written with the task; never empty
     status = DECISIONS[decision]
     changed = conn.execute(
         update(ApprovalTask).where(_ACTIONABLE).values(

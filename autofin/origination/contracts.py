@@ -30,11 +30,24 @@ from autofin.origination.audit import audit
 from autofin.origination.errors import Conflict, NotFound
 from autofin.origination.esign import SignatureProvider
 from autofin.reference import bank_profiles, voucher_templates
-from autofin.store.ledger import post_contract_events
 from autofin.store.engine import iso
+from autofin.store.ledger import post_contract_events
 from autofin.store.models import (
-    Application, ApplicationItem, Contract, JournalEntry, JournalLine, ContractCondition, ContractSignature, Customer, Disbursement, Instalment, Mandate,
-    Partner, Product, ProductVersion, Vehicle,
+    Application,
+    ApplicationItem,
+    Contract,
+    ContractCondition,
+    ContractSignature,
+    Customer,
+    Disbursement,
+    Instalment,
+    JournalEntry,
+    JournalLine,
+    Mandate,
+    Partner,
+    Product,
+    ProductVersion,
+    Vehicle,
 )
 
 # ---------------------------------------------------------------- reading
@@ -255,7 +268,8 @@ def keep_document(conn: Connection, who: Principal, row: Any, digest: str, data:
                            .values(document_sha256=digest)).rowcount
     if changed:
         audit(conn, who, "contract.document", "contract", row.contract_no, None, {"document_sha256": digest})
-    return conn.execute(select(Contract.document_sha256).where(Contract.contract_id == row.contract_id)).scalar_one()
+    kept = conn.execute(select(Contract.document_sha256).where(Contract.contract_id == row.contract_id)).scalar_one()
+    return digest if kept is None else kept
 
 
 @dataclass(frozen=True)

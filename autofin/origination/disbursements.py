@@ -141,7 +141,7 @@ def unlock(conn: Connection, who: Principal, disbursement_id: int) -> dict[str, 
 
 def approve(conn: Connection, who: Principal, disbursement_id: int, now: datetime, gateway: PaymentGateway) -> dict[str, Any]:
     """Approved, then sent to the bank at once; if the channel is down it stays approved, to be sent again."""
-    d, contract = get(conn, who, disbursement_id)
+    d, _contract = get(conn, who, disbursement_id)
     if d.requested_by == who.user_id:
         raise Forbidden("nobody approves a disbursement they requested")
     changed = conn.execute(update(Disbursement).where(_ACTIONABLE, Disbursement.status.in_(REVIEWABLE))

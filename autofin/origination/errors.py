@@ -13,7 +13,7 @@ T = TypeVar("T")
 class NotFound(Exception):
     """The object does not exist, or is outside the caller's data scope (the two look the same)."""
 
-    def __init__(self, entity: str, key: object):
+    def __init__(self, entity: str, key: object) -> None:
         self.entity = entity
         self.key = key
         super().__init__(f"{entity} {key} not found")
@@ -56,7 +56,7 @@ def one_by_one(conn, items, key: str, act):  # noqa: ANN001, ANN201
         try:
             with conn.begin_nested():
                 out.append({"ok": True, **act(item)})
-        except Exception as exc:  # noqa: BLE001 - refusals are listed, anything else re-raised below
+        except Exception as exc:
             status = answer_status(exc)
             if status is None:
                 raise

@@ -23,7 +23,7 @@ def read_table(data: bytes, file_name: str) -> list[dict[str, str]]:
             raise InputError("file", "a CSV upload must be UTF-8") from None
         rows = list(csv.reader(io.StringIO(text)))
     elif name.endswith(".xlsx"):
-        rows = _xlsx_rows(data)
+        rows = [[str(v) for v in row] for row in _xlsx_rows(data)]
     else:
         raise InputError("file", f"{file_name}: upload a .csv or .xlsx file")
     rows = [r for r in rows if any(str(c).strip() for c in r)]

@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from autofin.domain.errors import InputError
-from autofin.domain.text import checked_text
 from autofin.domain.money import format_minor
+from autofin.domain.text import checked_text
 from autofin.origination.access import Principal
 from autofin.origination.audit import audit
 from autofin.origination.contracts import get_contract

@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from autofin.domain.errors import InputError
-from autofin.domain.products import ALLOCATION_COMPONENTS
 from autofin.domain.money import D, format_amount, format_minor, from_minor, to_minor
+from autofin.domain.products import ALLOCATION_COMPONENTS
 from autofin.domain.schedules import Method, ScheduleTerms, build_schedule
 from autofin.origination.access import Principal, scope
 from autofin.origination.audit import audit
@@ -27,13 +27,18 @@ from autofin.origination.errors import Conflict, Forbidden
 from autofin.origination.partners import amount_minor as checked_minor
 from autofin.reference import approval_matrix, calendar, voucher_templates
 from autofin.servicing.reversal import reverse_receipts
-from autofin.store.ledger import post_contract_events
 from autofin.store.engine import iso
+from autofin.store.ledger import post_contract_events
 from autofin.store.models import (
-    Allocation, AppUser, Contract, Instalment, PostLeaseApproval, PostLeaseRequest, Receipt, ScheduleHistory,
+    Allocation,
+    AppUser,
+    Contract,
+    Instalment,
+    PostLeaseApproval,
+    PostLeaseRequest,
+    Receipt,
+    ScheduleHistory,
 )
-
-
 
 # ---------------------------------------------------------------- reading
 
@@ -254,7 +259,8 @@ def _execute_extension(conn: Connection, who: Principal, r: Any, contract: Any, 
     conn.execute(update(Instalment).where(Instalment.instalment_id == last.instalment_id)
                  .values(principal_minor=last.principal_minor - contract.balloon_minor))
     new = [{"contract_id": contract.contract_id, "seq": n["seq"], "due_date": date.fromisoformat(n["due_date"]), "status": "scheduled",
-            "principal_minor": to_minor(D(n["principal"])), "interest_minor": to_minor(D(n["interest"])), "fee_minor": to_minor(D(n["fee"]))} for n in plan["new_instalments"]]
+            "principal_minor": to_minor(D(n["principal"])), "interest_minor": to_minor(D(n["interest"])), "fee_minor": to_minor(D(n["fee"]))}
+           for n in plan["new_instalments"]]
     conn.execute(insert(Instalment), new)
     maturity = new[-1]["due_date"]
     conn.execute(update(Contract).where(Contract.contract_id == contract.contract_id).values(

@@ -19,8 +19,8 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from autofin.domain.errors import InputError
 from autofin.domain.lifecycle import CONTRACT
-from autofin.domain.products import ALLOCATION_COMPONENTS
 from autofin.domain.money import format_amount, format_minor, from_minor, to_minor, vat_inside_minor
+from autofin.domain.products import ALLOCATION_COMPONENTS
 from autofin.domain.settlement import InstalmentState, SettlementQuote, early_settlement_quote
 from autofin.origination.access import Principal
 from autofin.origination.audit import audit
@@ -33,9 +33,8 @@ from autofin.store.ledger import post_contract_events
 from autofin.store.models import Allocation, Contract, DebitOrder, Instalment, Mandate, Receipt
 
 
-
 def _instalments(conn: Connection, contract_id: int) -> list[Any]:
-    return conn.execute(select(Instalment).where(Instalment.contract_id == contract_id).order_by(Instalment.seq)).all()
+    return list(conn.execute(select(Instalment).where(Instalment.contract_id == contract_id).order_by(Instalment.seq)).all())
 
 
 def quote(conn: Connection, row: Any, as_of: date, today: date) -> SettlementQuote:

@@ -192,7 +192,8 @@ def _kpi_workbook(con: duckdb.DuckDBPyConnection, business_date: date) -> Workbo
     for cell in ws[3]:
         cell.fill, cell.font = HEADER_FILL, HEADER_FONT
     for label, sql, fmt in KPIS:
-        value = con.execute(sql).fetchone()[0]
+        row = con.execute(sql).fetchone()
+        value = None if row is None else row[0]
         ws.append([label, value if value is not None else 0])
         ws.cell(row=ws.max_row, column=2).number_format = fmt
     ws.column_dimensions["A"].width, ws.column_dimensions["B"].width = 42, 22

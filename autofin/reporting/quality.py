@@ -80,7 +80,8 @@ def run_suites(path: Path | None = None, only: list[str] | None = None) -> list[
                 batch_parameters={"dataframe": frame})
             suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
             outcome = batch.validate(suite)
-            failed = [f"{r.expectation_config.type}({r.expectation_config.kwargs.get('column')})" for r in outcome.results if not r.success]
+            failed = [f"{r.expectation_config.type}({r.expectation_config.kwargs.get('column')})" for r in outcome.results
+                      if not r.success and r.expectation_config is not None]
             results.append(SuiteResult(name, len(frame), bool(outcome.success), failed))
     finally:
         con.close()

@@ -64,6 +64,8 @@ def store_attachment(url: str | None = None) -> tuple[str, str, str]:
     """(DuckDB attach type, attach string, schema) for the configured store."""
     parsed = make_url(url or database_url())
     if parsed.get_backend_name() == "sqlite":
+        if not parsed.database:
+            raise ValueError(f"{url or database_url()}: an in-memory SQLite store has no file for the warehouse to attach")
         return "sqlite", str(Path(parsed.database).resolve()), "main"
     parts = {"host": parsed.host or "127.0.0.1", "port": parsed.port or 5432, "dbname": parsed.database, "user": parsed.username}
     if parsed.password:

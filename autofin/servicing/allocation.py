@@ -18,8 +18,8 @@ from sqlalchemy import Connection, text
 
 from autofin.domain.products import ALLOCATION_COMPONENTS
 from autofin.servicing.context import StepContext
-from autofin.servicing.shards import parse as parse_shard
 from autofin.servicing.delinquency import refresh_dpd
+from autofin.servicing.shards import parse as parse_shard
 from autofin.servicing.sql import analyze, least, position
 from autofin.store.ledger import post_batch
 

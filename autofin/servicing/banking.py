@@ -24,9 +24,9 @@ import hashlib
 import logging
 import os
 import re
-from time import perf_counter
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from pathlib import Path
+from time import perf_counter
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, Connection, Date, MetaData, Table, Text, insert, select, text
@@ -35,8 +35,8 @@ from sqlalchemy.exc import IntegrityError
 from autofin.bankfiles import cn_text, importers, pain008
 from autofin.bankfiles.profiles import BankProfile
 from autofin.bankfiles.reasons import REASONS, failure_reason
-from autofin.files import write_atomically
 from autofin.bankfiles.records import BankFileError, DebitFile, DebitInstruction, Statement, StatusReport
+from autofin.files import write_atomically
 from autofin.servicing.context import StepContext
 from autofin.servicing.days import is_bank_day
 from autofin.servicing.reversal import reverse_receipts
@@ -54,12 +54,6 @@ REASON_CODE = re.compile(r"^[A-Z0-9]{4}$")
 log = logging.getLogger("autofin.cycle")
 OWED = ("i.principal_minor + i.interest_minor + i.fee_minor + i.penalty_minor - i.paid_principal_minor - i.paid_interest_minor "
         "- i.paid_fee_minor - i.paid_penalty_minor")
-
-
-def folder(ctx: StepContext, area: str, bank: str) -> Path:
-    path = Path(ctx.bank_root) / area / bank
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def _sql_codes(codes) -> str:  # noqa: ANN001
@@ -92,7 +86,8 @@ def _select_debits(conn: Connection, d: date, profile: BankProfile) -> tuple[int
     params = {"d": d, "bank": profile.code, "ymd": d.strftime("%Y%m%d"), "after": profile.representment_after_days,
               "max": profile.max_attempts}
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_owed (contract_id BIGINT PRIMARY KEY, mandate_id BIGINT, owed BIGINT, attempt INTEGER)"))
-    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_last (contract_id BIGINT PRIMARY KEY, status TEXT, reason TEXT, business_date DATE, attempt INTEGER)"))
+    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_last (contract_id BIGINT PRIMARY KEY, status TEXT, reason TEXT, "
+                      "business_date DATE, attempt INTEGER)"))
     conn.execute(text("DELETE FROM tmp_owed"))
     conn.execute(text("DELETE FROM tmp_last"))
     conn.execute(
@@ -166,7 +161,7 @@ def _write_files(conn: Connection, d: date, profile: BankProfile, ctx: StepConte
         ))
         data = pain008.render(batch, profile.format) if profile.is_iso else cn_text.render_debit(batch)
         name = f"{message_id}{profile.file_suffix}"
-        write_atomically(folder(ctx, "outbound", profile.code) / name, data)
+        write_atomically(ctx.bank_folder("outbound", profile.code) / name, data)
         batch_id = conn.execute(
             insert(DebitBatch).values(bank_code=profile.code, business_date=d, message_id=message_id, file_name=name,
                                       tx_count=batch.count, ctrl_sum_minor=batch.total_minor, currency=profile.currency)
@@ -197,12 +192,13 @@ def upload_files(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
         select(BankFile.bank_file_id, BankFile.bank_code, BankFile.file_name, BankFile.sha256, BankFile.message_id)
         .where(BankFile.direction == "out", BankFile.status == "registered").order_by(BankFile.bank_file_id)
     ).all()
-    sent, already = [], []
+    sent: list[str] = []
+    already: list[str] = []
     for file_id, bank, name, digest, message_id in files:
-        data = (folder(ctx, "outbound", bank) / name).read_bytes()
+        data = (ctx.bank_folder("outbound", bank) / name).read_bytes()
         if hashlib.sha256(data).hexdigest() != digest:
             raise BankFileError(f"{name} changed on disk since it was registered: not sending it")
-        (sent if ctx.transport_for(ctx.banks[bank]).put(name, data) else already).append(name)
+        (sent if ctx.transport(ctx.banks[bank]).put(name, data) else already).append(name)
         conn.execute(text("UPDATE bank_file SET status = 'uploaded' WHERE bank_file_id = :f"), {"f": file_id})
         conn.execute(text("UPDATE debit_batch SET status = 'uploaded' WHERE message_id = :m"), {"m": message_id})
         conn.execute(
@@ -224,8 +220,8 @@ def _head(path: Path) -> bytes:
 def apply_bank_answers(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
     fetched = 0
     for code, profile in sorted(ctx.banks.items()):
-        inbound = folder(ctx, "inbound", code)
-        transport = ctx.transport_for(profile)
+        inbound = ctx.bank_folder("inbound", code)
+        transport = ctx.transport(profile)
         for name in transport.list_inbound():
             data = transport.get(name)
             target = inbound / name
@@ -238,7 +234,7 @@ def apply_bank_answers(conn: Connection, d: date, ctx: StepContext) -> dict[str,
                               "rejected": 0, "returned": 0, "pending": 0, "settled_minor": 0, "statement_lines": 0, "records_read": 0,
                               "reading_seconds": 0.0}
     for code in sorted(ctx.banks):
-        inbound = folder(ctx, "inbound", code)
+        inbound = ctx.bank_folder("inbound", code)
         files = [p for p in inbound.iterdir() if p.is_file() and not p.name.startswith(".")]
         # statuses before settlements before statements, whatever the names
         for path in sorted(files, key=lambda p: (importers.apply_order(_head(p)), p.name)):
@@ -286,7 +282,7 @@ def _take_file(conn: Connection, d: date, ctx: StepContext, bank: str, path: Pat
     with one file (its bytes, its schema, its figures, its ids) stops only that file."""
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
-    archive = folder(ctx, "archive", bank)
+    archive = ctx.bank_folder("archive", bank)
     importer = importers.identify(data)
     kind, message_id, reason = importers.kind_of(importer), None, None
     known = conn.execute(select(BankFile.status, BankFile.file_name).where(BankFile.sha256 == digest, BankFile.status != "quarantined")).first()
@@ -304,7 +300,7 @@ def _take_file(conn: Connection, d: date, ctx: StepContext, bank: str, path: Pat
             content = importers.read_answer(ctx.banks[bank], importer, data)
         except BankFileError as exc:
             reason = exc.reason
-        except Exception as exc:  # noqa: BLE001  (whatever a hostile file makes a parser raise is the file's fault)
+        except Exception as exc:
             log.warning("%s: unreadable (%s)", path.name, exc, exc_info=True)
             reason = f"unreadable: {type(exc).__name__}: {exc}"[:300]
         counts["reading_seconds"] += perf_counter() - started
@@ -332,7 +328,7 @@ def _take_file(conn: Connection, d: date, ctx: StepContext, bank: str, path: Pat
                                          message_id=message_id, size_bytes=len(data), status="quarantined", reason=reason, business_date=d))
     counts["quarantined"][path.name] = reason
     note = f"{path.name}\nbank: {bank}\nbusiness date: {d}\nsha256: {digest}\nreason: {reason}\n"
-    _move_after_commit(ctx, path, folder(ctx, "quarantine", bank), digest, note)
+    _move_after_commit(ctx, path, ctx.bank_folder("quarantine", bank), digest, note)
 
 
 def _apply(conn: Connection, d: date, ctx: StepContext, bank: str, kind: str, content: Statement | StatusReport,
@@ -419,7 +415,7 @@ def _apply_report(conn: Connection, d: date, ctx: StepContext, bank: str, report
         raise BankFileError(f"{state} transactions answered in a state that does not follow (already answered?)")
 
     invalidating = _sql_codes(code for code, r in REASONS.items() if r.invalidates_mandate)
-    params = {"d": d, "now": datetime.now(timezone.utc), "batch_key": f"returns:{d.isoformat()}"}
+    params = {"d": d, "now": datetime.now(UTC), "batch_key": f"returns:{d.isoformat()}"}
     rejected = conn.execute(
         text("UPDATE debit_order SET status = 'rejected', reason_code = (SELECT a.reason FROM tmp_answer a WHERE a.e2e = debit_order.end_to_end_id), "
              "answered_at = :now WHERE end_to_end_id IN (SELECT e2e FROM tmp_answer WHERE status = 'rejected')"),

@@ -7,11 +7,11 @@ import csv
 import hashlib
 import io
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, insert, text, update
 
+from autofin.domain.money import format_minor
 from autofin.files import writing_atomically
 from autofin.reference import chart_of_accounts
 from autofin.servicing.checks import nightly_checks
@@ -19,7 +19,6 @@ from autofin.servicing.context import CheckFailedError, StepContext
 from autofin.servicing.sql import analyze, zero_pad
 from autofin.store.ledger import post_batch
 from autofin.store.models import BusinessDay, VoucherExport
-from autofin.domain.money import format_minor
 
 
 def ensure_vouchers(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
@@ -43,7 +42,8 @@ def ensure_vouchers(conn: Connection, d: date, ctx: StepContext) -> dict[str, An
     ).one()
     if events != entries or debit != credit:
         raise CheckFailedError(f"{d}: {events} money events but {entries} vouchers; debit {debit} credit {credit}")
-    by_type = dict(conn.execute(text("SELECT event_type, COUNT(*) FROM journal_entry WHERE entry_date = :d GROUP BY event_type"), {"d": d}).all())
+    by_type: dict[str, int] = dict(conn.execute(text("SELECT event_type, COUNT(*) FROM journal_entry WHERE entry_date = :d "
+                                                     "GROUP BY event_type"), {"d": d}).all())
     return {"vouchers": int(entries), "posted_late": late, "debit_minor": int(debit), "credit_minor": int(credit),
             "by_event_type": {k: int(v) for k, v in sorted(by_type.items())}}
 
@@ -90,7 +90,7 @@ def export_vouchers(conn: Connection, d: date, ctx: StepContext) -> dict[str, An
             "ORDER BY t.seq, jl.line_no"
         ).execution_options(yield_per=EXPORT_CHUNK),  # this statement only: streamed (a server-side cursor on PostgreSQL)
     )
-    folder = Path(ctx.export_dir) / "ledger"
+    folder = ctx.ledger_folder()
     folder.mkdir(parents=True, exist_ok=True)
     name = f"vouchers-{d.isoformat()}.csv"
     day, lines, sha = d.isoformat(), 0, hashlib.sha256()

@@ -40,6 +40,25 @@ class StepContext:
     # file moves and other effects outside the store, run only once the step's transaction commits
     after_commit: list[Callable[[], None]] = field(default_factory=list)
 
+    def bank_folder(self, area: str, bank: str) -> Path:
+        """<bank root>/<area>/<bank> (outbound, inbound, archive, quarantine, remote), created if missing."""
+        if self.bank_root is None:
+            raise ValueError("this cycle context has no bank folder (bank_root)")
+        path = Path(self.bank_root) / area / bank
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def transport(self, profile: BankProfile) -> Transport:
+        if self.transport_for is None:
+            raise ValueError("this cycle context has no bank transport (transport_for)")
+        return self.transport_for(profile)
+
+    def ledger_folder(self) -> Path:
+        """Where the voucher exports for the general ledger go."""
+        if self.export_dir is None:
+            raise ValueError("this cycle context has no export folder (export_dir)")
+        return Path(self.export_dir) / "ledger"
+
 
 StepFn = Callable[[Connection, date, StepContext], dict[str, Any]]
 

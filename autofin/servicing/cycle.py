@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, text
@@ -89,7 +89,7 @@ def run_step(engine: Engine, name: str, d: date, ctx: StepContext) -> StepResult
     if ctx.shard != "all" and name not in SHARDED_STEPS:
         raise DomainError(f"{name} runs whole (per bank or over the ledger); only {', '.join(SHARDED_STEPS)} run in shards")
     started = time.perf_counter()
-    started_at = datetime.now(timezone.utc)
+    started_at = datetime.now(UTC)
     ctx.after_commit.clear()
     try:
         with write_transaction(engine) as conn:
@@ -137,7 +137,7 @@ def run_shards(engine: Engine, name: str, d: date, ctx: StepContext, count: int)
     with ThreadPoolExecutor(max_workers=len(parts), thread_name_prefix=f"{name}-shard") as pool:
         futures = [pool.submit(run_step, engine, name, d, replace(ctx, shard=s.key, after_commit=[])) for s in parts]
         done = [f.result() for f in futures]  # the first failure is raised, once all have finished
-    return StepResult(name, d, {"shards": {s.key: r.counts for s, r in zip(parts, done)}}, time.perf_counter() - started,
+    return StepResult(name, d, {"shards": {s.key: r.counts for s, r in zip(parts, done, strict=False)}}, time.perf_counter() - started,
                       skipped=all(r.skipped for r in done))
 
 

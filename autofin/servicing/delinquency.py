@@ -88,7 +88,7 @@ def age_arrears(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
         ),
         params,
     ).rowcount
-    buckets = dict(conn.execute(text("SELECT bucket, COUNT(*) FROM contract WHERE status = 'active' AND dpd > 0"
+    buckets: dict[str, int] = dict(conn.execute(text("SELECT bucket, COUNT(*) FROM contract WHERE status = 'active' AND dpd > 0"
                                      f"{shard.where('contract_id')} GROUP BY bucket")).all())
     return {
         "contracts_past_due": int(sum(buckets.values())),

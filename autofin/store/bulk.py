@@ -8,34 +8,49 @@ primary keys themselves call `sync_sequences` once afterwards (PostgreSQL identi
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import Connection, Table, text
+from sqlalchemy import Connection, FromClause, Table, text
 
 from autofin.store.engine import is_sqlite
 
 
-def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[tuple]) -> int:
+def _driver(conn: Connection) -> Any:
+    raw = conn.connection.driver_connection
+    if raw is None:
+        raise RuntimeError("the connection is closed")
+    return raw
+
+
+def _table(table: Table | FromClause) -> Table:
+    """A model's `__table__` (SQLAlchemy types it as any FromClause) as the Table it is."""
+    if not isinstance(table, Table):
+        raise TypeError(f"rows go into a table, not {table!r}")
+    return table
+
+
+def insert_rows(conn: Connection, into: Table | FromClause, columns: Sequence[str], rows: Iterable[tuple]) -> int:
+    table = _table(into)
     if is_sqlite(conn):
         placeholders = ", ".join("?" for _ in columns)
         sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders})"
-        cursor = conn.connection.driver_connection.cursor()
+        cursor = _driver(conn).cursor()
         rows = rows if isinstance(rows, list) else list(rows)
         cursor.executemany(sql, rows)
         return len(rows)
     count = 0
-    raw = conn.connection.driver_connection
-    with raw.cursor().copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+    with _driver(conn).cursor().copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
             count += 1
     return count
 
 
-def sync_sequences(conn: Connection, tables: Iterable[Table]) -> None:
+def sync_sequences(conn: Connection, tables: Iterable[Table | FromClause]) -> None:
     """After explicit ids: move PostgreSQL's identity sequences past the largest id."""
     if is_sqlite(conn):
         return
-    for table in tables:
+    for table in map(_table, tables):
         (pk,) = table.primary_key.columns
         conn.execute(
             text(
@@ -45,6 +60,7 @@ def sync_sequences(conn: Connection, tables: Iterable[Table]) -> None:
         )
 
 
-def next_id(conn: Connection, table: Table) -> int:
+def next_id(conn: Connection, into: Table | FromClause) -> int:
+    table = _table(into)
     (pk,) = table.primary_key.columns
     return int(conn.execute(text(f"SELECT COALESCE(MAX({pk.name}), 0) + 1 FROM {table.name}")).scalar_one())

@@ -149,5 +149,5 @@ def subledger_vs_ledger(conn: Connection) -> list[ControlAccountTie]:
     ledger = account_balances(conn)
     sums = conn.execute(text(SUBLEDGER_SQL)).one()
     credit = -int(conn.execute(text("SELECT COALESCE(SUM(credit_minor), 0) FROM contract")).scalar_one())
-    ties = [ControlAccountTie(account, int(value), ledger.get(account, 0)) for account, value in zip(SUBLEDGER_ACCOUNTS, sums)]
+    ties = [ControlAccountTie(account, int(value), ledger.get(account, 0)) for account, value in zip(SUBLEDGER_ACCOUNTS, sums, strict=False)]
     return [*ties, ControlAccountTie(CREDIT_ACCOUNT, credit, ledger.get(CREDIT_ACCOUNT, 0))]

@@ -36,7 +36,10 @@ def current_revision(engine: Engine) -> str | None:
 def head_revision() -> str:
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:
+        raise StoreOutOfDateError("no migrations found next to the code")
+    return head
 
 
 class StoreOutOfDateError(Exception):

@@ -9,7 +9,7 @@ values are listed beside each model and checked by the code that moves them.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint, func, text
 from sqlalchemy.dialects.postgresql import JSONB
@@ -30,7 +30,7 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {int: BigInteger, dict[str, Any]: Json, list[Any]: Json}
+    type_annotation_map: ClassVar = {int: BigInteger, dict[str, Any]: Json, list[Any]: Json}
 
 
 def pk() -> Mapped[int]:

@@ -129,7 +129,7 @@ class World:
         return contract_no
 
 
-def make_world(engine: Engine, tmp_path, monkeypatch, contracts: int = 40) -> Iterator[World]:  # noqa: ANN001
+def make_world(engine: Engine, tmp_path, monkeypatch, contracts: int = 40) -> Iterator[World]:
     monkeypatch.setenv("AUTOFIN_DATA_DIR", str(tmp_path / "data"))
     seed_store(engine, contracts=contracts, as_of=AS_OF)
     with write_transaction(engine) as conn:
@@ -152,5 +152,5 @@ def make_world(engine: Engine, tmp_path, monkeypatch, contracts: int = 40) -> It
 
 
 @pytest.fixture
-def world(sqlite_store, tmp_path, monkeypatch) -> Iterator[World]:  # noqa: ANN001
+def world(sqlite_store, tmp_path, monkeypatch) -> Iterator[World]:
     yield from make_world(sqlite_store, tmp_path, monkeypatch)

@@ -161,7 +161,8 @@ def test_the_partner_limit_refuses_with_the_figures_and_writes_nothing(world: Wo
     shown = world.call("GET", f"/applications/{app['application_no']}", "dealer_a", 200).json()
     assert shown["status"] == "draft" and shown["decisions"] == [] and shown["submitted_at"] is None
     with world.engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(AuditEvent)).scalar_one() == audit_before + 5  # customer, vehicle, application and two uploads; nothing of the submit
+        # customer, vehicle, application and two uploads; nothing of the submit
+        assert conn.execute(select(func.count()).select_from(AuditEvent)).scalar_one() == audit_before + 5
     assert first["status"] == "pre_approved"
 
 

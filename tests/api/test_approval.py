@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 
 from autofin.origination.users import add_user
-from autofin.store.models import Application, AppUser, ApprovalTask, AuditEvent, Contract, Decision, ProductVersion
+from autofin.store.models import Application, ApprovalTask, AppUser, AuditEvent, Contract, Decision, ProductVersion
 from tests.api.conftest import World, make_world
 
 BIG = {"vehicle_model": "BMW-3", "price": "400000", "monthly_income": "90000"}  # financed 281,200: three tiers
@@ -21,7 +21,7 @@ def big(world: World, who: str = "dealer_a") -> dict:
     return world.submitted(who, vehicle_id=vehicle_id, monthly_income=BIG["monthly_income"], **partner)
 
 
-def decide(world: World, task_id: int, who: str, expect: int, **body):  # noqa: ANN201
+def decide(world: World, task_id: int, who: str, expect: int, **body):
     return world.call("POST", f"/approval-tasks/{task_id}/decision", who, expect, json={"decision": "approve", **body}).json()
 
 

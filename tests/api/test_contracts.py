@@ -10,7 +10,16 @@ from sqlalchemy import func, select, update
 from autofin.reference import chart_of_accounts
 from autofin.store.ledger import subledger_vs_ledger, trial_balance_as_of
 from autofin.store.models import (
-    AuditEvent, Contract, ContractSignature, Customer, Instalment, JournalLine, Mandate, Partner, PartnerHistory, Vehicle,
+    AuditEvent,
+    Contract,
+    ContractSignature,
+    Customer,
+    Instalment,
+    JournalLine,
+    Mandate,
+    Partner,
+    PartnerHistory,
+    Vehicle,
 )
 from tests.api.conftest import World
 

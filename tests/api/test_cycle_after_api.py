@@ -48,7 +48,7 @@ def test_the_cycle_stays_green_over_what_the_api_did(world: World, tmp_path, mon
         assert {k: v for k, v in nightly_checks(conn, TODAY).items() if v} == {}
 
 
-def _exported(folder) -> dict[str, list[tuple[str, str, str, str, str]]]:  # noqa: ANN001
+def _exported(folder) -> dict[str, list[tuple[str, str, str, str, str]]]:
     """Every voucher in every ledger export file: number → its lines (file, entry date, account, debit, credit, late)."""
     out: dict[str, list] = {}
     for path in sorted(folder.glob("vouchers-*.csv")):

@@ -7,7 +7,6 @@ from datetime import date
 import pytest
 
 from autofin.domain.identity import ric_check_digit
-
 from tests.api.conftest import World, resident_id, vin_for
 
 GOOD_ID = resident_id(123, date(1990, 5, 17))

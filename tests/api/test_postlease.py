@@ -17,7 +17,15 @@ from autofin.servicing.cycle import run_step
 from autofin.settings import business_today
 from autofin.store.ledger import subledger_vs_ledger, trial_balance_as_of
 from autofin.store.models import (
-    Allocation, AuditEvent, Contract, DebitOrder, Instalment, Partner, PostLeaseRequest, Receipt, ScheduleHistory,
+    Allocation,
+    AuditEvent,
+    Contract,
+    DebitOrder,
+    Instalment,
+    Partner,
+    PostLeaseRequest,
+    Receipt,
+    ScheduleHistory,
 )
 from tests.api.conftest import World
 
@@ -35,7 +43,7 @@ def allocate(world: World) -> dict:
     return run_step(world.engine, "allocation", TODAY, StepContext(calendar(), voucher_templates())).counts
 
 
-def pay(world: World, contract_no: str, amount: str, reference: str, expect: int = 201, **extra) -> dict:  # noqa: ANN003
+def pay(world: World, contract_no: str, amount: str, reference: str, expect: int = 201, **extra) -> dict:
     body = {"contract_no": contract_no, "amount": amount, "value_date": TODAY.isoformat(), "reference": reference, **extra}
     return world.call("POST", "/payments", "finance", expect, json=body).json()
 
@@ -195,7 +203,8 @@ def test_early_settlement_of_a_contract_in_arrears(world: World):
     assert later.json()["detail"][0]["loc"][-1] == "as_of" and "after today" in later.json()["detail"][0]["msg"]
     wrong = world.call("POST", f"/contracts/{row.contract_no}/early-settlement", "finance", 422,
                        json={"amount": "1.00", "reference": "ES-1"}).json()["detail"][0]
-    assert wrong["loc"][-1] == "amount" and wrong["msg"].startswith(f"received 1.00, but the settlement of contract {row.contract_no} on {TODAY} is {q['total']}")
+    assert wrong["loc"][-1] == "amount"
+    assert wrong["msg"].startswith(f"received 1.00, but the settlement of contract {row.contract_no} on {TODAY} is {q['total']}")
     world.call("POST", f"/contracts/{row.contract_no}/early-settlement", "dealer_a", 403, json={"amount": q["total"], "reference": "ES-1"})
     before = world.call("GET", f"/partners/{row.partner_code}", "finance", 200).json()["exposure"]
     done = world.call("POST", f"/contracts/{row.contract_no}/early-settlement", "finance", 200,

@@ -13,7 +13,7 @@ from autofin.origination.access import ACTIONS, ROLES
 from tests.api.conftest import World
 
 
-def _action(dependant) -> str | None:  # noqa: ANN001
+def _action(dependant) -> str | None:
     for dep in dependant.dependencies:
         found = getattr(dep.call, "action", None) or _action(dep)
         if found:
@@ -21,7 +21,7 @@ def _action(dependant) -> str | None:  # noqa: ANN001
     return None
 
 
-def _api_routes(routes) -> list[APIRoute]:  # noqa: ANN001
+def _api_routes(routes) -> list[APIRoute]:
     out = []
     for route in routes:
         if isinstance(route, APIRoute):

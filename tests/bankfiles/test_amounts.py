@@ -21,7 +21,7 @@ def test_plain_form_reads_like_the_decimal_rule(value):
     text = f"{value:f}"
     try:
         expected = to_minor(Decimal(text), "CNY")
-    except Exception:
+    except Exception:  # noqa: BLE001 - whatever the decimal rule refuses, the reader must refuse too
         expected = None
     if expected is None:
         with pytest.raises(BankFileError):

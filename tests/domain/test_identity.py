@@ -55,7 +55,7 @@ def test_vin_check_digit_position_nine():
 
 
 def test_resident_id_gives_birth_date_and_refuses_bad_ones():
-    number, birth = validate_resident_id("11010519491231002X")
+    _number, birth = validate_resident_id("11010519491231002X")
     assert birth.isoformat() == "1949-12-31"
     with pytest.raises(InputError, match="check character"):
         validate_resident_id("110105194912310021")

@@ -12,7 +12,7 @@ def test_every_shipped_template_balances_for_any_amounts():
     amounts = {"principal": 7, "interest": 11, "fee": 13, "penalty": 17, "vat": 2, "credit": 19, "outstanding_principal": 23}
     for event_type in templates:
         lines = post_event(event_type, amounts, templates)
-        assert sum(l.debit_minor for l in lines) == sum(l.credit_minor for l in lines) > 0
+        assert sum(line.debit_minor for line in lines) == sum(line.credit_minor for line in lines) > 0
 
 
 def test_expressions():
@@ -37,5 +37,5 @@ def test_an_unknown_account_is_refused_when_loaded():
 
 
 def test_negative_lines_are_refused():
-    with pytest.raises(NegativePostingError, match="6011.01"):
+    with pytest.raises(NegativePostingError, match=r"6011\.01"):
         post_event("billing", {"interest": 100, "vat": 101}, voucher_templates())

@@ -6,7 +6,16 @@ from hypothesis import strategies as st
 
 from autofin.domain.errors import CurrencyMismatchError, FloatMoneyError, InexactAmountError, InputError
 from autofin.domain.money import (
-    D, Money, div_round_half_up, format_amount, format_minor, from_minor, parse_rate, rate_to_ppm, round_money, to_minor,
+    D,
+    Money,
+    div_round_half_up,
+    format_amount,
+    format_minor,
+    from_minor,
+    parse_rate,
+    rate_to_ppm,
+    round_money,
+    to_minor,
 )
 
 

@@ -62,7 +62,7 @@ def test_product_rules_name_the_field(kwargs, field, words):
 
 
 def test_balloon_outside_the_product_range():
-    with pytest.raises(InputError, match="10.*40") as err:
+    with pytest.raises(InputError, match=r"10.*40") as err:
         plan("BLN-LEASE", balloon_pct=D("0.5"))
     assert err.value.field == "balloon_pct"
 
@@ -121,7 +121,8 @@ def test_settlement_fee_tiers_and_minimum():
     assert q.settlement_fee == D("500.00")  # 2% of the last principal is below the minimum
 
 
-@pytest.mark.parametrize(("start", "end", "months"), [(date(2026, 1, 31), date(2026, 2, 28), 0), (date(2026, 1, 15), date(2026, 2, 15), 1), (date(2026, 1, 15), date(2027, 1, 14), 11)])
+@pytest.mark.parametrize(("start", "end", "months"), [
+    (date(2026, 1, 31), date(2026, 2, 28), 0), (date(2026, 1, 15), date(2026, 2, 15), 1), (date(2026, 1, 15), date(2027, 1, 14), 11)])
 def test_whole_months(start, end, months):
     assert whole_months_between(start, end) == months
 

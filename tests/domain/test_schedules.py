@@ -1,5 +1,6 @@
 """Schedules: a table of cases per method, cross-checked against numpy-financial, and properties."""
 
+import itertools
 from datetime import date
 from decimal import Decimal
 
@@ -163,7 +164,7 @@ def test_schedule_properties(method, financed, rate, term, pct):
     assert len(rows) == term
     assert totals(rows).principal == financed
     assert rows[-1].closing_balance == 0
-    for a, b in zip(rows, rows[1:]):
+    for a, b in itertools.pairwise(rows):
         assert a.closing_balance == b.opening_balance
     for row in rows:
         assert row.principal >= 0 and row.interest >= 0

@@ -125,7 +125,7 @@ def test_the_api_answers_while_the_cycle_runs(seeded, tmp_path, monkeypatch):
                     "mobile": f"137{n:08d}", "city": "杭州"}
             answer = client.post("/customers", json=body, headers={"Authorization": f"Bearer {token}"})
             (created if answer.status_code == 201 else refused).append(answer.json().get("customer_id") or answer.status_code)
-    out, err = cycle.communicate()
+    _out, err = cycle.communicate()
     assert cycle.returncode == 0, err
     assert len(reads) >= 5, "the cycle ended before the API was exercised"
     assert {s for s, _ in reads} == {200}

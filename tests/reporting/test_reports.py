@@ -3,9 +3,9 @@
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
-import sqlite3
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -79,7 +79,8 @@ def test_money_stays_exact_and_ties_to_the_store(book):
     debit = store.execute("SELECT SUM(debit_minor) FROM journal_line").fetchone()[0]
     assert con.execute("SELECT SUM(debit_minor), SUM(credit_minor) FROM finance.rpt_finance__trial_balance").fetchone() == (debit, debit)
     assert con.execute("SELECT SUM(ABS(difference)) FROM finance.rpt_finance__subledger_vs_gl").fetchone()[0] == 0
-    collected = store.execute("SELECT SUM(amount_minor) FROM receipt WHERE status <> 'reversed' AND source <> 'credit'").fetchone()[0]  # credit applied is not cash
+    # credit applied is not cash
+    collected = store.execute("SELECT SUM(amount_minor) FROM receipt WHERE status <> 'reversed' AND source <> 'credit'").fetchone()[0]
     assert con.execute("SELECT SUM(received) * 100 FROM finance.rpt_finance__cash_received").fetchone()[0] == collected
 
 
@@ -88,7 +89,8 @@ def test_a_broken_store_fails_the_build_and_keeps_the_published_warehouse(book, 
     copy = tmp_path / "copy"
     shutil.copytree(home, copy, ignore=shutil.ignore_patterns("reports", "bank_files"))
     store = sqlite3.connect(copy / "autofin.db")
-    store.execute("UPDATE journal_line SET debit_minor = debit_minor + 1 WHERE journal_line_id = (SELECT MIN(journal_line_id) FROM journal_line WHERE debit_minor > 0)")
+    store.execute("UPDATE journal_line SET debit_minor = debit_minor + 1 WHERE journal_line_id = "
+                  "(SELECT MIN(journal_line_id) FROM journal_line WHERE debit_minor > 0)")
     store.commit()
     store.close()
     before = (copy / "warehouse.duckdb").stat().st_mtime_ns
@@ -158,7 +160,7 @@ def test_great_expectations_suites(book, tmp_path):
     con.execute("UPDATE asset.fct_contracts SET bucket = 'M9', dpd = -3 WHERE contract_id = (SELECT MIN(contract_id) FROM asset.fct_contracts)")
     con.close()
     failed = {r.suite: r.failed for r in run_suites(broken, only=["fct_contracts"])}
-    assert not failed == {} and set(failed["fct_contracts"]) >= {"expect_column_values_to_be_in_set(bucket)", "expect_column_values_to_be_between(dpd)"}
+    assert failed != {} and set(failed["fct_contracts"]) >= {"expect_column_values_to_be_in_set(bucket)", "expect_column_values_to_be_between(dpd)"}
 
 
 @pytest.mark.parametrize(("d", "message"), [

@@ -156,7 +156,7 @@ def test_one_file_changed_any_way_never_stops_the_night_nor_books_what_was_not_b
     check()
 
 
-def _holds(engine, root: Path, changed_bank: str) -> None:  # noqa: ANN001
+def _holds(engine, root: Path, changed_bank: str) -> None:
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT bank_code, file_name, status FROM bank_file WHERE direction = 'in'")).all()
         failed = conn.execute(text("SELECT DISTINCT reason_code FROM debit_order WHERE status IN ('rejected', 'returned')")).scalars().all()

@@ -3,6 +3,7 @@
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from functools import partial
+
 from sqlalchemy import text
 
 from autofin.bankfiles import camt, pain002

@@ -13,12 +13,12 @@ from autofin.settings import BUSINESS_TZ, business_today
 from pipelines.cycle import cycle_assets
 from pipelines.resources import ServicingResource
 from tests.servicing.conftest import AS_OF, seed
-from tests.support.books import seeded_sqlite
 from tests.servicing.test_bank_cycle import context, q
+from tests.support.books import seeded_sqlite
 from tests.test_cli import run
 
 
-def failure_messages(result) -> list[str]:  # noqa: ANN001
+def failure_messages(result) -> list[str]:
     error, messages = result.get_step_failure_events()[0].event_specific_data.error, []
     while error is not None:
         messages.append(error.message)

@@ -142,11 +142,11 @@ def test_allocation_equals_the_reference_waterfall(store, ctx):
         lines = []
         for amount in amounts:
             got = allocate_receipt(amount, left, order)
-            lines.append([(l.instalment_id, l.component, l.amount) for l in got])
+            lines.append([(line.instalment_id, line.component, line.amount) for line in got])
             paid = {}
-            for l in got:
-                if l.instalment_id:
-                    paid[(l.instalment_id, l.component)] = paid.get((l.instalment_id, l.component), 0) + l.amount
+            for line in got:
+                if line.instalment_id:
+                    paid[(line.instalment_id, line.component)] = paid.get((line.instalment_id, line.component), 0) + line.amount
             left = [OpenInstalment(o.instalment_id, o.seq, o.due_date, *(getattr(o, c) - paid.get((o.instalment_id, c), 0)
                     for c in ("penalty", "fee", "interest", "principal"))) for o in left]
             receipts.append({"contract_id": cid, "source": "transfer", "source_ref": f"R{n}-{amount}", "amount_minor": amount,

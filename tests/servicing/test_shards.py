@@ -34,7 +34,7 @@ DIGEST = {
 }
 
 
-def week(engine, tmp_path, shards: int) -> dict:  # noqa: ANN001
+def week(engine, tmp_path, shards: int) -> dict:
     seed(engine, contracts=700)
     ctx = context(tmp_path)
     d, last = AS_OF + timedelta(days=1), AS_OF + timedelta(days=7)
@@ -54,7 +54,7 @@ def week(engine, tmp_path, shards: int) -> dict:  # noqa: ANN001
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_three_shards_end_where_the_whole_run_ends(backend, tmp_path, request):
-    def fresh(name: str):  # noqa: ANN202
+    def fresh(name: str):
         if backend == "postgres":
             return _postgres_store(request.getfixturevalue("pg_server"))
         (tmp_path / name).mkdir()

@@ -54,7 +54,7 @@ def test_set_based_posting_equals_the_reference(store):
     want = [(f"b1:{n}", line.line_no, line.account, line.debit_minor, line.credit_minor) for n, lines in enumerate(expected) for line in lines]
     assert [tuple(r) for r in got] == want
     # billing, by hand: 1065.33 interest of which 60.30 VAT
-    billing = dict(((a, s), amt) for a, s, amt in [(l.account, "d" if l.debit_minor else "c", l.debit_minor or l.credit_minor) for l in expected[0]])
+    billing = {(line.account, "d" if line.debit_minor else "c"): line.debit_minor or line.credit_minor for line in expected[0]}
     assert billing == {("1122.01", "d"): 394775, ("1531", "c"): 394775, ("1122.02", "d"): 106533, ("6011.01", "c"): 100503,
                        ("2221.01", "c"): 6030, ("1122.03", "d"): 5000, ("6021", "c"): 5000}
 
@@ -71,10 +71,9 @@ def test_posting_twice_changes_nothing(store):
 
 def test_a_negative_line_rolls_the_whole_batch_back(store):
     templates = voucher_templates()
-    with pytest.raises(UnbalancedBatchError):
-        with store.begin() as conn:
-            _record(conn, [("billing", {"interest": 100, "vat": 500})])  # VAT larger than the interest
-            post_batch(conn, "b1", templates)
+    with pytest.raises(UnbalancedBatchError), store.begin() as conn:
+        _record(conn, [("billing", {"interest": 100, "vat": 500})])  # VAT larger than the interest
+        post_batch(conn, "b1", templates)
     with store.connect() as conn:
         assert conn.execute(select(func.count()).select_from(MoneyEvent)).scalar_one() == 0
         assert conn.execute(select(func.count()).select_from(JournalLine)).scalar_one() == 0

@@ -42,15 +42,13 @@ def test_upgrading_a_store_with_a_book_in_it(tmp_path):
     in place. Proven on a store seeded at 0004 and then upgraded."""
     from datetime import date
 
-    from sqlalchemy import func, select
+    from sqlalchemy import func, inspect, select
 
+    import autofin.demo.book as book
     from autofin.store.engine import make_engine
     from autofin.store.migrate import upgrade
     from autofin.store.models import Contract
     from tests.support.books import seed_store
-
-    import autofin.demo.book as book
-    from sqlalchemy import inspect
 
     engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
     upgrade(engine, "0004")
@@ -58,7 +56,7 @@ def test_upgrading_a_store_with_a_book_in_it(tmp_path):
     # (penalty_accrued_micro, 0009, is left to the migration's backfill)
     original = book.insert_rows
 
-    def old_columns(conn, table, columns, rows):  # noqa: ANN001, ANN202
+    def old_columns(conn, table, columns, rows):
         have = {c["name"] for c in inspect(conn).get_columns(table.name)}
         keep = [n for n, c in enumerate(columns) if c in have]
         return original(conn, table, [columns[n] for n in keep], [tuple(r[n] for n in keep) for r in rows])

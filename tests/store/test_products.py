@@ -17,19 +17,17 @@ def test_sync_is_idempotent_and_an_edit_makes_a_new_version(store):
         outcomes = sync_products(conn, {**catalogue, "NCL-ANN": ProductTerms.from_dict(edited)})
         assert [(o.code, o.version, o.action) for o in outcomes if o.action != "unchanged"] == [("NCL-ANN", 2, "new_version")]
         assert conn.execute(select(func.count()).select_from(ProductVersion)).scalar_one() == 5
-        version_id, terms = current_versions(conn)["NCL-ANN"]
+        _version_id, terms = current_versions(conn)["NCL-ANN"]
         assert str(terms.annual_rate) == "0.0699"
 
 
 def test_product_versions_cannot_be_changed_in_place(store):
     with store.begin() as conn:
         sync_products(conn, load_products())
-    with pytest.raises(DBAPIError, match="immutable"):
-        with store.begin() as conn:
-            conn.execute(text("UPDATE product_version SET terms_hash = 'x'"))
-    with pytest.raises(DBAPIError, match="immutable"):
-        with store.begin() as conn:
-            conn.execute(text("DELETE FROM product_version"))
+    with pytest.raises(DBAPIError, match="immutable"), store.begin() as conn:
+        conn.execute(text("UPDATE product_version SET terms_hash = 'x'"))
+    with pytest.raises(DBAPIError, match="immutable"), store.begin() as conn:
+        conn.execute(text("DELETE FROM product_version"))
 
 
 def test_terms_round_trip_through_the_canonical_form():

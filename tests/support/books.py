@@ -18,7 +18,7 @@ def seed_store(engine: Engine, *, contracts: int, as_of: date, seed: int = 7, ch
     return seed_book(engine, contracts=contracts, as_of=as_of, seed=seed, chunk=chunk, show_progress=False)
 
 
-def seeded_sqlite(path, *, contracts: int, as_of: date, seed: int = 7) -> str:  # noqa: ANN001
+def seeded_sqlite(path, *, contracts: int, as_of: date, seed: int = 7) -> str:
     """A new SQLite store at `path`, migrated and seeded; returns its URL."""
     url = f"sqlite:///{path}"
     engine = make_engine(url)

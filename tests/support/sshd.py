@@ -40,7 +40,7 @@ class SftpServer:
 
     def start(self) -> None:
         self.process = subprocess.Popen([str(SSHD), "-D", "-e", "-f", str(self.root / "sshd_config")],
-                                        stdout=subprocess.DEVNULL, stderr=open(self.root / "sshd.log", "ab"))
+                                        stdout=subprocess.DEVNULL, stderr=open(self.root / "sshd.log", "ab"))  # noqa: SIM115 - open as long as sshd runs
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:

@@ -85,7 +85,9 @@ def upload_document(s: StoreDep, application_no: str, who: Caller,
         return run_once(conn, who, idempotency_key, "POST", f"/applications/{application_no}/documents", fingerprint, create, DocumentPublic)
 
 
-@router.get("/{application_no}/documents/{document_id}", response_class=FileResponse)
+@router.get("/{application_no}/documents/{document_id}", response_class=FileResponse, responses={200: {
+    "description": "the file as uploaded",
+    "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in ("image/jpeg", "image/png", "application/pdf")}}})
 def download_document(s: StoreDep, application_no: str, document_id: PathId, who: Caller) -> FileResponse:
     with s.read() as conn:
         doc = svc.get_document(conn, who, application_no, document_id)

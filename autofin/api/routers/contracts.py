@@ -42,7 +42,8 @@ def get_contract(s: StoreDep, contract_no: str, who: Caller) -> ContractPublic:
         return ContractPublic.model_validate(svc.view(conn, svc.get_contract(conn, who, contract_no)))
 
 
-@router.get("/{contract_no}/document", response_class=FileResponse)
+@router.get("/{contract_no}/document", response_class=FileResponse, responses={200: {
+    "description": "the contract as PDF; its sha256 in X-Document-SHA256", "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
 def document(s: StoreDep, contract_no: str, who: Caller) -> Response:
     """The contract as PDF. Rendered on first request by someone who collects the signature (dealer,
     sales) and kept: its sha256 (header X-Document-SHA256) is what the customer signs. Others get

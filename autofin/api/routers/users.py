@@ -21,7 +21,7 @@ def me(who: Caller) -> MePublic:
 @router.get("", dependencies=[requires("users.manage")])
 def list_users(s: StoreDep) -> list[UserPublic]:
     with s.read() as conn:
-        return [UserPublic(**u) for u in svc.list_users(conn)]
+        return [UserPublic.model_validate(u) for u in svc.list_users(conn)]
 
 
 @router.post("", status_code=201, response_model=UserCreatedPublic, dependencies=[requires("users.manage")],

@@ -4,8 +4,8 @@ Revision ID: 0001
 Revises: (none)
 Create Date: 2026-11-22 11:55:06.283974
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0001'

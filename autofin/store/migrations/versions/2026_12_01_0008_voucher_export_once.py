@@ -14,7 +14,6 @@ Create Date: 2026-12-01 09:00:00
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '0008'
 down_revision = '0007'
 branch_labels = None
