@@ -46,7 +46,7 @@ demo: install
 
 ## ui: the Dagster UI on http://127.0.0.1:3000 with the nightly cycle (DAGSTER_HOME is the project root).
 ui: install
-	DAGSTER_HOME=$(CURDIR) $(BIN)/dagster dev -h 127.0.0.1 -p 3000 -m pipelines.definitions
+	DAGSTER_HOME=$(CURDIR) AUTOFIN_DAGSTER_STORAGE=$(CURDIR)/.dagster_home $(BIN)/dagster dev -h 127.0.0.1 -p 3000 -m pipelines.definitions
 
 ## api: the entry API on http://127.0.0.1:8000 (OpenAPI at /docs) over the configured store.
 api: install

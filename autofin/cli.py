@@ -286,6 +286,22 @@ def cycle() -> None:
     """The nightly servicing cycle (the same steps Dagster runs)."""
 
 
+def _show_in_dagster() -> None:
+    """The days just run, reported to the Dagster instance the UI reads (pipelines/sync.py), so the
+    UI shows what the store holds however the days were run."""
+    from autofin.store.engine import get_engine
+    from pipelines.cycle import business_dates
+    from pipelines.sync import dagster_instance, report_store_runs
+
+    instance = dagster_instance()
+    try:
+        reported = report_store_runs(instance, get_engine(), business_dates)
+    finally:
+        instance.dispose()
+    if reported:
+        click.echo(f"reported {reported} step runs to Dagster ({instance.root_directory})")
+
+
 @cycle.command("run")
 @click.option("--date", "d", type=DATE, required=True, help="The business date to run.")
 @click.option("--timings", type=click.Path(dir_okay=False), help="Also write each step's seconds and counts to this JSON file.")
@@ -298,7 +314,10 @@ def cycle_run(d: date, timings: str | None, shards: int) -> None:
     from autofin.servicing.cycle import run_day
     from autofin.store.engine import get_engine
 
-    results = run_day(get_engine(), d, default_context(), on_step=_print_step, shards=shards)
+    try:
+        results = run_day(get_engine(), d, default_context(), on_step=_print_step, shards=shards)
+    finally:
+        _show_in_dagster()
     if timings:
         with open(timings, "w", encoding="utf-8") as fh:
             json.dump([{"step": r.step, "seconds": r.seconds, "counts": r.counts} for r in results], fh)
@@ -314,7 +333,10 @@ def cycle_catch_up(to: date, shards: int) -> None:
     from autofin.servicing.cycle import catch_up
     from autofin.store.engine import get_engine
 
-    days = catch_up(get_engine(), to, default_context(), on_step=_print_step, shards=shards)
+    try:
+        days = catch_up(get_engine(), to, default_context(), on_step=_print_step, shards=shards)
+    finally:
+        _show_in_dagster()
     click.echo(f"caught up {len(days)} business dates" + (f": {days[0]} … {days[-1]}" if days else ""))
 
 
@@ -380,14 +402,17 @@ def demo_cycle(days: int, seed: int) -> None:
         last = last_closed_day(conn)
     if last is None:
         raise DomainError("no closed business day: seed a book first (autofin demo seed)")
-    for n in range(1, days + 1):
-        d = last + timedelta(days=n)
-        run_day(engine, d, ctx, on_step=_print_step)
-        for code, profile in sorted(ctx.banks.items()):
-            r = simulate(profile, ctx.bank_folder("remote", code), d, seed=seed)
-            if r.files_read:
-                click.echo(f"{d} [simulated bank {code}] {r.transactions} debits answered: {r.rejected} rejected, "
-                           f"collected {format_amount(Decimal(r.collected_minor) / 100)}")
+    try:
+        for n in range(1, days + 1):
+            d = last + timedelta(days=n)
+            run_day(engine, d, ctx, on_step=_print_step)
+            for code, profile in sorted(ctx.banks.items()):
+                r = simulate(profile, ctx.bank_folder("remote", code), d, seed=seed)
+                if r.files_read:
+                    click.echo(f"{d} [simulated bank {code}] {r.transactions} debits answered: {r.rejected} rejected, "
+                               f"collected {format_amount(Decimal(r.collected_minor) / 100)}")
+    finally:
+        _show_in_dagster()
 
 
 # ------------------------------------------------------------------ reports

@@ -5,11 +5,14 @@ from dagster import (
     AssetSelection,
     DagsterRunStatus,
     DefaultScheduleStatus,
+    DefaultSensorStatus,
     RunRequest,
     SensorEvaluationContext,
     SkipReason,
     build_schedule_from_partitioned_job,
     define_asset_job,
+    in_process_executor,
+    multiprocess_executor,
     run_status_sensor,
     sensor,
 )
@@ -18,13 +21,18 @@ from dagster import (
 )
 
 from autofin.servicing.cycle import step_done
+from autofin.settings import cycle_shards
 from pipelines.cycle import business_dates  # the job's partitions come from its assets
 from pipelines.resources import ServicingResource
+from pipelines.sync import report_store_runs
 
+# the steps run one after the other in one process (a re-run of a closed date takes seconds, not a
+# process per step); contract shards, when configured, need processes of their own
 nightly_cycle_job = define_asset_job(
     "nightly_cycle_job",
     selection=AssetSelection.groups("servicing", "bank", "ledger"),
     description="The whole nightly servicing cycle for one business date.",
+    executor_def=in_process_executor if cycle_shards() == 1 else multiprocess_executor,
 )
 
 # the last complete partition, i.e. the business date that just ended (Asia/Shanghai), at 01:30
@@ -57,7 +65,18 @@ nightly_reports_job = define_asset_job(
 )
 
 
+# on by default: the nightly schedule is the one switch, and every cycle that succeeds, scheduled
+# or started by hand, is followed by its reports
 @run_status_sensor(run_status=DagsterRunStatus.SUCCESS, monitored_jobs=[nightly_cycle_job], request_job=nightly_reports_job,
-                   description="After each successful nightly cycle, rebuild the warehouse and the Excel pack.")
+                   default_status=DefaultSensorStatus.RUNNING,
+                   description="After each successful nightly cycle, rebuild the warehouse and the Excel pack for its business date.")
 def reports_after_cycle_sensor(context):  # noqa: ANN001, ANN201
-    return _RunRequest(run_key=context.dagster_run.run_id)
+    business_date = context.dagster_run.tags.get("dagster/partition", "")
+    return _RunRequest(run_key=context.dagster_run.run_id, tags={"autofin/business_date": business_date} if business_date else {})
+
+
+@sensor(minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING,
+        description="Reports to Dagster the business dates run outside it (the CLI, make demo), so both show the same days.")
+def store_runs_sensor(context: SensorEvaluationContext, servicing: ServicingResource) -> SkipReason:
+    reported = report_store_runs(context.instance, servicing.engine(), business_dates)
+    return SkipReason(f"reported {reported} step runs from the store" if reported else "Dagster shows every step run of the store")

@@ -8,6 +8,8 @@ start, those tests fail, they are never skipped.
 from __future__ import annotations
 
 import itertools
+import os
+import tempfile
 from collections.abc import Iterator
 
 import pytest
@@ -18,6 +20,13 @@ from autofin.store.migrate import upgrade
 from tests.support.postgres import PostgresServer, start_server
 
 _db_counter = itertools.count()
+
+# the Dagster instance the CLI reports its days to (pipelines/sync.py): one of the session's own,
+# never the project's .dagster_home (inherited by the CLI subprocesses the tests start)
+_DAGSTER_HOME = tempfile.mkdtemp(prefix="autofin-dagster-")
+open(os.path.join(_DAGSTER_HOME, "dagster.yaml"), "w").close()  # defaults, under the home itself
+os.environ["DAGSTER_HOME"] = _DAGSTER_HOME
+os.environ["AUTOFIN_DAGSTER_STORAGE"] = _DAGSTER_HOME
 
 
 @pytest.fixture(scope="session")

@@ -1,17 +1,28 @@
 """The Dagster code location loads, every job resolves, and a business date materialises
 end to end in-process against a seeded store, with its asset checks green."""
 
+import json
 import warnings
 from datetime import date
+from decimal import Decimal
 
 from dagster import AssetKey, DagsterInstance, materialize
 
-from pipelines.cycle import ASSETS, cycle_assets, cycle_checks
+from pipelines.cycle import ASSETS, build_cycle_assets, build_cycle_checks, business_dates_of
 from pipelines.definitions import defs
 from pipelines.resources import ServicingResource
 from tests.support.books import seeded_sqlite
 
 warnings.filterwarnings("ignore", message=".*partitions_def on an AssetCheckSpec.*")
+
+
+ASSET_NAMES = [name for name, _, _ in ASSETS.values()]
+
+
+def cycle_for(url: str, shards: int = 1) -> tuple[list, list]:
+    """The cycle's assets and checks with the partitions of the book at `url` (from its cut-over)."""
+    partitions = business_dates_of(url)
+    return build_cycle_assets(shards, partitions), build_cycle_checks(partitions)
 
 
 def test_definitions_load_and_every_job_resolves():
@@ -38,6 +49,8 @@ def test_a_business_date_materialises_with_green_checks(tmp_path, monkeypatch):
     url = seeded_sqlite(tmp_path / "autofin.db", contracts=300, as_of=date(2026, 11, 18), seed=4)
     resources = {"servicing": ServicingResource(database_url=url, bank_dir=str(tmp_path / "bank_files"))}
     instance = DagsterInstance.ephemeral()
+    cycle_assets, cycle_checks = cycle_for(url)
+    assert cycle_assets[0].partitions_def.get_first_partition_key() == "2026-11-19"  # the day after the cut-over
     for day in ("2026-11-19", "2026-11-20", "2026-11-21"):
         result = materialize([*cycle_assets, *cycle_checks], partition_key=day, resources=resources, instance=instance)
         assert result.success
@@ -45,7 +58,17 @@ def test_a_business_date_materialises_with_green_checks(tmp_path, monkeypatch):
         assert len(checks) == 8 and all(c.passed for c in checks), [(c.check_name, c.metadata) for c in checks if not c.passed]
         if day == "2026-11-20":  # a Friday: debit files go out
             meta = result.asset_materializations_for_node("debit_files")[0].metadata
-            assert meta["orders"].value > 0 and "summary" in meta and meta["amount (CNY)"].value > 0
+            assert meta["orders"].value > 0 and "summary" in meta and Decimal(meta["amount (CNY)"].value.replace(",", "")) > 0
+        # the closed day in money, and no amount anywhere in fen
+        closed = result.asset_materializations_for_node("closed_business_day")[0].metadata
+        assert closed["trial balance debit (CNY)"].value == closed["trial balance credit (CNY)"].value != "0.00"
+        assert closed["trial balance difference (CNY)"].value == "0.00"
+        assert "BREAK" not in closed["control accounts"].value and closed["control accounts"].value.count("| ok |") == 6
+        assert "| current |" in closed["active contracts by bucket"].value and closed["active contracts"].value > 0
+        for node in ASSET_NAMES:
+            for materialization in result.asset_materializations_for_node(node):
+                shown = json.dumps({k: getattr(v, "value", v) for k, v in materialization.metadata.items()}, default=str)
+                assert "_minor" not in shown, (node, shown[:300])
     assert (tmp_path / "bank_files" / "remote" / "BOC" / "upload" / "AFBOC20261120001.xml").exists()
     # re-materialising a done date changes nothing and says so
     again = materialize([cycle_assets[0]], partition_key="2026-11-21", resources=resources, instance=instance)
@@ -55,6 +78,7 @@ def test_a_business_date_materialises_with_green_checks(tmp_path, monkeypatch):
 def test_a_date_out_of_order_fails_clearly(tmp_path):
     url = seeded_sqlite(tmp_path / "autofin.db", contracts=50, as_of=date(2026, 11, 10), seed=4)
     resources = {"servicing": ServicingResource(database_url=url, bank_dir=str(tmp_path / "bank_files"))}
+    cycle_assets, _ = cycle_for(url)
     result = materialize([cycle_assets[0]], partition_key="2026-11-15", resources=resources, raise_on_error=False)
     assert not result.success
     error = result.get_step_failure_events()[0].event_specific_data.error
@@ -76,6 +100,7 @@ def test_the_reports_materialise_after_the_cycle(tmp_path, monkeypatch):
     url = seeded_sqlite(tmp_path / "autofin.db", contracts=200, as_of=date(2026, 11, 18), seed=4)
     resources = {"servicing": ServicingResource(database_url=url, bank_dir=str(tmp_path / "bank_files")),
                  "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())}
+    cycle_assets, cycle_checks = cycle_for(url)
     assert materialize([*cycle_assets, *cycle_checks], partition_key="2026-11-19", resources=resources).success
     result = materialize([*store_tables, warehouse_models, excel_pack, *gx_checks], resources=resources,
                          selection=[warehouse_models, excel_pack])
@@ -92,12 +117,10 @@ def test_the_cycle_in_contract_shards_under_dagster(tmp_path, monkeypatch):
     from sqlalchemy import text
 
     from autofin.store.engine import make_engine
-    from pipelines.cycle import build_cycle_assets
-
     monkeypatch.setenv("AUTOFIN_DATA_DIR", str(tmp_path))
     url = seeded_sqlite(tmp_path / "autofin.db", contracts=300, as_of=date(2026, 11, 18), seed=4)
     resources = {"servicing": ServicingResource(database_url=url, bank_dir=str(tmp_path / "bank_files"))}
-    sharded = build_cycle_assets(3)
+    sharded, cycle_checks = cycle_for(url, shards=3)
     result = materialize([*sharded, *cycle_checks], partition_key="2026-11-19", resources=resources, instance=DagsterInstance.ephemeral())
     assert result.success
     assert all(c.passed for c in result.get_asset_check_evaluations())
@@ -111,3 +134,41 @@ def test_the_cycle_in_contract_shards_under_dagster(tmp_path, monkeypatch):
         closed = conn.execute(text("SELECT status FROM business_day WHERE business_date = '2026-11-19'")).scalar_one()
     engine.dispose()
     assert closed == "closed" and {k for k, v in marks.items() if v == 3} == {"billing", "delinquency", "penalties", "allocation"}
+
+
+def test_days_run_outside_dagster_are_reported_to_it_once(tmp_path, monkeypatch):
+    """The store and Dagster agree however a day was run: the CLI's days appear as materializations
+    of every step asset for those dates, with the step's figures, and the closed days' ledger
+    checks as passed; a second report adds nothing; a day Dagster ran itself is not reported again."""
+    from autofin.servicing.context import default_context
+    from autofin.servicing.cycle import STEP_ORDER, run_day
+    from autofin.store.engine import make_engine
+    from pipelines.sync import report_store_runs
+
+    monkeypatch.setenv("AUTOFIN_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("AUTOFIN_BANK_DIR", str(tmp_path / "bank_files"))
+    url = seeded_sqlite(tmp_path / "autofin.db", contracts=120, as_of=date(2026, 11, 18), seed=4)
+    engine = make_engine(url)
+    partitions = business_dates_of(url)
+    instance = DagsterInstance.ephemeral()
+    cycle_assets, _ = cycle_for(url)
+    resources = {"servicing": ServicingResource(database_url=url, bank_dir=str(tmp_path / "bank_files"))}
+    assert materialize(cycle_assets, partition_key="2026-11-19", resources=resources, instance=instance).success  # through Dagster
+    for d in (date(2026, 11, 20), date(2026, 11, 21)):  # outside it, as the CLI does
+        run_day(engine, d, default_context())
+
+    assert report_store_runs(instance, engine, partitions) == 2 * len(STEP_ORDER)
+    assert report_store_runs(instance, engine, partitions) == 0
+    for name in ASSET_NAMES:
+        assert instance.get_materialized_partitions(AssetKey(name)) == {"2026-11-19", "2026-11-20", "2026-11-21"}
+    event = instance.get_latest_materialization_event(AssetKey("closed_business_day"))
+    assert event.asset_materialization.partition == "2026-11-21"
+    assert event.asset_materialization.metadata["run outside Dagster"].value is True
+    debits = instance.get_latest_materialization_event(AssetKey("debit_files")).asset_materialization
+    assert debits.partition == "2026-11-21" and "_minor" not in json.dumps({k: getattr(v, "value", v) for k, v in debits.metadata.items()},
+                                                                          default=str)
+    from dagster import AssetCheckKey
+
+    check = instance.event_log_storage.get_latest_asset_check_execution_by_key([AssetCheckKey(AssetKey("closed_business_day"),
+                                                                                              "trial_balance_zero")])
+    assert check  # the closed days' checks are there, passed

@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -49,7 +50,7 @@ def create_app(engine: Engine | None = None, adapters: Adapters | None = None) -
         require_current(engine)  # refuse to serve a store that is not migrated to the head
         yield
 
-    app = FastAPI(title="autofin entry API", version="1", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPIOffline(title="autofin entry API", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.store = Store(engine, adapters or Adapters())
     for router in (users.router, partners.router, parties.customers, parties.vehicles, reference.router, applications.router,
                    approval.router, contracts.router, disbursements.router, postlease.payments_router, postlease.receipts_router,

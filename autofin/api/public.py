@@ -572,11 +572,42 @@ class ProductPublic(Public):
     product_version_id: int
 
 
+class ErrorPublic(Public):
+    detail: str
+
+
+class TransitionErrorPublic(Public):
+    """409 for a status that does not allow the request: where the object is and where it may go."""
+
+    detail: str
+    current_status: str | None = None
+    allowed: list[str] | None = None
+
+
+def error_answers(methods: set[str], path: str, dependencies: list[Any]) -> dict[int | str, dict[str, Any]]:
+    """The error answers a route can give (app.py says when each is given); 422 FastAPI adds itself."""
+    writes = bool(methods - {"GET", "HEAD"})
+    answers: dict[int | str, dict[str, Any]] = {
+        401: {"model": ErrorPublic, "description": "no token, or one that is not a live user's (with WWW-Authenticate: Bearer)"}}
+    if dependencies:
+        answers[403] = {"model": ErrorPublic, "description": "the caller's role may not do this, or its partner is blacklisted"}
+    if "{" in path:
+        answers[404] = {"model": ErrorPublic, "description": "not found, or outside the caller's data scope (the same answer)"}
+    if writes:
+        answers[409] = {"model": TransitionErrorPublic,
+                        "description": "the object's status does not allow this (current_status, allowed), or a duplicate or a conflict"}
+        answers[413] = {"model": ErrorPublic, "description": "the body is above its limit (256 KiB; 12 MiB for an upload)"}
+        answers[503] = {"model": ErrorPublic, "description": "the store was busy; nothing was written: retry (Retry-After)"}
+    return answers
+
+
 class PublicRouter(APIRouter):
-    """The routers of the API: an answer carries the keys its service gave and no others. A field a
-    model declares optional (`next_tier`, `exposure`...) and the service leaves out stays out of the
-    JSON rather than appearing as null."""
+    """The routers of the API: every route declares its error answers (`error_answers`), and an
+    answer carries the keys its service gave and no others: a field a model declares optional
+    (`next_tier`, `exposure`...) and the service leaves out stays out of the JSON, not null."""
 
     def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         kwargs["response_model_exclude_unset"] = True
+        methods = set(kwargs.get("methods") or ["GET"])
+        kwargs["responses"] = {**error_answers(methods, path, list(kwargs.get("dependencies") or [])), **(kwargs.get("responses") or {})}
         super().add_api_route(path, endpoint, **kwargs)

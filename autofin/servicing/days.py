@@ -60,7 +60,8 @@ def open_business_day(conn: Connection, d: date, ctx: StepContext) -> dict[str, 
     previous = d - timedelta(days=1)
     prev = conn.execute(select(BusinessDay.status).where(BusinessDay.business_date == previous)).scalar()
     if prev != "closed":
-        raise DayNotReadyError(f"{previous.isoformat()} is not closed ({prev or 'never opened'}): run `autofin cycle catch-up --to {d}`")
+        raise DayNotReadyError(f"{previous.isoformat()} is not closed ({prev or 'never opened'}): business dates close in order, "
+                               f"{previous.isoformat()} first (its partition in Dagster, or `autofin cycle catch-up --to {d}`)")
     bank_day = ctx.calendar.is_business_day(d, strict=True)
     conn.execute(insert(BusinessDay).values(business_date=d, status="open", is_bank_day=bank_day))
     return {"business_date": d.isoformat(), "bank_business_day": bank_day}

@@ -10,7 +10,7 @@ from dagster import materialize
 from autofin.servicing.cycle import catch_up, run_day
 from autofin.servicing.days import BeforeCutOverError, DayNotEndedError
 from autofin.settings import BUSINESS_TZ, business_today
-from pipelines.cycle import cycle_assets
+from pipelines.cycle import build_cycle_assets, business_dates_of
 from pipelines.resources import ServicingResource
 from tests.servicing.conftest import AS_OF, seed
 from tests.servicing.test_bank_cycle import context, q
@@ -78,7 +78,8 @@ def test_dagster_refuses_a_date_that_has_not_ended(tmp_path, monkeypatch):
     monkeypatch.setenv("AUTOFIN_SIMULATED_TODAY", "2026-11-21")
     url = seeded_sqlite(tmp_path / "autofin.db", contracts=30, as_of=date(2026, 11, 20), seed=4)
     resources = {"servicing": ServicingResource(database_url=url, bank_dir=str(tmp_path / "bank_files"))}
-    result = materialize([cycle_assets[0]], partition_key="2026-11-21", resources=resources, raise_on_error=False)
+    first = build_cycle_assets(partitions=business_dates_of(url))[0]
+    result = materialize([first], partition_key="2026-11-21", resources=resources, raise_on_error=False)
     assert not result.success
     assert any("2026-11-21 has not ended in Asia/Shanghai" in m for m in failure_messages(result))
 
