@@ -67,5 +67,9 @@ bench: install
 lock:
 	$(BIN)/uv pip compile -q pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
 
+## clean: removes what install, demo, ui, api and test made (the environments, the store, bank files, reports,
+## the warehouse, Dagster's home, caches); the sources stay.
 clean:
-	rm -rf $(VENV) $(TOOLS) data/*.db data/*.db-wal data/*.db-shm
+	rm -rf $(VENV) $(TOOLS) .dagster_home data/*.db data/*.db-wal data/*.db-shm data/exports data/dbt data/duckdb_extensions \
+		data/warehouse*.duckdb data/documents bank_files/*/ reports/*/ dbt_project/target dbt_project/logs \
+		.pytest_cache .hypothesis .mypy_cache .ruff_cache autofin.egg-info

@@ -147,7 +147,15 @@ def quote(product, price, down_payment_pct, down_payment, fees, method, principa
     from autofin.reference import calendar, load_products
 
     start = start or business_today()
-    pct = lambda v, field: None if v is None else parse_rate(str(v / 100), field)  # noqa: E731
+
+    def pct(value: Decimal | None, field: str) -> Decimal | None:
+        """A percentage as typed (30 for 30%), refused in percent, then as the fraction the domain takes."""
+        if value is None:
+            return None
+        if not 0 <= value <= 100:
+            raise InputError(field, f"{value}% is not between 0% and 100%")
+        return parse_rate(str(value / 100), field)
+
     if product:
         if method or principal is not None or annual_rate is not None:
             raise InputError("product", "give either --product (with --price) or --method/--principal/--annual-rate, not both")
@@ -178,18 +186,23 @@ def quote(product, price, down_payment_pct, down_payment, fees, method, principa
             raise InputError("balloon_pct", "the balloon method needs --balloon-pct")
         if principal <= 0:
             raise InputError("principal", f"must be positive, got {principal}")
-        plan = build_plan(
-            PlanRequest(
-                price=principal,
-                term_months=term,
-                start_date=start,
-                annual_rate=parse_rate(str(annual_rate), "annual_rate"),
-                method=Method(method),
-                balloon_pct=pct(balloon_pct, "balloon_pct") or D(0),
-                roll=bool(roll),
-            ),
-            calendar(),
-        )
+        if annual_rate > 1:
+            raise InputError("annual_rate", f"{annual_rate} is above 1: give the annual rate as a decimal, e.g. 0.0799 for 7.99%")
+        try:
+            plan = build_plan(
+                PlanRequest(
+                    price=principal,
+                    term_months=term,
+                    start_date=start,
+                    annual_rate=parse_rate(str(annual_rate), "annual_rate"),
+                    method=Method(method),
+                    balloon_pct=pct(balloon_pct, "balloon_pct") or D(0),
+                    roll=bool(roll),
+                ),
+                calendar(),
+            )
+        except InputError as exc:  # the principal form calls the financed amount what the domain calls the price
+            raise InputError("principal" if exc.field == "price" else exc.field, exc.reason) from None
     data = plan_as_dict(plan)
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
@@ -276,7 +289,9 @@ def ledger_trial_balance(as_of: date) -> None:
 
 
 def _print_step(result) -> None:  # noqa: ANN001
-    counts = ", ".join(f"{k}={v}" for k, v in result.counts.items() if not isinstance(v, (dict, list)) or v)
+    from autofin.reporting.book import in_yuan, yuan_label
+
+    counts = ", ".join(f"{yuan_label(k)}={in_yuan(k, v)}" for k, v in result.counts.items() if not isinstance(v, (dict, list)) or v)
     mark = "(done before)" if result.skipped else f"{result.seconds:.2f}s"
     click.echo(f"{result.business_date} {result.step:<15} {mark:>13}  {counts}")
 

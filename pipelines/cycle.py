@@ -48,7 +48,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from autofin.domain.errors import DomainError
-from autofin.reporting.book import book_summary, yuan
+from autofin.reporting.book import book_summary, in_yuan, yuan, yuan_label
 from autofin.servicing.checks import nightly_checks, schedules_repay_financed
 from autofin.servicing.cycle import StepResult, run_step
 from autofin.servicing.days import cut_over
@@ -98,43 +98,21 @@ ASSETS = {
 }
 
 
-def _yuan_values(key: str, value: Any) -> Any:
-    """`value` with every amount in yuan: under a key ending in _minor, an int becomes "1,234.56"
-    and so does every int inside it; other keys are walked for their own _minor keys."""
-    if isinstance(value, bool):
-        return value
-    if key.endswith("_minor"):
-        if isinstance(value, int):
-            return yuan(value)
-        if isinstance(value, Mapping):
-            return {k: _yuan_values(key, v) for k, v in value.items()}
-        return value
-    if isinstance(value, Mapping):
-        return {_label(k): _yuan_values(k, v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_yuan_values(key, v) for v in value]
-    return value
-
-
-def _label(key: str) -> str:
-    return key.removesuffix("_minor") + " (CNY)" if key.endswith("_minor") else key
-
-
 def metadata_of(counts: Mapping[str, Any], skipped: bool, seconds: float) -> dict[str, Any]:
     """A step's counts as asset metadata: figures as numbers, amounts in yuan (never fen), the
     nested ones as JSON, and a summary table of the flat ones."""
     meta: dict[str, Any] = {"already_done_before_this_run": skipped, "seconds": round(seconds, 3)}
     rows = []
     for key, value in counts.items():
-        shown = _yuan_values(key, value)
+        shown = in_yuan(key, value)
         if key.endswith("_minor") and isinstance(value, int):
-            meta[_label(key)] = MetadataValue.text(shown)
-            rows.append(f"| {_label(key)} | {shown} |")
+            meta[yuan_label(key)] = MetadataValue.text(shown)
+            rows.append(f"| {yuan_label(key)} | {shown} |")
         elif isinstance(value, (int, float, str, bool)):
             meta[key] = value
             rows.append(f"| {key} | {value} |")
         elif value:
-            meta[_label(key)] = MetadataValue.json(shown)
+            meta[yuan_label(key)] = MetadataValue.json(shown)
     if rows:
         meta["summary"] = MetadataValue.md("| figure | value |\n|---|---:|\n" + "\n".join(rows))
     return meta

@@ -1,6 +1,7 @@
 """The command line, run as a user runs it: `autofin ...` in a subprocess."""
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -89,3 +90,28 @@ def test_store_commands_end_to_end(tmp_path: Path):
     assert "1531" in tb and "difference (debit − credit): 0.00" in tb
     again = run("demo", "seed", "--contracts", "10", "--as-of", "2026-11-20", env=env, check=False)
     assert again.returncode == 2 and again.stderr.startswith("error: the store already holds 400 contracts")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--product", "NCL-ANN", "--price", "150000", "--down-payment-pct", "120", "--term", "36"),
+     "error: down_payment_pct: 120% is not between 0% and 100%"),
+    (("--method", "balloon", "--principal", "100000", "--annual-rate", "0.0799", "--term", "36", "--balloon-pct", "150"),
+     "error: balloon_pct: 150% is not between 0% and 100%"),
+    (("--method", "annuity", "--principal", "0.001", "--annual-rate", "0.0799", "--term", "36"),
+     "error: principal: 0.001 has more decimals than CNY allows"),
+    (("--method", "annuity", "--principal", "100000", "--annual-rate", "7.99", "--term", "36"),
+     "error: annual_rate: 7.99 is above 1: give the annual rate as a decimal, e.g. 0.0799 for 7.99%"),
+])
+def test_quote_errors_name_the_option_typed_in_its_unit(args, message):
+    result = run("quote", *args, check=False)
+    assert result.returncode == 2 and result.stderr.strip() == message
+
+
+def test_cycle_lines_show_money_in_yuan(tmp_path):
+    env = {"AUTOFIN_DATA_DIR": str(tmp_path), "AUTOFIN_BANK_DIR": str(tmp_path / "bank_files"), "AUTOFIN_SIMULATED_TODAY": "2026-11-23",
+           "AUTOFIN_DATABASE_URL": ""}
+    for args in (("db", "upgrade"), ("products", "sync"), ("demo", "seed", "--contracts", "40", "--as-of", "2026-11-20")):
+        run(*args, env=env)
+    out = run("cycle", "run", "--date", "2026-11-21", env=env).stdout
+    billing = next(line for line in out.splitlines() if " billing " in line)
+    assert "_minor" not in out and re.search(r"principal \(CNY\)=[0-9,]+\.[0-9]{2}", billing), billing

@@ -98,7 +98,7 @@ def build_plan(req: PlanRequest, calendar: BusinessCalendar | None = None) -> Fi
     financed = price - down + sum((f.amount for f in req.fees if f.financed), ZERO)
     balloon = round_money(financed * D(req.balloon_pct), cur) if req.method is Method.BALLOON else ZERO
     if req.method is Method.BALLOON and not ZERO < D(req.balloon_pct) < 1:
-        raise InputError("balloon_pct", f"must be above 0 and below 100%, got {req.balloon_pct}")
+        raise InputError("balloon_pct", f"must be above 0% and below 100%, got {req.balloon_pct * 100:g}%")
     schedule = build_schedule(
         ScheduleTerms(
             financed=financed,
@@ -156,7 +156,7 @@ def plan_for_product(
     if down_payment is None and down_payment_pct is not None:
         pct = D(down_payment_pct)
         if not ZERO <= pct < 1:
-            raise InputError("down_payment_pct", f"must be at least 0 and below 100%, got {pct}")
+            raise InputError("down_payment_pct", f"must be at least 0% and below 100%, got {pct * 100:g}%")
         down_payment = round_money(price * pct, cur)
     elif down_payment is None or down_payment_pct is not None:
         raise InputError("down_payment", "give the down payment as an amount or as a percentage, one of them")
@@ -182,7 +182,7 @@ def plan_for_product(
             raise InputError("balloon_pct", f"{product.code} is a balloon product without a balloon: give balloon_pct")
         low, high = product.balloon_pct_range or (balloon_pct, balloon_pct)
         if not low <= balloon_pct <= high:
-            raise InputError("balloon_pct", f"{product.code} allows a balloon of {low * 100}% to {high * 100}%, not {balloon_pct * 100}%")
+            raise InputError("balloon_pct", f"{product.code} allows a balloon of {low * 100:g}% to {high * 100:g}%, not {balloon_pct * 100:g}%")
     elif balloon_pct:
         raise InputError("balloon_pct", f"{product.code} has no balloon")
     return build_plan(

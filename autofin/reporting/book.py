@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import Connection, text
 
@@ -37,7 +39,30 @@ def require_report_date(conn: Connection, d: date) -> None:
 
 
 def yuan(minor: int) -> str:
+    """An amount in minor units as people read yuan: 1,234,567.89."""
     return f"{from_minor(int(minor)):,.2f}"
+
+
+def yuan_label(key: str) -> str:
+    """`amount_minor` → `amount (CNY)`; other keys as they are."""
+    return key.removesuffix("_minor") + " (CNY)" if key.endswith("_minor") else key
+
+
+def in_yuan(key: str, value: Any) -> Any:
+    """`value` with every amount in yuan, for people (CLI lines, Dagster metadata): under a key
+    ending in _minor an int becomes "1,234.56", and so does every int inside it; other keys are
+    walked for their own _minor keys. The store keeps minor units; this is display only."""
+    if isinstance(value, bool):
+        return value
+    if key.endswith("_minor"):
+        if isinstance(value, int):
+            return yuan(value)
+        return {k: in_yuan(key, v) for k, v in value.items()} if isinstance(value, Mapping) else value
+    if isinstance(value, Mapping):
+        return {yuan_label(k): in_yuan(k, v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [in_yuan(key, v) for v in value]
+    return value
 
 
 @dataclass
