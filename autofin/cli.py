@@ -442,8 +442,10 @@ def reports() -> None:
 @click.option("--date", "d", type=DATE, required=True,
               help="The business date the pack is for (its folder under reports/): the latest closed one.")
 @click.option("--skip-warehouse", is_flag=True, help="Only write the Excel pack from the warehouse as it is.")
+@click.option("--language", type=click.Choice(["en", "zh"]), default=None,
+              help="The pack's language (sheet titles, column labels). Default: AUTOFIN_REPORT_LANGUAGE, else en.")
 @fail_clearly
-def reports_build(d: date, skip_warehouse: bool) -> None:
+def reports_build(d: date, skip_warehouse: bool, language: str | None) -> None:
     """Build the warehouse with dbt (models and tests), then the Excel pack in reports/<date>/."""
     from autofin.reporting.book import require_report_date
     from autofin.reporting.excel import build_pack
@@ -459,7 +461,7 @@ def reports_build(d: date, skip_warehouse: bool) -> None:
         except WarehouseError as exc:
             raise DomainError(f"the warehouse did not build: {exc}") from None
         click.echo(f"warehouse {warehouse_path()}: {built.models} models, {built.tests} tests passed in {built.seconds:.1f}s")
-    pack = build_pack(d)
+    pack = build_pack(d, language=language)
     for name, sheets in pack.workbooks.items():
         click.echo(f"  {pack.folder / name}  ({len(sheets)} sheets)")
     click.echo(f"reports for {d} are in {pack.folder}")

@@ -104,6 +104,11 @@ def approval_matrix() -> Any:
 
 
 @cache
+def report_labels() -> dict[str, Any]:
+    """assets/reports/labels.yaml: the Excel pack's sheet titles and column labels, English and Chinese."""
+    return dict(read_yaml(assets_dir() / "reports" / "labels.yaml"))
+
+
 def vehicle_models() -> dict[str, dict]:
     """model_code → {brand, name, wmi, price_min, price_max (Decimal)} from assets/vehicle_models.yaml."""
     from autofin.domain.money import D

@@ -66,3 +66,8 @@ def warehouse_path() -> Path:
 
 def reports_dir() -> Path:
     return Path(os.environ.get("AUTOFIN_REPORTS_DIR", PROJECT_ROOT / "reports"))
+
+
+def report_language() -> str:
+    """The Excel pack's language: AUTOFIN_REPORT_LANGUAGE, en (default) or zh."""
+    return os.environ.get("AUTOFIN_REPORT_LANGUAGE") or "en"

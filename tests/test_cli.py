@@ -1,8 +1,8 @@
 """The command line, run as a user runs it: `autofin ...` in a subprocess."""
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 from decimal import Decimal

@@ -1,42 +1,104 @@
 """The Excel pack for management: reports/<date>/ with one workbook per area and a KPI summary.
 
 Every sheet is a mart table from the warehouse (the `rpt_` tables of the area, plus the daily GL
-for finance), formatted as people expect: header row frozen and filtered, yuan amounts as
-¥#,##0.00, rates as percentages, dates as yyyy-mm-dd, widths to fit. Each workbook carries native
-Excel charts. Personal data never reaches the pack: the marts hold masked ids and phones only.
+for finance), laid out to be read and printed:
+- a title and the as-of date on top, then one labelled header row (English or Chinese, as the
+  pack's language says: assets/reports/labels.yaml), frozen, filtered and repeated on every page;
+- the right format per column: yuan amounts as ¥#,##0.00 (never fen: the marts' *_minor columns
+  stay in the warehouse), counts as whole numbers, days and hours as numbers, rates as
+  percentages, dates as yyyy-mm-dd;
+- a Total row where a reader adds up (trial balance, income, ageing, cash, the control accounts);
+- landscape, fit to the page width, page numbers in the footer;
+- a sheet with no rows says why, instead of staying silently empty.
+Each workbook carries native Excel charts, bars unless a line has enough points to be one, never
+smoothed; delinquency is shown without the current bucket. Personal data never reaches the pack:
+the marts hold masked ids and phones only.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import duckdb
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, LineChart, Reference
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
-from autofin.settings import reports_dir, warehouse_path
+from autofin.reference import report_labels
+from autofin.settings import report_language, reports_dir, warehouse_path
 
 AREAS = ("sales", "approval", "asset", "operations", "finance")
 EXTRA = {"finance": ["fct_gl_daily"]}
+LANGUAGES = ("en", "zh")
 YUAN = '"¥"#,##0.00'
 PERCENT = "0.00%"
 INTEGER = "#,##0"
+DECIMAL_1 = "#,##0.0"
 HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
-RATE_COLUMN = re.compile(r"(rate|ratio|share|utilisation)")
+TITLE_FONT = Font(bold=True, size=14)
+SUBTITLE_FONT = Font(italic=True, color="595959")
+TOTAL_BORDER = Border(top=Side(style="thin"), bottom=Side(style="double"))
+HEADER_ROW = 3  # title, as-of line, then the header
 MAX_ROWS = 1_000_000  # below Excel's 1,048,576
+
+RATE_COLUMN = re.compile(r"(rate|ratio|share|utilisation)")
+COUNT_COLUMN = re.compile(r"^(contracts|applications|decisions|hits|debits|answered|collected|rejected|returned|insufficient_funds|"
+                          r"receipts|files|lines|vehicles|open_cases|live_contracts|decided_tasks|approved|bytes|rank|attempt|stage_order|"
+                          r"months_on_book|vintage_year|reconciliation_break_id|age_days)$")
+DURATION_COLUMN = re.compile(r"(_days|_hours)$")
+MONTH_COLUMN = re.compile(r"_month$")
+# sheets a reader adds up: a Total row under the money and count columns
+TOTALS = {"trial_balance", "income", "receivables_ageing", "cash_received", "subledger_vs_gl"}
+NOT_SUMMED = re.compile(r"^(rank|attempt|stage_order|reconciliation_break_id|months_on_book|vintage_year|age_days)$")
 
 
 @dataclass
 class PackResult:
     folder: Path
     workbooks: dict[str, list[str]] = field(default_factory=dict)  # file → sheets
+
+
+@dataclass(frozen=True)
+class Words:
+    """The pack's language: sheet titles, column labels and the few fixed words."""
+
+    language: str
+    labels: dict[str, Any]
+
+    def word(self, key: str) -> str:
+        return str(self.labels["words"][key][self.language])
+
+    def column(self, name: str) -> str:
+        label = self.labels["columns"].get(name)
+        if label is None:
+            raise KeyError(f"column {name!r} has no label in assets/reports/labels.yaml")
+        return str(label[self.language])
+
+    def sheet(self, key: str) -> str:
+        return str(self.labels["sheets"][key][self.language])
+
+    def empty(self, key: str) -> str:
+        note = self.labels["sheets"][key].get("empty")
+        return str(note[self.language]) if note else self.word("no_rows")
+
+    def kpi(self, key: str) -> str:
+        return str(self.labels["kpis"][key][self.language])
+
+
+def words_for(language: str | None = None) -> Words:
+    language = language or report_language()
+    if language not in LANGUAGES:
+        raise ValueError(f"the pack's language is one of {', '.join(LANGUAGES)}, not {language!r}")
+    return Words(language, report_labels())
 
 
 def _tables(con: duckdb.DuckDBPyConnection, area: str) -> list[str]:
@@ -46,118 +108,190 @@ def _tables(con: duckdb.DuckDBPyConnection, area: str) -> list[str]:
     return names + EXTRA.get(area, [])
 
 
-def _sheet_name(table: str) -> str:
-    return re.sub(r"^rpt_[a-z]+__", "", table)[:31]
+def _sheet_key(table: str) -> str:
+    return re.sub(r"^rpt_[a-z]+__", "", table)
 
 
-def _table_sheet(wb: Workbook, title: str, cursor: duckdb.DuckDBPyConnection, index: int | None = None):  # noqa: ANN202
-    """A sheet holding a query's result: header styled, frozen and filtered, columns formatted and sized."""
-    columns = [d[0] for d in cursor.description]
-    rows = cursor.fetchall()
-    ws = wb.create_sheet(title, index)
-    ws.append(columns)
-    for row in rows:
-        ws.append([_cell(v) for v in row])
-    for cell in ws[1]:
-        cell.fill, cell.font = HEADER_FILL, HEADER_FONT
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(max(len(columns), 1))}{max(len(rows) + 1, 2)}"
-    sample = rows[:200]
-    for i, name in enumerate(columns, start=1):
-        values = [r[i - 1] for r in sample]
-        fmt = _format(name, values)
-        if fmt:
-            for (cell,) in ws.iter_rows(min_row=2, max_row=len(rows) + 1, min_col=i, max_col=i):
-                cell.number_format = fmt
-        width = max([len(name)] + [len(_text(v)) for v in values]) + 2
-        ws.column_dimensions[get_column_letter(i)].width = min(max(width, 10), 48)
-    return ws, columns, len(rows)
-
-
-def _cell(value):  # noqa: ANN001, ANN202
-    if isinstance(value, datetime) and value.time() == datetime.min.time():
-        return value.date()
-    return value
-
-
-def _text(value) -> str:  # noqa: ANN001
-    if isinstance(value, Decimal):
-        return f"{value:,.2f}"
-    return "" if value is None else str(value)
+def _shown_columns(columns: Sequence[str], words: Words) -> list[int]:
+    """The columns a reader gets: never fen (*_minor), and the account name in the pack's language."""
+    hidden = {"account_name_zh"} if words.language == "en" else ({"account_name"} if "account_name_zh" in columns else set())
+    return [i for i, name in enumerate(columns) if not name.endswith("_minor") and name not in hidden]
 
 
 def _format(name: str, values: list) -> str | None:
     present = [v for v in values if v is not None]
     if not present:
         return None
-    if isinstance(present[0], (date, datetime)):
-        return "yyyy-mm-dd"
-    if RATE_COLUMN.search(name) and isinstance(present[0], (Decimal, float)):
+    first = present[0]
+    if isinstance(first, (date, datetime)):
+        return "yyyy-mm" if MONTH_COLUMN.search(name) else "yyyy-mm-dd"
+    if COUNT_COLUMN.search(name):
+        return INTEGER
+    if DURATION_COLUMN.search(name):
+        return DECIMAL_1
+    if RATE_COLUMN.search(name) and isinstance(first, (Decimal, float)):
         return PERCENT
-    if isinstance(present[0], Decimal):
+    if isinstance(first, Decimal):
         return YUAN
-    if isinstance(present[0], int) and not name.endswith("_id") and name not in ("rank", "attempt", "vintage_year"):
+    if isinstance(first, int):
         return INTEGER
     return None
 
 
-def _chart(ws, kind: str, title: str, columns: list[str], n: int, x: str, ys: list[str], anchor: str = "") -> None:  # noqa: ANN001
+def _cell(value: Any) -> Any:
+    if isinstance(value, datetime) and value.time() == datetime.min.time():
+        return value.date()
+    return value
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return f"{value:,.2f}"
+    return "" if value is None else str(value)
+
+
+def _width(text: str) -> float:
+    """Display width: a CJK character takes two columns."""
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def _print_setup(ws: Worksheet, words: Words) -> None:
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0  # as wide as the page, as many pages as it takes
+    ws.print_title_rows = f"1:{HEADER_ROW}"
+    ws.oddFooter.center.text = words.word("page")
+    ws.oddFooter.left.text = "autofin"
+
+
+def _table_sheet(wb: Workbook, key: str, cursor: duckdb.DuckDBPyConnection, business_date: date, words: Words,
+                 index: int | None = None) -> tuple[Worksheet, list[str], int]:
+    """A sheet holding a query's result, laid out to read and print (see the module's docstring)."""
+    all_columns = [d[0] for d in cursor.description]
+    keep = _shown_columns(all_columns, words)
+    columns = [all_columns[i] for i in keep]
+    rows = [[_cell(row[i]) for i in keep] for row in cursor.fetchall()]
+    title = words.sheet(key)
+    ws = wb.create_sheet(title[:31], index)
+    ws.cell(row=1, column=1, value=title).font = TITLE_FONT
+    ws.cell(row=2, column=1, value=f"{words.word('as_of')} {business_date.isoformat()} · {words.word('amounts')}").font = SUBTITLE_FONT
+    for i, name in enumerate(columns, start=1):
+        cell = ws.cell(row=HEADER_ROW, column=i, value=words.column(name))
+        cell.fill, cell.font = HEADER_FILL, HEADER_FONT
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    for row in rows:
+        ws.append(row)
+    last = HEADER_ROW + len(rows)
+    ws.freeze_panes = f"A{HEADER_ROW + 1}"
+    ws.auto_filter.ref = f"A{HEADER_ROW}:{get_column_letter(max(len(columns), 1))}{max(last, HEADER_ROW + 1)}"
+    formats = [_format(name, [r[i] for r in rows[:200]]) for i, name in enumerate(columns)]
+    for i, fmt in enumerate(formats, start=1):
+        if fmt:
+            for (cell,) in ws.iter_rows(min_row=HEADER_ROW + 1, max_row=last, min_col=i, max_col=i):
+                cell.number_format = fmt
+    if not rows:
+        ws.cell(row=HEADER_ROW + 1, column=1, value=words.empty(key)).font = SUBTITLE_FONT
+    elif key in TOTALS:
+        _total_row(ws, columns, rows, formats, words)
+    for i, name in enumerate(columns, start=1):
+        sample = [_text(r[i - 1]) for r in rows[:200]]
+        ws.column_dimensions[get_column_letter(i)].width = min(max([_width(words.column(name))] + [_width(t) for t in sample]) + 2, 48)
+    _print_setup(ws, words)
+    return ws, columns, len(rows)
+
+
+def _total_row(ws: Worksheet, columns: list[str], rows: list[list], formats: list[str | None], words: Words) -> None:
+    total_row = HEADER_ROW + len(rows) + 1
+    for i, (name, fmt) in enumerate(zip(columns, formats, strict=True), start=1):
+        cell = ws.cell(row=total_row, column=i)
+        if i == 1:
+            cell.value = words.word("total")
+        elif fmt in (YUAN, INTEGER) and not NOT_SUMMED.search(name):
+            cell.value = sum((r[i - 1] or 0) for r in rows)
+            cell.number_format = fmt
+        cell.font = Font(bold=True)
+        cell.border = TOTAL_BORDER
+
+
+def _chart(ws: Worksheet, kind: str, title: str, columns: list[str], n: int, x: str, ys: list[str], words: Words, anchor: str,
+           percent: bool = False) -> None:
     if n == 0 or any(c not in columns for c in [x, *ys]):
         return
-    chart = LineChart() if kind == "line" else BarChart()
+    line = kind == "line" and n >= 6  # a line over a handful of points says less than bars
+    chart = LineChart() if line else BarChart()
     chart.title, chart.height, chart.width = title, 8, 18
     for y in ys:
         col = columns.index(y) + 1
-        chart.add_data(Reference(ws, min_col=col, min_row=1, max_row=n + 1), titles_from_data=True)
-    chart.set_categories(Reference(ws, min_col=columns.index(x) + 1, min_row=2, max_row=n + 1))
-    ws.add_chart(chart, anchor or f"{get_column_letter(len(columns) + 2)}2")
+        chart.add_data(Reference(ws, min_col=col, min_row=HEADER_ROW, max_row=HEADER_ROW + n), titles_from_data=True)
+    if line:
+        for series in chart.series:
+            series.smooth = False
+    chart.y_axis.scaling.min = 0  # an axis that starts above zero exaggerates the differences
+    if percent:
+        chart.y_axis.numFmt = "0%"
+    chart.set_categories(Reference(ws, min_col=columns.index(x) + 1, min_row=HEADER_ROW + 1, max_row=HEADER_ROW + n))
+    ws.add_chart(chart, anchor)
 
 
-def _summary_sheet(wb: Workbook, con: duckdb.DuckDBPyConnection, title: str, sql: str, charts: list[tuple]) -> None:
-    """A small aggregate sheet made for its charts (e.g. financed by month), placed first."""
-    ws, columns, n = _table_sheet(wb, title, con.execute(sql), index=0)
-    for k, (kind, chart_title, x, ys) in enumerate(charts):
-        _chart(ws, kind, chart_title, columns, n, x, ys, anchor=f"{get_column_letter(len(columns) + 2)}{2 + 17 * k}")
+@dataclass(frozen=True)
+class ChartSheet:
+    key: str
+    sql: str
+    charts: tuple[tuple[str, str, str, list[str], bool], ...]  # (kind, title key or text, x, ys, percent axis)
 
 
+BUCKETS_M1_PLUS = "bucket IN ('M1', 'M2', 'M3', 'M4+')"
 CHART_SHEETS = {
-    "sales": ("by month", "SELECT origination_month AS month, SUM(contracts) AS contracts, SUM(financed_amount) AS financed_amount "
-              "FROM sales.rpt_sales__originations_monthly GROUP BY 1 ORDER BY 1",
-              [("line", "Financed amount by month of origination", "month", ["financed_amount"]),
-               ("bar", "Contracts by month of origination", "month", ["contracts"])]),
-    "approval": ("funnel chart", "SELECT stage, applications FROM approval.rpt_approval__funnel ORDER BY stage_order",
-                 [("bar", "Application funnel", "stage", ["applications"])]),
-    "asset": ("by bucket", "SELECT bucket, SUM(contracts) AS contracts, SUM(principal_outstanding) AS principal_outstanding "
-              "FROM asset.rpt_asset__portfolio GROUP BY 1 ORDER BY CASE bucket WHEN 'current' THEN 0 WHEN 'M1' THEN 1 WHEN 'M2' THEN 2 "
-              "WHEN 'M3' THEN 3 ELSE 4 END",
-              [("bar", "Principal outstanding by delinquency bucket", "bucket", ["principal_outstanding"]),
-               ("bar", "Contracts by delinquency bucket", "bucket", ["contracts"])]),
-    "operations": ("debit success", "SELECT business_date, "
-                   "CAST(SUM(collected) * 1.0 / NULLIF(SUM(answered), 0) AS DECIMAL(9, 4)) AS success_rate, SUM(debits) AS debits "
-                   "FROM operations.rpt_operations__debit_success GROUP BY 1 ORDER BY 1",
-                   [("line", "Direct debit success rate", "business_date", ["success_rate"]),
-                    ("bar", "Direct debits sent", "business_date", ["debits"])]),
-    "finance": ("ageing chart", "SELECT bucket, principal, interest, fee, penalty FROM finance.rpt_finance__receivables_ageing",
-                [("bar", "Billed receivables by bucket and component", "bucket", ["principal", "interest", "fee", "penalty"])]),
+    "sales": ChartSheet("by month", "SELECT origination_month AS month, SUM(contracts) AS contracts, SUM(financed_amount) AS financed_amount "
+                        "FROM sales.rpt_sales__originations_monthly GROUP BY 1 ORDER BY 1",
+                        (("line", "financed_amount", "month", ["financed_amount"], False),
+                         ("bar", "contracts", "month", ["contracts"], False))),
+    "approval": ChartSheet("funnel chart", "SELECT stage, applications FROM approval.rpt_approval__funnel ORDER BY stage_order",
+                           (("bar", "applications", "stage", ["applications"], False),)),
+    # delinquency without the current bucket (it would dwarf the others): the M1+ principal, and its share of the book
+    "asset": ChartSheet("by bucket", "SELECT bucket, SUM(contracts) AS contracts, SUM(principal_outstanding) AS principal_outstanding, "
+                        "CAST(SUM(principal_outstanding) / (SELECT SUM(principal_outstanding) FROM asset.rpt_asset__portfolio) "
+                        "AS DECIMAL(9, 4)) AS delinquent_share FROM asset.rpt_asset__portfolio "
+                        f"WHERE {BUCKETS_M1_PLUS} GROUP BY 1 ORDER BY 1",
+                        (("bar", "principal_outstanding", "bucket", ["principal_outstanding"], False),
+                         ("bar", "delinquent_share", "bucket", ["delinquent_share"], True))),
+    "operations": ChartSheet("debit success", "SELECT business_date, "
+                             "CAST(SUM(collected) * 1.0 / NULLIF(SUM(answered), 0) AS DECIMAL(9, 4)) AS success_rate, SUM(debits) AS debits "
+                             "FROM operations.rpt_operations__debit_success GROUP BY 1 ORDER BY 1",
+                             (("line", "success_rate", "business_date", ["success_rate"], True),
+                              ("bar", "debits", "business_date", ["debits"], False))),
+    "finance": ChartSheet("ageing chart", "SELECT bucket, principal, interest, fee, penalty FROM finance.rpt_finance__receivables_ageing",
+                          (("bar", "total", "bucket", ["principal", "interest", "fee", "penalty"], False),)),
 }
 
+
+def _chart_sheet(wb: Workbook, con: duckdb.DuckDBPyConnection, spec: ChartSheet, business_date: date, words: Words) -> None:
+    """A small aggregate sheet made for its charts (e.g. financed by month), placed first."""
+    ws, columns, n = _table_sheet(wb, spec.key, con.execute(spec.sql), business_date, words, index=0)
+    anchor_col = get_column_letter(len(columns) + 2)
+    for k, (kind, label, x, ys, percent) in enumerate(spec.charts):
+        title = f"{words.sheet(spec.key).removesuffix(' (chart)').removesuffix('图')} · {words.column(label)}"
+        _chart(ws, kind, title, columns, n, x, ys, words, f"{anchor_col}{HEADER_ROW + 17 * k}", percent)
+
+
 KPIS = [
-    ("Active contracts", "SELECT COUNT(*) FROM asset.fct_contracts WHERE contract_status = 'active'", INTEGER),
-    ("Principal outstanding (CNY)", "SELECT SUM(principal_outstanding) FROM asset.fct_contracts WHERE contract_status = 'active'", YUAN),
-    ("Billed and unpaid (CNY)", "SELECT SUM(billed_unpaid) FROM asset.fct_contracts WHERE contract_status = 'active'", YUAN),
-    ("30+ days past due, share of outstanding", "SELECT SUM(principal_outstanding) FILTER (WHERE dpd > 30) / SUM(principal_outstanding) "
+    ("active_contracts", "SELECT COUNT(*) FROM asset.fct_contracts WHERE contract_status = 'active'", INTEGER),
+    ("principal_outstanding", "SELECT SUM(principal_outstanding) FROM asset.fct_contracts WHERE contract_status = 'active'", YUAN),
+    ("billed_unpaid", "SELECT SUM(billed_unpaid) FROM asset.fct_contracts WHERE contract_status = 'active'", YUAN),
+    ("dpd30_share", "SELECT SUM(principal_outstanding) FILTER (WHERE dpd > 30) / SUM(principal_outstanding) "
      "FROM asset.fct_contracts WHERE contract_status = 'active'", PERCENT),
-    ("Open collection cases", "SELECT COALESCE(SUM(open_cases), 0) FROM operations.rpt_operations__collections", INTEGER),
-    ("Debit success rate (all answered)", "SELECT SUM(collected) * 1.0 / NULLIF(SUM(answered), 0) FROM operations.rpt_operations__debit_success", PERCENT),
-    ("Cash received (CNY)", "SELECT COALESCE(SUM(received), 0) FROM finance.rpt_finance__cash_received", YUAN),
-    ("Open reconciliation breaks", "SELECT COUNT(*) FROM finance.rpt_finance__reconciliation_breaks WHERE break_status = 'open'", INTEGER),
-    ("Trial balance difference (CNY)", "SELECT (SUM(debit_minor) - SUM(credit_minor)) * 0.01 FROM finance.rpt_finance__trial_balance", YUAN),
-    ("Sub-ledger vs GL difference (CNY)", "SELECT SUM(ABS(difference)) FROM finance.rpt_finance__subledger_vs_gl", YUAN),
+    ("open_cases", "SELECT COALESCE(SUM(open_cases), 0) FROM operations.rpt_operations__collections", INTEGER),
+    ("debit_success", "SELECT SUM(collected) * 1.0 / NULLIF(SUM(answered), 0) FROM operations.rpt_operations__debit_success", PERCENT),
+    ("cash_received", "SELECT COALESCE(SUM(received), 0) FROM finance.rpt_finance__cash_received", YUAN),
+    ("open_breaks", "SELECT COUNT(*) FROM finance.rpt_finance__reconciliation_breaks WHERE break_status = 'open'", INTEGER),
+    ("tb_difference", "SELECT (SUM(debit_minor) - SUM(credit_minor)) * 0.01 FROM finance.rpt_finance__trial_balance", YUAN),
+    ("subledger_difference", "SELECT SUM(ABS(difference)) FROM finance.rpt_finance__subledger_vs_gl", YUAN),
 ]
 
 
-def build_pack(business_date: date, *, warehouse: Path | None = None, folder: Path | None = None) -> PackResult:
+def build_pack(business_date: date, *, warehouse: Path | None = None, folder: Path | None = None, language: str | None = None) -> PackResult:
+    words = words_for(language)
     con = duckdb.connect(str(warehouse or warehouse_path()), read_only=True)
     out = PackResult((folder or reports_dir()) / business_date.isoformat())
     out.folder.mkdir(parents=True, exist_ok=True)
@@ -166,50 +300,53 @@ def build_pack(business_date: date, *, warehouse: Path | None = None, folder: Pa
             wb = Workbook()
             wb.remove(wb.active)
             for table in _tables(con, area):
-                _table_sheet(wb, _sheet_name(table), con.execute(f'SELECT * FROM "{area}"."{table}" LIMIT {MAX_ROWS}'))
-            sheet_title, sql, charts = CHART_SHEETS[area]
-            _summary_sheet(wb, con, sheet_title, sql, charts)
-            wb.properties.title = f"autofin {area} report {business_date.isoformat()}"
+                _table_sheet(wb, _sheet_key(table), con.execute(f'SELECT * FROM "{area}"."{table}" LIMIT {MAX_ROWS}'), business_date, words)
+            _chart_sheet(wb, con, CHART_SHEETS[area], business_date, words)
+            wb.properties.title = f"autofin {area} {business_date.isoformat()}"
             path = out.folder / f"{area}-{business_date.isoformat()}.xlsx"
             wb.save(path)
             out.workbooks[path.name] = wb.sheetnames
         path = out.folder / f"kpi-summary-{business_date.isoformat()}.xlsx"
-        _kpi_workbook(con, business_date).save(path)
-        out.workbooks[path.name] = ["KPI"]
+        kpi = _kpi_workbook(con, business_date, words)
+        kpi.save(path)
+        out.workbooks[path.name] = kpi.sheetnames
     finally:
         con.close()
     return out
 
 
-def _kpi_workbook(con: duckdb.DuckDBPyConnection, business_date: date) -> Workbook:
+def _kpi_workbook(con: duckdb.DuckDBPyConnection, business_date: date, words: Words) -> Workbook:
     wb = Workbook()
     ws = wb.active
-    ws.title = "KPI"
-    ws["A1"] = f"Key figures as of {business_date.isoformat()}"
-    ws["A1"].font = Font(bold=True, size=14)
-    ws.append([])
-    ws.append(["figure", "value"])
-    for cell in ws[3]:
+    ws.title = words.word("kpi_title")
+    ws["A1"] = words.word("kpi_title")
+    ws["A1"].font = TITLE_FONT
+    ws["A2"] = f"{words.word('as_of')} {business_date.isoformat()} · {words.word('amounts')}"
+    ws["A2"].font = SUBTITLE_FONT
+    ws.cell(row=HEADER_ROW, column=1, value=words.word("figure"))
+    ws.cell(row=HEADER_ROW, column=2, value=words.word("value"))
+    for cell in ws[HEADER_ROW]:
         cell.fill, cell.font = HEADER_FILL, HEADER_FONT
-    for label, sql, fmt in KPIS:
+    for key, sql, fmt in KPIS:
         row = con.execute(sql).fetchone()
         value = None if row is None else row[0]
-        ws.append([label, value if value is not None else 0])
+        ws.append([words.kpi(key), value if value is not None else 0])
         ws.cell(row=ws.max_row, column=2).number_format = fmt
     ws.column_dimensions["A"].width, ws.column_dimensions["B"].width = 42, 22
-    ws.freeze_panes = "A4"
-    rows = con.execute("SELECT bucket, SUM(principal_outstanding) FROM asset.rpt_asset__portfolio GROUP BY 1 "
-                       "ORDER BY CASE bucket WHEN 'current' THEN 0 WHEN 'M1' THEN 1 WHEN 'M2' THEN 2 WHEN 'M3' THEN 3 ELSE 4 END").fetchall()
-    ws["D3"], ws["E3"] = "bucket", "principal outstanding"
-    for i, (bucket, amount) in enumerate(rows, start=4):
+    ws.freeze_panes = f"A{HEADER_ROW + 1}"
+    rows = con.execute(f"SELECT bucket, SUM(principal_outstanding) FROM asset.rpt_asset__portfolio WHERE {BUCKETS_M1_PLUS} "
+                       "GROUP BY 1 ORDER BY 1").fetchall()
+    ws.cell(row=HEADER_ROW, column=4, value=words.column("bucket"))
+    ws.cell(row=HEADER_ROW, column=5, value=words.column("principal_outstanding"))
+    for i, (bucket, amount) in enumerate(rows, start=HEADER_ROW + 1):
         ws.cell(row=i, column=4, value=bucket)
         ws.cell(row=i, column=5, value=amount).number_format = YUAN
     ws.column_dimensions["D"].width, ws.column_dimensions["E"].width = 12, 22
-    chart = BarChart()
-    chart.title, chart.height, chart.width = "Portfolio by delinquency bucket", 8, 16
-    chart.add_data(Reference(ws, min_col=5, min_row=3, max_row=3 + len(rows)), titles_from_data=True)
-    chart.set_categories(Reference(ws, min_col=4, min_row=4, max_row=3 + len(rows)))
-    ws.add_chart(chart, "D12")
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth = 1
+    if rows:
+        chart = BarChart()
+        chart.title, chart.height, chart.width = f"{words.sheet('by bucket').removesuffix(' (chart)')} (M1+)", 8, 16
+        chart.add_data(Reference(ws, min_col=5, min_row=HEADER_ROW, max_row=HEADER_ROW + len(rows)), titles_from_data=True)
+        chart.set_categories(Reference(ws, min_col=4, min_row=HEADER_ROW + 1, max_row=HEADER_ROW + len(rows)))
+        ws.add_chart(chart, "D12")
+    _print_setup(ws, words)
     return wb

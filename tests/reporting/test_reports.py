@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 
 from autofin.bankfiles.simulator import simulate
 from autofin.reference import bank_profiles
-from autofin.reporting.excel import AREAS, YUAN, build_pack
+from autofin.reporting.excel import AREAS, HEADER_ROW, YUAN, build_pack, words_for
 from autofin.reporting.quality import run_suites
 from autofin.reporting.warehouse import WarehouseError, build_warehouse
 from autofin.servicing.context import default_context
@@ -120,33 +120,91 @@ def test_the_excel_pack(book):
     pack = build_pack(LAST)
     assert sorted(pack.workbooks) == sorted([f"{a}-{LAST}.xlsx" for a in AREAS] + [f"kpi-summary-{LAST}.xlsx"])
     con = wh(home)
+    words = words_for("en")
     for area in AREAS:
         wb = load_workbook(pack.folder / f"{area}-{LAST}.xlsx")
-        chart_sheet = wb.worksheets[0]
-        assert chart_sheet._charts, f"{area}: no chart"
+        assert wb.worksheets[0]._charts, f"{area}: no chart"
         for ws in wb.worksheets:
-            assert ws.freeze_panes == "A2"
-            header = [c.value for c in ws[1]]
-            assert all(header)
-            for row in ws.iter_rows(min_row=2, values_only=True):
+            # a title and the as-of date on top, a labelled header, repeated on every printed page
+            assert ws["A1"].value and ws["A2"].value == f"as of {LAST} · amounts in CNY", (area, ws.title)
+            header = [c.value for c in ws[HEADER_ROW]]
+            assert all(header) and not any("_" in h for h in header), (area, ws.title, header)  # labels, not column names
+            assert ws.freeze_panes == f"A{HEADER_ROW + 1}" and ws.print_title_rows == f"$1:${HEADER_ROW}"
+            assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToWidth == 1 and ws.sheet_properties.pageSetUpPr.fitToPage
+            if ws.max_row == HEADER_ROW + 1 and ws.cell(row=HEADER_ROW + 1, column=2).value is None:  # a sheet without rows says why
+                assert isinstance(ws.cell(row=HEADER_ROW + 1, column=1).value, str) and len(ws.cell(row=HEADER_ROW + 1, column=1).value) > 20
+            for row in ws.iter_rows(min_row=HEADER_ROW + 1, values_only=True):
                 for value in row:
                     assert not (isinstance(value, str) and re.fullmatch(r"\d{17}[\dX]", value)), f"unmasked id in {area}/{ws.title}"
-    sales = load_workbook(pack.folder / f"sales-{LAST}.xlsx")["originations_monthly"]
-    header = [c.value for c in sales[1]]
-    col = header.index("financed_amount")
-    total = sum(r[col] for r in sales.iter_rows(min_row=2, values_only=True))
+    sales = load_workbook(pack.folder / f"sales-{LAST}.xlsx")[words.sheet("originations_monthly")]
+    header = [c.value for c in sales[HEADER_ROW]]
+    col = header.index("Financed amount")
+    total = sum(r[col] for r in sales.iter_rows(min_row=HEADER_ROW + 1, values_only=True))
     assert total == con.execute("SELECT SUM(financed_amount) FROM sales.rpt_sales__originations_monthly").fetchone()[0]
-    assert sales.cell(row=2, column=col + 1).number_format == YUAN
-    assert sales.auto_filter.ref.startswith("A1:")
-    tb = load_workbook(pack.folder / f"finance-{LAST}.xlsx")["trial_balance"]
-    header = [c.value for c in tb[1]]
-    rows = list(tb.iter_rows(min_row=2, values_only=True))
-    assert sum(r[header.index("debit_balance")] for r in rows) == sum(r[header.index("credit_balance")] for r in rows)
-    kpi = load_workbook(pack.folder / f"kpi-summary-{LAST}.xlsx")["KPI"]
-    figures = {r[0]: r[1] for r in kpi.iter_rows(min_row=4, max_col=2, values_only=True) if r[0]}
+    assert sales.cell(row=HEADER_ROW + 1, column=col + 1).number_format == YUAN
+    assert sales.cell(row=HEADER_ROW + 1, column=header.index("Contracts") + 1).number_format == "#,##0"  # counts are not money
+    assert sales.auto_filter.ref.startswith(f"A{HEADER_ROW}:")
+    finance = load_workbook(pack.folder / f"finance-{LAST}.xlsx")
+    tb = finance[words.sheet("trial_balance")]
+    header = [c.value for c in tb[HEADER_ROW]]
+    assert "Debit balance" in header and not any("minor" in h.lower() for h in header)  # yuan, never fen
+    rows = list(tb.iter_rows(min_row=HEADER_ROW + 1, values_only=True))
+    *accounts, total_row = rows
+    debit, credit = header.index("Debit balance"), header.index("Credit balance")
+    assert total_row[0] == "Total" and total_row[debit] == total_row[credit] == sum(r[debit] for r in accounts) > 0
+    gl = finance[words.sheet("fct_gl_daily")]
+    assert not any("minor" in str(c.value).lower() for c in gl[HEADER_ROW])
+    collections = load_workbook(pack.folder / f"operations-{LAST}.xlsx")[words.sheet("collections")]
+    ages = [c.value for c in collections[HEADER_ROW]].index("Average case age (days)") + 1
+    assert collections.cell(row=HEADER_ROW + 1, column=ages).number_format == "#,##0.0"  # days are not money
+    kpi = load_workbook(pack.folder / f"kpi-summary-{LAST}.xlsx").worksheets[0]
+    figures = {r[0]: r[1] for r in kpi.iter_rows(min_row=HEADER_ROW + 1, max_col=2, values_only=True) if r[0]}
     assert figures["Trial balance difference (CNY)"] == 0 and figures["Sub-ledger vs GL difference (CNY)"] == 0
     assert figures["Active contracts"] == con.execute("SELECT COUNT(*) FROM asset.fct_contracts WHERE contract_status = 'active'").fetchone()[0]
     assert kpi._charts
+    # the delinquency chart leaves the current bucket out
+    assert {r[0] for r in load_workbook(pack.folder / f"asset-{LAST}.xlsx").worksheets[0].iter_rows(min_row=HEADER_ROW + 1, max_col=1,
+                                                                                               values_only=True)} <= {"M1", "M2", "M3", "M4+"}
+
+
+def test_every_mart_column_has_its_words_in_both_languages(book):
+    home, _ = book
+    con = wh(home)
+    columns = {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE table_schema IN "
+                                         "('sales', 'approval', 'asset', 'operations', 'finance') AND (table_name LIKE 'rpt_%' "
+                                         "OR table_name = 'fct_gl_daily')").fetchall()}
+    for language in ("en", "zh"):
+        words = words_for(language)
+        assert [c for c in sorted(columns) if not c.endswith("_minor") and not words.column(c)] == []
+    pack = build_pack(LAST, folder=home / "zh", language="zh")
+    tb = load_workbook(pack.folder / f"finance-{LAST}.xlsx")["试算平衡表"]
+    assert [c.value for c in tb[HEADER_ROW]][:2] == ["科目代码", "科目名称"] and tb["A2"].value.startswith(f"截至 {LAST}")
+    assert any(r[0] == "合计" for r in tb.iter_rows(min_row=HEADER_ROW + 1, values_only=True))
+
+
+def test_the_pack_prints_legibly(book, tmp_path):
+    """LibreOffice turns the workbooks into PDF as a reader would print them: one landscape page
+    per short sheet, page numbers, and the trial balance's totals on its page, equal."""
+    import pypdfium2 as pdfium
+
+    from tests.support.office import to_pdf
+
+    pack = build_pack(LAST, folder=tmp_path)
+    finance = to_pdf(pack.folder / f"finance-{LAST}.xlsx", tmp_path / "pdf")
+    kpi = to_pdf(pack.folder / f"kpi-summary-{LAST}.xlsx", tmp_path / "pdf")
+    pdf = pdfium.PdfDocument(finance)
+    texts = [pdf[i].get_textpage().get_text_range() for i in range(len(pdf))]
+    sheets = load_workbook(pack.folder / f"finance-{LAST}.xlsx").sheetnames
+    assert len(sheets) <= len(pdf) <= len(sheets) + 6, len(pdf)  # the daily GL may take a few pages; nothing else does
+    width, height = pdf[0].get_size()
+    assert width > height  # landscape
+    assert all(f"Page {i + 1} of {len(pdf)}" in t for i, t in enumerate(texts))
+    tb_page = next(t for t in texts if "Trial balance" in t and "Total" in t)
+    tb = load_workbook(pack.folder / f"finance-{LAST}.xlsx")["Trial balance"]
+    total = [r for r in tb.iter_rows(min_row=HEADER_ROW + 1, values_only=True) if r[0] == "Total"][0]
+    shown = f"¥{total[3]:,.2f}"
+    assert tb_page.count(shown) == 2, (shown, tb_page[-400:])  # debit and credit totals, the same figure
+    assert len(pdfium.PdfDocument(kpi)) == 1
 
 
 def test_great_expectations_suites(book, tmp_path):
