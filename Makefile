@@ -43,6 +43,7 @@ demo: install
 	$(BIN)/autofin cycle status
 	$(BIN)/autofin demo summary --as-of $$(TZ=Asia/Shanghai date -d 'yesterday' +%F)
 	$(BIN)/autofin reports build --date $$(TZ=Asia/Shanghai date -d 'yesterday' +%F)
+	$(BIN)/autofin reports docs
 
 ## ui: the Dagster UI on http://127.0.0.1:3000 with the nightly cycle (DAGSTER_HOME is the project root).
 ui: install

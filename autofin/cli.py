@@ -467,6 +467,19 @@ def reports_build(d: date, skip_warehouse: bool, language: str | None) -> None:
     click.echo(f"reports for {d} are in {pack.folder}")
 
 
+@reports.command("docs")
+@fail_clearly
+def reports_docs() -> None:
+    """The dbt docs site of the warehouse (models, lineage, every column described), one HTML file."""
+    from autofin.reporting.warehouse import WarehouseError, build_docs
+
+    try:
+        page = build_docs()
+    except WarehouseError as exc:
+        raise DomainError(f"the docs site was not generated: {exc}") from None
+    click.echo(f"dbt docs: open {page} in a browser")
+
+
 @main.group()
 def users() -> None:
     """API users and their tokens."""

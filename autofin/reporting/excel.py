@@ -113,8 +113,9 @@ def _sheet_key(table: str) -> str:
 
 
 def _shown_columns(columns: Sequence[str], words: Words) -> list[int]:
-    """The columns a reader gets: never fen (*_minor), and the account name in the pack's language."""
-    hidden = {"account_name_zh"} if words.language == "en" else ({"account_name"} if "account_name_zh" in columns else set())
+    """The columns a reader gets: never fen (*_minor), the account name in the pack's language, and
+    not the marts' as_of_date (every sheet says its date in its title)."""
+    hidden = {"as_of_date"} | ({"account_name_zh"} if words.language == "en" else ({"account_name"} if "account_name_zh" in columns else set()))
     return [i for i, name in enumerate(columns) if not name.endswith("_minor") and name not in hidden]
 
 

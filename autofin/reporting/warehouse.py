@@ -84,9 +84,22 @@ def write_reference(path: Path) -> None:
         con.close()
 
 
+def as_of_date(url: str | None = None) -> str:
+    """The business date the warehouse reflects: the store's latest closed one."""
+    from autofin.servicing.days import last_closed_day
+    from autofin.store.engine import get_engine
+
+    with get_engine(url).connect() as conn:
+        latest = last_closed_day(conn)
+    if latest is None:
+        raise WarehouseError("no business date is closed yet: seed or load a book and run the cycle first")
+    return latest.isoformat()
+
+
 def dbt_environment(target: Path, url: str | None = None) -> dict[str, str]:
     kind, attach, schema = store_attachment(url)
     return {
+        "AUTOFIN_AS_OF_DATE": as_of_date(url),
         "AUTOFIN_DBT_TARGET_FILE": str(target),  # the file being built, not the published warehouse
         "AUTOFIN_DUCKDB_EXTENSIONS": str(extension_dir()),
         "AUTOFIN_STORE_TYPE": kind,
@@ -145,3 +158,21 @@ def build_warehouse(url: str | None = None, *, select: str | None = None) -> Bui
         raise WarehouseError("; ".join(failures))
     publish(path)
     return BuildResult(time.perf_counter() - started, models, tests, failures)
+
+
+def build_docs(url: str | None = None) -> Path:
+    """The dbt docs site of the published warehouse: every model, its lineage and every column's
+    description, as one self-contained page (data/dbt/docs/static_index.html) an analyst opens
+    in a browser, offline."""
+    final = warehouse_path()
+    if not final.exists():
+        raise WarehouseError(f"no warehouse at {final}: build it first (autofin reports build)")
+    prepare_extensions()
+    target = data_dir() / "dbt" / "docs"
+    args = [dbt_executable(), "docs", "generate", "--static", "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
+            "--quiet", "--target-path", str(target), "--log-path", str(data_dir() / "dbt" / "logs")]
+    done = subprocess.run(args, env={**os.environ, **dbt_environment(final, url)}, capture_output=True, text=True)
+    page = target / "static_index.html"
+    if done.returncode != 0 or not page.exists():
+        raise WarehouseError((done.stdout + done.stderr).strip()[-2000:] or f"dbt docs exited {done.returncode}")
+    return page

@@ -201,7 +201,7 @@ def test_the_pack_prints_legibly(book, tmp_path):
     assert all(f"Page {i + 1} of {len(pdf)}" in t for i, t in enumerate(texts))
     tb_page = next(t for t in texts if "Trial balance" in t and "Total" in t)
     tb = load_workbook(pack.folder / f"finance-{LAST}.xlsx")["Trial balance"]
-    total = [r for r in tb.iter_rows(min_row=HEADER_ROW + 1, values_only=True) if r[0] == "Total"][0]
+    total = next(r for r in tb.iter_rows(min_row=HEADER_ROW + 1, values_only=True) if r[0] == "Total")
     shown = f"¥{total[3]:,.2f}"
     assert tb_page.count(shown) == 2, (shown, tb_page[-400:])  # debit and credit totals, the same figure
     assert len(pdfium.PdfDocument(kpi)) == 1
@@ -233,3 +233,26 @@ def test_reports_are_built_only_for_the_latest_closed_date(book, d, message):
                             env=env, capture_output=True, text=True)
     assert result.returncode != 0 and message in result.stderr and "Traceback" not in result.stderr, result.stderr
     assert not (home / "reports-refused").exists()  # nothing labelled with a date it does not show
+
+
+def test_the_warehouse_documents_every_column_and_its_date(book):
+    """Every mart column carries its description as a comment (persist_docs), every mart says the
+    business date it reflects, and the dbt docs site is generated as one page for analysts."""
+    from autofin.reporting.warehouse import build_docs
+
+    home, _ = book
+    con = wh(home)
+    marts = ("sales", "approval", "asset", "operations", "finance")
+    undocumented = con.execute("SELECT schema_name || '.' || table_name || '.' || column_name FROM duckdb_columns() "
+                               f"WHERE schema_name IN {marts} AND (comment IS NULL OR comment = '')").fetchall()
+    assert undocumented == []
+    tables = con.execute(f"SELECT schema_name, table_name, comment FROM duckdb_tables() WHERE schema_name IN {marts}").fetchall()
+    assert len(tables) >= 25 and all(comment for _, _, comment in tables)
+    for schema, table, _ in tables:
+        assert con.execute(f'SELECT DISTINCT as_of_date FROM "{schema}"."{table}"').fetchall() in ([(LAST,)], []), table
+    con.close()
+    page = build_docs()
+    html = page.read_text(encoding="utf-8")
+    # one self-contained page: the manifest and the catalog inside it (JSON, non-ASCII escaped)
+    assert page.name == "static_index.html" and "rpt_finance__trial_balance" in html
+    assert '"description": "Debit balance (\\u501f\\u65b9\\u4f59\\u989d). Yuan (CNY), exact to the fen."' in html
