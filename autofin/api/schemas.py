@@ -74,6 +74,10 @@ class UserIn(Body):
 
 
 class PartnerIn(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "partner_code": "D90001", "name": "杭州新星汽车销售服务有限公司", "kind": "dealer", "rating": "C", "region": "华东", "city": "杭州",
+        "credit_limit": "5000000.00", "settlement_bank": "ICBC", "settlement_account_no": "1202020209000012345",
+        "settlement_account_name": "杭州新星汽车销售服务有限公司"}]})
     partner_code: str = Field(min_length=2, max_length=32, examples=["D10001"])
     name: str = Field(min_length=1, max_length=200)
     kind: Literal["dealer", "agent"] = "dealer"
@@ -119,6 +123,8 @@ class BlacklistIn(Body):
 
 
 class CustomerIn(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"kind": "individual", "name": "张三", "id_number": "330106199005171230", "mobile": "13912345678", "city": "杭州"}]})
     kind: Literal["individual", "company"] = "individual"
     name: str = Field(min_length=1, max_length=200)
     id_number: str = Field(min_length=1, max_length=32, description="resident id (GB 11643) or unified social credit code")
@@ -127,6 +133,8 @@ class CustomerIn(Body):
 
 
 class VehicleIn(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"vin": "LFVTST019RA000001", "model_code": "VW-SAGITAR", "condition": "new", "price": "150000.00", "inventory_status": "in_stock"}]})
     vin: str = Field(min_length=1, max_length=17)
     model_code: str = Field(min_length=1, max_length=32, description="see GET /reference/vehicle-models")
     condition: Literal["new", "used"] = "new"
@@ -148,6 +156,9 @@ class ItemIn(Body):
 
 
 class QuoteIn(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"product_code": "NCL-ANN", "price": "150000.00", "down_payment_pct": "30", "term_months": 36,
+         "items": [{"key": "gps_fee", "amount": "1200.00", "financed": True}]}]})
     product_code: str = Field(min_length=1, max_length=32, examples=["NCL-ANN"])
     price: Amount | None = Field(default=None, description="the vehicle's price (applications default to the vehicle's)")
     down_payment: Amount | None = None
@@ -166,6 +177,9 @@ class QuoteIn(Body):
 
 
 class ApplicationIn(QuoteIn):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"product_code": "NCL-ANN", "customer_id": 1, "vehicle_id": 1, "down_payment_pct": "30", "term_months": 36,
+         "monthly_income": "60000.00", "items": [{"key": "gps_fee", "amount": "1200.00", "financed": True}]}]})
     partner_code: str | None = Field(default=None, description="the applying partner (dealers: their own, implied)")
     customer_id: Id
     vehicle_id: Id

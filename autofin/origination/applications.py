@@ -17,7 +17,7 @@ from autofin.domain.errors import InputError
 from autofin.domain.lifecycle import APPLICATION
 from autofin.domain.money import D, format_minor, from_minor, to_minor
 from autofin.domain.products import ProductTerms
-from autofin.domain.quotes import FinancingPlan, plan_as_dict, plan_for_product
+from autofin.domain.quotes import FEE_KEYS, FinancingPlan, plan_as_dict, plan_for_product
 from autofin.domain.rules import pre_approve
 from autofin.files import write_atomically
 from autofin.origination.access import Principal, scope
@@ -116,17 +116,25 @@ def quote(product: ProductTerms, request: QuoteRequest, *, today: date) -> Finan
         if item.key in items:
             raise InputError(f"items.{n}.key", f"{item.key} appears twice")
         items[item.key] = (from_minor(amount_minor(f"items.{n}.amount", item.amount)), item.financed)
-    return plan_for_product(
-        product,
-        price=from_minor(amount_minor("price", request.price, positive=True)),
-        term_months=request.term_months,
-        start_date=request.start_date or today,
-        down_payment_pct=None if request.down_payment_pct is None else request.down_payment_pct / 100,
-        down_payment=None if request.down_payment is None else from_minor(amount_minor("down_payment", request.down_payment)),
-        fees=items,
-        balloon_pct=None if request.balloon_pct is None else request.balloon_pct / 100,
-        calendar=calendar(),
-    )
+    try:
+        return plan_for_product(
+            product,
+            price=from_minor(amount_minor("price", request.price, positive=True)),
+            term_months=request.term_months,
+            start_date=request.start_date or today,
+            down_payment_pct=None if request.down_payment_pct is None else request.down_payment_pct / 100,
+            down_payment=None if request.down_payment is None else from_minor(amount_minor("down_payment", request.down_payment)),
+            fees=items,
+            balloon_pct=None if request.balloon_pct is None else request.balloon_pct / 100,
+            calendar=calendar(),
+        )
+    except InputError as exc:  # the domain names a fee by its key; the request has it as items[n]
+        if exc.field != "fee" and not exc.field.startswith("fee."):
+            raise
+        key = exc.field.partition(".")[2]
+        index = next((i for i, item in enumerate(request.items) if (item.key == key if key else item.key not in FEE_KEYS)), None)
+        part = "financed" if "finance" in exc.reason else "key"
+        raise InputError("items" if index is None else f"items.{index}.{part}", exc.reason) from None
 
 
 # ---------------------------------------------------------------- applications

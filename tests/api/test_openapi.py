@@ -29,3 +29,20 @@ def test_every_operation_declares_its_answer():
             assert operation["responses"]["401"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorPublic")
     public = {name for name in spec["components"]["schemas"] if name.endswith("Public")}
     assert len(public) >= 40
+
+
+def test_the_examples_work_when_sent_as_they_are(world):
+    """The request examples in /docs are not decoration: sent as they are, they create."""
+    spec = world.client.get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    for path, model, who, status in (("/partners", "PartnerIn", "sales", 201), ("/customers", "CustomerIn", "dealer_a", 201),
+                                     ("/vehicles", "VehicleIn", "dealer_a", 201), ("/quotes", "QuoteIn", "dealer_a", 200)):
+        (example,) = schemas[model]["examples"]
+        world.call("POST", path, who, expect=status, json=example)
+
+
+def test_a_fee_error_names_the_item_the_caller_sent(world):
+    body = {"product_code": "NCL-ANN", "price": "150000.00", "down_payment_pct": "30", "term_months": 36,
+            "items": [{"key": "purchase_tax", "amount": "10000.00"}, {"key": "gps", "amount": "1200.00"}]}
+    detail = world.call("POST", "/quotes", "dealer_a", expect=422, json=body).json()["detail"][0]
+    assert detail["loc"] == ["body", "items", "1", "key"] and "unknown fee item 'gps'" in detail["msg"]
