@@ -8,13 +8,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from autofin.settings import BUSINESS_TZ
 from tests.support import browser
+from tests.support.debian import wait_until_serving
 from tests.support.postgres import free_port
 from tests.test_cli import run
 
@@ -39,14 +38,7 @@ def test_the_dagster_ui_shows_the_days_the_cli_ran(tmp_path):
                               env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/server_info", timeout=2)
-                break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, server.stderr.read() if server.poll() is not None else "slow"
-                time.sleep(1)
+        wait_until_serving(f"{base}/server_info", server)
         page = f"{base}/assets/closed_business_day?view=partitions"
         dom = browser.dom(page, wait_ms=30_000)
         # the dates after the cut-over up to yesterday: the 3 the CLI ran, and yesterday's if it is a fourth

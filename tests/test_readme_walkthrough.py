@@ -8,12 +8,11 @@ import os
 import re
 import subprocess
 import sys
-import time
-import urllib.request
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from autofin.settings import BUSINESS_TZ
+from tests.support.debian import wait_until_serving
 from tests.support.postgres import free_port
 from tests.test_cli import run
 
@@ -37,14 +36,7 @@ def test_the_readme_walkthrough_runs_as_written(tmp_path):
     server = subprocess.Popen([str(bin_dir / "autofin"), "api", "--host", "127.0.0.1", "--port", str(port)], env={**os.environ, **env},
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2)
-                break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, "the API did not start"
-                time.sleep(0.5)
+        wait_until_serving(f"http://127.0.0.1:{port}/health", server)
         (tmp_path / "assets").symlink_to(ROOT / "assets")  # the blocks run from a project root
         script = "set -euo pipefail\n" + "\n".join(blocks)
         done = subprocess.run(["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=300,

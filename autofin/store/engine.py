@@ -57,9 +57,14 @@ def make_engine(url: str | None = None) -> Engine:
     return engine
 
 
-@cache
 def get_engine(url: str | None = None) -> Engine:
-    """The process-wide engine for `url` (default: the configured store)."""
+    """The process-wide engine for `url` (default: the store configured now, not the one configured
+    when the first engine was made: a cache keyed on None kept serving the first store)."""
+    return _engine_for(normalise_url(url or database_url()))
+
+
+@cache
+def _engine_for(url: str) -> Engine:
     return make_engine(url)
 
 

@@ -77,3 +77,17 @@ def test_upgrading_a_store_with_a_book_in_it(tmp_path):
         assert penalties and dict(conn.execute(text("SELECT instalment_id, penalty_accrued_micro / 1000000 FROM instalment "
                                                     "WHERE penalty_minor > 0")).all()) == penalties
     engine.dispose()
+
+
+def test_the_default_engine_follows_the_configured_store(tmp_path, monkeypatch):
+    """get_engine() is the store configured now: a process that switches stores (the tests, a
+    Dagster code location loaded before a book) must not keep the first one it opened."""
+    from autofin.store.engine import get_engine
+
+    monkeypatch.delenv("AUTOFIN_DATABASE_URL", raising=False)
+    monkeypatch.setenv("AUTOFIN_DATA_DIR", str(tmp_path / "a"))
+    first = get_engine()
+    monkeypatch.setenv("AUTOFIN_DATA_DIR", str(tmp_path / "b"))
+    second = get_engine()
+    assert first.url.database.endswith("a/autofin.db") and second.url.database.endswith("b/autofin.db")
+    assert get_engine() is second

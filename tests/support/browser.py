@@ -5,24 +5,17 @@ unresolvable, so a page that needs the internet (a CDN) shows it by rendering no
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
+
+from tests.support.debian import installed
 
 OFFLINE = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
 
 
 def ensure_chromium() -> str:
-    found = shutil.which("chromium")
-    if found is None:
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        subprocess.run(["apt-get", "update", "-q"], check=True, env=env, stdout=subprocess.DEVNULL)
-        subprocess.run(["apt-get", "install", "-y", "-q", "chromium"], check=True, env=env, stdout=subprocess.DEVNULL)
-        found = shutil.which("chromium")
-    if found is None:
-        raise RuntimeError("chromium is not installed and apt-get could not install it")
-    return found
+    return installed(lambda: shutil.which("chromium"), "chromium")
 
 
 def _run(url: str, *args: str, wait_ms: int) -> subprocess.CompletedProcess[str]:

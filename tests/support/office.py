@@ -3,22 +3,15 @@ installed with apt when missing (we are root on the test machines), like Postgre
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
+from tests.support.debian import installed
+
 
 def ensure_soffice() -> str:
-    found = shutil.which("soffice")
-    if found is None:
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        subprocess.run(["apt-get", "update", "-q"], check=True, env=env, stdout=subprocess.DEVNULL)
-        subprocess.run(["apt-get", "install", "-y", "-q", "libreoffice-calc-nogui"], check=True, env=env, stdout=subprocess.DEVNULL)
-        found = shutil.which("soffice")
-    if found is None:
-        raise RuntimeError("LibreOffice is not installed and apt-get could not install it")
-    return found
+    return installed(lambda: shutil.which("soffice"), "libreoffice-calc-nogui")
 
 
 def to_pdf(workbook: Path, folder: Path) -> Path:

@@ -8,13 +8,14 @@ port, with fsync off; it is stopped by its own data directory, never by name.
 from __future__ import annotations
 
 import glob
-import os
 import shutil
 import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.support.debian import installed
 
 
 def _bin_dir() -> Path | None:
@@ -23,15 +24,7 @@ def _bin_dir() -> Path | None:
 
 
 def ensure_installed() -> Path:
-    bindir = _bin_dir()
-    if bindir is None:
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        subprocess.run(["apt-get", "update", "-q"], check=True, env=env, stdout=subprocess.DEVNULL)
-        subprocess.run(["apt-get", "install", "-y", "-q", "postgresql"], check=True, env=env, stdout=subprocess.DEVNULL)
-        bindir = _bin_dir()
-    if bindir is None:
-        raise RuntimeError("PostgreSQL is not installed and apt-get could not install it")
-    return bindir
+    return installed(_bin_dir, "postgresql")
 
 
 def free_port() -> int:

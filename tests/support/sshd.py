@@ -6,7 +6,6 @@ config, authorized keys and pid file in a temporary directory; it is stopped by 
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -15,19 +14,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.debian import installed
 from tests.support.postgres import free_port
 
 SSHD = Path("/usr/sbin/sshd")
 
 
 def ensure_installed() -> None:
-    if SSHD.exists():
-        return
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    subprocess.run(["apt-get", "update", "-q"], check=True, env=env, stdout=subprocess.DEVNULL)
-    subprocess.run(["apt-get", "install", "-y", "-q", "openssh-server"], check=True, env=env, stdout=subprocess.DEVNULL)
-    if not SSHD.exists():
-        raise RuntimeError("openssh-server is not installed and apt-get could not install it")
+    installed(lambda: SSHD if SSHD.exists() else None, "openssh-server")
 
 
 @dataclass
