@@ -21,6 +21,7 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from dagster import (
@@ -63,8 +64,11 @@ from pipelines.resources import ServicingResource
 def first_business_date(database_url: str | None = None) -> date:
     """The first date the cycle runs: the day after the cut-over of the book in the store (default:
     the configured one). With no book there yet, today: no date is offered until one is loaded."""
+    engine = get_engine(database_url or None)
+    if engine.dialect.name == "sqlite" and not Path(engine.url.database or "").is_file():
+        return business_today()  # loading the code location does not create an empty store
     try:
-        with get_engine(database_url or None).connect() as conn:
+        with engine.connect() as conn:
             first = cut_over(conn)
     except SQLAlchemyError:  # no store, or one not migrated yet
         first = None

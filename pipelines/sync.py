@@ -14,7 +14,8 @@ import os
 from collections import defaultdict
 from datetime import date
 
-from dagster import AssetCheckEvaluation, AssetKey, AssetMaterialization, DagsterInstance, DailyPartitionsDefinition
+from dagster import AssetCheckEvaluation, AssetKey, AssetMaterialization, DagsterInstance, DailyPartitionsDefinition, RunsFilter
+from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES
 from sqlalchemy import Engine, select
 
 from autofin.servicing.cycle import STEP_ORDER
@@ -32,7 +33,9 @@ def dagster_instance() -> DagsterInstance:
 
 
 def report_store_runs(instance: DagsterInstance, engine: Engine, partitions: DailyPartitionsDefinition | None = None) -> int:
-    """Report every step the store has done that Dagster has not seen; returns how many."""
+    """Report every step the store has done that Dagster has not seen; returns how many. A date a
+    Dagster run is working on is left to that run (its steps commit in the store a moment before
+    Dagster records them)."""
     with engine.connect() as conn:
         runs = conn.execute(select(StepRun.step, StepRun.business_date, StepRun.shard, StepRun.counts)
                             .order_by(StepRun.business_date, StepRun.step_run_id)).all()
@@ -40,13 +43,14 @@ def report_store_runs(instance: DagsterInstance, engine: Engine, partitions: Dai
     for step, d, shard, counts in runs:
         by_step[step][d][shard] = counts or {}
     offered = None if partitions is None else set(partitions.get_partition_keys())
+    running = {run.tags.get("dagster/partition") for run in instance.get_runs(RunsFilter(statuses=IN_PROGRESS_RUN_STATUSES))}
     reported = 0
     for step in STEP_ORDER:
         key = AssetKey(ASSETS[step][0])
         seen = instance.get_materialized_partitions(key)
         for d, shards in sorted(by_step[step].items()):
             partition = d.isoformat()
-            if partition in seen or (offered is not None and partition not in offered):
+            if partition in seen or partition in running or (offered is not None and partition not in offered):
                 continue
             counts = shards.get("all") or {"shards": dict(sorted(shards.items()))}
             meta = {**metadata_of(counts, skipped=False, seconds=0.0), "run outside Dagster": True}

@@ -172,3 +172,16 @@ def test_days_run_outside_dagster_are_reported_to_it_once(tmp_path, monkeypatch)
     check = instance.event_log_storage.get_latest_asset_check_execution_by_key([AssetCheckKey(AssetKey("closed_business_day"),
                                                                                               "trial_balance_zero")])
     assert check  # the closed days' checks are there, passed
+
+    # a date a Dagster run is working on is left to that run
+    from dagster import DagsterRunStatus
+    from dagster._core.storage.dagster_run import DagsterRun
+    from dagster._core.utils import make_new_run_id
+
+    running = DagsterRun(job_name="nightly_cycle_job", run_id=make_new_run_id(), status=DagsterRunStatus.STARTED,
+                         tags={"dagster/partition": "2026-11-22"})
+    instance.add_run(running)
+    run_day(engine, date(2026, 11, 22), default_context())
+    assert report_store_runs(instance, engine, partitions) == 0
+    instance.delete_run(running.run_id)
+    assert report_store_runs(instance, engine, partitions) == len(STEP_ORDER)
