@@ -49,7 +49,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from autofin.domain.errors import DomainError
-from autofin.reporting.book import book_summary, in_yuan, yuan, yuan_label
+from autofin.reporting.book import book_summary, in_yuan, trial_balance_totals, yuan, yuan_label
 from autofin.servicing.checks import nightly_checks, schedules_repay_financed
 from autofin.servicing.cycle import StepResult, run_step
 from autofin.servicing.days import cut_over
@@ -127,8 +127,7 @@ def day_in_money(servicing: ServicingResource, d: date) -> dict[str, Any]:
     the contracts' sub-ledger, and the active contracts by delinquency bucket."""
     with servicing.engine().connect() as conn:
         book = book_summary(conn, d)
-    debit = sum(max(r.balance_minor, 0) for r in book.trial_balance)
-    credit = sum(max(-r.balance_minor, 0) for r in book.trial_balance)
+    debit, credit = trial_balance_totals(book.trial_balance)
     ties = "\n".join(f"| {t.account} | {yuan(t.subledger_minor)} | {yuan(t.ledger_minor)} | "
                      f"{'ok' if t.difference_minor == 0 else 'BREAK ' + yuan(t.difference_minor)} |" for t in book.ties)
     buckets = "\n".join(f"| {b} | {n:,} | {yuan(outstanding)} | {yuan(unpaid)} |" for b, n, outstanding, unpaid in book.by_bucket)

@@ -118,14 +118,13 @@ def create_vehicle(conn: Connection, who: Principal, *, vin: str, model_code: st
         raise InputError("vin", f"the VIN's maker code {vin[:3]} is not {model['brand']}'s ({model['wmi']})")
     if condition not in CONDITIONS:
         raise InputError("condition", f"one of {', '.join(CONDITIONS)}")
-    status = inventory_status
-    if status not in ("in_stock", "purchase_in_transit"):
+    if inventory_status not in ("in_stock", "purchase_in_transit"):
         raise InputError("inventory_status", "a vehicle enters inventory in_stock or purchase_in_transit")
     partner_id = acting_partner(conn, who, partner_code).partner_id
     if conn.execute(select(Vehicle.vehicle_id).where(Vehicle.vin == vin)).scalar() is not None:
         raise Conflict(f"vehicle {vin} is registered already")
     values = {"vin": vin, "model_code": model_code, "brand": model["brand"], "model_name": model["name"], "condition": condition,
-              "price_minor": amount_minor("price", price, positive=True), "inventory_status": status,
+              "price_minor": amount_minor("price", price, positive=True), "inventory_status": inventory_status,
               "partner_id": partner_id, "branch": (branch or "").strip() or None}
     vehicle_id = conn.execute(insert(Vehicle).values(**values).returning(Vehicle.vehicle_id)).scalar_one()
     audit(conn, who, "vehicle.create", "vehicle", vehicle_id, None, values)

@@ -109,14 +109,24 @@ def book_summary(conn: Connection, as_of: date) -> BookSummary:
     )
 
 
+def debit_credit(row: TrialBalanceRow) -> tuple[int, int]:
+    """An account's balance on the side it falls: (debit, 0) or (0, credit), in minor units."""
+    return max(row.balance_minor, 0), max(-row.balance_minor, 0)
+
+
+def trial_balance_totals(rows: list[TrialBalanceRow]) -> tuple[int, int]:
+    """The trial balance's total debit and total credit balances, in minor units."""
+    sides = [debit_credit(row) for row in rows]
+    return sum(d for d, _ in sides), sum(c for _, c in sides)
+
+
 def render_trial_balance(rows: list[TrialBalanceRow], as_of: date) -> str:
     chart = chart_of_accounts()
     lines = [f"Trial balance as of {as_of.isoformat()} (CNY)", f"{'account':<9} {'name':<44} {'debit':>18} {'credit':>18}"]
-    total_d = total_c = 0
     for row in rows:
-        debit, credit = max(row.balance_minor, 0), max(-row.balance_minor, 0)
-        total_d, total_c = total_d + debit, total_c + credit
+        debit, credit = debit_credit(row)
         lines.append(f"{row.account:<9} {chart[row.account].name[:44]:<44} {yuan(debit):>18} {yuan(credit):>18}")
+    total_d, total_c = trial_balance_totals(rows)
     lines.append(f"{'total':<54} {yuan(total_d):>18} {yuan(total_c):>18}")
     lines.append(f"difference (debit − credit): {yuan(total_d - total_c)}")
     return "\n".join(lines)
