@@ -228,13 +228,15 @@ def demo() -> None:
 @click.option("--contracts", type=int, required=True, help="How many contracts.")
 @click.option("--as-of", type=DATE, required=True, help="The cut-over business date of the migrated book.")
 @click.option("--seed", type=int, default=7, show_default=True, help="Random seed; the same seed gives the same book.")
+@click.option("--due-day", type=click.IntRange(1, 28), default=None,
+              help="Every contract falls due on this day of the month (a one-due-day book, signed in the last 11 months).")
 @fail_clearly
-def demo_seed(contracts: int, as_of: date, seed: int) -> None:
+def demo_seed(contracts: int, as_of: date, seed: int, due_day: int | None) -> None:
     """Load a synthetic book into an empty store, as a migration from a legacy system would."""
     from autofin.demo.book import seed_book
     from autofin.store.engine import get_engine
 
-    report = seed_book(get_engine(), contracts=contracts, as_of=as_of, seed=seed)
+    report = seed_book(get_engine(), contracts=contracts, as_of=as_of, seed=seed, due_day=due_day)
     rate = report.contracts / report.seconds if report.seconds else 0
     click.echo(
         f"seeded {report.contracts:,} contracts ({report.active:,} active, {report.paid_off:,} paid off), "

@@ -32,7 +32,7 @@ from autofin.progress import Progress
 from autofin.reference import calendar, vehicle_models, voucher_templates
 from autofin.store.bulk import insert_rows, sync_sequences
 from autofin.store.engine import is_sqlite
-from autofin.store.ledger import post_batch
+from autofin.store.ledger import post_batch, refresh_subledger
 from autofin.store.models import BusinessDay, Contract, Customer, Instalment, Mandate, MoneyEvent, Partner, StepRun, Vehicle
 from autofin.store.products import current_versions
 
@@ -42,6 +42,9 @@ TERM_WEIGHTS = {12: 0.10, 24: 0.25, 36: 0.40, 48: 0.15, 60: 0.10}
 # instalments missed at cut-over: 0 (current), 1, 2, 3, 4–8 (90+ days)
 MISSED_MIX = (0.90, 0.05, 0.025, 0.015, 0.01)
 ORIGINATION_DAYS = 1095  # 36 months
+# a one-due-day book (固定还款日: the whole book falls due on the same day of the month) is young:
+# signed in the last 11 months, so no contract of it (12 months or longer) has run off yet
+ONE_DUE_DAY_MONTHS = 11
 MANDATE_BANKS = ("ICBC", "BOC")
 BUCKETS = ((0, "current"), (30, "M1"), (60, "M2"), (90, "M3"))
 # (region, city, resident-id area code)
@@ -84,9 +87,14 @@ def bucket_of(dpd: np.ndarray) -> np.ndarray:
     return out
 
 
-def seed_book(engine: Engine, *, contracts: int, as_of: date, seed: int = 7, chunk: int = CHUNK, show_progress: bool = True) -> SeedReport:
+def seed_book(engine: Engine, *, contracts: int, as_of: date, seed: int = 7, chunk: int = CHUNK, show_progress: bool = True,
+              due_day: int | None = None) -> SeedReport:
+    """The book; with `due_day` (1–28) every contract was signed on that day of one of the last
+    ONE_DUE_DAY_MONTHS months, so the whole book falls due together each month (the bench's worst night)."""
     if contracts <= 0:
         raise DomainError("contracts: must be positive")
+    if due_day is not None and not 1 <= due_day <= 28:
+        raise DomainError(f"due day {due_day}: must be between 1 and 28 (every month has it)")
     started = time.perf_counter()
     report = SeedReport()
     with engine.begin() as conn:
@@ -108,12 +116,14 @@ def seed_book(engine: Engine, *, contracts: int, as_of: date, seed: int = 7, chu
         rng = np.random.default_rng([seed, 1, number])
         with engine.begin() as conn:
             _tune(conn)
-            _seed_chunk(conn, rng, np.arange(first, last + 1, dtype=np.int64), as_of, products, models, report.partners, templates, report)
+            _seed_chunk(conn, rng, np.arange(first, last + 1, dtype=np.int64), as_of, products, models, report.partners, templates, report,
+                        due_day)
         if progress:
             progress.advance(last - first + 1)
     with engine.begin() as conn:
         _set_partner_limits(conn)
         sync_sequences(conn, [Partner.__table__, Customer.__table__, Vehicle.__table__, Contract.__table__, Mandate.__table__, Instalment.__table__])
+        refresh_subledger(conn, whole=True)  # the book's sub-ledger balances kept from the start, not left to the first night
         conn.execute(insert(BusinessDay).values(business_date=as_of, status="closed", closed_at=func.now()))
         conn.execute(
             insert(StepRun).values(
@@ -163,7 +173,7 @@ def _set_partner_limits(conn: Connection) -> None:
     )
 
 
-def _seed_chunk(conn, rng, ids, as_of, products, models, n_partners, templates, report) -> None:  # noqa: ANN001
+def _seed_chunk(conn, rng, ids, as_of, products, models, n_partners, templates, report, due_day) -> None:  # noqa: ANN001
     m = len(ids)
     codes = list(PRODUCT_MIX)
     product_idx = rng.choice(len(codes), size=m, p=list(PRODUCT_MIX.values()))
@@ -177,7 +187,12 @@ def _seed_chunk(conn, rng, ids, as_of, products, models, n_partners, templates, 
         weights = np.array([TERM_WEIGHTS.get(int(x), 0.05) for x in allowed])
         term[mask] = rng.choice(allowed, size=int(mask.sum()), p=weights / weights.sum())
     as_of64: Any = np.datetime64(as_of, "D")  # numpy's stubs type datetime64 - array as timedelta
-    start = as_of64 - rng.integers(1, ORIGINATION_DAYS + 1, size=m).astype("timedelta64[D]")
+    if due_day is None:
+        start = as_of64 - rng.integers(1, ORIGINATION_DAYS + 1, size=m).astype("timedelta64[D]")
+    else:  # signed on `due_day` of one of the last months before the cut-over
+        this_month: Any = np.datetime64(as_of, "M") - (1 if as_of.day < due_day else 0)
+        months_back = rng.integers(0, ONE_DUE_DAY_MONTHS, size=m).astype("timedelta64[M]")
+        start = (this_month - months_back).astype("datetime64[D]") + np.timedelta64(due_day - 1, "D")
 
     # vehicles and prices (whole hundreds of yuan)
     model_idx = rng.integers(0, len(models), size=m)

@@ -35,8 +35,9 @@ def _dues_sql(conn: Connection) -> str:
     parts = [
         f"SELECT i.contract_id, i.instalment_id, i.due_date, i.seq, '{comp}' AS component, {OPEN_AMOUNT[comp]} AS amount, "
         f"{position(conn, comp, 'c.allocation_order')} AS comp_rank "
-        "FROM instalment i JOIN contract c ON c.contract_id = i.contract_id JOIN tmp_round r ON r.contract_id = i.contract_id "
-        "WHERE i.status = 'billed'"
+        # from the round's contracts (CROSS JOIN keeps SQLite in this order): not every billed instalment of the book
+        "FROM tmp_round r CROSS JOIN instalment i JOIN contract c ON c.contract_id = i.contract_id "
+        "WHERE i.contract_id = r.contract_id AND i.status = 'billed'"
         for comp in ALLOCATION_COMPONENTS
     ]
     return " UNION ALL ".join(parts)
@@ -173,7 +174,8 @@ def _apply_round(conn: Connection, d: date) -> None:
         text(
             f"UPDATE instalment SET {sets} FROM (SELECT a.instalment_id, {sums} FROM allocation a "
             "JOIN tmp_round r ON r.receipt_id = a.receipt_id WHERE a.instalment_id IS NOT NULL GROUP BY a.instalment_id) s "
-            "WHERE instalment.instalment_id = s.instalment_id"
+            "WHERE instalment.instalment_id = s.instalment_id AND instalment.instalment_id IN "
+            "(SELECT a.instalment_id FROM allocation a JOIN tmp_round r ON r.receipt_id = a.receipt_id)"  # SQLite: not a scan of the book
         )
     )
     conn.execute(

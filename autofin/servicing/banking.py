@@ -201,11 +201,10 @@ def upload_files(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
         (sent if ctx.transport(ctx.banks[bank]).put(name, data) else already).append(name)
         conn.execute(text("UPDATE bank_file SET status = 'uploaded' WHERE bank_file_id = :f"), {"f": file_id})
         conn.execute(text("UPDATE debit_batch SET status = 'uploaded' WHERE message_id = :m"), {"m": message_id})
-        conn.execute(
-            text("UPDATE debit_order SET status = 'sent' WHERE status = 'pending' AND debit_batch_id = "
-                 "(SELECT debit_batch_id FROM debit_batch WHERE message_id = :m)"),
-            {"m": message_id},
-        )
+    # the orders of every file now at its bank, in one pass over the pending orders (an UPDATE per
+    # file read all of them each time: 11 s for the 184 files of a million debits)
+    conn.execute(text("UPDATE debit_order SET status = 'sent' WHERE status = 'pending' AND debit_batch_id IN "
+                      "(SELECT debit_batch_id FROM debit_batch WHERE status = 'uploaded')"))
     return {"uploaded": sent, "already_at_bank": already}
 
 

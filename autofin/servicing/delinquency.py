@@ -53,9 +53,9 @@ def refresh_dpd(conn: Connection, d: date, scope: str | None = None, shard: Shar
     ).scalar_one()
     conn.execute(
         text(
-            "UPDATE contract SET dpd = (SELECT t.dpd FROM tmp_dpd t WHERE t.contract_id = contract.contract_id), "
-            f"bucket = (SELECT {bucket} FROM tmp_dpd t WHERE t.contract_id = contract.contract_id) "
-            "WHERE contract_id IN (SELECT contract_id FROM tmp_dpd)"
+            # a joined UPDATE (the IN keeps SQLite on the past-due contracts), not a subquery per column and row
+            f"UPDATE contract SET dpd = t.dpd, bucket = {bucket} FROM tmp_dpd t WHERE t.contract_id = contract.contract_id "
+            "AND contract.contract_id IN (SELECT contract_id FROM tmp_dpd) AND contract.dpd <> t.dpd"
         )
     )
     return int(changed) + cured, cured

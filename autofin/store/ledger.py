@@ -4,6 +4,9 @@
 INSERT … SELECT per template line, in the caller's transaction, so the events and their vouchers
 commit or vanish together. Templates are checked for balance when loaded (domain.ledger), and a
 posted batch is checked again here: a batch whose lines do not balance raises and rolls back.
+With the lines it keeps the batch's totals per account (ledger_total: the trial balance reads
+those, a few rows a day) and queues its contracts for the day close's sub-ledger tie
+(subledger_dirty).
 """
 
 from __future__ import annotations
@@ -12,11 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Connection, func, insert, select, text
+from sqlalchemy import Connection, delete, func, insert, select, text
 
 from autofin.domain.errors import DomainError
 from autofin.domain.ledger import COMPONENTS, Account, Template, TrialBalanceRow, line_sql_expression, trial_balance
-from autofin.store.models import JournalEntry, JournalLine, MoneyEvent
+from autofin.store.models import JournalEntry, LedgerTotal, MoneyEvent
 
 
 class UnbalancedBatchError(DomainError):
@@ -61,25 +64,48 @@ def post_batch(conn: Connection, batch_id: str, templates: Mapping[str, Template
                 ),
                 {"account": line.account, "batch": batch_id, "event_type": event_type, "line_no": line_no},
             ).rowcount
-    negative = conn.execute(
-        text(
-            "SELECT COUNT(*) FROM journal_line jl JOIN journal_entry je ON je.journal_entry_id = jl.journal_entry_id "
-            "JOIN money_event me ON me.money_event_id = je.money_event_id "
-            "WHERE me.batch_id = :batch AND (jl.debit_minor < 0 OR jl.credit_minor < 0)"
-        ),
-        {"batch": batch_id},
-    ).scalar_one()
-    debit, credit = conn.execute(
-        text(
-            "SELECT COALESCE(SUM(jl.debit_minor), 0), COALESCE(SUM(jl.credit_minor), 0) FROM journal_line jl "
-            "JOIN journal_entry je ON je.journal_entry_id = jl.journal_entry_id "
-            "JOIN money_event me ON me.money_event_id = je.money_event_id WHERE me.batch_id = :batch"
-        ),
-        {"batch": batch_id},
-    ).one()
+    # the batch's totals per date and account, kept as ledger_total rows (the trial balance adds those
+    # up), summed from the events by the same template expressions the lines were written with (one
+    # pass over the events, not a join of every line; the full-book check holds them to the lines),
+    # and checked: the batch balances and no line is negative
+    sums: dict[tuple[date, str, str], list[int]] = {}
+    debit = credit = negative = 0
+    for event_type in event_types:
+        lines_of = templates[event_type].lines
+        amounts = [line_sql_expression(line, "me") for line in lines_of]
+        columns = ", ".join(f"SUM({a}), SUM(CASE WHEN {a} < 0 THEN 1 ELSE 0 END)" for a in amounts)
+        for row in conn.execute(
+            text(f"SELECT me.business_date, me.currency, {columns} FROM money_event me WHERE me.batch_id = :batch AND me.event_type = :event_type "
+                 "GROUP BY me.business_date, me.currency"),
+            {"batch": batch_id, "event_type": event_type},
+        ):
+            day, cur = _as_date(row[0]), row[1]
+            for k, line in enumerate(lines_of):
+                amount, below_zero = int(row[2 + 2 * k] or 0), int(row[3 + 2 * k] or 0)
+                negative += below_zero
+                total = sums.setdefault((day, line.account, cur), [0, 0])
+                total[0 if line.side == "debit" else 1] += amount
+                if line.side == "debit":
+                    debit += amount
+                else:
+                    credit += amount
     if negative or debit != credit:
         raise UnbalancedBatchError(f"batch {batch_id}: debit {debit} ≠ credit {credit}, {negative} negative lines")
+    conn.execute(delete(LedgerTotal).where(LedgerTotal.batch_id == batch_id))
+    kept = [{"batch_id": batch_id, "entry_date": day, "account_code": account, "currency": cur, "debit_minor": dr, "credit_minor": cr}
+            for (day, account, cur), (dr, cr) in sorted(sums.items()) if dr or cr]  # an account no line of the batch reached has no row
+    if kept:
+        conn.execute(insert(LedgerTotal), kept)
+    conn.execute(
+        text("INSERT INTO subledger_dirty (contract_id) SELECT DISTINCT contract_id FROM money_event "
+             "WHERE batch_id = :batch AND contract_id IS NOT NULL ON CONFLICT DO NOTHING"),
+        {"batch": batch_id},
+    )
     return PostingResult(entries, lines, int(debit), int(credit))
+
+
+def _as_date(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)  # SQLite hands a text() query's dates back as text
 
 
 def post_contract_events(conn: Connection, batch_id: str, contract: object, business_date: date,
@@ -99,38 +125,101 @@ def component_columns() -> list[str]:
 
 def trial_balance_as_of(conn: Connection, as_of: date, chart: Mapping[str, Account]) -> list[TrialBalanceRow]:
     sums = conn.execute(
-        select(JournalLine.account_code, func.sum(JournalLine.debit_minor), func.sum(JournalLine.credit_minor))
-        .where(JournalLine.entry_date <= as_of)
-        .group_by(JournalLine.account_code)
+        select(LedgerTotal.account_code, func.sum(LedgerTotal.debit_minor), func.sum(LedgerTotal.credit_minor))
+        .where(LedgerTotal.entry_date <= as_of)
+        .group_by(LedgerTotal.account_code)
     ).all()
     return trial_balance(((a, int(d), int(c)) for a, d, c in sums), chart)
 
 
 def account_balances(conn: Connection, as_of: date | None = None) -> dict[str, int]:
     """Debit-positive balance per account."""
-    query = select(JournalLine.account_code, func.sum(JournalLine.debit_minor - JournalLine.credit_minor)).group_by(JournalLine.account_code)
+    query = select(LedgerTotal.account_code, func.sum(LedgerTotal.debit_minor - LedgerTotal.credit_minor)).group_by(LedgerTotal.account_code)
     if as_of is not None:
-        query = query.where(JournalLine.entry_date <= as_of)
+        query = query.where(LedgerTotal.entry_date <= as_of)
     return {account: int(balance) for account, balance in conn.execute(query)}
+
+
+def ledger_totals_differ(conn: Connection) -> list[str]:
+    """Where ledger_total does not add up to the journal lines, by batch and account (debits and
+    credits apart): a scan of every line, for the full-book check."""
+    rows = conn.execute(
+        text(
+            "SELECT COALESCE(t.batch_id, l.batch_id), COALESCE(t.account_code, l.account_code), t.debit, t.credit, l.debit, l.credit FROM "
+            "(SELECT batch_id, account_code, SUM(debit_minor) AS debit, SUM(credit_minor) AS credit FROM ledger_total "
+            "GROUP BY batch_id, account_code) t FULL OUTER JOIN "
+            "(SELECT me.batch_id, jl.account_code, SUM(jl.debit_minor) AS debit, SUM(jl.credit_minor) AS credit FROM journal_line jl "
+            "JOIN journal_entry je ON je.journal_entry_id = jl.journal_entry_id JOIN money_event me ON me.money_event_id = je.money_event_id "
+            "GROUP BY me.batch_id, jl.account_code) l ON l.batch_id = t.batch_id AND l.account_code = t.account_code "
+            "WHERE t.batch_id IS NULL OR l.batch_id IS NULL OR t.debit <> l.debit OR t.credit <> l.credit"
+        )
+    ).all()
+    return [f"batch {batch} account {account}: totals kept {kd or 0}/{kc or 0}, journal lines {ld or 0}/{lc or 0} (debit/credit, fen)"
+            for batch, account, kd, kc, ld, lc in rows]
 
 
 def journal_entries_count(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(JournalEntry)).scalar_one())
 
 
-# The sub-ledger's side of each GL control account, as debit-positive balances, in one pass over
-# the instalments (a pass per account, or one through the partial indexes, is several times slower).
-# Instalments settled early owe nothing more: their principal was paid in the settlement and the
-# rest of their interest waived, so only billed and paid rows count beside the unbilled principal.
-SUBLEDGER_SQL = (
-    "SELECT COALESCE(SUM(CASE WHEN status = 'scheduled' THEN principal_minor ELSE 0 END), 0), "
-    "COALESCE(SUM(CASE WHEN status IN ('billed', 'paid') THEN principal_minor - paid_principal_minor ELSE 0 END), 0), "
-    "COALESCE(SUM(CASE WHEN status IN ('billed', 'paid') THEN interest_minor - paid_interest_minor ELSE 0 END), 0), "
-    "COALESCE(SUM(CASE WHEN status IN ('billed', 'paid') THEN fee_minor - paid_fee_minor ELSE 0 END), 0), "
-    "COALESCE(SUM(penalty_minor - paid_penalty_minor), 0) FROM instalment"
-)
+# The sub-ledger's side of each GL control account per contract, as debit-positive balances of its
+# instalments (the credit it holds is the contract's own column). Instalments settled early owe
+# nothing more: their principal was paid in the settlement and the rest of their interest waived,
+# so only billed and paid rows count beside the unbilled principal.
+SUBLEDGER_COLUMNS = {
+    "unbilled_principal_minor": "CASE WHEN i.status = 'scheduled' THEN i.principal_minor ELSE 0 END",
+    "principal_minor": "CASE WHEN i.status IN ('billed', 'paid') THEN i.principal_minor - i.paid_principal_minor ELSE 0 END",
+    "interest_minor": "CASE WHEN i.status IN ('billed', 'paid') THEN i.interest_minor - i.paid_interest_minor ELSE 0 END",
+    "fee_minor": "CASE WHEN i.status IN ('billed', 'paid') THEN i.fee_minor - i.paid_fee_minor ELSE 0 END",
+    "penalty_minor": "i.penalty_minor - i.paid_penalty_minor",
+}
 SUBLEDGER_ACCOUNTS = ("1531", "1122.01", "1122.02", "1122.03", "1122.04")
 CREDIT_ACCOUNT = "2241.01"
+_KEPT = ", ".join([*SUBLEDGER_COLUMNS, "credit_minor"])
+
+
+def _balances_sql(scope: str | None) -> str:
+    """Each contract's sub-ledger balances (SUBLEDGER_COLUMNS and its credit) computed from its instalments:
+    for every contract, or for those whose ids the SELECT `scope` gives."""
+    where_i = "" if scope is None else f" WHERE i.contract_id IN ({scope})"
+    where_c = "" if scope is None else f" WHERE c.contract_id IN ({scope})"
+    sums = ", ".join(f"SUM({expr}) AS {name}" for name, expr in SUBLEDGER_COLUMNS.items())
+    picks = ", ".join(f"COALESCE(s.{name}, 0) AS {name}" for name in SUBLEDGER_COLUMNS)
+    return (f"SELECT c.contract_id, {picks}, c.credit_minor FROM contract c LEFT JOIN "
+            f"(SELECT i.contract_id, {sums} FROM instalment i{where_i} GROUP BY i.contract_id) s ON s.contract_id = c.contract_id{where_c}")
+
+
+DIRTY = "SELECT contract_id FROM subledger_dirty"
+
+
+def refresh_subledger(conn: Connection, *, whole: bool = False) -> int:
+    """Recompute the kept sub-ledger balances of the contracts with money events since the last
+    refresh (or of every contract) from their instalments, and take them off the queue."""
+    scope = None if whole else DIRTY
+    conn.execute(text("DELETE FROM subledger_balance" + ("" if whole else f" WHERE contract_id IN ({DIRTY})")))
+    refreshed = conn.execute(text(f"INSERT INTO subledger_balance (contract_id, {_KEPT}) {_balances_sql(scope)}")).rowcount
+    conn.execute(text("DELETE FROM subledger_dirty"))
+    return int(refreshed)
+
+
+def subledger_drift(conn: Connection, limit: int = 20) -> list[str]:
+    """Contracts whose kept sub-ledger balance is not what their instalments say, leaving aside those
+    queued for the next refresh (a scan of every instalment, for the full-book check). An instalment
+    changed without a money event would show here, and nowhere in the nightly tie."""
+    names = [*SUBLEDGER_COLUMNS, "credit_minor"]
+    rows = conn.execute(
+        text(
+            f"SELECT c.contract_no, {', '.join(f'k.{n}, f.{n}' for n in names)} FROM ({_balances_sql(None)}) f "
+            f"JOIN contract c ON c.contract_id = f.contract_id LEFT JOIN subledger_balance k ON k.contract_id = f.contract_id "
+            "WHERE NOT EXISTS (SELECT 1 FROM subledger_dirty d WHERE d.contract_id = f.contract_id) AND ("
+            + " OR ".join(f"COALESCE(k.{n}, 0) <> f.{n}" for n in names) + f") ORDER BY c.contract_id LIMIT {int(limit)}"
+        )
+    ).all()
+    out = []
+    for row in rows:
+        differs = [f"{n} kept {row[1 + 2 * k] or 0} ≠ {row[2 + 2 * k]}" for k, n in enumerate(names) if (row[1 + 2 * k] or 0) != row[2 + 2 * k]]
+        out.append(f"{row[0]}: {', '.join(differs)}")
+    return out
 
 
 @dataclass(frozen=True)
@@ -145,9 +234,15 @@ class ControlAccountTie:
 
 
 def subledger_vs_ledger(conn: Connection) -> list[ControlAccountTie]:
-    """Contract balances by component against the GL control accounts (all postings to date)."""
+    """Contract balances by component against the GL control accounts (all postings to date): the
+    kept balances of the contracts without money events since the last refresh, and the balances of
+    the others computed now from their instalments (read only; a scan of those contracts)."""
     ledger = account_balances(conn)
-    sums = conn.execute(text(SUBLEDGER_SQL)).one()
-    credit = -int(conn.execute(text("SELECT COALESCE(SUM(credit_minor), 0) FROM contract")).scalar_one())
-    ties = [ControlAccountTie(account, int(value), ledger.get(account, 0)) for account, value in zip(SUBLEDGER_ACCOUNTS, sums, strict=False)]
-    return [*ties, ControlAccountTie(CREDIT_ACCOUNT, credit, ledger.get(CREDIT_ACCOUNT, 0))]
+    sums = ", ".join(f"COALESCE(SUM({n}), 0)" for n in [*SUBLEDGER_COLUMNS, "credit_minor"])
+    values = conn.execute(
+        text(f"SELECT {sums} FROM (SELECT {_KEPT} FROM subledger_balance b WHERE NOT EXISTS "
+             "(SELECT 1 FROM subledger_dirty d WHERE d.contract_id = b.contract_id) "
+             f"UNION ALL SELECT {_KEPT} FROM ({_balances_sql(DIRTY)}) b) x")
+    ).one()
+    ties = [ControlAccountTie(account, int(value), ledger.get(account, 0)) for account, value in zip(SUBLEDGER_ACCOUNTS, values[:5], strict=True)]
+    return [*ties, ControlAccountTie(CREDIT_ACCOUNT, -int(values[5]), ledger.get(CREDIT_ACCOUNT, 0))]

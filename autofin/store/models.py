@@ -271,7 +271,9 @@ class Contract(Base):
 
     __tablename__ = "contract"
     # a partner's exposure, summed at every submit, read from the index alone (partners.exposure)
-    __table_args__ = (Index("ix_contract_partner_exposure", "partner_id", "status", "financed_minor"),)
+    # the past-due contracts (a tenth of a book), which delinquency and its check read every night without scanning the book
+    __table_args__ = (Index("ix_contract_partner_exposure", "partner_id", "status", "financed_minor"),
+                      Index("ix_contract_past_due", "status", "bucket", sqlite_where=text("dpd > 0"), postgresql_where=text("dpd > 0")))
     contract_id: Mapped[int] = pk()
     contract_no: Mapped[str] = mapped_column(String(32), unique=True)
     application_id: Mapped[int | None] = fk("application.application_id", nullable=True)
@@ -690,6 +692,48 @@ class JournalLine(Base):
     debit_minor: Mapped[int] = money()
     credit_minor: Mapped[int] = money()
     currency: Mapped[str] = currency()
+
+
+class LedgerTotal(Base):
+    """Each posted batch's debits and credits per entry date, account and currency, written by
+    `post_batch` with the lines in the same transaction. The trial balance and the ledger side of
+    the nightly sub-ledger tie add up these few rows a day instead of every journal line (tens of
+    millions after a year); the full-book check holds them equal to the lines."""
+
+    __tablename__ = "ledger_total"
+    __table_args__ = (UniqueConstraint("batch_id", "entry_date", "account_code", "currency", name="uq_ledger_total"),)
+    ledger_total_id: Mapped[int] = pk()
+    batch_id: Mapped[str] = mapped_column(String(48))
+    entry_date: Mapped[date] = mapped_column(Date, index=True)
+    account_code: Mapped[str] = mapped_column(String(16))
+    currency: Mapped[str] = currency()
+    debit_minor: Mapped[int] = money()
+    credit_minor: Mapped[int] = money()
+
+
+class SubledgerBalance(Base):
+    """One contract's side of the GL control accounts as of its last money event: unbilled
+    principal (1531), billed and unpaid principal, interest, fee and penalty (1122.0x), and the
+    customer's credit (2241.01). The day close recomputes it from the instalments for the contracts
+    that had money events since (subledger_dirty), so the nightly tie reads one row per contract,
+    never every instalment; the full-book check recomputes every contract."""
+
+    __tablename__ = "subledger_balance"
+    contract_id: Mapped[int] = mapped_column(BigId, ForeignKey("contract.contract_id"), primary_key=True, autoincrement=False)
+    unbilled_principal_minor: Mapped[int] = money()
+    principal_minor: Mapped[int] = money()
+    interest_minor: Mapped[int] = money()
+    fee_minor: Mapped[int] = money()
+    penalty_minor: Mapped[int] = money()
+    credit_minor: Mapped[int] = money()
+
+
+class SubledgerDirty(Base):
+    """Contracts with money events posted since the day close last recomputed their sub-ledger
+    balance: `post_batch` adds them, the day close takes them off."""
+
+    __tablename__ = "subledger_dirty"
+    contract_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
 
 
 # ---------------------------------------------------------------- operations

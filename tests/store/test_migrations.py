@@ -10,7 +10,7 @@ def test_migrations_build_exactly_the_models(store):
     with store.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
     assert diff == []
-    assert current_revision(store) == head_revision() == "0010"
+    assert current_revision(store) == head_revision() == "0011"
     assert set(inspect(store).get_table_names()) >= set(Base.metadata.tables)
 
 
@@ -34,6 +34,13 @@ def test_the_cycle_refuses_a_store_behind_the_code(tmp_path):
                             env={**os.environ, "AUTOFIN_DATA_DIR": str(tmp_path)}, capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: the store is at migration 0003, this code expects {head_revision()}: run `autofin db upgrade`"
+
+
+RUNNING_TOTALS = {
+    "ledger_total": "SELECT batch_id, entry_date, account_code, currency, debit_minor, credit_minor FROM ledger_total",
+    "subledger_balance": "SELECT contract_id, unbilled_principal_minor, principal_minor, interest_minor, fee_minor, penalty_minor, "
+                         "credit_minor FROM subledger_balance",
+}
 
 
 def test_upgrading_a_store_with_a_book_in_it(tmp_path):
@@ -62,12 +69,18 @@ def test_upgrading_a_store_with_a_book_in_it(tmp_path):
         return original(conn, table, [columns[n] for n in keep], [tuple(r[n] for n in keep) for r in rows])
 
     book.insert_rows = old_columns
+    # the ledger core of today keeps running totals (0011): they stand beside the old tables while
+    # seeding, then go, and 0011 must build them again from the lines and instalments alike
+    running = [Base.metadata.tables[name] for name in ("ledger_total", "subledger_balance", "subledger_dirty")]
+    Base.metadata.create_all(engine, tables=running)
     try:
         seed_store(engine, contracts=30, as_of=date(2026, 11, 2))
     finally:
         book.insert_rows = original
     with engine.connect() as conn:
         penalties = dict(conn.execute(text("SELECT instalment_id, penalty_minor FROM instalment WHERE penalty_minor > 0")).all())
+        kept = {name: sorted(conn.execute(text(query)).all()) for name, query in RUNNING_TOTALS.items()}
+    Base.metadata.drop_all(engine, tables=running)
     upgrade(engine)
     assert current_revision(engine) == head_revision()
     with engine.connect() as conn:
@@ -76,6 +89,9 @@ def test_upgrading_a_store_with_a_book_in_it(tmp_path):
         # 0009: the exact accrual starts from what was booked
         assert penalties and dict(conn.execute(text("SELECT instalment_id, penalty_accrued_micro / 1000000 FROM instalment "
                                                     "WHERE penalty_minor > 0")).all()) == penalties
+        # 0011: the running totals, as the ledger core keeps them
+        assert len(kept["ledger_total"]) > 5 and len(kept["subledger_balance"]) == 30
+        assert {name: sorted(conn.execute(text(query)).all()) for name, query in RUNNING_TOTALS.items()} == kept
     engine.dispose()
 
 
