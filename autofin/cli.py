@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from datetime import date
 from decimal import Decimal
 from functools import wraps
@@ -355,6 +356,32 @@ def cycle_catch_up(to: date, shards: int) -> None:
     finally:
         _show_in_dagster()
     click.echo(f"caught up {len(days)} business dates" + (f": {days[0]} … {days[-1]}" if days else ""))
+
+
+@cycle.command("check")
+@click.option("--date", "d", type=DATE, default=None, help="The business date the checks are as of (default: the last closed one).")
+@click.option("--full", is_flag=True, help="Also hold the running totals the nightly close reads (ledger totals, each contract's "
+              "sub-ledger balance) against every journal line and instalment, and every schedule against its financed amount.")
+@fail_clearly
+def cycle_check(d: date | None, full: bool) -> None:
+    """Run the control checks over the whole book, read only; exit 1 when any fails."""
+    from autofin.servicing.checks import full_book_checks, nightly_checks
+    from autofin.servicing.days import last_closed_day
+    from autofin.store.engine import get_engine
+
+    started = time.perf_counter()
+    with get_engine().connect() as conn:
+        as_of = d or last_closed_day(conn)
+        if as_of is None:
+            raise DomainError("no business day has been closed yet: name one with --date")
+        results = full_book_checks(conn, as_of) if full else nightly_checks(conn, as_of)
+    for name, problems in results.items():
+        click.echo(f"{name:<40} {'ok' if not problems else 'FAILED: ' + '; '.join(problems)}")
+    failed = [name for name, problems in results.items() if problems]
+    click.echo(f"{'full-book' if full else 'book'} checks as of {as_of}: {len(results) - len(failed)} of {len(results)} ok "
+               f"({time.perf_counter() - started:.1f}s)")
+    if failed:
+        raise SystemExit(1)
 
 
 @cycle.command("status")

@@ -1,0 +1,117 @@
+"""The day close reads running totals (ledger_total, each contract's kept sub-ledger balance) and the
+contracts posted to that day; the full-book checks hold those totals to every line and instalment.
+What each catches, and what only the full-book check catches, on a seeded book."""
+
+import os
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+
+from autofin.servicing.checks import full_book_checks, nightly_checks
+from autofin.servicing.context import CheckFailedError
+from autofin.servicing.cycle import run_day, run_step
+from autofin.store.engine import write_transaction
+from autofin.store.ledger import post_contract_events
+from tests.servicing.conftest import AS_OF, seed
+
+D1 = AS_OF + timedelta(days=1)
+D2 = AS_OF + timedelta(days=2)
+
+
+def rows(engine, sql, **params):
+    with engine.connect() as conn:
+        return conn.execute(text(sql), params).all()
+
+
+def failures(results):
+    return {name: problems for name, problems in results.items() if problems}
+
+
+def test_the_running_totals_are_the_lines_and_the_instalments_they_stand_for(store, ctx):
+    seed(store, contracts=300)
+    run_day(store, D1, ctx)
+    lines = rows(store, "SELECT account_code, SUM(debit_minor), SUM(credit_minor) FROM journal_line GROUP BY account_code ORDER BY account_code")
+    kept = rows(store, "SELECT account_code, SUM(debit_minor), SUM(credit_minor) FROM ledger_total GROUP BY account_code ORDER BY account_code")
+    assert kept == lines and len(lines) > 5
+    with store.connect() as conn:
+        assert failures(full_book_checks(conn, D1)) == {}
+    # the close took the day's contracts off the queue: nothing is left for the next one
+    assert rows(store, "SELECT COUNT(*) FROM subledger_dirty") == [(0,)]
+
+
+def test_the_close_checks_only_the_contracts_posted_to_that_day(store, ctx):
+    seed(store, contracts=300)
+    run_day(store, D1, ctx)
+    for name in ("business_day", "billing", "delinquency", "penalties", "allocation", "vouchers", "voucher_export"):
+        run_step(store, name, D2, ctx)
+    posted = rows(store, "SELECT COUNT(DISTINCT contract_id) FROM money_event WHERE business_date = :d", d=D2)[0][0]
+    assert rows(store, "SELECT COUNT(*) FROM subledger_dirty") == [(posted,)]
+    close = run_step(store, "day_close", D2, ctx)
+    assert 0 < close.counts["contracts_checked"] == posted < 300
+
+
+def test_an_instalment_changed_with_a_money_event_that_disagrees_keeps_the_day_open(store, ctx):
+    """A money event for a contract queues it: its instalments are read again at the close, and a
+    receipt posted without the instalment paid shows as a difference on the principal account."""
+    seed(store, contracts=200)
+    run_day(store, D1, ctx)
+    for name in ("business_day", "billing", "delinquency", "penalties", "allocation", "vouchers", "voucher_export"):
+        run_step(store, name, D2, ctx)
+    contract_id = rows(store, "SELECT contract_id FROM instalment WHERE status = 'billed' ORDER BY contract_id LIMIT 1")[0][0]
+    with write_transaction(store) as conn:
+        contract = conn.execute(text("SELECT contract_id, currency FROM contract WHERE contract_id = :c"), {"c": contract_id}).one()
+        post_contract_events(conn, "test:unpaid-receipt", contract, D2, [{"event_type": "receipt", "event_key": "test:receipt",
+                                                                          "principal_minor": 10_000}], ctx.templates)
+    with pytest.raises(CheckFailedError, match=r"account 1122\.01: sub-ledger .* ≠ ledger .*difference -100\.00"):
+        run_step(store, "day_close", D2, ctx)
+    assert rows(store, "SELECT status FROM business_day WHERE business_date = :d", d=D2) == [("open",)]
+
+
+def test_what_only_the_full_book_check_sees(store, ctx):
+    """An instalment changed with no money event at all is outside the nightly scope (that is the
+    price of reading only what the day posted); the full-book check names the contract, and a
+    ledger total edited by hand shows in the nightly trial balance and, by batch, in the full check."""
+    seed(store, contracts=200)
+    run_day(store, D1, ctx)
+    number, instalment = rows(store, "SELECT c.contract_no, i.instalment_id FROM instalment i JOIN contract c ON c.contract_id = i.contract_id "
+                                     "WHERE i.status = 'scheduled' ORDER BY i.instalment_id LIMIT 1")[0]
+    with write_transaction(store) as conn:
+        conn.execute(text("UPDATE instalment SET principal_minor = principal_minor + 1 WHERE instalment_id = :i"), {"i": instalment})
+    with store.connect() as conn:
+        assert failures(nightly_checks(conn, D1, scope="SELECT contract_id FROM subledger_dirty")) == {}
+        full = failures(full_book_checks(conn, D1))
+    assert full["subledger_balances_match_instalments"] == [f"{number}: unbilled_principal_minor kept {full_unbilled(store, number) - 1} "
+                                                            f"≠ {full_unbilled(store, number)}"]
+    assert full["schedules_repay_financed"][0].startswith(f"{number}: schedule principal")
+
+    with write_transaction(store) as conn:
+        conn.execute(text("UPDATE instalment SET principal_minor = principal_minor - 1 WHERE instalment_id = :i"), {"i": instalment})
+        conn.execute(text("UPDATE ledger_total SET debit_minor = debit_minor + 1 WHERE ledger_total_id = "
+                          "(SELECT MIN(ledger_total_id) FROM ledger_total WHERE debit_minor > 0)"))
+    with store.connect() as conn:
+        assert failures(nightly_checks(conn, D1))["trial_balance_zero"] == [f"trial balance off by 0.01 as of {D1}"]
+        assert len(failures(full_book_checks(conn, D1))["ledger_totals_match_lines"]) == 1
+
+
+def full_unbilled(engine, number):
+    return rows(engine, "SELECT SUM(i.principal_minor) FROM instalment i JOIN contract c ON c.contract_id = i.contract_id "
+                        "WHERE c.contract_no = :n AND i.status = 'scheduled'", n=number)[0][0]
+
+
+def test_the_check_command_answers_with_its_exit_code(tmp_path):
+    from tests.support.books import seeded_sqlite
+
+    url = seeded_sqlite(tmp_path / "autofin.db", contracts=60, as_of=AS_OF)
+    env = {**os.environ, "AUTOFIN_DATA_DIR": str(tmp_path), "AUTOFIN_DATABASE_URL": url}
+    ok = subprocess.run([sys.executable, "-m", "autofin.cli", "cycle", "check", "--full"], env=env, capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert f"full-book checks as of {AS_OF}: 8 of 8 ok" in ok.stdout
+    subprocess.run(["sqlite3", str(tmp_path / "autofin.db"), "UPDATE instalment SET principal_minor = principal_minor + 1 "
+                    "WHERE instalment_id = (SELECT MIN(instalment_id) FROM instalment WHERE status = 'scheduled')"], check=True)
+    quick = subprocess.run([sys.executable, "-m", "autofin.cli", "cycle", "check"], env=env, capture_output=True, text=True)
+    full = subprocess.run([sys.executable, "-m", "autofin.cli", "cycle", "check", "--full"], env=env, capture_output=True, text=True)
+    assert quick.returncode == 0 and full.returncode == 1
+    assert "subledger_balances_match_instalments     FAILED: " in full.stdout
