@@ -94,15 +94,25 @@ def export_vouchers(conn: Connection, d: date, ctx: StepContext) -> dict[str, An
     folder.mkdir(parents=True, exist_ok=True)
     name = f"vouchers-{d.isoformat()}.csv"
     day, lines, sha = d.isoformat(), 0, hashlib.sha256()
+    names = {code: account.name_zh for code, account in chart.items()}
+    zero: dict[str, str] = {}  # most lines have one side zero: its text once per currency
+
+    def amount(minor: int, currency: str) -> str:
+        if minor:
+            return format_minor(minor, currency)
+        return zero.setdefault(currency, format_minor(0, currency))
+
     with writing_atomically(folder / name) as fh:  # written in chunks: a first night carries a whole migrated book
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(VOUCHER_COLUMNS)
         for part in rows.partitions():
+            out = []
             for voucher_no, entry_date, event_type, contract_no, line_no, account, debit, credit, cur in part:
-                entry_day = str(entry_date)[:10]
-                writer.writerow([voucher_no, entry_day, event_type, contract_no or "", line_no, account, chart[account].name_zh,
-                                 format_minor(debit, cur), format_minor(credit, cur), cur, "1" if entry_day < day else "0"])
+                entry_day = entry_date if isinstance(entry_date, str) else entry_date.isoformat()
+                out.append((voucher_no, entry_day, event_type, contract_no or "", line_no, account, names[account],
+                            amount(debit, cur), amount(credit, cur), cur, "1" if entry_day < day else "0"))
+            writer.writerows(out)
             lines += len(part)
             data = buffer.getvalue().encode("utf-8")
             sha.update(data)
