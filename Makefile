@@ -60,7 +60,7 @@ test: install $(TOOLS)/.installed
 	$(TOOLS)/bin/mypy
 	$(BIN)/python -m pytest
 
-## bench: the scale benchmark (BENCH_N contracts, default 1,000,000); appends to bench/results.md.
+## bench: the scale benchmark (BENCH_N contracts, default 1,000,000; BENCH_WORST=0, BENCH_MONTHS=0 leave books out); appends to bench/results.md.
 bench: install
 	$(BIN)/python -m bench.run --contracts $(BENCH_N)
 

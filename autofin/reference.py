@@ -110,11 +110,12 @@ def report_labels() -> dict[str, Any]:
 
 
 def vehicle_models() -> dict[str, dict]:
-    """model_code → {brand, name, wmi, price_min, price_max (Decimal)} from assets/vehicle_models.yaml."""
+    """model_code → {brand, name, wmi, price_min, price_max (Decimal)} from assets/vehicle_models.yaml, parsed
+    again only when the file changes (every submit reads it: parsing the YAML each time was a fifth of a submit)."""
     from autofin.domain.money import D
 
-    raw = read_yaml(assets_dir() / "vehicle_models.yaml")
-    return {
-        m["model_code"]: {**m, "price_min": D(str(m["price_min"])), "price_max": D(str(m["price_max"]))}
-        for m in raw["models"]
-    }
+    def parse(text: bytes) -> dict[str, dict]:
+        return {m["model_code"]: {**m, "price_min": D(str(m["price_min"])), "price_max": D(str(m["price_max"]))}
+                for m in yaml.safe_load(text)["models"]}
+
+    return dict(_reloading(assets_dir() / "vehicle_models.yaml", parse))
