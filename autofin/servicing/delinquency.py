@@ -1,8 +1,10 @@
 """Delinquency: days past due and buckets per contract, collection cases opened and closed.
 
 DPD = D − the due date of the oldest billed instalment still unpaid (0 when none is past due).
-A collection case opens once a contract is past its frozen grace days (a debit collected on the
-due date is applied the next morning: no case for that) and closes when the contract is current.
+A collection case opens once a contract is past its frozen grace days and no debit for it awaits
+the bank's answer (the banks answer the next morning, after this step; a paid debit makes the
+contract current that night, a failed one lets the case open the next), and closes when the
+contract is current.
 Buckets: current (0), M1 1–30, M2 31–60, M3 61–90, M4+ over 90. Reads the billed-and-unpaid
 instalments (partial index) and the contracts that were past due yesterday, nothing else.
 """
@@ -69,7 +71,9 @@ def age_arrears(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
         text(
             "INSERT INTO collection_case (contract_id, status, opened_date, bucket_at_open, worst_bucket, worst_dpd) "
             "SELECT c.contract_id, 'open', :d, c.bucket, c.bucket, c.dpd FROM contract c JOIN tmp_dpd t ON t.contract_id = c.contract_id "
-            "WHERE c.dpd > c.grace_days AND NOT EXISTS (SELECT 1 FROM collection_case k WHERE k.contract_id = c.contract_id AND k.status = 'open')"
+            "WHERE c.dpd > c.grace_days AND NOT EXISTS (SELECT 1 FROM collection_case k WHERE k.contract_id = c.contract_id AND k.status = 'open') "
+            # nor while a debit for all it owed awaits the bank's answer (read later this night)
+            "AND NOT EXISTS (SELECT 1 FROM debit_order o WHERE o.contract_id = c.contract_id AND o.status = 'sent')"
         ),
         params,
     ).rowcount

@@ -180,3 +180,34 @@ def test_a_return_after_settlement_reverses_the_receipt(sqlite_store, tmp_path):
     assert q(sqlite_store, lines, k=f"reversal:{receipt}") == [(a, c, d) for a, d, c in q(sqlite_store, lines, k=f"receipt:{receipt}")]
     with sqlite_store.connect() as conn:
         assert {k: v for k, v in nightly_checks(conn, d2 + timedelta(days=1)).items() if v} == {}
+
+
+def test_a_debit_collected_on_the_due_date_pays_on_time(store, tmp_path):
+    """The banks answer the morning after: the night that reads the answer must not age or charge
+    the instalment the debit paid on its due date, even with no grace days (SLB-FLAT). A debit
+    that fails is charged from the due date all the same: the next night accrues both days."""
+    seed(store, contracts=4000)
+    ctx = context(tmp_path)
+    run_days(store, ctx, AS_OF + timedelta(days=1), D1)  # the Monday's debits answered by the banks
+    tuesday, wednesday = D1 + timedelta(days=1), D1 + timedelta(days=2)
+    on_time = ("SELECT i.instalment_id, o.status, i.penalty_minor, i.penalty_through_date, i.principal_minor, c.penalty_rate_ppm, "
+               "i.contract_id FROM instalment i JOIN contract c ON c.contract_id = i.contract_id "
+               "JOIN debit_order o ON o.contract_id = i.contract_id AND o.business_date = i.due_date "
+               "WHERE i.due_date = :d AND c.grace_days = 0 AND c.penalty_basis = 'overdue_principal' "
+               "AND NOT EXISTS (SELECT 1 FROM instalment e WHERE e.contract_id = i.contract_id AND e.due_date < i.due_date AND e.status = 'billed')")
+    run_day(store, tuesday, ctx)
+    rows = q(store, on_time, d=D1)
+    settled = [r for r in rows if r[1] == "settled"]
+    assert len(settled) >= 5
+    assert [r[2] for r in settled] == [0] * len(settled)  # no day of penalty on an instalment paid on its due date
+    cased = q(store, "SELECT COUNT(*) FROM collection_case WHERE opened_date = :d AND contract_id IN "
+                     "(SELECT contract_id FROM debit_order WHERE business_date = :m AND status = 'settled')", d=tuesday, m=D1)
+    assert cased == [(0,)]
+    for code, profile in ctx.banks.items():
+        simulate(profile, ctx.bank_root / "remote" / code, tuesday, seed=3)
+    run_day(store, wednesday, ctx)
+    failed = [r for r in q(store, on_time, d=D1) if r[1] == "rejected"]
+    assert failed
+    for _, _, penalty, through, principal, rate, _ in failed:
+        assert str(through)[:10] == wednesday.isoformat()
+        assert penalty == (2 * principal * rate * 2 + 1_000_000) // 2_000_000  # two days from the due date, rounded once

@@ -29,8 +29,11 @@ DIGEST = {
     "receipts": "SELECT status, COUNT(*), SUM(amount_minor) FROM receipt GROUP BY status ORDER BY status",
     "cases": "SELECT status, worst_bucket, COUNT(*), SUM(worst_dpd) FROM collection_case GROUP BY status, worst_bucket ORDER BY status, worst_bucket",
     "days": "SELECT business_date, status FROM business_day ORDER BY business_date",
-    "vouchers": "SELECT je.voucher_no, je.exported_on, je.event_type, me.event_key FROM journal_entry je "
-                "JOIN money_event me ON me.money_event_id = je.money_event_id ORDER BY je.voucher_no",
+    # a receipt's event key holds its id, which shards running side by side draw in another order: the
+    # receipt is named by what it is (the debit's end-to-end id, or credit:<contract>:<day>)
+    "vouchers": "SELECT je.voucher_no, je.exported_on, je.event_type, COALESCE(r.source_ref, me.event_key) FROM journal_entry je "
+                "JOIN money_event me ON me.money_event_id = je.money_event_id "
+                "LEFT JOIN receipt r ON me.event_key = 'receipt:' || CAST(r.receipt_id AS TEXT) ORDER BY je.voucher_no",
 }
 
 
