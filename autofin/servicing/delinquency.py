@@ -63,17 +63,28 @@ def refresh_dpd(conn: Connection, d: date, scope: str | None = None, shard: Shar
     return int(changed) + cured, cured
 
 
+def note_debits_in_flight(conn: Connection) -> None:
+    """tmp_in_flight: the contracts with a debit sent and not yet answered (the banks answer the next
+    morning). Delinquency and penalties hold their aging while it waits: a probe of debit_order per
+    contract went through the status index, every sent order for each contract (70 s at 1M)."""
+    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_in_flight (contract_id BIGINT PRIMARY KEY)"))
+    conn.execute(text("DELETE FROM tmp_in_flight"))
+    conn.execute(text("INSERT INTO tmp_in_flight (contract_id) SELECT DISTINCT contract_id FROM debit_order WHERE status = 'sent'"))
+    analyze(conn, "tmp_in_flight")
+
+
 def age_arrears(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
     params = {"d": d}
     shard = parse_shard(ctx.shard)
     changed, cured = refresh_dpd(conn, d, shard=shard)
+    note_debits_in_flight(conn)
     opened = conn.execute(
         text(
             "INSERT INTO collection_case (contract_id, status, opened_date, bucket_at_open, worst_bucket, worst_dpd) "
             "SELECT c.contract_id, 'open', :d, c.bucket, c.bucket, c.dpd FROM contract c JOIN tmp_dpd t ON t.contract_id = c.contract_id "
             "WHERE c.dpd > c.grace_days AND NOT EXISTS (SELECT 1 FROM collection_case k WHERE k.contract_id = c.contract_id AND k.status = 'open') "
             # nor while a debit for all it owed awaits the bank's answer (read later this night)
-            "AND NOT EXISTS (SELECT 1 FROM debit_order o WHERE o.contract_id = c.contract_id AND o.status = 'sent')"
+            "AND NOT EXISTS (SELECT 1 FROM tmp_in_flight f WHERE f.contract_id = c.contract_id)"
         ),
         params,
     ).rowcount

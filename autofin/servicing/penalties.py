@@ -6,7 +6,7 @@ its grace days, the exact accrual grows by basis × daily rate × the days since
 booked penalty becomes that accrual rounded once, capped at basis × cap. `penalty_through_date`
 records the last date accrued, so a catch-up books each gap once, and the rounding never drifts.
 One penalty_accrual money event per contract per day, posted in the same transaction. An
-contract whose debit awaits the bank's answer waits with it (DEBIT_IN_FLIGHT).
+contract whose debit awaits the bank's answer waits with it (delinquency.note_debits_in_flight).
 """
 
 from __future__ import annotations
@@ -18,15 +18,10 @@ from sqlalchemy import Connection, text
 
 from autofin.domain.money import PPM, sql_div_round_half_up
 from autofin.servicing.context import StepContext
+from autofin.servicing.delinquency import note_debits_in_flight
 from autofin.servicing.shards import parse as parse_shard
 from autofin.servicing.sql import analyze, days_between, greatest, least
 from autofin.store.ledger import post_batch
-
-# A debit in flight for the contract (sent; the banks answer the next morning, after this step):
-# it was cut for everything owed that day, so the contract is not charged while it waits. Paid,
-# those days are never charged; failed, the next night accrues every day since the last accrual
-# (the exact accrual runs from penalty_through_date, so nothing is lost by waiting).
-DEBIT_IN_FLIGHT = "SELECT 1 FROM debit_order o WHERE o.contract_id = i.contract_id AND o.status = 'sent'"
 
 
 def accrue_penalties(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
@@ -43,6 +38,11 @@ def accrue_penalties(conn: Connection, d: date, ctx: StepContext) -> dict[str, A
     exact = "b.accrued_micro + b.basis * b.rate * (b.overdue - b.accrued_days)"
     target = sql_div_round_half_up(exact, PPM)
     capped = f"CASE WHEN b.cap IS NULL THEN {target} ELSE {least(conn, target, sql_div_round_half_up('b.basis * b.cap', PPM))} END"
+    # a contract with a debit in flight (cut for everything owed; the banks answer the next morning,
+    # after this step) is not charged while it waits: paid, those days are never charged; failed, the
+    # next night accrues every day since the last accrual (the exact accrual runs from
+    # penalty_through_date, so nothing is lost by waiting)
+    note_debits_in_flight(conn)
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_penalty (instalment_id BIGINT PRIMARY KEY, contract_id BIGINT, amount BIGINT, "
                       "accrued_micro BIGINT)"))
     conn.execute(text("DELETE FROM tmp_penalty"))
@@ -54,7 +54,8 @@ def accrue_penalties(conn: Connection, d: date, ctx: StepContext) -> dict[str, A
             f"  c.penalty_rate_ppm AS rate, c.penalty_cap_ppm AS cap, {overdue} AS overdue, {accrued_days} AS accrued_days, c.grace_days AS grace "
             "  FROM instalment i JOIN contract c ON c.contract_id = i.contract_id "
             "  WHERE i.status = 'billed' AND i.due_date < :d AND (i.penalty_through_date IS NULL OR i.penalty_through_date < :d)"
-            f"  AND NOT EXISTS ({DEBIT_IN_FLIGHT}){shard.where('i.contract_id')}) b "
+            "  AND NOT EXISTS (SELECT 1 FROM tmp_in_flight f WHERE f.contract_id = i.contract_id)"
+            f"{shard.where('i.contract_id')}) b "
             "WHERE b.basis > 0 AND b.overdue > b.grace AND b.overdue > b.accrued_days"
         ),
         {"d": d},
