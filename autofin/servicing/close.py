@@ -34,9 +34,11 @@ def ensure_vouchers(conn: Connection, d: date, ctx: StepContext) -> dict[str, An
     late = sum(post_batch(conn, batch, ctx.templates).entries for batch in pending)
     events, entries, debit, credit = conn.execute(
         text(
+            # the day's debits and credits from the batches' totals (ledger_total, by date): journal_line
+            # has no index by date alone, and summing it read every line of the book's history
             "SELECT (SELECT COUNT(*) FROM money_event WHERE business_date = :d), (SELECT COUNT(*) FROM journal_entry WHERE entry_date = :d), "
-            "(SELECT COALESCE(SUM(debit_minor), 0) FROM journal_line WHERE entry_date = :d), "
-            "(SELECT COALESCE(SUM(credit_minor), 0) FROM journal_line WHERE entry_date = :d)"
+            "(SELECT COALESCE(SUM(debit_minor), 0) FROM ledger_total WHERE entry_date = :d), "
+            "(SELECT COALESCE(SUM(credit_minor), 0) FROM ledger_total WHERE entry_date = :d)"
         ),
         {"d": d},
     ).one()

@@ -548,7 +548,7 @@ class Receipt(Base):
     amount_minor: Mapped[int] = money(None)
     currency: Mapped[str] = currency()
     value_date: Mapped[date] = mapped_column(Date)
-    business_date: Mapped[date] = mapped_column(Date)
+    business_date: Mapped[date] = mapped_column(Date, index=True)
     status: Mapped[str] = mapped_column(String(12), server_default="unapplied", index=True)
     payer_name: Mapped[str | None] = mapped_column(String(200))
     created_by: Mapped[int | None] = fk("app_user.user_id", nullable=True, index=False)
@@ -597,6 +597,9 @@ class BankStatementLine(Base):
     """An entry of a bank statement (camt.053) for reconciliation. status: matched|break."""
 
     __tablename__ = "bank_statement_line"
+    # the lines still open, which reconciliation reads every night (not every line of the book's history)
+    __table_args__ = (Index("ix_bank_statement_line_open", "booking_date", sqlite_where=text("status = 'break'"),
+                            postgresql_where=text("status = 'break'")),)
     bank_statement_line_id: Mapped[int] = pk()
     bank_file_id: Mapped[int] = fk("bank_file.bank_file_id")
     bank_code: Mapped[str] = mapped_column(String(16))
@@ -617,7 +620,7 @@ class ReconciliationBreak(Base):
     business_date: Mapped[date] = mapped_column(Date, index=True)
     bank_code: Mapped[str] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(32))
-    reference: Mapped[str | None] = mapped_column(String(64))
+    reference: Mapped[str | None] = mapped_column(String(64), index=True)
     bank_minor: Mapped[int] = money()
     book_minor: Mapped[int] = money()
     status: Mapped[str] = mapped_column(String(8), server_default="open")

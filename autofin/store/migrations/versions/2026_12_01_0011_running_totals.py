@@ -4,8 +4,10 @@ The nightly trial balance and sub-ledger tie summed every journal line and every
 the book (15 s of a 1M-contract night, growing with history). The ledger now keeps each posted
 batch's totals per date and account (ledger_total), and each contract's sub-ledger balance as of
 its last money event (subledger_balance, with the queue of contracts posted to since:
-subledger_dirty). Both are filled here from the lines and instalments already in the store. A
-partial index finds the past-due contracts without a scan of the book.
+subledger_dirty). Both are filled here from the lines and instalments already in the store.
+Indexes let the nightly steps find the past-due contracts, the open statement lines, the
+reconciliation breaks by reference and the recent receipts without a scan of the book or of
+its history (a day of a 20k-contract book cost 0.5 s in its first month, 3.5 s two years on).
 
 Revision ID: 0011
 Revises: 0010
@@ -53,6 +55,11 @@ def upgrade() -> None:
     )
     op.create_index('ix_contract_past_due', 'contract', ['status', 'bucket'], sqlite_where=sa.text("dpd > 0"),
                     postgresql_where=sa.text("dpd > 0"))
+    # what reconciliation reads every night, found without a scan of the book's history
+    op.create_index('ix_bank_statement_line_open', 'bank_statement_line', ['booking_date'], sqlite_where=sa.text("status = 'break'"),
+                    postgresql_where=sa.text("status = 'break'"))
+    op.create_index('ix_reconciliation_break_reference', 'reconciliation_break', ['reference'])
+    op.create_index('ix_receipt_business_date', 'receipt', ['business_date'])
     op.create_table('subledger_dirty', sa.Column('contract_id', BigId, primary_key=True, autoincrement=False))
     op.execute(
         "INSERT INTO ledger_total (batch_id, entry_date, account_code, currency, debit_minor, credit_minor) "
@@ -70,6 +77,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index('ix_receipt_business_date', table_name='receipt')
+    op.drop_index('ix_reconciliation_break_reference', table_name='reconciliation_break')
+    op.drop_index('ix_bank_statement_line_open', table_name='bank_statement_line')
     op.drop_index('ix_contract_past_due', table_name='contract')
     op.drop_table('subledger_dirty')
     op.drop_table('subledger_balance')
