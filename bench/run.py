@@ -218,8 +218,8 @@ def history_book(n: int, months: int, env: dict, workdir: Path) -> tuple[list[Ph
     change = last["seconds"] / first["seconds"] - 1 if first["seconds"] else 0.0
     whole.items, whole.unit = len(days), "days"
     phases = [whole]
-    for label, m in (("first month", first), (f"month {months}", last)):
-        phases.append(Phase(f"  a weekday of the {label} ({m['from']} … {m['to']}, mean of {m['days']}): {m['billed']:,.0f} billed, "
+    for label, m in (("the first month", first), (f"month {months}", last)):
+        phases.append(Phase(f"  a weekday of {label} ({m['from']} … {m['to']}, mean of {m['days']}): {m['billed']:,.0f} billed, "
                             f"{m['debits']:,.0f} debits, {m['receipts']:,.0f} receipts, {m['penalty_contracts']:,.0f} contracts accruing "
                             f"penalties, {m['contracts_checked']:,.0f} checked at the close", m["seconds"], 0, 0, "",
                             "" if m is first else f"within 10% of the first month ({change:+.0%})"))

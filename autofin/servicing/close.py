@@ -86,10 +86,12 @@ def export_vouchers(conn: Connection, d: date, ctx: StepContext) -> dict[str, An
     chart = chart_of_accounts()
     rows = conn.execute(
         text(
+            # from the night's vouchers to their lines (CROSS JOIN keeps SQLite in this order: left free, it
+            # scanned every journal line of the book's history and probed the night's vouchers for each)
             "SELECT je.voucher_no, je.entry_date, je.event_type, c.contract_no, jl.line_no, jl.account_code, jl.debit_minor, "
-            "jl.credit_minor, jl.currency FROM tmp_voucher t JOIN journal_entry je ON je.journal_entry_id = t.journal_entry_id "
-            "JOIN journal_line jl ON jl.journal_entry_id = je.journal_entry_id LEFT JOIN contract c ON c.contract_id = je.contract_id "
-            "ORDER BY t.seq, jl.line_no"
+            "jl.credit_minor, jl.currency FROM tmp_voucher t CROSS JOIN journal_entry je CROSS JOIN journal_line jl "
+            "LEFT JOIN contract c ON c.contract_id = je.contract_id "
+            "WHERE je.journal_entry_id = t.journal_entry_id AND jl.journal_entry_id = t.journal_entry_id ORDER BY t.seq, jl.line_no"
         ).execution_options(yield_per=EXPORT_CHUNK),  # this statement only: streamed (a server-side cursor on PostgreSQL)
     )
     folder = ctx.ledger_folder()
@@ -126,8 +128,8 @@ def export_vouchers(conn: Connection, d: date, ctx: StepContext) -> dict[str, An
         fh.write(data)
     digest = sha.hexdigest()
     conn.execute(insert(VoucherExport).values(business_date=d, file_name=name, sha256=digest, entries=entries, lines=lines))
-    late = conn.execute(text("SELECT COUNT(*) FROM tmp_voucher t JOIN journal_entry je ON je.journal_entry_id = t.journal_entry_id "
-                             "WHERE je.entry_date < :d"), {"d": d}).scalar_one()
+    late = conn.execute(text("SELECT COUNT(*) FROM tmp_voucher t CROSS JOIN journal_entry je WHERE je.journal_entry_id = t.journal_entry_id "
+                             "AND je.entry_date < :d"), {"d": d}).scalar_one()
     return {"file": name, "vouchers": entries, "late_vouchers": int(late), "lines": lines, "sha256": digest}
 
 
