@@ -69,7 +69,7 @@ def post_batch(conn: Connection, batch_id: str, templates: Mapping[str, Template
     # pass over the events, not a join of every line; the full-book check holds them to the lines),
     # and checked: the batch balances and no line is negative
     sums: dict[tuple[date, str, str], list[int]] = {}
-    debit = credit = negative = 0
+    debit_total = credit_total = negative = 0
     for event_type in event_types:
         lines_of = templates[event_type].lines
         amounts = [line_sql_expression(line, "me") for line in lines_of]
@@ -81,16 +81,16 @@ def post_batch(conn: Connection, batch_id: str, templates: Mapping[str, Template
         ):
             day, cur = _as_date(row[0]), row[1]
             for k, line in enumerate(lines_of):
-                amount, below_zero = int(row[2 + 2 * k] or 0), int(row[3 + 2 * k] or 0)
+                value, below_zero = int(row[2 + 2 * k] or 0), int(row[3 + 2 * k] or 0)
                 negative += below_zero
                 total = sums.setdefault((day, line.account, cur), [0, 0])
-                total[0 if line.side == "debit" else 1] += amount
+                total[0 if line.side == "debit" else 1] += value
                 if line.side == "debit":
-                    debit += amount
+                    debit_total += value
                 else:
-                    credit += amount
-    if negative or debit != credit:
-        raise UnbalancedBatchError(f"batch {batch_id}: debit {debit} ≠ credit {credit}, {negative} negative lines")
+                    credit_total += value
+    if negative or debit_total != credit_total:
+        raise UnbalancedBatchError(f"batch {batch_id}: debit {debit_total} ≠ credit {credit_total}, {negative} negative lines")
     conn.execute(delete(LedgerTotal).where(LedgerTotal.batch_id == batch_id))
     kept = [{"batch_id": batch_id, "entry_date": day, "account_code": account, "currency": cur, "debit_minor": dr, "credit_minor": cr}
             for (day, account, cur), (dr, cr) in sorted(sums.items()) if dr or cr]  # an account no line of the batch reached has no row
@@ -101,7 +101,7 @@ def post_batch(conn: Connection, batch_id: str, templates: Mapping[str, Template
              "WHERE batch_id = :batch AND contract_id IS NOT NULL ON CONFLICT DO NOTHING"),
         {"batch": batch_id},
     )
-    return PostingResult(entries, lines, int(debit), int(credit))
+    return PostingResult(entries, lines, debit_total, credit_total)
 
 
 def _as_date(value: date | str) -> date:
