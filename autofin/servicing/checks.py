@@ -114,7 +114,9 @@ def schedules_repay_financed(conn: Connection) -> list[str]:
 
 
 def nightly_checks(conn: Connection, d: date, scope: str | None = None) -> dict[str, list[str]]:
-    """The day close's checks; `scope` (a SELECT of contract ids) limits the per-contract rules to those contracts."""
+    """The day close's checks. With `scope` (a SELECT of contract ids: the contracts posted to since the
+    last close) the per-contract rules look at those contracts and the debit files at D's and those
+    still in flight; without, at the whole book."""
     return {
         "trial_balance_zero": trial_balance_zero(conn, d),
         "subledger_ties_to_ledger": subledger_ties(conn),
