@@ -5,7 +5,7 @@ its grace days, the exact accrual grows by basis × daily rate × the days since
 (from the due date the first time), the basis being today's unpaid amount (or principal); the
 booked penalty becomes that accrual rounded once, capped at basis × cap. `penalty_through_date`
 records the last date accrued, so a catch-up books each gap once, and the rounding never drifts.
-One penalty_accrual money event per contract per day, posted in the same transaction. An
+One penalty_accrual money event per contract per day, posted in the same transaction. A
 contract whose debit awaits the bank's answer waits with it (delinquency.note_debits_in_flight).
 """
 
