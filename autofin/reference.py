@@ -103,6 +103,14 @@ def approval_matrix() -> Any:
     return _reloading(assets_dir() / "rules" / "approval_matrix.yaml", lambda text: parse_matrix(yaml.safe_load(text)))
 
 
+def collection_setup() -> Any:
+    """assets/collections.yaml: stages, statuses, categories, outcomes, groups, assignment rules, agencies,
+    reminders and provisioning rates (贷后参数配置), re-read when the file changes."""
+    from autofin.domain.collections import parse_collections
+
+    return _reloading(assets_dir() / "collections.yaml", lambda text: parse_collections(yaml.safe_load(text)))
+
+
 @cache
 def report_labels() -> dict[str, Any]:
     """assets/reports/labels.yaml: the Excel pack's sheet titles and column labels, English and Chinese."""

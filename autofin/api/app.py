@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from autofin.api.deps import Store, Unauthorized
 from autofin.api.limits import BodyLimit
 from autofin.api.public import HealthPublic
-from autofin.api.routers import applications, approval, contracts, disbursements, parties, partners, postlease, reference, users
+from autofin.api.routers import applications, approval, collections, contracts, disbursements, parties, partners, postlease, reference, users
 from autofin.domain.errors import DomainError, InputError, TransitionError
 from autofin.origination.applications import Adapters, DocumentRefused
 from autofin.origination.errors import Conflict, Forbidden, NotFound
@@ -54,7 +54,7 @@ def create_app(engine: Engine | None = None, adapters: Adapters | None = None) -
     app.state.store = Store(engine, adapters or Adapters())
     for router in (users.router, partners.router, parties.customers, parties.vehicles, reference.router, applications.router,
                    approval.router, contracts.router, disbursements.router, postlease.payments_router, postlease.receipts_router,
-                   postlease.requests_router):
+                   postlease.requests_router, collections.cases, collections.repossessions):
         app.include_router(router)
 
     app.add_middleware(BodyLimit)

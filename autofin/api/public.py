@@ -517,6 +517,139 @@ class PostLeaseDecidedPublic(PostLeaseRequestPublic):
     executed: dict[str, Any] | None = Field(description="what the last approval did (reversal, refund, extension), with its voucher")
 
 
+# ---------------------------------------------------------------- collections
+
+
+class CaseVehiclePublic(Public):
+    vin: str
+    model: str | None
+    inventory_status: str
+
+
+class LastContactPublic(Public):
+    date: Date
+    kind: str
+    outcome: str
+
+
+class OpenPromisePublic(Public):
+    amount: Money
+    promised_date: Date
+
+
+class CasePublic(Public):
+    """A collection case at a glance: where it is, who works it, what the contract owes, the vehicle."""
+
+    case_id: int
+    contract_no: str
+    status: str
+    stage: str
+    collection_status: str
+    category: str | None
+    group: str | None
+    assignee: str | None
+    opened_date: Date
+    closed_date: Date | None
+    close_reason: str | None
+    dpd: int
+    bucket: str
+    worst_bucket: str
+    contract_status: str
+    arrears: Money = Field(description="billed and unpaid principal, interest and fees")
+    penalty: Money = Field(description="penalty interest accrued and unpaid")
+    customer_name: str
+    mobile: str | None
+    partner_code: str
+    region: str | None
+    vehicle: CaseVehiclePublic | None
+    last_contact: LastContactPublic | None
+    open_promise: OpenPromisePublic | None
+    agency: str | None
+
+
+class ContactPublic(Public):
+    contact_id: int
+    date: Date
+    kind: str
+    outcome: str
+    party: str
+    note: str | None
+    agency: str | None
+    by: str
+    at: Timestamp | None
+
+
+class PromisePublic(Public):
+    promise_id: int
+    case_id: int
+    amount: Money
+    made_date: Date
+    promised_date: Date
+    status: str
+    paid: Money = Field(description="paid by the customer since the promise was made")
+    resolved_date: Date | None
+
+
+class OutsourcingPublic(Public):
+    outsourcing_id: int
+    case_id: int
+    agency: str
+    start_date: Date
+    end_date: Date
+    commission_rate: str
+    status: str
+    ended_date: Date | None
+    recovered: Money
+    commission: Money
+
+
+class RepossessionPublic(Public):
+    repossession_id: int
+    case_id: int
+    status: str
+    agent: str
+    ordered_date: Date
+    repossessed_date: Date | None
+    storage_location: str | None
+    valuation: Money | None
+    valued_date: Date | None
+    valuer: str | None
+    sale_price: Money | None
+    sale_date: Date | None
+    buyer: str | None
+    costs_recovered: Money
+    receipt_id: int | None = Field(description="the receipt of the proceeds left after the costs, applied by the waterfall")
+    note: str | None
+
+
+class CostPublic(Public):
+    cost_id: int
+    category: str
+    payee: str
+    amount: Money
+    recovered: Money
+    date: Date
+    request_id: int
+
+
+class CaseDetailPublic(CasePublic):
+    contacts: list[ContactPublic]
+    promises: list[PromisePublic]
+    outsourcing: list[OutsourcingPublic]
+    repossessions: list[RepossessionPublic]
+    costs: list[CostPublic]
+
+
+class CaseContactedPublic(CaseDetailPublic):
+    contact_id: int
+
+
+class AssignmentRunPublic(Public):
+    cases_assigned: int
+    cases_left_in_group_queue: int
+    assigned_by_group: dict[str, int]
+
+
 # ---------------------------------------------------------------- reference
 
 

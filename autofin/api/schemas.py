@@ -299,3 +299,80 @@ class ExtensionIn(Body):
 class PostLeaseDecisionIn(Body):
     decision: Literal["approve", "reject"]
     comment: str | None = Field(default=None, max_length=2000)
+
+
+# ---------------------------------------------------------------- collections
+
+
+class AssignIn(Body):
+    username: str = Field(min_length=1, max_length=64, description="a collector or post-loan supervisor")
+    group: str | None = Field(default=None, max_length=24, description="default: the member's group (assets/collections.yaml)")
+
+
+class AssignByRulesIn(Body):
+    case_ids: list[Id] | None = Field(default=None, max_length=1000,
+                                      description="re-deal these open cases; default: every open case nobody is on")
+
+
+class CaseStatusIn(Body):
+    collection_status: str | None = Field(default=None, max_length=16, description="催收状态, a code of assets/collections.yaml")
+    category: str | None = Field(default=None, max_length=24, description="催收类别, a code of assets/collections.yaml")
+
+
+class ContactIn(Body):
+    kind: Literal["call", "sms", "email", "letter", "visit"]
+    outcome: str = Field(min_length=1, max_length=8, description="an outcome code of assets/collections.yaml (PTP, RPC, NA, ...)")
+    party: Literal["customer", "guarantor", "relative", "employer", "other"] = "customer"
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class PromiseIn(Body):
+    amount: Amount
+    promised_date: date
+
+
+class OutsourceIn(Body):
+    agency: str = Field(min_length=1, max_length=16)
+    days: int = Field(ge=1, le=366)
+    commission_rate: Decimal | None = Field(default=None, ge=0, le=1, max_digits=7, decimal_places=6,
+                                            description="default: the agency's agreed rate; never above it")
+
+
+class RecallIn(Body):
+    reason: Reason = None
+
+
+class AgencyResultIn(Body):
+    outcome: str = Field(min_length=1, max_length=8)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class RepossessionOrderIn(Body):
+    agent: str = Field(min_length=1, max_length=16, description="a repossession agent of assets/collections.yaml")
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class RepossessedIn(Body):
+    repossessed_date: date
+    storage_location: str = Field(min_length=1, max_length=200)
+
+
+class ValuationIn(Body):
+    valuation: Amount
+    valuer: str = Field(min_length=1, max_length=200)
+
+
+class SaleIn(Body):
+    price: Amount
+    buyer: str = Field(min_length=1, max_length=200)
+
+
+class CostIn(Body):
+    category: str = Field(min_length=1, max_length=16, description="a cost category of assets/collections.yaml")
+    amount: Amount
+    payee: str = Field(min_length=1, max_length=200)
+    reason: Required
+
+
+class WriteOffIn(Body):
+    reason: Required

@@ -26,7 +26,9 @@ from autofin.domain.errors import (
 )
 
 # The amount components a money event carries (columns `<component>_minor` of money_event).
-COMPONENTS = ("principal", "interest", "fee", "penalty", "vat", "credit", "outstanding_principal")
+# `amount` is the one sum of an event that has no parts: a collection cost, a commission, a change of
+# the allowance, a recovery after write-off.
+COMPONENTS = ("principal", "interest", "fee", "penalty", "vat", "credit", "outstanding_principal", "amount")
 EVENT_TYPES = (
     "opening_balance",
     "disbursement",
@@ -38,6 +40,12 @@ EVENT_TYPES = (
     "refund",
     "early_settlement",
     "write_off",
+    "collection_cost",
+    "cost_recovery",
+    "agency_commission",
+    "provision",
+    "provision_release",
+    "recovery",
 )
 ACCOUNT_TYPES = {"asset": "debit", "expense": "debit", "liability": "credit", "equity": "credit", "income": "credit"}
 

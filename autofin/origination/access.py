@@ -18,7 +18,7 @@ from autofin.store.models import Application, Contract, Customer, Partner, Vehic
 
 ROLES = (
     "dealer", "sales", "credit_officer", "credit_manager", "credit_director", "finance",
-    "post_loan_supervisor", "finance_director", "admin", "auditor",
+    "post_loan_supervisor", "collector", "finance_director", "admin", "auditor",
 )
 
 ACTIONS: dict[str, frozenset[str]] = {
@@ -51,6 +51,13 @@ ACTIONS: dict[str, frozenset[str]] = {
     "settlements.execute": frozenset({"finance"}),
     "post_lease.money": frozenset({"finance"}),  # ask for a reversal or a refund
     "post_lease.extension": frozenset({"dealer", "sales", "finance"}),
+    # collections (催收): collectors work the cases of their group (claim, contacts, promises, status);
+    # supervisors also assign, send to agencies, order repossessions and sell the vehicles
+    "collections.work": frozenset({"collector", "post_loan_supervisor"}),
+    "collections.assign": frozenset({"post_loan_supervisor"}),
+    "collections.vehicle": frozenset({"post_loan_supervisor"}),
+    "collections.cost": frozenset({"collector", "post_loan_supervisor"}),  # ask for a collection cost
+    "collections.write_off": frozenset({"post_loan_supervisor", "finance"}),  # ask for a write-off
     # each level of a post-lease chain names its role (assets/rules/approval_matrix.yaml)
     "post_lease.decide": frozenset({"post_loan_supervisor", "finance_director", "credit_manager", "credit_director"}),
 }

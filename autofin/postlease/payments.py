@@ -24,12 +24,13 @@ from autofin.origination.audit import audit
 from autofin.origination.contracts import get_contract
 from autofin.origination.errors import Conflict, referenced
 from autofin.origination.partners import amount_minor
+from autofin.postlease import collections
 from autofin.store.engine import iso
 from autofin.store.models import Receipt
 
 SOURCES = ("transfer", "corporate")
 COLUMNS = ("contract_no", "amount", "value_date", "source", "reference", "payer_name")
-PAYABLE = ("active",)
+PAYABLE = ("active", "written_off")  # money for a written-off contract is a recovery (已核销收回), applied at once
 
 
 def view(r: Any, contract_no: str) -> dict[str, Any]:
@@ -54,11 +55,12 @@ def _validated(conn: Connection, who: Principal, data: Mapping[str, Any], today:
         raise InputError("value_date", f"{value_date} is after today ({today})")
     contract = referenced("contract_no", lambda: get_contract(conn, who, str(data.get("contract_no") or "")))
     if contract.status not in PAYABLE:
-        raise InputError("contract_no", f"contract {contract.contract_no} is {contract.status}; payments are taken for active contracts")
+        raise InputError("contract_no", f"contract {contract.contract_no} is {contract.status}; payments are taken for active and written-off contracts")
     began = contract.activated_date or contract.start_date  # paid out (a migrated contract: its start)
     if value_date < began:
         raise InputError("value_date", f"{value_date} is before contract {contract.contract_no} began on {began}")
-    return {"contract_id": contract.contract_id, "contract_no": contract.contract_no, "source": source, "source_ref": f"{source}:{reference}",
+    return {"contract_id": contract.contract_id, "contract_no": contract.contract_no, "_contract": contract, "source": source,
+            "source_ref": f"{source}:{reference}",
             "amount_minor": amount, "currency": contract.currency, "value_date": value_date, "business_date": today,
             "payer_name": (checked_text(str(data.get("payer_name") or "").strip(), "payer_name") or None)}
 
@@ -70,10 +72,13 @@ def _taken(conn: Connection, refs: Sequence[str]) -> set[str]:
 def _insert(conn: Connection, who: Principal, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for row in rows:
-        contract_no = row.pop("contract_no")
-        receipt_id = conn.execute(insert(Receipt).values(status="unapplied", created_by=who.user_id, **row)
+        contract_no, contract = row.pop("contract_no"), row.pop("_contract")
+        recovery = contract.status == "written_off"
+        receipt_id = conn.execute(insert(Receipt).values(status="applied" if recovery else "unapplied", created_by=who.user_id, **row)
                                   .returning(Receipt.receipt_id)).scalar_one()
-        audit(conn, who, "receipt.entered", "receipt", receipt_id, None, {**row, "contract_no": contract_no})
+        if recovery:
+            collections.record_recovery(conn, contract, receipt_id, row["amount_minor"], row["business_date"])
+        audit(conn, who, "receipt.recovery" if recovery else "receipt.entered", "receipt", receipt_id, None, {**row, "contract_no": contract_no})
         out.append(view(conn.execute(select(Receipt).where(Receipt.receipt_id == receipt_id)).one(), contract_no))
     return out
 

@@ -1,5 +1,6 @@
 """Post-lease exceptions with multi-level approval: repayment reversal (冲正) of a receipt booked in
-error, overpayment refund (溢缴款退款) and balloon extension (尾款展期).
+error, overpayment refund (溢缴款退款), balloon extension (尾款展期), and from the collections
+workbench a collection cost (催收费用申请) and a write-off (核销申请, postlease.collections).
 
 A request names its kind and amount; assets/rules/approval_matrix.yaml gives the roles that
 approve it, level by level (reversal and refund: post-loan supervisor, then finance director).
@@ -25,6 +26,7 @@ from autofin.origination.audit import audit
 from autofin.origination.contracts import of_contract, terms_of
 from autofin.origination.errors import Conflict, Forbidden
 from autofin.origination.partners import amount_minor as checked_minor
+from autofin.postlease import collections
 from autofin.reference import approval_matrix, calendar, voucher_templates
 from autofin.servicing.reversal import reverse_receipts
 from autofin.store.engine import iso
@@ -82,9 +84,11 @@ def queue(conn: Connection, who: Principal, status: str | None, kind: str | None
 # ---------------------------------------------------------------- asking
 
 
-def _new(conn: Connection, who: Principal, kind: str, contract: Any, amount_minor: int, reason: str, details: dict[str, Any],
-         receipt_id: int | None = None) -> dict[str, Any]:
-    pending = conn.execute(select(PostLeaseRequest.post_lease_request_id).where(
+def new_request(conn: Connection, who: Principal, kind: str, contract: Any, amount_minor: int, reason: str, details: dict[str, Any],
+                receipt_id: int | None = None, *, unique: bool = True) -> dict[str, Any]:
+    """A request of `kind` put to its chain; with `unique`, refused while one of the same kind (and
+    receipt) for the contract is pending."""
+    pending = None if not unique else conn.execute(select(PostLeaseRequest.post_lease_request_id).where(
         PostLeaseRequest.contract_id == contract.contract_id, PostLeaseRequest.kind == kind, PostLeaseRequest.status == "pending",
         *([PostLeaseRequest.receipt_id == receipt_id] if receipt_id is not None else []))).first()
     if pending is not None:
@@ -127,7 +131,7 @@ def _reversal_plan(conn: Connection, receipt: Any, contract: Any, reopen: bool) 
 def request_reversal(conn: Connection, who: Principal, receipt_id: int, reason: str, reopen: bool) -> dict[str, Any]:
     receipt, contract = of_contract(conn, who, Receipt, receipt_id, "receipt")
     plan = _reversal_plan(conn, receipt, contract, reopen)
-    return _new(conn, who, "reversal", contract, receipt.amount_minor, reason, plan, receipt_id)
+    return new_request(conn, who, "reversal", contract, receipt.amount_minor, reason, plan, receipt_id)
 
 
 def _pending_refunds(conn: Connection, contract_id: int) -> int:
@@ -143,7 +147,7 @@ def request_refund(conn: Connection, who: Principal, contract: Any, *, amount: D
     if amount_minor > contract.credit_minor - pending:
         raise InputError("amount", f"refund {format_minor(amount_minor)} is larger than contract {contract.contract_no}'s customer credit "
                                    f"{format_minor(contract.credit_minor)}" + (f" less {format_minor(pending)} already asked for" if pending else ""))
-    return _new(conn, who, "refund", contract, amount_minor, reason, {"payee": account})
+    return new_request(conn, who, "refund", contract, amount_minor, reason, {"payee": account})
 
 
 def _extension_rows(conn: Connection, contract: Any, months: int, today: date) -> dict[str, Any]:
@@ -174,7 +178,7 @@ def _extension_rows(conn: Connection, contract: Any, months: int, today: date) -
 
 
 def request_extension(conn: Connection, who: Principal, contract: Any, months: int, reason: str, today: date) -> dict[str, Any]:
-    return _new(conn, who, "balloon_extension", contract, contract.balloon_minor, reason, _extension_rows(conn, contract, months, today))
+    return new_request(conn, who, "balloon_extension", contract, contract.balloon_minor, reason, _extension_rows(conn, contract, months, today))
 
 
 # ---------------------------------------------------------------- deciding
@@ -270,4 +274,5 @@ def _execute_extension(conn: Connection, who: Principal, r: Any, contract: Any, 
             "balloon_moved": format_minor(contract.balloon_minor)}
 
 
-EXECUTE = {"reversal": _execute_reversal, "refund": _execute_refund, "balloon_extension": _execute_extension}
+EXECUTE = {"reversal": _execute_reversal, "refund": _execute_refund, "balloon_extension": _execute_extension,
+           "collection_cost": collections.execute_cost, "write_off": collections.execute_write_off}

@@ -18,8 +18,9 @@ from autofin.bankfiles.transport import Transport, transport_for
 from autofin.domain.calendar import BusinessCalendar
 from autofin.domain.errors import DomainError
 from autofin.domain.ledger import Template
+from autofin.postlease.notify import LocalOutbox, Notifier
 from autofin.reference import bank_profiles, calendar, voucher_templates
-from autofin.settings import bank_dir, export_dir
+from autofin.settings import bank_dir, data_dir, export_dir
 
 
 class CheckFailedError(DomainError):
@@ -36,6 +37,8 @@ class StepContext:
     bank_root: Path | None = None
     transport_for: Callable[[BankProfile], Transport] | None = None
     export_dir: Path | None = None
+    # where reminders and notices go (postlease.notify); None: they are recorded as queued, not sent
+    notifier: Notifier | None = None
     shard: str = "all"
     # file moves and other effects outside the store, run only once the step's transaction commits
     after_commit: list[Callable[[], None]] = field(default_factory=list)
@@ -73,4 +76,5 @@ def default_context(banks: dict[str, BankProfile] | None = None) -> StepContext:
         bank_root=root,
         transport_for=partial(transport_for, bank_root=root),
         export_dir=export_dir(),
+        notifier=LocalOutbox(data_dir() / "outbox"),
     )

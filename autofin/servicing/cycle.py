@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Engine, insert, select, text
 from sqlalchemy.exc import OperationalError
 
 from autofin.domain.errors import DomainError
-from autofin.servicing import allocation, banking, billing, close, delinquency, penalties, reconciliation
+from autofin.servicing import allocation, banking, billing, close, collections, delinquency, penalties, reconciliation
 from autofin.servicing.context import StepContext, StepFn
 from autofin.servicing.days import DayNotReadyError, last_closed_day, open_business_day, require_runnable
 from autofin.servicing.shards import SHARDED_STEPS
@@ -59,6 +59,7 @@ STEPS: tuple[tuple[str, StepFn], ...] = (
     ("bank_returns", banking.apply_bank_answers),
     ("allocation", allocation.allocate_receipts),
     ("reconciliation", reconciliation.reconcile),
+    ("collections", collections.work_cases),
     ("vouchers", close.ensure_vouchers),
     ("voucher_export", close.export_vouchers),
     ("day_close", close.close_day),

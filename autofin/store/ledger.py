@@ -165,13 +165,14 @@ def journal_entries_count(conn: Connection) -> int:
 # The sub-ledger's side of each GL control account per contract, as debit-positive balances of its
 # instalments (the credit it holds is the contract's own column). Instalments settled early owe
 # nothing more: their principal was paid in the settlement and the rest of their interest waived,
-# so only billed and paid rows count beside the unbilled principal.
+# so only billed and paid rows count beside the unbilled principal. Written-off instalments owe
+# nothing on the books: the write-off voucher took every balance off.
 SUBLEDGER_COLUMNS = {
     "unbilled_principal_minor": "CASE WHEN i.status = 'scheduled' THEN i.principal_minor ELSE 0 END",
     "principal_minor": "CASE WHEN i.status IN ('billed', 'paid') THEN i.principal_minor - i.paid_principal_minor ELSE 0 END",
     "interest_minor": "CASE WHEN i.status IN ('billed', 'paid') THEN i.interest_minor - i.paid_interest_minor ELSE 0 END",
     "fee_minor": "CASE WHEN i.status IN ('billed', 'paid') THEN i.fee_minor - i.paid_fee_minor ELSE 0 END",
-    "penalty_minor": "i.penalty_minor - i.paid_penalty_minor",
+    "penalty_minor": "CASE WHEN i.status <> 'written_off' THEN i.penalty_minor - i.paid_penalty_minor ELSE 0 END",
 }
 SUBLEDGER_ACCOUNTS = ("1531", "1122.01", "1122.02", "1122.03", "1122.04")
 CREDIT_ACCOUNT = "2241.01"
@@ -190,6 +191,21 @@ def _balances_sql(scope: str | None) -> str:
 
 
 DIRTY = "SELECT contract_id FROM subledger_dirty"
+
+
+def balances_of(conn: Connection, contract_id: int) -> dict[str, int]:
+    """One contract's sub-ledger balances now, from its instalments (SUBLEDGER_COLUMNS and credit_minor)."""
+    row = conn.execute(text(_balances_sql(str(int(contract_id))))).one()._mapping
+    return {name: int(row[name]) for name in [*SUBLEDGER_COLUMNS, "credit_minor"]}
+
+
+def current_balances_sql() -> str:
+    """Every contract's sub-ledger balances as of now, as a SELECT (contract_id, SUBLEDGER_COLUMNS,
+    credit_minor): the kept ones, and those of the contracts posted to since the last close computed
+    from their instalments."""
+    return (f"SELECT contract_id, {_KEPT} FROM subledger_balance b WHERE NOT EXISTS "
+            "(SELECT 1 FROM subledger_dirty d WHERE d.contract_id = b.contract_id) "
+            f"UNION ALL SELECT contract_id, {_KEPT} FROM ({_balances_sql(DIRTY)}) b")
 
 
 def refresh_subledger(conn: Connection, *, whole: bool = False) -> int:
@@ -239,10 +255,6 @@ def subledger_vs_ledger(conn: Connection) -> list[ControlAccountTie]:
     the others computed now from their instalments (read only; a scan of those contracts)."""
     ledger = account_balances(conn)
     sums = ", ".join(f"COALESCE(SUM({n}), 0)" for n in [*SUBLEDGER_COLUMNS, "credit_minor"])
-    values = conn.execute(
-        text(f"SELECT {sums} FROM (SELECT {_KEPT} FROM subledger_balance b WHERE NOT EXISTS "
-             "(SELECT 1 FROM subledger_dirty d WHERE d.contract_id = b.contract_id) "
-             f"UNION ALL SELECT {_KEPT} FROM ({_balances_sql(DIRTY)}) b) x")
-    ).one()
+    values = conn.execute(text(f"SELECT {sums} FROM ({current_balances_sql()}) x")).one()
     ties = [ControlAccountTie(account, int(value), ledger.get(account, 0)) for account, value in zip(SUBLEDGER_ACCOUNTS, values[:5], strict=True)]
     return [*ties, ControlAccountTie(CREDIT_ACCOUNT, -int(values[5]), ledger.get(CREDIT_ACCOUNT, 0))]

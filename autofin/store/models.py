@@ -376,7 +376,7 @@ class Disbursement(Base):
 
 class PostLeaseRequest(Base):
     """A post-lease exception awaiting its approval chain (assets/approval_matrix.yaml), executed on
-    the last approval. kind: reversal|refund|balloon_extension. status: pending|executed|rejected.
+    the last approval. kind: reversal|refund|balloon_extension|collection_cost|write_off. status: pending|executed|rejected.
     `level` is the number of approvals given so far."""
 
     __tablename__ = "post_lease_request"
@@ -428,7 +428,8 @@ class ScheduleHistory(Base):
 class Instalment(Base):
     """One scheduled instalment and what has been billed and paid of it.
     status: scheduled (not yet due) | billed (due, something unpaid) | paid | settled (not yet due
-    when the contract was settled early: its principal was paid in the settlement, its interest waived)."""
+    when the contract was settled early: its principal was paid in the settlement, its interest waived) |
+    written_off (what it still owed was written off with its contract)."""
 
     __tablename__ = "instalment"
     __table_args__ = (
@@ -557,7 +558,7 @@ class Receipt(Base):
 
 class Allocation(Base):
     """A part of a receipt applied to a component of an instalment (or to customer credit).
-    component: penalty|fee|interest|principal|credit."""
+    component: penalty|fee|interest|principal|credit, or recovery (money for a written-off contract)."""
 
     __tablename__ = "allocation"
     allocation_id: Mapped[int] = pk()
@@ -569,7 +570,12 @@ class Allocation(Base):
 
 
 class CollectionCase(Base):
-    """Opened when a contract falls past due, closed when it is current again. status: open|closed."""
+    """Opened by the nightly delinquency step when a contract falls past due; closed when it is
+    current again (close_reason cured), paid off, or written off. status: open|closed.
+    stage (assets/collections.yaml): soft|outsourced|repossession|disposal|written_off, moved by
+    events only. collection_status and category: the collector's, from the same file. A case is
+    worked by its group and assignee (claimed by a collector, or assigned by a supervisor or by
+    the assignment rules)."""
 
     __tablename__ = "collection_case"
     collection_case_id: Mapped[int] = pk()
@@ -580,6 +586,163 @@ class CollectionCase(Base):
     bucket_at_open: Mapped[str] = mapped_column(String(8))
     worst_bucket: Mapped[str] = mapped_column(String(8))
     worst_dpd: Mapped[int] = mapped_column(Integer)
+    close_reason: Mapped[str | None] = mapped_column(String(16))
+    stage: Mapped[str] = mapped_column(String(16), server_default="soft")
+    collection_status: Mapped[str] = mapped_column(String(16), server_default="new")
+    category: Mapped[str | None] = mapped_column(String(24))
+    group_code: Mapped[str | None] = mapped_column(String(24))
+    # an app_user id (no foreign key: the column joined an existing table, which SQLite cannot alter to add one)
+    assignee_user_id: Mapped[int | None] = mapped_column(BigId, nullable=True, index=True)
+    assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CollectionContact(Base):
+    """One contact attempt or result (联系记录): kind call|sms|email|letter|visit|agency with an
+    outcome code (assets/collections.yaml). An agency's reported results are logged as kind agency."""
+
+    __tablename__ = "collection_contact"
+    collection_contact_id: Mapped[int] = pk()
+    collection_case_id: Mapped[int] = fk("collection_case.collection_case_id")
+    contract_id: Mapped[int] = fk("contract.contract_id", index=False)
+    kind: Mapped[str] = mapped_column(String(8))
+    outcome: Mapped[str] = mapped_column(String(8))
+    party: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    agency_code: Mapped[str | None] = mapped_column(String(16))
+    business_date: Mapped[date] = mapped_column(Date, index=True)
+    created_by: Mapped[int] = fk("app_user.user_id", index=False)
+    created_at: Mapped[datetime] = created_at()
+
+
+class PromiseToPay(Base):
+    """A customer's promise to pay an amount by a date (承诺还款). status: open|kept|broken, set by the
+    nightly collections step from the money received since the promise was made."""
+
+    __tablename__ = "promise_to_pay"
+    __table_args__ = (Index("ix_promise_to_pay_open", "promised_date", sqlite_where=text("status = 'open'"),
+                            postgresql_where=text("status = 'open'")),)
+    promise_to_pay_id: Mapped[int] = pk()
+    collection_case_id: Mapped[int] = fk("collection_case.collection_case_id")
+    contract_id: Mapped[int] = fk("contract.contract_id", index=False)
+    amount_minor: Mapped[int] = money(None)
+    currency: Mapped[str] = currency()
+    made_date: Mapped[date] = mapped_column(Date)
+    promised_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(8), server_default="open")
+    paid_minor: Mapped[int] = money()
+    resolved_date: Mapped[date | None] = mapped_column(Date)
+    created_by: Mapped[int] = fk("app_user.user_id", index=False)
+    created_at: Mapped[datetime] = created_at()
+
+
+class CaseOutsourcing(Base):
+    """A case sent to a collection agency (委外) for a period at a commission rate.
+    status: active|recalled|expired|closed (the contract current, paid off or written off)."""
+
+    __tablename__ = "case_outsourcing"
+    case_outsourcing_id: Mapped[int] = pk()
+    collection_case_id: Mapped[int] = fk("collection_case.collection_case_id")
+    contract_id: Mapped[int] = fk("contract.contract_id")
+    agency_code: Mapped[str] = mapped_column(String(16), index=True)
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    commission_rate_ppm: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(8), index=True)
+    ended_date: Mapped[date | None] = mapped_column(Date)
+    recovered_minor: Mapped[int] = money()
+    commission_minor: Mapped[int] = money()
+    currency: Mapped[str] = currency()
+    assigned_by: Mapped[int] = fk("app_user.user_id", index=False)
+    created_at: Mapped[datetime] = created_at()
+
+
+class AgencyRecovery(Base):
+    """What an agency recovered on one assignment on one business date, and its commission on it."""
+
+    __tablename__ = "agency_recovery"
+    case_outsourcing_id: Mapped[int] = mapped_column(BigId, ForeignKey("case_outsourcing.case_outsourcing_id"), primary_key=True)
+    business_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    recovered_minor: Mapped[int] = money(None)
+    commission_minor: Mapped[int] = money(None)
+
+
+class Repossession(Base):
+    """A vehicle's repossession and disposal (收车, 车辆处置). status: ordered → repossessed → valued →
+    sold, or cancelled (before the vehicle is taken) or released (given back to the customer).
+    The vehicle's inventory status follows these events only."""
+
+    __tablename__ = "repossession"
+    repossession_id: Mapped[int] = pk()
+    collection_case_id: Mapped[int] = fk("collection_case.collection_case_id")
+    contract_id: Mapped[int] = fk("contract.contract_id")
+    vehicle_id: Mapped[int] = fk("vehicle.vehicle_id")
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    agent_code: Mapped[str] = mapped_column(String(16))
+    ordered_date: Mapped[date] = mapped_column(Date)
+    repossessed_date: Mapped[date | None] = mapped_column(Date)
+    storage_location: Mapped[str | None] = mapped_column(String(200))
+    valuation_minor: Mapped[int | None] = mapped_column(BigInteger)
+    valued_date: Mapped[date | None] = mapped_column(Date)
+    valuer: Mapped[str | None] = mapped_column(String(200))
+    sale_minor: Mapped[int | None] = mapped_column(BigInteger)
+    sale_date: Mapped[date | None] = mapped_column(Date)
+    buyer: Mapped[str | None] = mapped_column(String(200))
+    costs_recovered_minor: Mapped[int] = money()
+    receipt_id: Mapped[int | None] = fk("receipt.receipt_id", nullable=True, index=False)
+    currency: Mapped[str] = currency()
+    note: Mapped[str | None] = mapped_column(Text)
+    ordered_by: Mapped[int] = fk("app_user.user_id", index=False)
+    created_at: Mapped[datetime] = created_at()
+
+
+class CollectionCost(Base):
+    """A collection cost approved and posted (category from assets/collections.yaml); a sale of
+    the repossessed vehicle recovers it first (recovered_minor)."""
+
+    __tablename__ = "collection_cost"
+    collection_cost_id: Mapped[int] = pk()
+    collection_case_id: Mapped[int] = fk("collection_case.collection_case_id")
+    contract_id: Mapped[int] = fk("contract.contract_id")
+    category: Mapped[str] = mapped_column(String(16))
+    payee: Mapped[str] = mapped_column(String(200))
+    amount_minor: Mapped[int] = money(None)
+    recovered_minor: Mapped[int] = money()
+    currency: Mapped[str] = currency()
+    business_date: Mapped[date] = mapped_column(Date)
+    post_lease_request_id: Mapped[int] = fk("post_lease_request.post_lease_request_id", index=False)
+
+
+class Notification(Base):
+    """A reminder or notice for a customer (提醒, 违约通知函), generated by the nightly collections
+    step from the rules in assets/collections.yaml and handed to the notification adapter.
+    channel: sms|email|letter. status: queued|sent|failed. One per rule, contract and reference date."""
+
+    __tablename__ = "notification"
+    __table_args__ = (UniqueConstraint("rule_code", "contract_id", "ref_date"),)
+    notification_id: Mapped[int] = pk()
+    rule_code: Mapped[str] = mapped_column(String(16))
+    contract_id: Mapped[int] = fk("contract.contract_id")
+    channel: Mapped[str] = mapped_column(String(8))
+    recipient: Mapped[str | None] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    ref_date: Mapped[date] = mapped_column(Date)
+    business_date: Mapped[date] = mapped_column(Date, index=True)
+    status: Mapped[str] = mapped_column(String(8), server_default="queued")
+    provider_ref: Mapped[str | None] = mapped_column(String(64))
+
+
+class ProvisionRun(Base):
+    """The allowance for credit losses a bucket needs on a business date: its contracts' exposure ×
+    the bucket's rate (assets/collections.yaml). The nightly true-up posts the change of the total."""
+
+    __tablename__ = "provision_run"
+    business_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(8), primary_key=True)
+    contracts: Mapped[int] = mapped_column(Integer)
+    exposure_minor: Mapped[int] = money(None)
+    rate_ppm: Mapped[int] = mapped_column(Integer)
+    required_minor: Mapped[int] = money(None)
 
 
 class BucketSnapshot(Base):
@@ -659,6 +822,7 @@ class MoneyEvent(Base):
     vat_minor: Mapped[int] = money()
     credit_minor: Mapped[int] = money()
     outstanding_principal_minor: Mapped[int] = money()
+    amount_minor: Mapped[int] = money()
     batch_id: Mapped[str] = mapped_column(String(48), index=True)
     created_at: Mapped[datetime] = created_at()
 
@@ -772,7 +936,7 @@ class StepRun(Base):
 
 class AppUser(Base):
     """role: dealer|sales|credit_officer|credit_manager|credit_director|finance|
-    post_loan_supervisor|finance_director|admin|auditor. The API token is stored hashed."""
+    post_loan_supervisor|collector|finance_director|admin|auditor. The API token is stored hashed."""
 
     __tablename__ = "app_user"
     user_id: Mapped[int] = pk()

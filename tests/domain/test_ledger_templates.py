@@ -9,7 +9,7 @@ CHART = chart_of_accounts()
 
 def test_every_shipped_template_balances_for_any_amounts():
     templates = voucher_templates()
-    amounts = {"principal": 7, "interest": 11, "fee": 13, "penalty": 17, "vat": 2, "credit": 19, "outstanding_principal": 23}
+    amounts = {"principal": 7, "interest": 11, "fee": 13, "penalty": 17, "vat": 2, "credit": 19, "outstanding_principal": 23, "amount": 29}
     for event_type in templates:
         lines = post_event(event_type, amounts, templates)
         assert sum(line.debit_minor for line in lines) == sum(line.credit_minor for line in lines) > 0

@@ -11,7 +11,13 @@ renamed as (
         cast(closed_date as date) as closed_date,
         bucket_at_open,
         worst_bucket,
-        worst_dpd
+        worst_dpd,
+        close_reason,
+        stage,
+        collection_status,
+        category,
+        group_code,
+        assignee_user_id
     from source
 )
 

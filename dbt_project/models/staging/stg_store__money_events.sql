@@ -13,7 +13,9 @@ renamed as (
         {{ minor_to_major('fee_minor') }} as fee,
         {{ minor_to_major('penalty_minor') }} as penalty,
         {{ minor_to_major('vat_minor') }} as vat,
-        {{ minor_to_major('credit_minor') }} as credit
+        {{ minor_to_major('credit_minor') }} as credit,
+        {{ minor_to_major('outstanding_principal_minor') }} as outstanding_principal,
+        {{ minor_to_major('amount_minor') }} as amount
     from source
 )
 

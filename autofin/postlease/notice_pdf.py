@@ -1,0 +1,84 @@
+"""The default notice letter (违约通知函) as PDF: who, which contract and vehicle, what is overdue
+instalment by instalment, the penalty so far, the total to pay and by when, and what follows if it
+is not paid. Chinese and English, in the contract document's font; the same facts and date render
+to the same bytes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
+from sqlalchemy import Connection, select
+
+from autofin.domain.money import format_minor
+from autofin.origination.contract_pdf import _field, font_path
+from autofin.store.models import Contract, Customer, Instalment, Vehicle
+
+PAY_WITHIN_DAYS = 7
+COLUMNS = (("seq", "期数 No.", 18), ("due_date", "应还日 Due", 30), ("unpaid", "未还租金 Unpaid", 40), ("penalty", "罚息 Penalty", 34),
+           ("dpd", "逾期天数 Days", 28))
+
+
+def notice_facts(conn: Connection, contract_id: int, today: date) -> dict[str, Any]:
+    c = conn.execute(select(Contract.contract_no, Contract.currency, Customer.name, Customer.id_number, Vehicle.vin, Vehicle.model_name)
+                     .join(Customer, Customer.customer_id == Contract.customer_id)
+                     .outerjoin(Vehicle, Vehicle.vehicle_id == Contract.vehicle_id).where(Contract.contract_id == contract_id)).one()
+    rows = conn.execute(select(Instalment).where(Instalment.contract_id == contract_id, Instalment.status == "billed",
+                                                 Instalment.due_date < today).order_by(Instalment.seq)).all()
+    overdue = [{"seq": i.seq, "due_date": i.due_date.isoformat(),
+                "unpaid_minor": i.principal_minor + i.interest_minor + i.fee_minor - i.paid_principal_minor - i.paid_interest_minor - i.paid_fee_minor,
+                "penalty_minor": i.penalty_minor - i.paid_penalty_minor, "dpd": (today - i.due_date).days} for i in rows]
+    unpaid = sum(o["unpaid_minor"] for o in overdue)
+    penalty = sum(o["penalty_minor"] for o in overdue)
+    masked = c.id_number[:6] + "*" * (len(c.id_number) - 10) + c.id_number[-4:]
+    return {"contract_no": c.contract_no, "customer_name": c.name, "customer_id_masked": masked,
+            "vehicle": f"{c.model_name or ''}  VIN {c.vin or '-'}", "currency": c.currency, "issued": today.isoformat(),
+            "pay_by": (today + timedelta(days=PAY_WITHIN_DAYS)).isoformat(), "overdue": overdue,
+            "unpaid_minor": unpaid, "penalty_minor": penalty, "total_minor": unpaid + penalty}
+
+
+def render(facts: Mapping[str, Any]) -> bytes:
+    cur = facts["currency"]
+    pdf = FPDF(format="A4")
+    issued = date.fromisoformat(facts["issued"])
+    pdf.set_creation_date(datetime.combine(issued, time(0), tzinfo=UTC))
+    pdf.set_title(f"Default notice {facts['contract_no']}")
+    pdf.set_author("autofin")
+    pdf.add_font("noto", "", str(font_path()))
+    pdf.add_page()
+    pdf.set_font("noto", size=15)
+    pdf.cell(0, 10, "违约通知函  Notice of Default", new_x=XPos.LMARGIN, new_y=YPos.NEXT, align="C")
+    pdf.set_font("noto", size=9)
+    for label, value in (("致 To", f"{facts['customer_name']}  ({facts['customer_id_masked']})"),
+                         ("合同编号 Contract no.", facts["contract_no"]), ("车辆 Vehicle", facts["vehicle"]),
+                         ("日期 Date", facts["issued"])):
+        _field(pdf, label, str(value))
+    pdf.ln(2)
+    pdf.multi_cell(0, 5, "您在上述合同项下的下列租金已逾期未付。根据合同约定，我司已按日计收罚息。\n"
+                         "The following instalments under the contract above are past due and unpaid. "
+                         "Penalty interest accrues daily as the contract provides.", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(2)
+    for _, title, width in COLUMNS:
+        pdf.cell(width, 6, title, border=1)
+    pdf.ln()
+    for o in facts["overdue"]:
+        values = {"seq": str(o["seq"]), "due_date": o["due_date"], "unpaid": format_minor(o["unpaid_minor"], cur),
+                  "penalty": format_minor(o["penalty_minor"], cur), "dpd": str(o["dpd"])}
+        for key, _, width in COLUMNS:
+            pdf.cell(width, 6, values[key], border=1, align="R" if key != "due_date" else "L")
+        pdf.ln()
+    pdf.ln(2)
+    _field(pdf, "逾期租金 Unpaid instalments", format_minor(facts["unpaid_minor"], cur))
+    _field(pdf, "罚息 Penalty interest", format_minor(facts["penalty_minor"], cur))
+    _field(pdf, "合计应付 Total to pay", f"{format_minor(facts['total_minor'], cur)} {cur}")
+    _field(pdf, "最迟付款日 Pay by", facts["pay_by"])
+    pdf.ln(2)
+    pdf.multi_cell(0, 5, "请于上述日期前付清全部欠款。逾期仍未付清的，我司有权依合同宣布全部未付租金提前到期、收回车辆并处置，"
+                         "或委托第三方催收、提起诉讼，由此产生的费用由您承担。\n"
+                         "Please pay the whole amount by the date above. If it remains unpaid, we may declare every unpaid instalment "
+                         "due at once, repossess and sell the vehicle, instruct a collection agency or go to court, at your cost, "
+                         "as the contract provides.", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    return bytes(pdf.output())

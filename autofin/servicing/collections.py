@@ -1,0 +1,280 @@
+"""The collections step of the night (after allocation and reconciliation, before the vouchers).
+
+In order, each a few set statements over the rows that can change tonight:
+1. promises to pay: the money applied since each open promise was made (receipts the customer
+   paid: not customer credit, not the sale of a repossessed vehicle, not reversed) makes it kept;
+   a promise whose date has passed without it is broken (domain.collections.promise_outcome);
+2. agencies (委外): assignments past their end expire; the money each active assignment's
+   contract paid today is its recovery, on which the agency's commission accrues and posts
+   (agency_commission: expense against the payable to the agency); assignments of closed cases end;
+3. reminders (提醒): before-due and overdue notices by the rules in assets/collections.yaml,
+   one per rule, contract and reference date, handed to the notification adapter (letters as
+   the default notice PDF);
+4. batch assignment: open cases with nobody on them go to the group of the first matching rule
+   and are dealt round its members, fewest open cases first (domain.collections.deal);
+5. provisioning (减值准备): each bucket's exposure × its rate; the change of the total against the
+   allowance account's balance posts as provision or provision_release.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, text
+
+from autofin.domain.collections import CollectionSetup, deal_order, provision_minor, render
+from autofin.domain.money import PPM, format_minor, sql_div_round_half_up
+from autofin.postlease.notice_pdf import notice_facts
+from autofin.postlease.notice_pdf import render as render_notice
+from autofin.postlease.notify import Message
+from autofin.reference import collection_setup
+from autofin.servicing.context import StepContext
+from autofin.servicing.sql import analyze
+from autofin.store.ledger import current_balances_sql, post_batch
+
+ALLOWANCE_ACCOUNT = "1231"
+# money the customer paid: what counts for a promise and for an agency's recovery
+PAID_BY_CUSTOMER = "r.source NOT IN ('credit', 'disposal') AND r.status <> 'reversed'"
+
+
+def work_cases(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
+    setup = collection_setup()
+    batch = f"collections:{d.isoformat()}"
+    counts: dict[str, Any] = {}
+    counts.update(_promises(conn, d))
+    counts.update(_agencies(conn, d, batch))
+    counts.update(_reminders(conn, d, ctx, setup))
+    counts.update(assign_by_rules(conn, d, setup, datetime.now(UTC)))
+    counts.update(_provisions(conn, d, setup, batch))
+    posted = post_batch(conn, batch, ctx.templates)
+    counts["vouchers"] = posted.entries
+    return counts
+
+
+def _promises(conn: Connection, d: date) -> dict[str, int]:
+    conn.execute(
+        text(
+            "UPDATE promise_to_pay SET paid_minor = COALESCE((SELECT SUM(a.amount_minor) FROM receipt r JOIN allocation a ON a.receipt_id = r.receipt_id "
+            f"WHERE r.contract_id = promise_to_pay.contract_id AND {PAID_BY_CUSTOMER} AND a.business_date >= promise_to_pay.made_date "
+            "AND a.business_date <= promise_to_pay.promised_date AND a.business_date <= :d), 0) WHERE status = 'open'"
+        ),
+        {"d": d},
+    )
+    kept = conn.execute(text("UPDATE promise_to_pay SET status = 'kept', resolved_date = :d WHERE status = 'open' AND paid_minor >= amount_minor"),
+                        {"d": d}).rowcount
+    broken = conn.execute(text("UPDATE promise_to_pay SET status = 'broken', resolved_date = :d WHERE status = 'open' AND promised_date < :d"),
+                          {"d": d}).rowcount
+    # a broken promise puts its case back to being contacted
+    conn.execute(text("UPDATE collection_case SET collection_status = 'contacting' WHERE status = 'open' AND collection_status = 'promised' "
+                      "AND collection_case_id IN (SELECT collection_case_id FROM promise_to_pay WHERE status = 'broken' AND resolved_date = :d)"),
+                 {"d": d})
+    return {"promises_kept": kept, "promises_broken": broken}
+
+
+def _agencies(conn: Connection, d: date, batch: str) -> dict[str, int]:
+    expired = conn.execute(text("UPDATE case_outsourcing SET status = 'expired', ended_date = :d WHERE status = 'active' AND end_date < :d"),
+                           {"d": d}).rowcount
+    conn.execute(text("UPDATE collection_case SET stage = 'soft' WHERE status = 'open' AND stage = 'outsourced' AND collection_case_id IN "
+                      "(SELECT collection_case_id FROM case_outsourcing WHERE status = 'expired' AND ended_date = :d)"), {"d": d})
+    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_recovery (case_outsourcing_id BIGINT PRIMARY KEY, contract_id BIGINT, "
+                      "recovered BIGINT, commission BIGINT)"))
+    conn.execute(text("DELETE FROM tmp_recovery"))
+    commission = sql_div_round_half_up("x.recovered * x.rate", PPM)
+    conn.execute(
+        text(
+            f"INSERT INTO tmp_recovery SELECT x.case_outsourcing_id, x.contract_id, x.recovered, {commission} FROM ("
+            "SELECT o.case_outsourcing_id, o.contract_id, o.commission_rate_ppm AS rate, SUM(a.amount_minor) AS recovered "
+            "FROM case_outsourcing o JOIN receipt r ON r.contract_id = o.contract_id JOIN allocation a ON a.receipt_id = r.receipt_id "
+            f"WHERE o.status = 'active' AND o.start_date <= :d AND a.business_date = :d AND {PAID_BY_CUSTOMER} "
+            "GROUP BY o.case_outsourcing_id, o.contract_id, o.commission_rate_ppm) x WHERE x.recovered > 0"
+        ),
+        {"d": d},
+    )
+    analyze(conn, "tmp_recovery")
+    recovered_n = conn.execute(
+        text("INSERT INTO agency_recovery (case_outsourcing_id, business_date, recovered_minor, commission_minor) "
+             "SELECT case_outsourcing_id, :d, recovered, commission FROM tmp_recovery"), {"d": d}).rowcount
+    conn.execute(text("UPDATE case_outsourcing SET recovered_minor = recovered_minor + t.recovered, commission_minor = commission_minor + t.commission "
+                      "FROM tmp_recovery t WHERE t.case_outsourcing_id = case_outsourcing.case_outsourcing_id"))
+    conn.execute(
+        text("INSERT INTO money_event (event_type, event_key, contract_id, business_date, currency, amount_minor, batch_id) "
+             "SELECT 'agency_commission', 'commission:' || :day || ':' || t.case_outsourcing_id, t.contract_id, :d, o.currency, t.commission, :batch "
+             "FROM tmp_recovery t JOIN case_outsourcing o ON o.case_outsourcing_id = t.case_outsourcing_id WHERE t.commission > 0"),
+        {"d": d, "day": d.isoformat(), "batch": batch},
+    )
+    recovered, commission_total = conn.execute(text("SELECT COALESCE(SUM(recovered), 0), COALESCE(SUM(commission), 0) FROM tmp_recovery")).one()
+    ended = conn.execute(text("UPDATE case_outsourcing SET status = 'closed', ended_date = :d WHERE status = 'active' AND collection_case_id IN "
+                              "(SELECT collection_case_id FROM collection_case WHERE status = 'closed')"), {"d": d}).rowcount
+    return {"agency_assignments_expired": expired, "agency_assignments_ended": ended, "agency_recoveries": recovered_n,
+            "agency_recovered_minor": int(recovered), "agency_commission_minor": int(commission_total)}
+
+
+def _reminders(conn: Connection, d: date, ctx: StepContext, setup: CollectionSetup) -> dict[str, Any]:
+    rows: list[dict[str, Any]] = []
+    for rule in setup.reminders:
+        if rule.when == "before_due":
+            found = conn.execute(
+                text(
+                    "SELECT i.contract_id, c.contract_no, c.currency, i.seq, i.due_date AS ref_date, cu.mobile, cu.name, "
+                    "i.principal_minor + i.interest_minor + i.fee_minor AS amount FROM instalment i "
+                    "JOIN contract c ON c.contract_id = i.contract_id JOIN customer cu ON cu.customer_id = c.customer_id "
+                    "WHERE i.status = 'scheduled' AND i.due_date = :due AND c.status = 'active' AND NOT EXISTS (SELECT 1 FROM notification n "
+                    "WHERE n.rule_code = :rule AND n.contract_id = i.contract_id AND n.ref_date = i.due_date)"
+                ),
+                {"due": d + timedelta(days=rule.days), "rule": rule.code},
+            ).all()
+            values = [{"contract_no": r.contract_no, "seq": r.seq, "amount": format_minor(int(r.amount), r.currency),
+                       "due_date": _iso(r.ref_date)} for r in found]
+        else:
+            found = conn.execute(
+                text(
+                    "SELECT c.contract_id, c.contract_no, c.currency, c.dpd, cu.mobile, cu.name, :ref AS ref_date, "
+                    "(SELECT COALESCE(SUM(i.principal_minor + i.interest_minor + i.fee_minor + i.penalty_minor - i.paid_principal_minor "
+                    "- i.paid_interest_minor - i.paid_fee_minor - i.paid_penalty_minor), 0) FROM instalment i "
+                    "WHERE i.contract_id = c.contract_id AND i.status = 'billed') AS arrears "
+                    "FROM contract c JOIN customer cu ON cu.customer_id = c.customer_id "
+                    "WHERE c.status = 'active' AND c.dpd = :days AND NOT EXISTS (SELECT 1 FROM notification n "
+                    "WHERE n.rule_code = :rule AND n.contract_id = c.contract_id AND n.ref_date = :ref)"
+                ),
+                {"days": rule.days, "rule": rule.code, "ref": d - timedelta(days=rule.days)},
+            ).all()
+            values = [{"contract_no": r.contract_no, "dpd": r.dpd, "arrears": format_minor(int(r.arrears), r.currency)} for r in found]
+        for r, v in zip(found, values, strict=True):
+            rows.append({"rule_code": rule.code, "contract_id": r.contract_id, "contract_no": r.contract_no, "channel": rule.channel,
+                         "recipient": r.mobile if rule.channel == "sms" else (r.name if rule.channel == "letter" else None),
+                         "body": render(rule.text, v), "ref_date": _as_date(r.ref_date), "business_date": d})
+    if not rows:
+        return {"reminders": 0, "reminders_sent": 0}
+    conn.execute(text("INSERT INTO notification (rule_code, contract_id, channel, recipient, body, ref_date, business_date, status) "
+                      "VALUES (:rule_code, :contract_id, :channel, :recipient, :body, :ref_date, :business_date, 'queued')"),
+                 [{k: v for k, v in r.items() if k != "contract_no"} for r in rows])
+    sent = 0
+    if ctx.notifier is not None:
+        messages = [Message(f"{r['rule_code']}:{r['contract_id']}:{r['ref_date'].isoformat()}", r["rule_code"], r["channel"], r["recipient"],
+                            r["contract_no"], r["body"],
+                            render_notice(notice_facts(conn, r["contract_id"], d)) if r["channel"] == "letter" else None) for r in rows]
+        accepted = ctx.notifier.send(d, messages)
+        marks = [{"ref": accepted.get(m.key), "status": "sent" if m.key in accepted else "failed", "rule": r["rule_code"],
+                  "contract_id": r["contract_id"], "ref_date": r["ref_date"]} for m, r in zip(messages, rows, strict=True)]
+        conn.execute(text("UPDATE notification SET status = :status, provider_ref = :ref WHERE rule_code = :rule AND contract_id = :contract_id "
+                          "AND ref_date = :ref_date"), marks)
+        sent = sum(1 for m in marks if m["status"] == "sent")
+    by_rule: dict[str, int] = {}
+    for r in rows:
+        by_rule[r["rule_code"]] = by_rule.get(r["rule_code"], 0) + 1
+    return {"reminders": len(rows), "reminders_sent": sent, "reminders_by_rule": dict(sorted(by_rule.items()))}
+
+
+def _iso(value: Any) -> str:
+    return _as_date(value).isoformat()
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def assign_by_rules(conn: Connection, d: date, setup: CollectionSetup, now: datetime, case_ids: list[int] | None = None) -> dict[str, Any]:
+    """Open cases with nobody on them (or those named) to the group of the first matching rule, dealt
+    round the group's members with the fewest open cases first, largest arrears first. Members who
+    are not active collectors or supervisors in the store are left out; a group with none keeps
+    its cases in its queue unassigned."""
+    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_case_facts (collection_case_id BIGINT PRIMARY KEY, bucket VARCHAR(8), "
+                      "region VARCHAR(32), partner_code VARCHAR(32), arrears BIGINT, group_code VARCHAR(24))"))
+    conn.execute(text("DELETE FROM tmp_case_facts"))
+    which = "k.assignee_user_id IS NULL" if case_ids is None else "k.collection_case_id IN :ids"
+    params: dict[str, Any] = {} if case_ids is None else {"ids": case_ids}
+    conn.execute(
+        text(
+            "INSERT INTO tmp_case_facts (collection_case_id, bucket, region, partner_code, arrears) "
+            "SELECT k.collection_case_id, c.bucket, p.region, p.partner_code, (SELECT COALESCE(SUM(i.principal_minor + i.interest_minor + i.fee_minor "
+            "+ i.penalty_minor - i.paid_principal_minor - i.paid_interest_minor - i.paid_fee_minor - i.paid_penalty_minor), 0) FROM instalment i "
+            "WHERE i.contract_id = c.contract_id AND i.status = 'billed') FROM collection_case k JOIN contract c ON c.contract_id = k.contract_id "
+            f"JOIN partner p ON p.partner_id = c.partner_id WHERE k.status = 'open' AND {which}"
+        ).bindparams(*([bindparam("ids", expanding=True)] if case_ids is not None else [])),
+        params,
+    )
+    whens, binds = [], {}
+    for n, rule in enumerate(setup.assignment):
+        conds = []
+        for key, column in (("buckets", "bucket"), ("regions", "region"), ("partners", "partner_code")):
+            if key in rule.when:
+                names = []
+                for k, value in enumerate(rule.when[key]):
+                    binds[f"r{n}_{key}_{k}"] = value
+                    names.append(f":r{n}_{key}_{k}")
+                conds.append(f"{column} IN ({', '.join(names)})")
+        if "arrears_from" in rule.when:
+            binds[f"r{n}_from"] = rule.when["arrears_from"]
+            conds.append(f"arrears >= :r{n}_from")
+        binds[f"r{n}_group"] = rule.group
+        whens.append(f"WHEN {' AND '.join(conds) or '1 = 1'} THEN :r{n}_group")
+    conn.execute(text(f"UPDATE tmp_case_facts SET group_code = CASE {' '.join(whens)} END"), binds)
+    # the members of each group in the order they are dealt new cases
+    users = {name: uid for name, uid in conn.execute(text(
+        "SELECT username, user_id FROM app_user WHERE is_active AND role IN ('collector', 'post_loan_supervisor')")).all()}
+    load = {name: 0 for name in users}
+    for uid, n in conn.execute(text("SELECT assignee_user_id, COUNT(*) FROM collection_case WHERE status = 'open' "
+                                    "AND assignee_user_id IS NOT NULL GROUP BY assignee_user_id")).all():
+        for name, user_id in users.items():
+            if user_id == uid:
+                load[name] = int(n)
+    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_member (group_code VARCHAR(24), pos INTEGER, size INTEGER, user_id BIGINT, "
+                      "PRIMARY KEY (group_code, pos))"))
+    conn.execute(text("DELETE FROM tmp_member"))
+    members = []
+    for group, listed in setup.groups.items():
+        present = [m for m in listed if m in users]
+        if present:
+            order = deal_order(present, load)
+            members += [{"g": group, "pos": k, "size": len(order), "uid": users[m]} for k, m in enumerate(order)]
+    if members:
+        conn.execute(text("INSERT INTO tmp_member VALUES (:g, :pos, :size, :uid)"), members)
+    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_assign (collection_case_id BIGINT PRIMARY KEY, group_code VARCHAR(24), user_id BIGINT)"))
+    conn.execute(text("DELETE FROM tmp_assign"))
+    conn.execute(text(
+        "INSERT INTO tmp_assign SELECT t.collection_case_id, t.group_code, m.user_id FROM (SELECT collection_case_id, group_code, "
+        "ROW_NUMBER() OVER (PARTITION BY group_code ORDER BY arrears DESC, collection_case_id) - 1 AS rn FROM tmp_case_facts) t "
+        "LEFT JOIN (SELECT DISTINCT group_code, size FROM tmp_member) s ON s.group_code = t.group_code "
+        "LEFT JOIN tmp_member m ON m.group_code = t.group_code AND m.pos = t.rn % s.size"))
+    analyze(conn, "tmp_assign")
+    assigned = conn.execute(text(
+        "UPDATE collection_case SET group_code = t.group_code, assignee_user_id = t.user_id, "
+        "assigned_at = CASE WHEN t.user_id IS NULL THEN NULL ELSE :now END FROM tmp_assign t "
+        "WHERE t.collection_case_id = collection_case.collection_case_id"), {"now": now}).rowcount
+    by_group = dict(conn.execute(text("SELECT group_code, COUNT(*) FROM tmp_assign GROUP BY group_code ORDER BY group_code")).all())
+    unmanned = conn.execute(text("SELECT COUNT(*) FROM tmp_assign WHERE user_id IS NULL")).scalar_one()
+    return {"cases_assigned": int(assigned) - int(unmanned), "cases_left_in_group_queue": int(unmanned),
+            "assigned_by_group": {str(k): int(v) for k, v in by_group.items()}}
+
+
+def _provisions(conn: Connection, d: date, setup: CollectionSetup, batch: str) -> dict[str, Any]:
+    exposure = "b.unbilled_principal_minor + b.principal_minor + b.interest_minor + b.fee_minor + b.penalty_minor"
+    rows = conn.execute(
+        text(f"SELECT c.currency, c.bucket, COUNT(*), COALESCE(SUM({exposure}), 0) FROM ({current_balances_sql()}) b "
+             "JOIN contract c ON c.contract_id = b.contract_id WHERE c.status = 'active' GROUP BY c.currency, c.bucket")
+    ).all()
+    required: dict[str, int] = {}
+    runs = []
+    for cur, bucket, n, amount in rows:
+        rate = setup.provisioning_ppm[bucket]
+        need = provision_minor(int(amount), rate)
+        required[cur] = required.get(cur, 0) + need
+        runs.append({"d": d, "cur": cur, "bucket": bucket, "n": int(n), "exposure": int(amount), "rate": rate, "need": need})
+    conn.execute(text("DELETE FROM provision_run WHERE business_date = :d"), {"d": d})
+    if runs:
+        conn.execute(text("INSERT INTO provision_run (business_date, currency, bucket, contracts, exposure_minor, rate_ppm, required_minor) "
+                          "VALUES (:d, :cur, :bucket, :n, :exposure, :rate, :need)"), runs)
+    held = {cur: -int(v) for cur, v in conn.execute(text(
+        "SELECT currency, COALESCE(SUM(debit_minor - credit_minor), 0) FROM ledger_total WHERE account_code = :a GROUP BY currency"),
+        {"a": ALLOWANCE_ACCOUNT}).all()}
+    change = 0
+    for cur in sorted(set(required) | set(held)):
+        delta = required.get(cur, 0) - held.get(cur, 0)
+        if delta:
+            conn.execute(text("INSERT INTO money_event (event_type, event_key, contract_id, business_date, currency, amount_minor, batch_id) "
+                              "VALUES (:t, :k, NULL, :d, :cur, :amount, :batch)"),
+                         {"t": "provision" if delta > 0 else "provision_release", "k": f"provision:{d.isoformat()}:{cur}", "d": d, "cur": cur,
+                          "amount": abs(delta), "batch": batch})
+            change += delta
+    return {"allowance_required_minor": sum(required.values()), "allowance_change_minor": change}
