@@ -31,7 +31,7 @@ $(TOOLS)/.installed: Makefile $(STAMP)
 	$(BIN)/uv pip install -q --python $(TOOLS)/bin/python "mypy==$(MYPY_VERSION)"
 	touch $@
 
-## demo: a fresh demo book on the embedded SQLite store (data/autofin.db), then the nightly cycle
+## demo: a fresh demo book on the embedded SQLite store (data/autofin.db), then the nightly cycle (with a day of the collections team half-way)
 ## over the last DEMO_DAYS business dates with the simulated banks answering, then the summary.
 demo: install
 	rm -rf data/autofin.db data/autofin.db-wal data/autofin.db-shm data/exports bank_files/outbound bank_files/inbound \
@@ -39,7 +39,9 @@ demo: install
 	$(BIN)/autofin db upgrade
 	$(BIN)/autofin products sync
 	$(BIN)/autofin demo seed --contracts $(DEMO_CONTRACTS) --as-of $(DEMO_AS_OF) --seed $(DEMO_SEED)
-	$(BIN)/autofin demo cycle --days $(DEMO_DAYS)
+	$(BIN)/autofin demo cycle --days $$(( $(DEMO_DAYS) / 2 ))
+	$(BIN)/autofin demo collections
+	$(BIN)/autofin demo cycle --days $$(( $(DEMO_DAYS) - $(DEMO_DAYS) / 2 ))
 	$(BIN)/autofin cycle status
 	$(BIN)/autofin demo summary --as-of $$(TZ=Asia/Shanghai date -d 'yesterday' +%F)
 	$(BIN)/autofin reports build --date $$(TZ=Asia/Shanghai date -d 'yesterday' +%F)

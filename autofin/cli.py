@@ -459,6 +459,30 @@ def demo_cycle(days: int, seed: int) -> None:
         _show_in_dagster()
 
 
+@demo.command("collections")
+@click.option("--cases", type=int, default=60, show_default=True, help="How many open cases the collectors call.")
+@fail_clearly
+def demo_collections(cases: int) -> None:
+    """A day of the collections team on the next business date: cases assigned by the rules, calls and
+    promises, agencies, two vehicles repossessed and sold, write-offs over two levels, a recovery."""
+    from datetime import timedelta
+
+    from autofin.demo.collections import work_the_cases
+    from autofin.servicing.days import last_closed_day
+    from autofin.store.engine import get_engine
+
+    engine = get_engine()
+    with engine.connect() as conn:
+        last = last_closed_day(conn)
+    if last is None:
+        raise DomainError("no closed business day: seed a book and run the cycle first")
+    d = last + timedelta(days=1)
+    done = work_the_cases(engine, d, cases=cases)
+    click.echo(f"{d} collections: {done.assigned} cases assigned by the rules, {done.contacts} calls, {done.promises} promises, "
+               f"{done.outsourced} sent to agencies, {done.repossessed_and_sold} vehicles repossessed and sold "
+               f"({done.costs_approved} costs approved), {len(done.written_off)} written off, {done.recoveries} recovery")
+
+
 # ------------------------------------------------------------------ reports
 
 

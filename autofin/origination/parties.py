@@ -14,7 +14,7 @@ from autofin.domain.lifecycle import VEHICLE
 from autofin.domain.money import format_minor
 from autofin.origination.access import Principal, scope
 from autofin.origination.audit import audit
-from autofin.origination.errors import Conflict, NotFound
+from autofin.origination.errors import Conflict, Forbidden, NotFound
 from autofin.origination.partners import acting_partner, amount_minor
 from autofin.reference import vehicle_models
 from autofin.store.models import Contract, Customer, Vehicle
@@ -141,12 +141,14 @@ POST_LOAN_STATUSES = ("repossessed", "disposed")
 def move_vehicle(conn: Connection, who: Principal, row: Any, target: str, reason: str | None) -> Any:
     """A status set by hand, within the inventory lifecycle and never against the vehicle's
     contract: a vehicle under a live contract is reserved (before payout) or leased (after), or
-    abnormal; one under none is neither reserved nor leased. Repossessed and disposed are moved
-    only by the repossession's events (postlease.collections), never by hand."""
+    abnormal; one under none is neither reserved nor leased. Repossessed, and out of it, only by
+    the repossession's events (postlease.collections); a vehicle disposed of from stock by post-loan staff."""
     if target not in VEHICLE.statuses:
         raise InputError("inventory_status", f"one of {', '.join(VEHICLE.statuses)}")
-    if target in POST_LOAN_STATUSES or row.inventory_status in POST_LOAN_STATUSES:
-        raise Conflict(f"vehicle {row.vin}: repossession and disposal move it, through its collection case "
+    if who.role == "dealer" and (target in POST_LOAN_STATUSES or row.inventory_status in POST_LOAN_STATUSES):
+        raise Forbidden("repossession and disposal are recorded by post-loan staff")
+    if target == "repossessed" or row.inventory_status == "repossessed":
+        raise Conflict(f"vehicle {row.vin}: a repossession moves it, through its collection case "
                        "(/collection-cases/{id}/repossessions, /repossessions/{id}/...), never by hand")
     VEHICLE.check(row.inventory_status, target)
     contract = conn.execute(select(Contract.contract_no, Contract.status).where(

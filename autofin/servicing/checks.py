@@ -54,7 +54,8 @@ def no_negative_balances(conn: Connection, scope: str | None = None) -> list[str
 
 
 def dpd_consistent(conn: Connection, d: date) -> list[str]:
-    """Contract DPD equals the age of its oldest unpaid billed instalment (as of the last delinquency run, D)."""
+    """Contract DPD equals the age of its oldest unpaid billed instalment (as of the last delinquency run, D).
+    A written-off contract keeps the DPD it was written off at, with nothing left billed."""
     from autofin.servicing.sql import days_between
 
     dpd = days_between(conn, ":d", "MIN(i.due_date)")
@@ -67,7 +68,7 @@ def dpd_consistent(conn: Connection, d: date) -> list[str]:
     ).scalar_one()
     stale = conn.execute(
         text(
-            "SELECT COUNT(*) FROM contract c WHERE c.dpd > 0 AND NOT EXISTS (SELECT 1 FROM instalment i "
+            "SELECT COUNT(*) FROM contract c WHERE c.dpd > 0 AND c.status <> 'written_off' AND NOT EXISTS (SELECT 1 FROM instalment i "
             "WHERE i.contract_id = c.contract_id AND i.status = 'billed' AND i.due_date < :d)"
         ),
         {"d": d},

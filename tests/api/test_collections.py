@@ -133,7 +133,7 @@ def test_a_case_from_opened_to_written_off_and_recovered(staff: World):
     recalled = world.call("POST", f"/collection-cases/{case_id}/outsourcing/recall", "post_loan_supervisor", 200, json={"reason": "收车"}).json()
     assert (recalled["status"], recalled["recovered"], recalled["commission"]) == ("recalled", "2000.00", "240.00")
     assert balance(world, "6603.02") == 240_00 and balance(world, "2202.03") == -240_00
-    assert [v["lines"] for v in vouchers(world, contract_no, "agency_commission")][0][0]["debit"] == "240.00"
+    assert next(v["lines"] for v in vouchers(world, contract_no, "agency_commission"))[0]["debit"] == "240.00"
 
     # repossession: ordered, the vehicle taken, which only this moves
     order = world.call("POST", f"/collection-cases/{case_id}/repossessions", "post_loan_supervisor", 201, json={"agent": "RA-ZJ01"}).json()

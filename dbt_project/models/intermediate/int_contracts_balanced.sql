@@ -8,7 +8,7 @@ with balances as (
         sum(case when instalment_status in ('billed', 'paid') then principal_minor - paid_principal_minor else 0 end) as billed_principal_minor,
         sum(case when instalment_status in ('billed', 'paid') then interest_minor - paid_interest_minor else 0 end) as billed_interest_minor,
         sum(case when instalment_status in ('billed', 'paid') then fee_minor - paid_fee_minor else 0 end) as billed_fee_minor,
-        sum(penalty_minor - paid_penalty_minor) as penalty_unpaid_minor,
+        sum(case when instalment_status <> 'written_off' then penalty_minor - paid_penalty_minor else 0 end) as penalty_unpaid_minor,
         sum(penalty_minor) as penalty_accrued_minor,
         min(case when instalment_status = 'scheduled' then due_date end) as next_due_date
     from {{ ref('stg_store__instalments') }}
