@@ -310,8 +310,17 @@ class AssignIn(Body):
 
 
 class AssignByRulesIn(Body):
-    case_ids: list[Id] | None = Field(default=None, max_length=1000,
-                                      description="re-deal these open cases; default: every open case nobody is on")
+    """Which cases to deal by the rules: every open case nobody is on, or the open cases named."""
+
+    unassigned: bool = Field(default=False, description="every open case nobody is on")
+    case_ids: list[Id] | None = Field(default=None, min_length=1, max_length=1000, description="re-deal these open cases")
+
+    @field_validator("case_ids")
+    @classmethod
+    def _one_of(cls, value: list[int] | None, info: ValidationInfo) -> list[int] | None:
+        if value is not None and info.data.get("unassigned"):
+            raise ValueError("name the cases or ask for the unassigned ones, not both")
+        return value
 
 
 class CaseStatusIn(Body):

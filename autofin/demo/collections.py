@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from autofin.domain.money import from_minor
 from autofin.origination.access import Principal
@@ -103,7 +104,7 @@ def work_the_cases(engine: Engine, d: date, *, cases: int = 60) -> DayOfWork:
     return out
 
 
-def _repossess_and_sell(conn, team: dict[str, Principal], case, d: date) -> None:  # type: ignore[no-untyped-def]
+def _repossess_and_sell(conn: Connection, team: dict[str, Principal], case: Any, d: date) -> None:
     boss = team["supervisor1"]
     order = work.order_repossession(conn, boss, case.collection_case_id, agent=sorted(collection_setup().repossession_agents)[0],
                                     note="客户失联，派单收车", today=d)

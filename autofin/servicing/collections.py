@@ -140,10 +140,10 @@ def _reminders(conn: Connection, d: date, ctx: StepContext, setup: CollectionSet
                 {"days": rule.days, "rule": rule.code, "ref": d - timedelta(days=rule.days)},
             ).all()
             values = [{"contract_no": r.contract_no, "dpd": r.dpd, "arrears": format_minor(int(r.arrears), r.currency)} for r in found]
-        for r, v in zip(found, values, strict=True):
-            rows.append({"rule_code": rule.code, "contract_id": r.contract_id, "contract_no": r.contract_no, "channel": rule.channel,
-                         "recipient": r.mobile if rule.channel == "sms" else (r.name if rule.channel == "letter" else None),
-                         "body": render(rule.text, v), "ref_date": _as_date(r.ref_date), "business_date": d})
+        for f, v in zip(found, values, strict=True):
+            rows.append({"rule_code": rule.code, "contract_id": f.contract_id, "contract_no": f.contract_no, "channel": rule.channel,
+                         "recipient": f.mobile if rule.channel == "sms" else (f.name if rule.channel == "letter" else None),
+                         "body": render(rule.text, v), "ref_date": _as_date(f.ref_date), "business_date": d})
     if not rows:
         return {"reminders": 0, "reminders_sent": 0}
     conn.execute(text("INSERT INTO notification (rule_code, contract_id, channel, recipient, body, ref_date, business_date, status) "
@@ -242,7 +242,7 @@ def assign_by_rules(conn: Connection, d: date, setup: CollectionSetup, now: date
         "UPDATE collection_case SET group_code = t.group_code, assignee_user_id = t.user_id, "
         "assigned_at = CASE WHEN t.user_id IS NULL THEN NULL ELSE :now END FROM tmp_assign t "
         "WHERE t.collection_case_id = collection_case.collection_case_id"), {"now": now}).rowcount
-    by_group = dict(conn.execute(text("SELECT group_code, COUNT(*) FROM tmp_assign GROUP BY group_code ORDER BY group_code")).all())
+    by_group: dict[str, int] = dict(conn.execute(text("SELECT group_code, COUNT(*) FROM tmp_assign GROUP BY group_code ORDER BY group_code")).all())
     unmanned = conn.execute(text("SELECT COUNT(*) FROM tmp_assign WHERE user_id IS NULL")).scalar_one()
     return {"cases_assigned": int(assigned) - int(unmanned), "cases_left_in_group_queue": int(unmanned),
             "assigned_by_group": {str(k): int(v) for k, v in by_group.items()}}

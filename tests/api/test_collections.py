@@ -80,7 +80,8 @@ def test_a_case_from_opened_to_written_off_and_recovered(staff: World):
     # batch assignment by the rules (assets/collections.yaml): 50,000 or more owed → HIGH, M1 → EARLY, the rest → LATE
     unassigned = world.call("GET", "/collection-cases?assignee=none&limit=1000", "collector1", 200).json()
     assert case_id in [c["case_id"] for c in unassigned]
-    run = world.call("POST", "/collection-cases/assignment", "post_loan_supervisor", 200, json={}).json()
+    world.call("POST", "/collection-cases/assignment", "post_loan_supervisor", 422, json={})  # which cases, said explicitly
+    run = world.call("POST", "/collection-cases/assignment", "post_loan_supervisor", 200, json={"unassigned": True}).json()
     assert run["cases_assigned"] == len(unassigned) and run["cases_left_in_group_queue"] == 0
     for c in unassigned:
         now = world.call("GET", f"/collection-cases/{c['case_id']}", "collector1", 200).json()
@@ -88,7 +89,7 @@ def test_a_case_from_opened_to_written_off_and_recovered(staff: World):
         group = "HIGH" if owed >= 50000 else "EARLY" if c["bucket"] == "M1" else "LATE"
         assert now["group"] == group and now["assignee"] in {"HIGH": ("collector3",), "EARLY": ("collector1", "collector2"),
                                                               "LATE": ("collector3",)}[group]
-    world.call("POST", "/collection-cases/assignment", "collector1", 403, json={})
+    world.call("POST", "/collection-cases/assignment", "collector1", 403, json={"unassigned": True})
     # the supervisor puts it on collector1; collector2 may not work it, nor claim it
     world.call("POST", f"/collection-cases/{case_id}/assign", "post_loan_supervisor", 200, json={"username": "collector1"})
     world.call("POST", f"/collection-cases/{case_id}/contacts", "collector2", 403, json={"kind": "call", "outcome": "NA"})

@@ -61,7 +61,7 @@ def wh(home):
 
 def test_dbt_builds_every_model_and_passes_its_tests(book):
     home, built = book
-    assert built.models == 29 and built.tests >= 21
+    assert built.models == 35 and built.tests >= 21
     con = wh(home)
     for schema in ("sales", "approval", "asset", "operations", "finance"):
         assert con.execute("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = ?", [schema]).fetchone()[0] >= 2

@@ -22,7 +22,7 @@ def test_the_warehouse_builds_from_postgresql(pg_store, tmp_path, monkeypatch):
     kind, attach, schema = store_attachment(url)
     assert (kind, schema) == ("postgres", "public") and "dbname=" in attach
     built = build_warehouse(url)
-    assert built.models == 29
+    assert built.models == 35
     con = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
     assert con.execute("SELECT COUNT(*) FROM asset.fct_contracts").fetchone()[0] == 300
     assert con.execute("SELECT SUM(ABS(difference)) FROM finance.rpt_finance__subledger_vs_gl").fetchone()[0] == 0

@@ -40,6 +40,7 @@ from autofin.api.schemas import (
     ValuationIn,
     WriteOffIn,
 )
+from autofin.domain.errors import InputError
 from autofin.postlease import collections as svc
 from autofin.postlease.notice_pdf import notice_facts, render
 from autofin.reference import collection_setup
@@ -67,6 +68,8 @@ def queue(s: StoreDep, who: Caller, status: Annotated[str, Query(pattern="^(open
 @cases.post("/assignment", dependencies=[requires("collections.assign")])
 def assign_by_rules_now(s: StoreDep, body: AssignByRulesIn, who: Caller) -> AssignmentRunPublic:
     """Batch assignment by the rules of assets/collections.yaml (the nightly cycle runs it for new cases)."""
+    if not body.unassigned and not body.case_ids:
+        raise InputError("unassigned", "say which cases: unassigned=true, or case_ids")
     with s.write() as conn:
         if body.case_ids:
             for case_id in body.case_ids:
