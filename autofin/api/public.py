@@ -644,6 +644,22 @@ class CaseContactedPublic(CaseDetailPublic):
     contact_id: int
 
 
+class CollectionSetupPublic(Public):
+    version: str
+    stages: dict[str, str]
+    statuses: dict[str, str]
+    categories: dict[str, str]
+    contact_kinds: list[str]
+    outcomes: dict[str, str]
+    groups: dict[str, dict[str, Any]] = Field(description="code → name and members (usernames)")
+    assignment: list[dict[str, Any]] = Field(description="the rules in order: conditions (amounts in yuan) and the group")
+    agencies: dict[str, dict[str, Any]]
+    repossession_agents: dict[str, str]
+    cost_categories: dict[str, str]
+    reminders: list[dict[str, Any]]
+    provisioning: dict[str, str] = Field(description="bucket → rate")
+
+
 class AssignmentRunPublic(Public):
     cases_assigned: int
     cases_left_in_group_queue: int

@@ -32,3 +32,23 @@ def approval_matrix() -> dict[str, Any]:
             "routes": [{"when": {k: (str(v) if k == "financed_from" else list(v)) for k, v in r.when.items()}, "tiers": list(r.tiers)}
                        for r in m.routes],
             "reject_reasons": dict(m.reject_reasons), "post_lease": {k: list(v) for k, v in m.post_lease.items()}}
+
+
+def collections() -> dict[str, Any]:
+    from autofin.domain.collections import as_decimal_rate
+    from autofin.domain.money import format_minor
+    from autofin.reference import collection_setup
+
+    c = collection_setup()
+    return {
+        "version": c.version, "stages": dict(c.stages), "statuses": dict(c.statuses), "categories": dict(c.categories),
+        "contact_kinds": list(c.contact_kinds), "outcomes": dict(c.outcomes),
+        "groups": {code: {"name": c.group_names[code], "members": list(members)} for code, members in c.groups.items()},
+        "assignment": [{"when": {k: (format_minor(v) if k == "arrears_from" else list(v)) for k, v in r.when.items()}, "group": r.group}
+                       for r in c.assignment],
+        "agencies": {a.code: {"name": a.name, "commission_rate": str(as_decimal_rate(a.commission_rate_ppm)), "max_days": a.max_days}
+                     for a in c.agencies.values()},
+        "repossession_agents": dict(c.repossession_agents), "cost_categories": dict(c.cost_categories),
+        "reminders": [{"code": r.code, "when": r.when, "days": r.days, "channel": r.channel, "text": r.text} for r in c.reminders],
+        "provisioning": {b: str(as_decimal_rate(p)) for b, p in c.provisioning_ppm.items()},
+    }

@@ -275,3 +275,11 @@ def test_who_may_see_and_work_a_case(staff: World):
     assert notice.headers["content-type"] == "application/pdf" and notice.content.startswith(b"%PDF")
     with world.engine.connect() as conn:
         assert conn.execute(select(Vehicle.vehicle_id)).first() is not None
+
+
+def test_the_collections_parameters_are_readable_by_every_role(world: World):
+    setup = world.call("GET", "/reference/collections", "dealer_a", 200).json()
+    assert setup["groups"]["EARLY"]["members"] == ["collector1", "collector2"]
+    assert setup["assignment"][0] == {"when": {"arrears_from": "50000.00"}, "group": "HIGH"}
+    assert setup["agencies"]["AG-SHHT"] == {"name": "上海华通商务咨询有限公司", "commission_rate": "0.12", "max_days": 60}
+    assert setup["provisioning"] == {"current": "0.01", "M1": "0.05", "M2": "0.2", "M3": "0.4", "M4+": "0.7"}

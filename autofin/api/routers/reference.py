@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from autofin.api.deps import Caller, StoreDep, requires
-from autofin.api.public import ApprovalMatrixPublic, PlanPublic, ProductPublic, PublicRouter, RuleSetPublic, VehicleModelPublic
+from autofin.api.public import ApprovalMatrixPublic, CollectionSetupPublic, PlanPublic, ProductPublic, PublicRouter, RuleSetPublic, VehicleModelPublic
 from autofin.api.schemas import QuoteIn
 from autofin.origination import applications as svc
 from autofin.origination import reference_views as views
@@ -31,6 +31,13 @@ def rules(who: Caller) -> RuleSetPublic:
 def matrix(who: Caller) -> ApprovalMatrixPublic:
     """Which tiers review an application, the rejection reason codes, the post-lease approval chains."""
     return ApprovalMatrixPublic.model_validate(views.approval_matrix())
+
+
+@router.get("/reference/collections")
+def collections(who: Caller) -> CollectionSetupPublic:
+    """贷后参数配置: stages, working statuses, categories, outcome codes, groups and members, assignment rules,
+    agencies, repossession agents, cost categories, reminders and provisioning rates (assets/collections.yaml)."""
+    return CollectionSetupPublic.model_validate(views.collections())
 
 
 @router.post("/quotes", tags=["quotes"], dependencies=[requires("quotes.compute")])
