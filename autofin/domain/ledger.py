@@ -46,6 +46,9 @@ EVENT_TYPES = (
     "provision",
     "provision_release",
     "recovery",
+    "billing_non_accrual",
+    "penalty_suspended",
+    "suspense_release",
 )
 ACCOUNT_TYPES = {"asset": "debit", "expense": "debit", "liability": "credit", "equity": "credit", "income": "credit"}
 

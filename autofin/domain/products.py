@@ -20,6 +20,7 @@ from autofin.domain.schedules import MAX_TERM_MONTHS, Method
 
 BUSINESS_TYPES = ("loan", "direct_lease", "sale_leaseback")
 FEE_KEYS = ("purchase_tax", "insurance", "gps_fee", "plate_fee", "accessories", "service_fee")
+DEFAULT_NON_ACCRUAL_DPD = 90  # the regulators' usual line: over 90 days past due, interest is no longer recognised
 ALLOCATION_COMPONENTS = ("penalty", "fee", "interest", "principal")
 PENALTY_BASES = ("overdue_amount", "overdue_principal")
 # what must be on record before the financed amount is paid out (车辆抵押登记, GPS 安装)
@@ -80,6 +81,13 @@ class ProductTerms:
     balloon_pct_range: tuple[Decimal, Decimal] | None = None
     balloon_extension: BalloonExtension | None = None
     disbursement_preconditions: tuple[str, ...] = ()
+    # 非应计: past this many days past due the contract's interest and penalty are held in suspense,
+    # not recognised as income (None: DEFAULT_NON_ACCRUAL_DPD)
+    non_accrual_dpd: int | None = None
+
+    @property
+    def non_accrual_after(self) -> int:
+        return DEFAULT_NON_ACCRUAL_DPD if self.non_accrual_dpd is None else self.non_accrual_dpd
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> ProductTerms:
@@ -169,6 +177,10 @@ class ProductTerms:
         if unknown or len(set(preconditions)) != len(preconditions):
             raise InputError(f"{code}.disbursement_preconditions", f"each once, of {', '.join(DISBURSEMENT_PRECONDITIONS)}")
 
+        non_accrual = raw.get("non_accrual_dpd")
+        if non_accrual is not None and not 0 < int(non_accrual) <= 3650:
+            raise InputError(f"{code}.non_accrual_dpd", "a number of days past due, 1 to 3650")
+
         return cls(
             code=code,
             name=str(field("name")),
@@ -192,6 +204,7 @@ class ProductTerms:
             balloon_pct_range=balloon_range,
             balloon_extension=extension,
             disbursement_preconditions=preconditions,
+            non_accrual_dpd=None if non_accrual is None else int(non_accrual),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -234,6 +247,8 @@ class ProductTerms:
             out["balloon_extension"] = {"max_months": ext.max_months, "annual_rate": str(ext.annual_rate), "min_days_before": ext.min_days_before}
         if self.disbursement_preconditions:
             out["disbursement_preconditions"] = list(self.disbursement_preconditions)
+        if self.non_accrual_dpd is not None:
+            out["non_accrual_dpd"] = self.non_accrual_dpd
         return out
 
     def terms_hash(self) -> str:

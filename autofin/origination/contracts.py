@@ -179,7 +179,7 @@ def create_from_application(conn: Connection, who: Principal, app: Any, now: dat
         "term_months": app.term_months, "annual_rate_ppm": rate_to_ppm(product.annual_rate),
         "penalty_rate_ppm": rate_to_ppm(product.penalty.daily_rate), "penalty_basis": product.penalty.basis,
         "penalty_cap_ppm": None if product.penalty.cap_pct is None else rate_to_ppm(product.penalty.cap_pct),
-        "grace_days": product.penalty.grace_days, "vat_rate_ppm": rate_to_ppm(product.vat_rate),
+        "grace_days": product.penalty.grace_days, "non_accrual_dpd": product.non_accrual_after, "vat_rate_ppm": rate_to_ppm(product.vat_rate),
         "allocation_order": ",".join(product.allocation_order), "is_roll_due_dates": product.roll_due_dates, "terms": terms,
         "plan": plan, "start_date": app.start_date, "maturity_date": date.fromisoformat(plan["schedule"][-1]["due_date"]),
         "is_migrated": False, "created_at": now,

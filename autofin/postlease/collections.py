@@ -587,7 +587,14 @@ def _write_off_plan(conn: Connection, contract: Any) -> dict[str, int]:
     parts = {name: balances[column] for name, column in WRITE_OFF_PARTS.items()}
     owed = sum(parts.values())
     credit = min(contract.credit_minor, owed)
-    return {**parts, "credit": credit, "loss": owed - credit}
+    # the interest and penalty held in suspense were never income: reversed against what is written
+    # off (penalty first); what suspense exceeds the rest by was paid meanwhile, and is released as income
+    reverse_penalty = min(contract.suspended_penalty_minor, owed - credit)
+    reverse_interest = min(contract.suspended_interest_minor, owed - credit - reverse_penalty)
+    return {**parts, "credit": credit, "suspense": reverse_penalty + reverse_interest,
+            "release_interest": contract.suspended_interest_minor - reverse_interest,
+            "release_penalty": contract.suspended_penalty_minor - reverse_penalty,
+            "loss": owed - credit - reverse_penalty - reverse_interest}
 
 
 def request_write_off(conn: Connection, who: Principal, case_id: int, reason: str) -> dict[str, Any]:
@@ -607,19 +614,25 @@ def request_write_off(conn: Connection, who: Principal, case_id: int, reason: st
 
 def execute_write_off(conn: Connection, who: Principal, r: Any, contract: Any, today: date) -> dict[str, Any]:
     """Every balance of the contract taken off the books as they stand now (penalty may have grown
-    since the request): the customer's credit set against them first, the rest to credit losses.
+    since the request): the customer's credit set against them first and the interest and penalty
+    held in suspense (non-accrual) reversed, the rest to credit losses.
     Its open instalments become written_off, the contract written_off, the case closed."""
     CONTRACT.check(contract.status, "written_off")
     plan = _write_off_plan(conn, contract)
     if conn.execute(select(Receipt.receipt_id).where(Receipt.contract_id == contract.contract_id, Receipt.status == "unapplied")).first():
         raise Conflict(f"contract {contract.contract_no} has money received and not yet applied; approve after tonight's allocation")
-    posted = post_contract_events(conn, f"write_off:{r.post_lease_request_id}", contract, today, [{
-        "event_type": "write_off", "event_key": f"write_off:{contract.contract_id}",
-        **{f"{name}_minor": plan[name] for name in (*WRITE_OFF_PARTS, "credit")}}], voucher_templates())
+    events: list[dict[str, Any]] = []
+    if plan["release_interest"] or plan["release_penalty"]:
+        events.append({"event_type": "suspense_release", "event_key": f"suspense_release:write_off:{contract.contract_id}",
+                       "interest_minor": plan["release_interest"], "penalty_minor": plan["release_penalty"]})
+    events.append({"event_type": "write_off", "event_key": f"write_off:{contract.contract_id}", "amount_minor": plan["suspense"],
+                   **{f"{name}_minor": plan[name] for name in (*WRITE_OFF_PARTS, "credit")}})
+    posted = post_contract_events(conn, f"write_off:{r.post_lease_request_id}", contract, today, events, voucher_templates())
     conn.execute(update(Instalment).where(Instalment.contract_id == contract.contract_id, Instalment.status.in_(("scheduled", "billed")))
                  .values(status="written_off"))
     conn.execute(update(Contract).where(Contract.contract_id == contract.contract_id)
-                 .values(status="written_off", closed_date=today, credit_minor=Contract.credit_minor - plan["credit"]))
+                 .values(status="written_off", closed_date=today, credit_minor=Contract.credit_minor - plan["credit"],
+                         suspended_interest_minor=0, suspended_penalty_minor=0))
     case_id = r.details["case_id"]
     conn.execute(update(CollectionCase).where(CollectionCase.contract_id == contract.contract_id, CollectionCase.status == "open")
                  .values(status="closed", closed_date=today, close_reason="written_off", stage="written_off"))
@@ -628,6 +641,7 @@ def execute_write_off(conn: Connection, who: Principal, r: Any, contract: Any, t
     conn.execute(update(PromiseToPay).where(PromiseToPay.contract_id == contract.contract_id, PromiseToPay.status == "open")
                  .values(status="cancelled", resolved_date=today))
     return {"case_id": case_id, "written_off": format_minor(plan["loss"]), "credit_used": format_minor(plan["credit"]),
+            "suspense_reversed": format_minor(plan["suspense"]),
             "components": {k: format_minor(plan[k]) for k in WRITE_OFF_PARTS}, "voucher_debit": format_minor(posted.debit_minor)}
 
 

@@ -1,7 +1,9 @@
 """Billing rollover (账单结转): instalments falling due on or before D become billed receivables.
 
 One money event per instalment (principal, interest with its VAT, fee), posted as the billing
-voucher in the same transaction. Reads only not-yet-billed instalments due by D (partial index).
+voucher in the same transaction. A contract past its frozen non-accrual threshold (非应计: DPD as
+of last night's aging over `non_accrual_dpd`) is billed as billing_non_accrual: its interest net of
+VAT is held in suspense (2241.03, the contract's suspended_interest_minor), not income. Reads only not-yet-billed instalments due by D (partial index).
 VAT is inside the interest: vat = interest − round(interest / (1 + vat rate)), the rule in
 integers: interest − (2·interest·10⁶ + (10⁶ + ppm)) / (2·(10⁶ + ppm)).
 """
@@ -17,6 +19,8 @@ from autofin.servicing.context import StepContext
 from autofin.servicing.shards import parse as parse_shard
 from autofin.store.ledger import post_batch
 
+# the event type of a contract's money event that is income unless the contract is past its non-accrual threshold
+NON_ACCRUAL_OR = "CASE WHEN c.dpd > c.non_accrual_dpd THEN 'billing_non_accrual' ELSE "
 VAT_SQL = "i.interest_minor - (2 * i.interest_minor * 1000000 + (1000000 + c.vat_rate_ppm)) / (2 * (1000000 + c.vat_rate_ppm))"
 
 
@@ -28,7 +32,7 @@ def bill_instalments(conn: Connection, d: date, ctx: StepContext) -> dict[str, A
         text(
             "INSERT INTO money_event (event_type, event_key, contract_id, business_date, currency, principal_minor, interest_minor, "
             "fee_minor, vat_minor, batch_id) "
-            f"SELECT 'billing', 'billing:' || i.instalment_id, i.contract_id, :d, c.currency, i.principal_minor, i.interest_minor, "
+            f"SELECT {NON_ACCRUAL_OR}'billing' END, 'billing:' || i.instalment_id, i.contract_id, :d, c.currency, i.principal_minor, i.interest_minor, "
             f"i.fee_minor, {VAT_SQL}, :batch "
             # CROSS JOIN keeps SQLite on the instalments due (partial index) instead of probing every active contract
             "FROM instalment i CROSS JOIN contract c "
@@ -45,6 +49,15 @@ def bill_instalments(conn: Connection, d: date, ctx: StepContext) -> dict[str, A
         ),
         params,
     ).rowcount
+    suspended = conn.execute(
+        text(
+            # the interest net of VAT each non-accrual contract billed tonight holds in suspense
+            "UPDATE contract SET suspended_interest_minor = suspended_interest_minor + (SELECT SUM(me.interest_minor - me.vat_minor) "
+            "FROM money_event me WHERE me.batch_id = :batch AND me.contract_id = contract.contract_id AND me.event_type = 'billing_non_accrual') "
+            "WHERE contract_id IN (SELECT contract_id FROM money_event WHERE batch_id = :batch AND event_type = 'billing_non_accrual')"
+        ),
+        params,
+    ).rowcount
     posted = post_batch(conn, batch, ctx.templates)
     totals = conn.execute(
         text("SELECT COALESCE(SUM(principal_minor), 0), COALESCE(SUM(interest_minor), 0), COALESCE(SUM(fee_minor), 0), "
@@ -58,4 +71,5 @@ def bill_instalments(conn: Connection, d: date, ctx: StepContext) -> dict[str, A
         "fee_minor": int(totals[2]),
         "vat_minor": int(totals[3]),
         "vouchers": posted.entries,
+        "non_accrual_contracts": suspended,
     }

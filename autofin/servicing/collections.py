@@ -12,7 +12,9 @@ In order, each a few set statements over the rows that can change tonight:
    the default notice PDF);
 4. batch assignment: open cases with nobody on them go to the group of the first matching rule
    and are dealt round its members, fewest open cases first (domain.collections.deal);
-5. provisioning (减值准备): each bucket's exposure × its rate; the change of the total against the
+5. non-accrual (非应计): a contract that held interest and penalty in suspense and is current again
+   (or paid off, or settled) has them released to income;
+6. provisioning (减值准备): each bucket's exposure × its rate; the change of the total against the
    allowance account's balance posts as provision or provision_release.
 """
 
@@ -46,6 +48,7 @@ def work_cases(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
     counts.update(_agencies(conn, d, batch))
     counts.update(_reminders(conn, d, ctx, setup))
     counts.update(assign_by_rules(conn, d, setup, datetime.now(UTC)))
+    counts.update(_release_suspense(conn, d, batch))
     counts.update(_provisions(conn, d, setup, batch))
     posted = post_batch(conn, batch, ctx.templates)
     counts["vouchers"] = posted.entries
@@ -246,6 +249,30 @@ def assign_by_rules(conn: Connection, d: date, setup: CollectionSetup, now: date
     unmanned = conn.execute(text("SELECT COUNT(*) FROM tmp_assign WHERE user_id IS NULL")).scalar_one()
     return {"cases_assigned": int(assigned) - int(unmanned), "cases_left_in_group_queue": int(unmanned),
             "assigned_by_group": {str(k): int(v) for k, v in by_group.items()}}
+
+
+def _release_suspense(conn: Connection, d: date, batch: str) -> dict[str, Any]:
+    """A non-accrual contract current again (or paid off, or settled) returns to accrual: the interest
+    and penalty it held in suspense become income (suspense_release)."""
+    released = conn.execute(
+        text(
+            "INSERT INTO money_event (event_type, event_key, contract_id, business_date, currency, interest_minor, penalty_minor, batch_id) "
+            "SELECT 'suspense_release', 'suspense_release:' || :day || ':' || c.contract_id, c.contract_id, :d, c.currency, "
+            "c.suspended_interest_minor, c.suspended_penalty_minor, :batch FROM contract c "
+            "WHERE c.suspended_interest_minor + c.suspended_penalty_minor > 0 AND (c.dpd = 0 OR c.status IN ('paid_off', 'settled_early'))"
+        ),
+        {"d": d, "day": d.isoformat(), "batch": batch},
+    ).rowcount
+    amount = 0
+    if released:
+        amount = int(conn.execute(text("SELECT COALESCE(SUM(interest_minor + penalty_minor), 0) FROM money_event WHERE batch_id = :batch "
+                                       "AND event_type = 'suspense_release'"), {"batch": batch}).scalar_one())
+        conn.execute(text("UPDATE contract SET suspended_interest_minor = 0, suspended_penalty_minor = 0 WHERE contract_id IN "
+                          "(SELECT contract_id FROM money_event WHERE batch_id = :batch AND event_type = 'suspense_release')"), {"batch": batch})
+    held = conn.execute(text("SELECT COUNT(*), COALESCE(SUM(suspended_interest_minor + suspended_penalty_minor), 0) FROM contract "
+                             "WHERE suspended_interest_minor + suspended_penalty_minor > 0")).one()
+    return {"non_accrual_released": int(released), "suspense_released_minor": amount, "non_accrual_holding": int(held[0]),
+            "suspense_held_minor": int(held[1])}
 
 
 def _provisions(conn: Connection, d: date, setup: CollectionSetup, batch: str) -> dict[str, Any]:

@@ -5,7 +5,8 @@ its grace days, the exact accrual grows by basis × daily rate × the days since
 (from the due date the first time), the basis being today's unpaid amount (or principal); the
 booked penalty becomes that accrual rounded once, capped at basis × cap. `penalty_through_date`
 records the last date accrued, so a catch-up books each gap once, and the rounding never drifts.
-One penalty_accrual money event per contract per day, posted in the same transaction. A
+One penalty_accrual money event per contract per day, posted in the same transaction (penalty_suspended
+for a contract past its non-accrual threshold: held in suspense, not income). A
 contract whose debit awaits the bank's answer waits with it (delinquency.note_debits_in_flight).
 """
 
@@ -73,10 +74,21 @@ def accrue_penalties(conn: Connection, d: date, ctx: StepContext) -> dict[str, A
     conn.execute(
         text(
             "INSERT INTO money_event (event_type, event_key, contract_id, business_date, currency, penalty_minor, batch_id) "
-            "SELECT 'penalty_accrual', 'penalty:' || :day || ':' || t.contract_id, t.contract_id, :d, c.currency, SUM(t.amount), :batch "
-            "FROM tmp_penalty t JOIN contract c ON c.contract_id = t.contract_id WHERE t.amount > 0 GROUP BY t.contract_id, c.currency"
+            "SELECT CASE WHEN c.dpd > c.non_accrual_dpd THEN 'penalty_suspended' ELSE 'penalty_accrual' END, "
+            "'penalty:' || :day || ':' || t.contract_id, t.contract_id, :d, c.currency, SUM(t.amount), :batch "
+            "FROM tmp_penalty t JOIN contract c ON c.contract_id = t.contract_id WHERE t.amount > 0 GROUP BY t.contract_id, c.currency, "
+            "c.dpd, c.non_accrual_dpd"
         ),
         {"d": d, "day": d.isoformat(), "batch": batch},
+    )
+    conn.execute(
+        text(
+            # a non-accrual contract's penalty is held in suspense (2241.03), not income
+            "UPDATE contract SET suspended_penalty_minor = suspended_penalty_minor + (SELECT me.penalty_minor FROM money_event me "
+            "WHERE me.batch_id = :batch AND me.contract_id = contract.contract_id AND me.event_type = 'penalty_suspended') "
+            "WHERE contract_id IN (SELECT contract_id FROM money_event WHERE batch_id = :batch AND event_type = 'penalty_suspended')"
+        ),
+        {"batch": batch},
     )
     posted = post_batch(conn, batch, ctx.templates)
     instalments, amount = conn.execute(text("SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM tmp_penalty WHERE amount > 0")).one()

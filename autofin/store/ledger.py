@@ -176,17 +176,21 @@ SUBLEDGER_COLUMNS = {
 }
 SUBLEDGER_ACCOUNTS = ("1531", "1122.01", "1122.02", "1122.03", "1122.04")
 CREDIT_ACCOUNT = "2241.01"
-_KEPT = ", ".join([*SUBLEDGER_COLUMNS, "credit_minor"])
+SUSPENSE_ACCOUNT = "2241.03"  # interest and penalty of non-accrual contracts held in suspense (the contract's own columns)
+# the balances each contract keeps on itself beside those of its instalments, credit-positive
+CONTRACT_HELD = {"credit_minor": "c.credit_minor", "suspense_minor": "c.suspended_interest_minor + c.suspended_penalty_minor"}
+_KEPT = ", ".join([*SUBLEDGER_COLUMNS, *CONTRACT_HELD])
 
 
 def _balances_sql(scope: str | None) -> str:
-    """Each contract's sub-ledger balances (SUBLEDGER_COLUMNS and its credit) computed from its instalments:
+    """Each contract's sub-ledger balances (SUBLEDGER_COLUMNS from its instalments, its credit and suspense from itself):
     for every contract, or for those whose ids the SELECT `scope` gives."""
     where_i = "" if scope is None else f" WHERE i.contract_id IN ({scope})"
     where_c = "" if scope is None else f" WHERE c.contract_id IN ({scope})"
     sums = ", ".join(f"SUM({expr}) AS {name}" for name, expr in SUBLEDGER_COLUMNS.items())
     picks = ", ".join(f"COALESCE(s.{name}, 0) AS {name}" for name in SUBLEDGER_COLUMNS)
-    return (f"SELECT c.contract_id, {picks}, c.credit_minor FROM contract c LEFT JOIN "
+    held = ", ".join(f"{expr} AS {name}" for name, expr in CONTRACT_HELD.items())
+    return (f"SELECT c.contract_id, {picks}, {held} FROM contract c LEFT JOIN "
             f"(SELECT i.contract_id, {sums} FROM instalment i{where_i} GROUP BY i.contract_id) s ON s.contract_id = c.contract_id{where_c}")
 
 
@@ -196,7 +200,7 @@ DIRTY = "SELECT contract_id FROM subledger_dirty"
 def balances_of(conn: Connection, contract_id: int) -> dict[str, int]:
     """One contract's sub-ledger balances now, from its instalments (SUBLEDGER_COLUMNS and credit_minor)."""
     row = conn.execute(text(_balances_sql(str(int(contract_id))))).one()._mapping
-    return {name: int(row[name]) for name in [*SUBLEDGER_COLUMNS, "credit_minor"]}
+    return {name: int(row[name]) for name in [*SUBLEDGER_COLUMNS, *CONTRACT_HELD]}
 
 
 def current_balances_sql() -> str:
@@ -222,7 +226,7 @@ def subledger_drift(conn: Connection, limit: int = 20) -> list[str]:
     """Contracts whose kept sub-ledger balance is not what their instalments say, leaving aside those
     queued for the next refresh (a scan of every instalment, for the full-book check). An instalment
     changed without a money event would show here, and nowhere in the nightly tie."""
-    names = [*SUBLEDGER_COLUMNS, "credit_minor"]
+    names = [*SUBLEDGER_COLUMNS, *CONTRACT_HELD]
     rows = conn.execute(
         text(
             f"SELECT c.contract_no, {', '.join(f'k.{n}, f.{n}' for n in names)} FROM ({_balances_sql(None)}) f "
@@ -254,7 +258,8 @@ def subledger_vs_ledger(conn: Connection) -> list[ControlAccountTie]:
     kept balances of the contracts without money events since the last refresh, and the balances of
     the others computed now from their instalments (read only; a scan of those contracts)."""
     ledger = account_balances(conn)
-    sums = ", ".join(f"COALESCE(SUM({n}), 0)" for n in [*SUBLEDGER_COLUMNS, "credit_minor"])
+    sums = ", ".join(f"COALESCE(SUM({n}), 0)" for n in [*SUBLEDGER_COLUMNS, *CONTRACT_HELD])
     values = conn.execute(text(f"SELECT {sums} FROM ({current_balances_sql()}) x")).one()
     ties = [ControlAccountTie(account, int(value), ledger.get(account, 0)) for account, value in zip(SUBLEDGER_ACCOUNTS, values[:5], strict=True)]
-    return [*ties, ControlAccountTie(CREDIT_ACCOUNT, -int(values[5]), ledger.get(CREDIT_ACCOUNT, 0))]
+    return [*ties, ControlAccountTie(CREDIT_ACCOUNT, -int(values[5]), ledger.get(CREDIT_ACCOUNT, 0)),
+            ControlAccountTie(SUSPENSE_ACCOUNT, -int(values[6]), ledger.get(SUSPENSE_ACCOUNT, 0))]

@@ -273,6 +273,9 @@ class Contract(Base):
     # a partner's exposure, summed at every submit, read from the index alone (partners.exposure)
     # the past-due contracts (a tenth of a book), which delinquency and its check read every night without scanning the book
     __table_args__ = (Index("ix_contract_partner_exposure", "partner_id", "status", "financed_minor"),
+                      # the few contracts holding interest in suspense, which the collections step reads every night
+                      Index("ix_contract_suspense", "dpd", sqlite_where=text("suspended_interest_minor + suspended_penalty_minor > 0"),
+                            postgresql_where=text("suspended_interest_minor + suspended_penalty_minor > 0")),
                       Index("ix_contract_past_due", "status", "bucket", sqlite_where=text("dpd > 0"), postgresql_where=text("dpd > 0")))
     contract_id: Mapped[int] = pk()
     contract_no: Mapped[str] = mapped_column(String(32), unique=True)
@@ -297,6 +300,9 @@ class Contract(Base):
     penalty_basis: Mapped[str] = mapped_column(String(20))
     penalty_cap_ppm: Mapped[int | None] = mapped_column(Integer)
     grace_days: Mapped[int] = mapped_column(Integer)
+    # 非应计: past this many days past due, interest billed and penalty accrued go to suspense (2241.03),
+    # kept per contract below, released to income when the contract is current again
+    non_accrual_dpd: Mapped[int] = mapped_column(Integer, server_default="90")
     vat_rate_ppm: Mapped[int] = mapped_column(Integer)
     allocation_order: Mapped[str] = mapped_column(String(64))
     is_roll_due_dates: Mapped[bool] = mapped_column(Boolean)
@@ -307,6 +313,8 @@ class Contract(Base):
     activated_date: Mapped[date | None] = mapped_column(Date)
     closed_date: Mapped[date | None] = mapped_column(Date)
     credit_minor: Mapped[int] = money()
+    suspended_interest_minor: Mapped[int] = money()  # interest (net of VAT) billed while non-accrual, held in suspense
+    suspended_penalty_minor: Mapped[int] = money()  # penalty accrued while non-accrual, held in suspense
     dpd: Mapped[int] = mapped_column(Integer, server_default="0")
     bucket: Mapped[str] = mapped_column(String(8), server_default="current")
     is_migrated: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
@@ -616,7 +624,8 @@ class CollectionContact(Base):
 
 class PromiseToPay(Base):
     """A customer's promise to pay an amount by a date (承诺还款). status: open|kept|broken, set by the
-    nightly collections step from the money received since the promise was made."""
+    nightly collections step from the money received since the promise was made; cancelled when
+    its contract is written off."""
 
     __tablename__ = "promise_to_pay"
     __table_args__ = (Index("ix_promise_to_pay_open", "promised_date", sqlite_where=text("status = 'open'"),
@@ -628,7 +637,7 @@ class PromiseToPay(Base):
     currency: Mapped[str] = currency()
     made_date: Mapped[date] = mapped_column(Date)
     promised_date: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(8), server_default="open")
+    status: Mapped[str] = mapped_column(String(12), server_default="open")
     paid_minor: Mapped[int] = money()
     resolved_date: Mapped[date | None] = mapped_column(Date)
     created_by: Mapped[int] = fk("app_user.user_id", index=False)
@@ -893,6 +902,7 @@ class SubledgerBalance(Base):
     fee_minor: Mapped[int] = money()
     penalty_minor: Mapped[int] = money()
     credit_minor: Mapped[int] = money()
+    suspense_minor: Mapped[int] = money()  # interest and penalty held in suspense (2241.03), credit-positive
 
 
 class SubledgerDirty(Base):

@@ -52,6 +52,7 @@ def test_upgrading_a_store_with_a_book_in_it(tmp_path):
     from sqlalchemy import func, inspect, select
 
     import autofin.demo.book as book
+    import autofin.store.ledger as ledger
     from autofin.store.engine import make_engine
     from autofin.store.migrate import upgrade
     from autofin.store.models import Contract
@@ -70,13 +71,17 @@ def test_upgrading_a_store_with_a_book_in_it(tmp_path):
 
     book.insert_rows = old_columns
     # the ledger core of today keeps running totals (0011): they stand beside the old tables while
-    # seeding, then go, and 0011 must build them again from the lines and instalments alike
+    # seeding, then go, and 0011 must build them again from the lines and instalments alike (the
+    # suspense a contract holds, 0012, is not there yet: nothing holds any)
     running = [Base.metadata.tables[name] for name in ("ledger_total", "subledger_balance", "subledger_dirty")]
     Base.metadata.create_all(engine, tables=running)
+    held = dict(ledger.CONTRACT_HELD)
+    ledger.CONTRACT_HELD["suspense_minor"] = "0"
     try:
         seed_store(engine, contracts=30, as_of=date(2026, 11, 2))
     finally:
         book.insert_rows = original
+        ledger.CONTRACT_HELD.update(held)
     with engine.connect() as conn:
         penalties = dict(conn.execute(text("SELECT instalment_id, penalty_minor FROM instalment WHERE penalty_minor > 0")).all())
         kept = {name: sorted(conn.execute(text(query)).all()) for name, query in RUNNING_TOTALS.items()}

@@ -1,5 +1,5 @@
 """collections workbench and loss cycle: case work, contacts, promises, agencies, repossession,
-collection costs, reminders, provisioning; the money event's single `amount`
+collection costs, reminders, provisioning, non-accrual; the money event's single `amount`
 
 A collection case was a row the nightly delinquency step opened and closed. It now has a stage,
 a working status and category, a group and an assignee, and around it the contact log, promises
@@ -44,6 +44,13 @@ def fk(column: str, table: str, target: str, source: str) -> sa.ForeignKeyConstr
 
 def upgrade() -> None:
     op.add_column('money_event', sa.Column('amount_minor', sa.BigInteger(), nullable=False, server_default='0'))
+    # 非应计 (non-accrual): the frozen threshold and what each contract holds in suspense
+    op.add_column('contract', sa.Column('non_accrual_dpd', sa.Integer(), nullable=False, server_default='90'))
+    op.add_column('contract', sa.Column('suspended_interest_minor', sa.BigInteger(), nullable=False, server_default='0'))
+    op.add_column('contract', sa.Column('suspended_penalty_minor', sa.BigInteger(), nullable=False, server_default='0'))
+    op.add_column('subledger_balance', sa.Column('suspense_minor', sa.BigInteger(), nullable=False, server_default='0'))
+    op.create_index('ix_contract_suspense', 'contract', ['dpd'], sqlite_where=sa.text("suspended_interest_minor + suspended_penalty_minor > 0"),
+                    postgresql_where=sa.text("suspended_interest_minor + suspended_penalty_minor > 0"))
     op.add_column('collection_case', sa.Column('close_reason', sa.String(16), nullable=True))
     op.add_column('collection_case', sa.Column('stage', sa.String(16), nullable=False, server_default='soft'))
     op.add_column('collection_case', sa.Column('collection_status', sa.String(16), nullable=False, server_default='new'))
@@ -84,7 +91,7 @@ def upgrade() -> None:
         cur(),
         sa.Column('made_date', sa.Date(), nullable=False),
         sa.Column('promised_date', sa.Date(), nullable=False),
-        sa.Column('status', sa.String(8), nullable=False, server_default='open'),
+        sa.Column('status', sa.String(12), nullable=False, server_default='open'),
         money('paid_minor'),
         sa.Column('resolved_date', sa.Date(), nullable=True),
         sa.Column('created_by', BigId, nullable=False),
@@ -225,3 +232,7 @@ def downgrade() -> None:
     for column in ('assigned_at', 'assignee_user_id', 'group_code', 'category', 'collection_status', 'stage', 'close_reason'):
         op.drop_column('collection_case', column)
     op.drop_column('money_event', 'amount_minor')
+    op.drop_index('ix_contract_suspense', table_name='contract')
+    op.drop_column('subledger_balance', 'suspense_minor')
+    for column in ('suspended_penalty_minor', 'suspended_interest_minor', 'non_accrual_dpd'):
+        op.drop_column('contract', column)
