@@ -479,7 +479,8 @@ def demo_collections(cases: int) -> None:
     d = last + timedelta(days=1)
     done = work_the_cases(engine, d, cases=cases)
     click.echo(f"{d} collections: {done.assigned} cases assigned by the rules, {done.contacts} calls, {done.promises} promises, "
-               f"{done.outsourced} sent to agencies, {done.repossessed_and_sold} vehicles repossessed and sold "
+               f"{done.outsourced} sent to agencies, {done.visits} home visits, {done.lawsuits} lawsuit, "
+               f"{done.repossessed_and_sold} vehicles repossessed and sold "
                f"({done.costs_approved} costs approved), {len(done.written_off)} written off, {done.recoveries} recovery")
 
 

@@ -54,7 +54,8 @@ def create_app(engine: Engine | None = None, adapters: Adapters | None = None) -
     app.state.store = Store(engine, adapters or Adapters())
     for router in (users.router, partners.router, parties.customers, parties.vehicles, reference.router, applications.router,
                    approval.router, contracts.router, disbursements.router, postlease.payments_router, postlease.receipts_router,
-                   postlease.requests_router, collections.cases, collections.repossessions):
+                   postlease.requests_router, collections.cases, collections.repossessions,
+                   collections.lawsuits, collections.visits):
         app.include_router(router)
 
     app.add_middleware(BodyLimit)

@@ -632,12 +632,45 @@ class CostPublic(Public):
     request_id: int
 
 
+class LitigationPublic(Public):
+    litigation_id: int
+    case_id: int
+    status: str
+    court: str
+    court_case_no: str | None
+    claim: Money
+    filed_date: Date
+    hearing_date: Date | None
+    judgement_date: Date | None
+    awarded: Money | None
+    judgement_note: str | None
+    closed_date: Date | None
+    close_result: str | None
+    close_note: str | None
+
+
+class VisitPublic(Public):
+    visit_id: int
+    case_id: int
+    status: str
+    visitor: str
+    address_note: str | None
+    dispatched_date: Date
+    reported_date: Date | None
+    outcome: str | None
+    findings: str | None
+    review_comment: str | None
+    reviewed_date: Date | None
+
+
 class CaseDetailPublic(CasePublic):
     contacts: list[ContactPublic]
     promises: list[PromisePublic]
     outsourcing: list[OutsourcingPublic]
     repossessions: list[RepossessionPublic]
     costs: list[CostPublic]
+    litigation: list[LitigationPublic]
+    visits: list[VisitPublic]
 
 
 class CaseContactedPublic(CaseDetailPublic):

@@ -385,3 +385,41 @@ class CostIn(Body):
 
 class WriteOffIn(Body):
     reason: Required
+
+
+class LawsuitIn(Body):
+    court: str = Field(min_length=1, max_length=200)
+    claim: Amount
+    filed_date: date
+    court_case_no: str | None = Field(default=None, max_length=64)
+
+
+class HearingIn(Body):
+    hearing_date: date
+    court_case_no: str | None = Field(default=None, max_length=64)
+
+
+class JudgementIn(Body):
+    judgement_date: date
+    awarded: Amount
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class LawsuitCloseIn(Body):
+    result: Literal["paid", "settled", "enforcement_failed", "withdrawn", "lost"]
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class VisitIn(Body):
+    visitor: str = Field(min_length=1, max_length=64, description="the collector who goes")
+    address_note: str | None = Field(default=None, max_length=500)
+
+
+class VisitReportIn(Body):
+    outcome: Literal["VIS", "VNF"]
+    findings: str = Field(min_length=1, max_length=2000)
+
+
+class VisitReviewIn(Body):
+    decision: Literal["approve", "return"]
+    comment: str | None = Field(default=None, max_length=2000)

@@ -1,7 +1,7 @@
 """A day of the collections team on the demo book, through the same services the entry API calls:
 the team's users, the open cases assigned by the rules, calls logged, promises taken (the nights
-after find them kept or broken), cases sent to agencies, vehicles repossessed with their costs
-approved and sold, contracts written off over two levels, and a recovery after a write-off. So
+after find them kept or broken), cases sent to agencies, home visits and a lawsuit, vehicles
+repossessed with their costs approved and sold, contracts written off over two levels, and a recovery after a write-off. So
 every collections report has rows after `make demo`."""
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ class DayOfWork:
     contacts: int = 0
     promises: int = 0
     outsourced: int = 0
+    lawsuits: int = 0
+    visits: int = 0
     repossessed_and_sold: int = 0
     costs_approved: int = 0
     written_off: list[str] = field(default_factory=list)
@@ -69,7 +71,7 @@ def work_the_cases(engine: Engine, d: date, *, cases: int = 60) -> DayOfWork:
             out.contacts += 1
             if k % 3 == 1:
                 work.log_contact(conn, who, case.collection_case_id, kind="call", outcome="PTP", party="customer", note="承诺还款", today=d)
-                owed = work._arrears(conn, [case.contract_id]).get(case.contract_id, {})
+                owed = work.arrears_of(conn, [case.contract_id]).get(case.contract_id, {})
                 amount = min(sum(owed.values()), 1000_00)
                 if amount > 0:
                     work.promise(conn, who, case.collection_case_id, amount=from_minor(amount), promised_date=d + timedelta(days=k % 3),
@@ -85,6 +87,24 @@ def work_the_cases(engine: Engine, d: date, *, cases: int = 60) -> DayOfWork:
                            today=d)
             work.agency_result(conn, team["supervisor1"], case.collection_case_id, outcome="VIS" if n % 2 else "TPC", note=None, today=d)
             out.outsourced += 1
+        rest = [c for c in late if c.collection_case_id not in chosen][6:]
+        for case in rest[:2]:  # 家访: dispatched, reported, approved
+            visit = work.dispatch_visit(conn, team["supervisor1"], case.collection_case_id, visitor="collector3", address_note="登记住址",
+                                        today=d)
+            work.report_visit(conn, team["collector3"], visit["visit_id"], outcome="VIS", findings="见到本人，称下月还款", today=d)
+            work.review_visit(conn, team["supervisor2"], visit["visit_id"], decision="approve", comment=None, today=d)
+            out.visits += 1
+        for case in rest[2:3]:  # 诉讼: filed, a hearing set, its court fee approved
+            claim = sum(work.arrears_of(conn, [case.contract_id]).get(case.contract_id, {}).values())
+            suit = work.file_lawsuit(conn, team["supervisor1"], case.collection_case_id, court="杭州市西湖区人民法院", claim=from_minor(claim),
+                                     filed_date=d, court_case_no=None, today=d)
+            work.hearing(conn, team["supervisor1"], suit["litigation_id"], hearing_date=d + timedelta(days=30), court_case_no=None)
+            asked = work.request_cost(conn, team["supervisor1"], case.collection_case_id, category="legal", amount=Decimal("850.00"),
+                                      payee="杭州市西湖区人民法院", reason="诉讼费")
+            decide(conn, team["supervisor2"], asked["request_id"], "approve", None, now, d)
+            decide(conn, team["director1"], asked["request_id"], "approve", None, now, d)
+            out.lawsuits += 1
+            out.costs_approved += 1
         for case in sell:
             _repossess_and_sell(conn, team, case, d)
             out.repossessed_and_sold += 1

@@ -20,7 +20,7 @@ from autofin.domain.errors import RuleSetError
 from autofin.domain.money import PPM, D, div_round_half_up, to_minor
 
 BUCKETS = ("current", "M1", "M2", "M3", "M4+")
-STAGES = ("soft", "outsourced", "repossession", "disposal", "written_off")
+STAGES = ("soft", "outsourced", "legal", "repossession", "disposal", "written_off")
 CHANNELS = ("sms", "email", "letter")
 ASSIGNMENT_CONDITIONS = ("buckets", "regions", "partners", "arrears_from")
 

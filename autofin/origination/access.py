@@ -56,6 +56,8 @@ ACTIONS: dict[str, frozenset[str]] = {
     "collections.work": frozenset({"collector", "post_loan_supervisor"}),
     "collections.assign": frozenset({"post_loan_supervisor"}),
     "collections.vehicle": frozenset({"post_loan_supervisor"}),
+    "collections.legal": frozenset({"post_loan_supervisor"}),  # file, record hearings and judgements, close
+    "collections.visit": frozenset({"post_loan_supervisor"}),  # dispatch and review home visits (collectors report them: collections.work)
     "collections.cost": frozenset({"collector", "post_loan_supervisor"}),  # ask for a collection cost
     "collections.write_off": frozenset({"post_loan_supervisor", "finance"}),  # ask for a write-off
     # each level of a post-lease chain names its role (assets/rules/approval_matrix.yaml)

@@ -43,7 +43,9 @@ from autofin.store.models import (
     CollectionCost,
     Contract,
     Customer,
+    FieldVisit,
     Instalment,
+    Litigation,
     Partner,
     PromiseToPay,
     Receipt,
@@ -82,7 +84,7 @@ def _day(value: date | str | None) -> str | None:
     return None if value is None else (value.isoformat() if isinstance(value, date) else str(value))
 
 
-def _arrears(conn: Connection, contract_ids: list[int]) -> dict[int, dict[str, int]]:
+def arrears_of(conn: Connection, contract_ids: list[int]) -> dict[int, dict[str, int]]:
     """Billed and unpaid principal, interest, fees and penalty per contract."""
     if not contract_ids:
         return {}
@@ -109,7 +111,7 @@ _GLANCE = (
 
 def _glance(conn: Connection, rows: list[Any]) -> list[dict[str, Any]]:
     ids = [r.contract_id for r in rows]
-    owed = _arrears(conn, ids)
+    owed = arrears_of(conn, ids)
     case_ids = [r.collection_case_id for r in rows]
     last = {}
     promises = {}
@@ -179,6 +181,8 @@ def view(conn: Connection, who: Principal, case_id: int) -> dict[str, Any]:
                                  .order_by(Repossession.repossession_id)).all()
     costs = conn.execute(select(CollectionCost).where(CollectionCost.collection_case_id == case_id)
                          .order_by(CollectionCost.collection_cost_id)).all()
+    lawsuits = conn.execute(select(Litigation).where(Litigation.collection_case_id == case_id).order_by(Litigation.litigation_id)).all()
+    visits = conn.execute(_VISITS.where(FieldVisit.collection_case_id == case_id).order_by(FieldVisit.field_visit_id)).all()
     return {
         **glance,
         "contacts": [{"contact_id": c.collection_contact_id, "date": _day(c.business_date), "kind": c.kind, "outcome": c.outcome, "party": c.party,
@@ -189,6 +193,8 @@ def view(conn: Connection, who: Principal, case_id: int) -> dict[str, Any]:
         "costs": [{"cost_id": c.collection_cost_id, "category": c.category, "payee": c.payee, "amount": format_minor(c.amount_minor, cur),
                    "recovered": format_minor(c.recovered_minor, cur), "date": _day(c.business_date), "request_id": c.post_lease_request_id}
                   for c in costs],
+        "litigation": [litigation_view(x) for x in lawsuits],
+        "visits": [visit_view(v) for v in visits],
     }
 
 
@@ -330,7 +336,7 @@ def promise(conn: Connection, who: Principal, case_id: int, *, amount: Decimal, 
     amount_ = amount_minor("amount", amount, positive=True)
     if not today <= promised_date <= today + timedelta(days=PROMISE_DAYS):
         raise InputError("promised_date", f"from today ({today}) to {today + timedelta(days=PROMISE_DAYS)}")
-    owed = sum(_arrears(conn, [contract.contract_id]).get(contract.contract_id, {}).values())
+    owed = sum(arrears_of(conn, [contract.contract_id]).get(contract.contract_id, {}).values())
     if amount_ > owed:
         raise InputError("amount", f"{format_minor(amount_)} is more than the {format_minor(owed)} contract {contract.contract_no} owes now")
     open_ = conn.execute(select(PromiseToPay.promise_to_pay_id, PromiseToPay.promised_date).where(
@@ -544,6 +550,159 @@ def sell_vehicle(conn: Connection, who: Principal, repossession_id: int, *, pric
           {"proceeds_minor": proceeds, "costs_recovered_minor": split.costs_recovered_minor, "to_contract_minor": split.to_contract_minor,
            "receipt_id": receipt_id})
     return repossession_view(conn.execute(select(Repossession).where(Repossession.repossession_id == repossession_id)).one())
+
+
+# ---------------------------------------------------------------- litigation (诉讼) and home visits (家访)
+
+CLOSE_RESULTS = ("paid", "settled", "enforcement_failed", "withdrawn", "lost")
+
+
+def litigation_view(x: Any) -> dict[str, Any]:
+    money = lambda v: None if v is None else format_minor(v, x.currency)  # noqa: E731
+    return {"litigation_id": x.litigation_id, "case_id": x.collection_case_id, "status": x.status, "court": x.court,
+            "court_case_no": x.court_case_no, "claim": format_minor(x.claim_minor, x.currency), "filed_date": _day(x.filed_date),
+            "hearing_date": _day(x.hearing_date), "judgement_date": _day(x.judgement_date), "awarded": money(x.awarded_minor),
+            "judgement_note": x.judgement_note, "closed_date": _day(x.closed_date), "close_result": x.close_result, "close_note": x.close_note}
+
+
+def get_litigation(conn: Connection, who: Principal, litigation_id: int) -> tuple[Any, Any]:
+    return of_contract(conn, who, Litigation, litigation_id, "litigation")
+
+
+def _litigation(conn: Connection, litigation_id: int) -> dict[str, Any]:
+    return litigation_view(conn.execute(select(Litigation).where(Litigation.litigation_id == litigation_id)).one())
+
+
+def file_lawsuit(conn: Connection, who: Principal, case_id: int, *, court: str, claim: Decimal, filed_date: date, court_case_no: str | None,
+                 today: date) -> dict[str, Any]:
+    """A lawsuit filed (诉讼登记): the case moves to the legal stage (recall it from an agency first)."""
+    case, contract = _open_case(conn, who, case_id)
+    claim_ = amount_minor("claim", claim, positive=True)
+    if filed_date > today:
+        raise InputError("filed_date", f"not after today ({today})")
+    if case.stage not in ("soft", "legal"):
+        raise Conflict(f"case {case_id} is at stage {case.stage}; a lawsuit is filed from in-house collection")
+    running = conn.execute(select(Litigation.litigation_id).where(Litigation.collection_case_id == case_id,
+                                                                  Litigation.status != "closed")).first()
+    if running is not None:
+        raise Conflict(f"lawsuit {running.litigation_id} of this case is still open")
+    litigation_id = conn.execute(insert(Litigation).values(
+        collection_case_id=case_id, contract_id=contract.contract_id, status="filed", court=_text(court, "court", 200),
+        court_case_no=_text(court_case_no, "court_case_no", 64), claim_minor=claim_, currency=contract.currency, filed_date=filed_date,
+        filed_by=who.user_id).returning(Litigation.litigation_id)).scalar_one()
+    conn.execute(update(CollectionCase).where(CollectionCase.collection_case_id == case_id).values(stage="legal"))
+    audit(conn, who, "litigation.filed", "litigation", litigation_id, None, {"case_id": case_id, "claim_minor": claim_})
+    return _litigation(conn, litigation_id)
+
+
+def _step(conn: Connection, who: Principal, litigation_id: int, allowed: tuple[str, ...], target: str, **values: Any) -> Any:
+    row, _ = get_litigation(conn, who, litigation_id)
+    if row.status not in allowed:
+        raise Conflict(f"lawsuit {litigation_id} is {row.status}; it becomes {target} from {' or '.join(allowed)} only")
+    conn.execute(update(Litigation).where(Litigation.litigation_id == litigation_id).values(status=target, **values))
+    audit(conn, who, f"litigation.{target}", "litigation", litigation_id, {"status": row.status},
+          {"status": target, **{k: (v.isoformat() if isinstance(v, date) else v) for k, v in values.items()}})
+    return row
+
+
+def hearing(conn: Connection, who: Principal, litigation_id: int, *, hearing_date: date, court_case_no: str | None) -> dict[str, Any]:
+    row, _ = get_litigation(conn, who, litigation_id)
+    if hearing_date < row.filed_date:
+        raise InputError("hearing_date", f"not before the filing ({row.filed_date})")
+    _step(conn, who, litigation_id, ("filed", "hearing"), "hearing", hearing_date=hearing_date,
+          court_case_no=_text(court_case_no, "court_case_no", 64) or row.court_case_no)
+    return _litigation(conn, litigation_id)
+
+
+def judgement(conn: Connection, who: Principal, litigation_id: int, *, judgement_date: date, awarded: Decimal, note: str | None,
+              today: date) -> dict[str, Any]:
+    row, _ = get_litigation(conn, who, litigation_id)
+    awarded_ = amount_minor("awarded", awarded)
+    if not row.filed_date <= judgement_date <= today:
+        raise InputError("judgement_date", f"from the filing ({row.filed_date}) to today ({today})")
+    _step(conn, who, litigation_id, ("filed", "hearing"), "judged", judgement_date=judgement_date, awarded_minor=awarded_,
+          judgement_note=_text(note, "note"))
+    return _litigation(conn, litigation_id)
+
+
+def close_lawsuit(conn: Connection, who: Principal, litigation_id: int, *, result: str, note: str | None, today: date) -> dict[str, Any]:
+    """The lawsuit closed (诉讼结案) with its result; the case goes back to in-house collection if still open."""
+    if result not in CLOSE_RESULTS:
+        raise InputError("result", f"one of {', '.join(CLOSE_RESULTS)}")
+    row = _step(conn, who, litigation_id, ("filed", "hearing", "judged"), "closed", closed_date=today, close_result=result,
+                close_note=_text(note, "note"))
+    conn.execute(update(CollectionCase).where(CollectionCase.collection_case_id == row.collection_case_id, CollectionCase.stage == "legal")
+                 .values(stage="soft"))
+    return _litigation(conn, litigation_id)
+
+
+def visit_view(v: Any) -> dict[str, Any]:
+    return {"visit_id": v.field_visit_id, "case_id": v.collection_case_id, "status": v.status, "visitor": v.visitor,
+            "address_note": v.address_note, "dispatched_date": _day(v.dispatched_date), "reported_date": _day(v.reported_date),
+            "outcome": v.outcome, "findings": v.findings, "review_comment": v.review_comment, "reviewed_date": _day(v.reviewed_date)}
+
+
+_VISITS = select(FieldVisit.__table__, AppUser.username.label("visitor")).join(AppUser, AppUser.user_id == FieldVisit.visitor_user_id)
+
+
+def get_visit(conn: Connection, who: Principal, visit_id: int) -> tuple[Any, Any]:
+    return of_contract(conn, who, FieldVisit, visit_id, "visit")
+
+
+def visit_of(conn: Connection, visit_id: int) -> dict[str, Any]:
+    return visit_view(conn.execute(_VISITS.where(FieldVisit.field_visit_id == visit_id)).one())
+
+
+def dispatch_visit(conn: Connection, who: Principal, case_id: int, *, visitor: str, address_note: str | None, today: date) -> dict[str, Any]:
+    """A home visit dispatched to a collector (家访派单); one open visit per case."""
+    _, contract = _open_case(conn, who, case_id)
+    user = _worker(conn, visitor)
+    running = conn.execute(select(FieldVisit.field_visit_id).where(FieldVisit.collection_case_id == case_id,
+                                                                   FieldVisit.status.in_(("dispatched", "reported")))).first()
+    if running is not None:
+        raise Conflict(f"visit {running.field_visit_id} of this case is not yet reviewed")
+    visit_id = conn.execute(insert(FieldVisit).values(
+        collection_case_id=case_id, contract_id=contract.contract_id, status="dispatched", visitor_user_id=user.user_id,
+        address_note=_text(address_note, "address_note", 500), dispatched_date=today, dispatched_by=who.user_id)
+        .returning(FieldVisit.field_visit_id)).scalar_one()
+    audit(conn, who, "visit.dispatched", "field_visit", visit_id, None, {"case_id": case_id, "visitor": visitor})
+    return visit_of(conn, visit_id)
+
+
+def report_visit(conn: Connection, who: Principal, visit_id: int, *, outcome: str, findings: str, today: date) -> dict[str, Any]:
+    """The visitor's report (家访登记): also logged on the case as a visit contact."""
+    row, _ = get_visit(conn, who, visit_id)
+    if row.visitor_user_id != who.user_id:
+        raise Forbidden(f"visit {visit_id} was dispatched to another collector")
+    if row.status != "dispatched":
+        raise Conflict(f"visit {visit_id} is {row.status}")
+    if outcome not in ("VIS", "VNF"):
+        raise InputError("outcome", "VIS (customer met) or VNF (not found)")
+    findings_ = _text(findings, "findings")
+    if not findings_:
+        raise InputError("findings", "what was found: the customer, the vehicle, the address")
+    case = conn.execute(select(CollectionCase).where(CollectionCase.collection_case_id == row.collection_case_id)).one()
+    conn.execute(update(FieldVisit).where(FieldVisit.field_visit_id == visit_id)
+                 .values(status="reported", reported_date=today, outcome=outcome, findings=findings_))
+    _contact(conn, who, case, "visit", outcome, "customer", findings_, None, today)
+    audit(conn, who, "visit.reported", "field_visit", visit_id, {"status": "dispatched"}, {"status": "reported", "outcome": outcome})
+    return visit_of(conn, visit_id)
+
+
+def review_visit(conn: Connection, who: Principal, visit_id: int, *, decision: str, comment: str | None, today: date) -> dict[str, Any]:
+    """A supervisor's review (家访审核): approve, or return the report to the visitor."""
+    row, _ = get_visit(conn, who, visit_id)
+    if decision not in ("approve", "return"):
+        raise InputError("decision", "approve or return")
+    if row.status != "reported":
+        raise Conflict(f"visit {visit_id} is {row.status}; a report is reviewed")
+    if row.visitor_user_id == who.user_id:
+        raise Forbidden("nobody reviews their own visit")
+    target = "approved" if decision == "approve" else "dispatched"
+    conn.execute(update(FieldVisit).where(FieldVisit.field_visit_id == visit_id).values(
+        status=target, reviewed_by=who.user_id, review_comment=_text(comment, "comment"), reviewed_date=today))
+    audit(conn, who, f"visit.{decision}", "field_visit", visit_id, {"status": "reported"}, {"status": target, "comment": comment})
+    return visit_of(conn, visit_id)
 
 
 # ---------------------------------------------------------------- money asked for: costs and write-off

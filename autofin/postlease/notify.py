@@ -4,7 +4,7 @@
 reference. Each message carries a key that stays the same when a night is run again (rule,
 contract, reference date): a provider that keeps keys sends a message once however often the
 step is re-run. `LocalOutbox` is the simulator: it writes each night's messages to
-<data>/outbox/<business date>/<rule>.jsonl and each letter as a PDF beside them, overwriting
+<data>/outbox/<business date>/<rule>.jsonl and the letters as one print file beside them (letters.pdf), overwriting
 what a killed run left, so a re-run leaves the same files. An SMS or e-mail provider plugs in as
 another class with the same `send`.
 """
@@ -29,12 +29,14 @@ class Message:
     recipient: str | None
     contract_no: str
     body: str
-    letter_pdf: bytes | None = None
+    letter_page: int | None = None  # a letter: its first page in the night's print file
 
 
 class Notifier(Protocol):
-    def send(self, business_date: date, messages: Sequence[Message]) -> dict[str, str]:
-        """key → provider reference, for each message accepted (a message left out has failed)."""
+    def send(self, business_date: date, messages: Sequence[Message], letters: bytes | None = None) -> dict[str, str]:
+        """key → provider reference, for each message accepted (a message left out has failed).
+        `letters`: the night's letters as one print file (PDF), each message of channel letter
+        naming its first page."""
         ...
 
 
@@ -42,9 +44,11 @@ class LocalOutbox:
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
 
-    def send(self, business_date: date, messages: Sequence[Message]) -> dict[str, str]:
+    def send(self, business_date: date, messages: Sequence[Message], letters: bytes | None = None) -> dict[str, str]:
         day = self.folder / business_date.isoformat()
-        (day / "letters").mkdir(parents=True, exist_ok=True)
+        day.mkdir(parents=True, exist_ok=True)
+        if letters is not None:
+            write_atomically(day / "letters.pdf", letters)
         by_rule: dict[str, list[Message]] = {}
         for m in messages:
             by_rule.setdefault(m.rule_code, []).append(m)
@@ -55,10 +59,8 @@ class LocalOutbox:
                 if m.recipient is None:
                     continue  # nowhere to send it: left out, so it is marked failed
                 record = {"key": m.key, "channel": m.channel, "to": m.recipient, "contract_no": m.contract_no, "body": m.body}
-                if m.letter_pdf is not None:
-                    name = f"{m.contract_no}-{rule}.pdf"
-                    write_atomically(day / "letters" / name, m.letter_pdf)
-                    record["letter"] = f"letters/{name}"
+                if m.letter_page is not None:
+                    record["letter"] = f"letters.pdf#page={m.letter_page}"
                 lines.append(json.dumps(record, ensure_ascii=False))
                 accepted[m.key] = f"outbox:{business_date.isoformat()}:{m.key}"
             write_atomically(day / f"{rule}.jsonl", ("\n".join(lines) + "\n").encode() if lines else b"")

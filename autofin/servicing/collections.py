@@ -28,7 +28,7 @@ from sqlalchemy import Connection, bindparam, text
 from autofin.domain.collections import CollectionSetup, deal_order, provision_minor, render
 from autofin.domain.money import PPM, format_minor, sql_div_round_half_up
 from autofin.postlease.notice_pdf import notice_facts
-from autofin.postlease.notice_pdf import render as render_notice
+from autofin.postlease.notice_pdf import render_batch as render_letters
 from autofin.postlease.notify import Message
 from autofin.reference import collection_setup
 from autofin.servicing.context import StepContext
@@ -154,10 +154,12 @@ def _reminders(conn: Connection, d: date, ctx: StepContext, setup: CollectionSet
                  [{k: v for k, v in r.items() if k != "contract_no"} for r in rows])
     sent = 0
     if ctx.notifier is not None:
+        letters = [notice_facts(conn, r["contract_id"], d) for r in rows if r["channel"] == "letter"]
+        print_file, first_pages = render_letters(letters) if letters else (None, [])
+        pages = iter(first_pages)
         messages = [Message(f"{r['rule_code']}:{r['contract_id']}:{r['ref_date'].isoformat()}", r["rule_code"], r["channel"], r["recipient"],
-                            r["contract_no"], r["body"],
-                            render_notice(notice_facts(conn, r["contract_id"], d)) if r["channel"] == "letter" else None) for r in rows]
-        accepted = ctx.notifier.send(d, messages)
+                            r["contract_no"], r["body"], next(pages) if r["channel"] == "letter" else None) for r in rows]
+        accepted = ctx.notifier.send(d, messages, print_file)
         marks = [{"ref": accepted.get(m.key), "status": "sent" if m.key in accepted else "failed", "rule": r["rule_code"],
                   "contract_id": r["contract_id"], "ref_date": r["ref_date"]} for m, r in zip(messages, rows, strict=True)]
         conn.execute(text("UPDATE notification SET status = :status, provider_ref = :ref WHERE rule_code = :rule AND contract_id = :contract_id "

@@ -704,6 +704,54 @@ class Repossession(Base):
     created_at: Mapped[datetime] = created_at()
 
 
+class Litigation(Base):
+    """A lawsuit on a case (诉讼登记): filed → hearing → judged → closed. close_result:
+    paid|settled|enforcement_failed|withdrawn|lost. Its costs are asked for and approved as
+    collection costs of category legal."""
+
+    __tablename__ = "litigation"
+    litigation_id: Mapped[int] = pk()
+    collection_case_id: Mapped[int] = fk("collection_case.collection_case_id")
+    contract_id: Mapped[int] = fk("contract.contract_id")
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    court: Mapped[str] = mapped_column(String(200))
+    court_case_no: Mapped[str | None] = mapped_column(String(64))
+    claim_minor: Mapped[int] = money(None)
+    currency: Mapped[str] = currency()
+    filed_date: Mapped[date] = mapped_column(Date)
+    hearing_date: Mapped[date | None] = mapped_column(Date)
+    judgement_date: Mapped[date | None] = mapped_column(Date)
+    awarded_minor: Mapped[int | None] = mapped_column(BigInteger)
+    judgement_note: Mapped[str | None] = mapped_column(Text)
+    closed_date: Mapped[date | None] = mapped_column(Date)
+    close_result: Mapped[str | None] = mapped_column(String(24))
+    close_note: Mapped[str | None] = mapped_column(Text)
+    filed_by: Mapped[int] = fk("app_user.user_id", index=False)
+    created_at: Mapped[datetime] = created_at()
+
+
+class FieldVisit(Base):
+    """A home visit (家访): dispatched to a collector, reported by them (an outcome and findings, also
+    logged as a visit contact), reviewed by a supervisor. status: dispatched|reported|approved; a
+    report sent back returns it to dispatched."""
+
+    __tablename__ = "field_visit"
+    field_visit_id: Mapped[int] = pk()
+    collection_case_id: Mapped[int] = fk("collection_case.collection_case_id")
+    contract_id: Mapped[int] = fk("contract.contract_id", index=False)
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    visitor_user_id: Mapped[int] = fk("app_user.user_id")
+    address_note: Mapped[str | None] = mapped_column(String(500))
+    dispatched_date: Mapped[date] = mapped_column(Date)
+    dispatched_by: Mapped[int] = fk("app_user.user_id", index=False)
+    reported_date: Mapped[date | None] = mapped_column(Date)
+    outcome: Mapped[str | None] = mapped_column(String(8))
+    findings: Mapped[str | None] = mapped_column(Text)
+    reviewed_by: Mapped[int | None] = fk("app_user.user_id", nullable=True, index=False)
+    review_comment: Mapped[str | None] = mapped_column(Text)
+    reviewed_date: Mapped[date | None] = mapped_column(Date)
+
+
 class CollectionCost(Base):
     """A collection cost approved and posted (category from assets/collections.yaml); a sale of
     the repossessed vehicle recovers it first (recovered_minor)."""

@@ -283,3 +283,61 @@ def test_the_collections_parameters_are_readable_by_every_role(world: World):
     assert setup["assignment"][0] == {"when": {"arrears_from": "50000.00"}, "group": "HIGH"}
     assert setup["agencies"]["AG-SHHT"] == {"name": "上海华通商务咨询有限公司", "commission_rate": "0.12", "max_days": 60}
     assert setup["provisioning"] == {"current": "0.01", "M1": "0.05", "M2": "0.2", "M3": "0.4", "M4+": "0.7"}
+
+
+def test_a_lawsuit_and_a_home_visit_on_a_case(staff: World):
+    world = staff
+    case, _ = a_case(world)
+    case_id = case["case_id"]
+    with write_transaction(world.engine) as conn:
+        world.tokens["supervisor2"] = add_user(conn, "supervisor2", "post_loan_supervisor")[1]
+
+    # 家访: dispatched to collector1, reported by them (and logged as a visit contact), returned once, then approved
+    world.call("POST", f"/collection-cases/{case_id}/visits", "collector1", 403, json={"visitor": "collector1"})
+    visit = world.call("POST", f"/collection-cases/{case_id}/visits", "post_loan_supervisor", 201,
+                       json={"visitor": "collector1", "address_note": "杭州市西湖区某小区"}).json()
+    vid = visit["visit_id"]
+    assert (visit["status"], visit["visitor"]) == ("dispatched", "collector1")
+    world.call("POST", f"/collection-cases/{case_id}/visits", "post_loan_supervisor", 409, json={"visitor": "collector2"})  # one at a time
+    world.call("POST", f"/visits/{vid}/report", "collector2", 403, json={"outcome": "VIS", "findings": "x"})  # not theirs
+    world.call("POST", f"/visits/{vid}/review", "post_loan_supervisor", 409, json={"decision": "approve"})  # nothing reported yet
+    reported = world.call("POST", f"/visits/{vid}/report", "collector1", 200, json={"outcome": "VNF", "findings": "人不在，邻居称已搬走"}).json()
+    assert (reported["status"], reported["outcome"]) == ("reported", "VNF")
+    assert world.call("POST", f"/visits/{vid}/review", "post_loan_supervisor", 200, json={"decision": "return", "comment": "补充车辆情况"}
+                      ).json()["status"] == "dispatched"
+    world.call("POST", f"/visits/{vid}/report", "collector1", 200, json={"outcome": "VIS", "findings": "见到本人，车辆在小区停放"})
+    approved = world.call("POST", f"/visits/{vid}/review", "supervisor2", 200, json={"decision": "approve"}).json()
+    assert (approved["status"], approved["review_comment"]) == ("approved", None)
+    contacts = world.call("GET", f"/collection-cases/{case_id}", "collector1", 200).json()["contacts"]
+    assert [(c["kind"], c["outcome"], c["by"]) for c in contacts] == [("visit", "VNF", "collector1"), ("visit", "VIS", "collector1")]
+
+    # 诉讼: filed (the case moves to legal), a hearing, the judgement, its costs approved as legal costs, closed
+    world.call("POST", f"/collection-cases/{case_id}/litigation", "collector1", 403,
+               json={"court": "杭州市西湖区人民法院", "claim": "60000.00", "filed_date": TODAY.isoformat()})
+    late = world.call("POST", f"/collection-cases/{case_id}/litigation", "post_loan_supervisor", 422,
+                      json={"court": "杭州市西湖区人民法院", "claim": "60000.00", "filed_date": (TODAY + timedelta(days=1)).isoformat()}).json()
+    assert late["detail"][0]["loc"][-1] == "filed_date"
+    suit = world.call("POST", f"/collection-cases/{case_id}/litigation", "post_loan_supervisor", 201,
+                      json={"court": "杭州市西湖区人民法院", "claim": "60000.00", "filed_date": TODAY.isoformat()}).json()
+    lid = suit["litigation_id"]
+    assert (suit["status"], suit["claim"]) == ("filed", "60000.00")
+    assert world.call("GET", f"/collection-cases/{case_id}", "collector1", 200).json()["stage"] == "legal"
+    world.call("POST", f"/collection-cases/{case_id}/outsourcing", "post_loan_supervisor", 409, json={"agency": "AG-SHHT", "days": 30})
+    world.call("POST", f"/litigation/{lid}/close", "post_loan_supervisor", 422, json={"result": "won"})
+    world.call("POST", f"/litigation/{lid}/hearing", "post_loan_supervisor", 200,
+               json={"hearing_date": (TODAY + timedelta(days=20)).isoformat(), "court_case_no": "(2026)浙0106民初1234号"})
+    judged = world.call("POST", f"/litigation/{lid}/judgement", "post_loan_supervisor", 200,
+                        json={"judgement_date": TODAY.isoformat(), "awarded": "58000.00", "note": "支持本金及罚息"}).json()
+    assert (judged["status"], judged["awarded"], judged["court_case_no"]) == ("judged", "58000.00", "(2026)浙0106民初1234号")
+    asked = world.call("POST", f"/collection-cases/{case_id}/costs", "post_loan_supervisor", 201,
+                       json={"category": "legal", "amount": "1250.00", "payee": "杭州市西湖区人民法院", "reason": "诉讼费"}).json()
+    decide(world, asked["request_id"], "supervisor2")
+    assert decide(world, asked["request_id"], "finance_director")["executed"]["amount"] == "1250.00"
+    assert balance(world, "6603.01") == 1250_00 and balance(world, "2202.02") == -1250_00
+    closed = world.call("POST", f"/litigation/{lid}/close", "post_loan_supervisor", 200, json={"result": "enforcement_failed"}).json()
+    assert (closed["status"], closed["close_result"], closed["closed_date"]) == ("closed", "enforcement_failed", TODAY.isoformat())
+    world.call("POST", f"/litigation/{lid}/hearing", "post_loan_supervisor", 409, json={"hearing_date": TODAY.isoformat()})
+    detail = world.call("GET", f"/collection-cases/{case_id}", "auditor", 200).json()
+    assert detail["stage"] == "soft" and [x["status"] for x in detail["litigation"]] == ["closed"]
+    assert [c["category"] for c in detail["costs"]] == ["legal"]
+    ledger_ok(world)

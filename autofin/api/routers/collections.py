@@ -15,11 +15,13 @@ from autofin.api.public import (
     CaseContactedPublic,
     CaseDetailPublic,
     CasePublic,
+    LitigationPublic,
     OutsourcingPublic,
     PostLeaseRequestPublic,
     PromisePublic,
     PublicRouter,
     RepossessionPublic,
+    VisitPublic,
 )
 from autofin.api.schemas import (
     AgencyResultIn,
@@ -28,6 +30,10 @@ from autofin.api.schemas import (
     CaseStatusIn,
     ContactIn,
     CostIn,
+    HearingIn,
+    JudgementIn,
+    LawsuitCloseIn,
+    LawsuitIn,
     Limit,
     Offset,
     OutsourceIn,
@@ -38,6 +44,9 @@ from autofin.api.schemas import (
     RepossessionOrderIn,
     SaleIn,
     ValuationIn,
+    VisitIn,
+    VisitReportIn,
+    VisitReviewIn,
     WriteOffIn,
 )
 from autofin.domain.errors import InputError
@@ -48,6 +57,8 @@ from autofin.servicing.collections import assign_by_rules
 
 cases = PublicRouter(prefix="/collection-cases", tags=["collections"])
 repossessions = PublicRouter(prefix="/repossessions", tags=["collections"])
+lawsuits = PublicRouter(prefix="/litigation", tags=["collections"])
+visits = PublicRouter(prefix="/visits", tags=["collections"])
 
 Bucket = Annotated[str | None, Query(pattern="^(M1|M2|M3|M4\\+|current)$")]
 
@@ -217,3 +228,67 @@ def sale(s: StoreDep, repossession_id: PathId, body: SaleIn, who: Caller) -> Rep
     with s.write() as conn:
         return RepossessionPublic.model_validate(svc.sell_vehicle(conn, who, repossession_id, price=body.price, buyer=body.buyer,
                                                                   today=s.today()))
+
+
+@cases.post("/{case_id}/litigation", status_code=201, dependencies=[requires("collections.legal")])
+def file_lawsuit(s: StoreDep, case_id: PathId, body: LawsuitIn, who: Caller) -> LitigationPublic:
+    """A lawsuit filed (诉讼登记); its costs are asked for as collection costs of category legal."""
+    with s.write() as conn:
+        return LitigationPublic.model_validate(svc.file_lawsuit(conn, who, case_id, court=body.court, claim=body.claim, filed_date=body.filed_date,
+                                                                court_case_no=body.court_case_no, today=s.today()))
+
+
+@lawsuits.get("/{litigation_id}")
+def get_lawsuit(s: StoreDep, litigation_id: PathId, who: Caller) -> LitigationPublic:
+    with s.read() as conn:
+        return LitigationPublic.model_validate(svc.litigation_view(svc.get_litigation(conn, who, litigation_id)[0]))
+
+
+@lawsuits.post("/{litigation_id}/hearing", dependencies=[requires("collections.legal")])
+def hearing(s: StoreDep, litigation_id: PathId, body: HearingIn, who: Caller) -> LitigationPublic:
+    with s.write() as conn:
+        return LitigationPublic.model_validate(svc.hearing(conn, who, litigation_id, hearing_date=body.hearing_date,
+                                                           court_case_no=body.court_case_no))
+
+
+@lawsuits.post("/{litigation_id}/judgement", dependencies=[requires("collections.legal")])
+def judgement(s: StoreDep, litigation_id: PathId, body: JudgementIn, who: Caller) -> LitigationPublic:
+    with s.write() as conn:
+        return LitigationPublic.model_validate(svc.judgement(conn, who, litigation_id, judgement_date=body.judgement_date, awarded=body.awarded,
+                                                             note=body.note, today=s.today()))
+
+
+@lawsuits.post("/{litigation_id}/close", dependencies=[requires("collections.legal")])
+def close_lawsuit(s: StoreDep, litigation_id: PathId, body: LawsuitCloseIn, who: Caller) -> LitigationPublic:
+    """The lawsuit closed (诉讼结案) with its result; the case goes back to in-house collection."""
+    with s.write() as conn:
+        return LitigationPublic.model_validate(svc.close_lawsuit(conn, who, litigation_id, result=body.result, note=body.note, today=s.today()))
+
+
+@cases.post("/{case_id}/visits", status_code=201, dependencies=[requires("collections.visit")])
+def dispatch_visit(s: StoreDep, case_id: PathId, body: VisitIn, who: Caller) -> VisitPublic:
+    """A home visit dispatched to a collector (家访派单)."""
+    with s.write() as conn:
+        return VisitPublic.model_validate(svc.dispatch_visit(conn, who, case_id, visitor=body.visitor, address_note=body.address_note,
+                                                             today=s.today()))
+
+
+@visits.get("/{visit_id}")
+def get_visit(s: StoreDep, visit_id: PathId, who: Caller) -> VisitPublic:
+    with s.read() as conn:
+        svc.get_visit(conn, who, visit_id)
+        return VisitPublic.model_validate(svc.visit_of(conn, visit_id))
+
+
+@visits.post("/{visit_id}/report", dependencies=[requires("collections.work")])
+def report_visit(s: StoreDep, visit_id: PathId, body: VisitReportIn, who: Caller) -> VisitPublic:
+    """The visitor's report (家访登记), logged on the case as a visit contact."""
+    with s.write() as conn:
+        return VisitPublic.model_validate(svc.report_visit(conn, who, visit_id, outcome=body.outcome, findings=body.findings, today=s.today()))
+
+
+@visits.post("/{visit_id}/review", dependencies=[requires("collections.visit")])
+def review_visit(s: StoreDep, visit_id: PathId, body: VisitReviewIn, who: Caller) -> VisitPublic:
+    """A supervisor's review (家访审核): approve, or return the report to the visitor."""
+    with s.write() as conn:
+        return VisitPublic.model_validate(svc.review_visit(conn, who, visit_id, decision=body.decision, comment=body.comment, today=s.today()))

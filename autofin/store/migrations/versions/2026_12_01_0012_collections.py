@@ -173,6 +173,60 @@ def upgrade() -> None:
         op.create_index(op.f(f'ix_repossession_{column}'), 'repossession', [column])
 
     op.create_table(
+        'litigation',
+        sa.Column('litigation_id', BigId, autoincrement=True, nullable=False),
+        sa.Column('collection_case_id', BigId, nullable=False),
+        sa.Column('contract_id', BigId, nullable=False),
+        sa.Column('status', sa.String(12), nullable=False),
+        sa.Column('court', sa.String(200), nullable=False),
+        sa.Column('court_case_no', sa.String(64), nullable=True),
+        money('claim_minor', False),
+        cur(),
+        sa.Column('filed_date', sa.Date(), nullable=False),
+        sa.Column('hearing_date', sa.Date(), nullable=True),
+        sa.Column('judgement_date', sa.Date(), nullable=True),
+        sa.Column('awarded_minor', sa.BigInteger(), nullable=True),
+        sa.Column('judgement_note', sa.Text(), nullable=True),
+        sa.Column('closed_date', sa.Date(), nullable=True),
+        sa.Column('close_result', sa.String(24), nullable=True),
+        sa.Column('close_note', sa.Text(), nullable=True),
+        sa.Column('filed_by', BigId, nullable=False),
+        created(),
+        fk('collection_case_id', 'collection_case', 'collection_case_id', 'litigation'),
+        fk('contract_id', 'contract', 'contract_id', 'litigation'),
+        fk('filed_by', 'app_user', 'user_id', 'litigation'),
+        sa.PrimaryKeyConstraint('litigation_id', name=op.f('pk_litigation')),
+    )
+    for column in ('collection_case_id', 'contract_id', 'status'):
+        op.create_index(op.f(f'ix_litigation_{column}'), 'litigation', [column])
+
+    op.create_table(
+        'field_visit',
+        sa.Column('field_visit_id', BigId, autoincrement=True, nullable=False),
+        sa.Column('collection_case_id', BigId, nullable=False),
+        sa.Column('contract_id', BigId, nullable=False),
+        sa.Column('status', sa.String(12), nullable=False),
+        sa.Column('visitor_user_id', BigId, nullable=False),
+        sa.Column('address_note', sa.String(500), nullable=True),
+        sa.Column('dispatched_date', sa.Date(), nullable=False),
+        sa.Column('dispatched_by', BigId, nullable=False),
+        sa.Column('reported_date', sa.Date(), nullable=True),
+        sa.Column('outcome', sa.String(8), nullable=True),
+        sa.Column('findings', sa.Text(), nullable=True),
+        sa.Column('reviewed_by', BigId, nullable=True),
+        sa.Column('review_comment', sa.Text(), nullable=True),
+        sa.Column('reviewed_date', sa.Date(), nullable=True),
+        fk('collection_case_id', 'collection_case', 'collection_case_id', 'field_visit'),
+        fk('contract_id', 'contract', 'contract_id', 'field_visit'),
+        fk('visitor_user_id', 'app_user', 'user_id', 'field_visit'),
+        fk('dispatched_by', 'app_user', 'user_id', 'field_visit'),
+        fk('reviewed_by', 'app_user', 'user_id', 'field_visit'),
+        sa.PrimaryKeyConstraint('field_visit_id', name=op.f('pk_field_visit')),
+    )
+    for column in ('collection_case_id', 'status', 'visitor_user_id'):
+        op.create_index(op.f(f'ix_field_visit_{column}'), 'field_visit', [column])
+
+    op.create_table(
         'collection_cost',
         sa.Column('collection_cost_id', BigId, autoincrement=True, nullable=False),
         sa.Column('collection_case_id', BigId, nullable=False),
@@ -225,7 +279,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ('provision_run', 'notification', 'collection_cost', 'repossession', 'agency_recovery', 'case_outsourcing',
+    for table in ('provision_run', 'notification', 'collection_cost', 'field_visit', 'litigation', 'repossession', 'agency_recovery', 'case_outsourcing',
                   'promise_to_pay', 'collection_contact'):
         op.drop_table(table)
     op.drop_index(op.f('ix_collection_case_assignee_user_id'), table_name='collection_case')

@@ -1,6 +1,6 @@
 -- Every collection case with the work done on it and the money it moved: contacts, promises,
--- the agency and what it recovered, collection costs and what a sale recovered of them, the
--- vehicle's sale, the amount written off and what came in after the write-off.
+-- the agency and what it recovered, collection costs and what a sale recovered of them, a lawsuit
+-- and home visits, the vehicle's sale, the amount written off and what came in after the write-off.
 with contacts as (
     select collection_case_id, count(*) as contacts from {{ ref('stg_store__collection_contacts') }} group by 1
 ),
@@ -21,6 +21,13 @@ costs as (
 sales as (
     select collection_case_id, max(repossession_status) as repossession_status, sum(sale_price) as sale_price
     from {{ ref('stg_store__repossessions') }} group by 1
+),
+lawsuits as (
+    select collection_case_id, max(litigation_status) as litigation_status, sum(awarded) as awarded
+    from {{ ref('stg_store__litigation') }} group by 1
+),
+visits as (
+    select collection_case_id, count(*) as visits from {{ ref('stg_store__field_visits') }} group by 1
 ),
 losses as (
     select contract_id,
@@ -52,6 +59,9 @@ select
     coalesce(a.agency_commission, 0) as agency_commission,
     coalesce(co.costs, 0) as costs,
     coalesce(co.costs_recovered, 0) as costs_recovered,
+    lw.litigation_status,
+    lw.awarded,
+    coalesce(fv.visits, 0) as visits,
     s.repossession_status,
     s.sale_price,
     coalesce(l.written_off, 0) as written_off,
@@ -64,5 +74,7 @@ left join promises p on p.collection_case_id = k.collection_case_id
 left join agencies a on a.collection_case_id = k.collection_case_id
 left join costs co on co.collection_case_id = k.collection_case_id
 left join sales s on s.collection_case_id = k.collection_case_id
+left join lawsuits lw on lw.collection_case_id = k.collection_case_id
+left join visits fv on fv.collection_case_id = k.collection_case_id
 left join losses l on l.contract_id = k.contract_id and k.close_reason = 'written_off'
 order by k.collection_case_id
