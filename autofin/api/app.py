@@ -34,7 +34,9 @@ from autofin.store.migrate import require_current
 
 DESCRIPTION = """The entry API of autofin: partners, customers, vehicles, applications, quotes and
 pre-approval; tiered approval, contracts and e-signatures, disbursement; payments entered by hand,
-early settlement and the post-lease exceptions with their approval chains. Authenticate with `Authorization: Bearer <token>` (`autofin users add` prints one).
+early settlement and the post-lease exceptions with their approval chains; the collections workbench
+(cases, contacts, promises, agencies, home visits, lawsuits, repossession and disposal, collection
+costs and write-offs). Authenticate with `Authorization: Bearer <token>` (`autofin users add` prints one).
 Create requests accept an `Idempotency-Key` header. Amounts are yuan as decimal strings."""
 
 

@@ -47,7 +47,7 @@ def work_cases(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
     counts.update(_promises(conn, d))
     counts.update(_agencies(conn, d, batch))
     counts.update(_reminders(conn, d, ctx, setup))
-    counts.update(assign_by_rules(conn, d, setup, datetime.now(UTC)))
+    counts.update(assign_by_rules(conn, d, setup, datetime.now(UTC), new_only=True))
     counts.update(_release_suspense(conn, d, batch))
     counts.update(_provisions(conn, d, setup, batch))
     posted = post_batch(conn, batch, ctx.templates)
@@ -179,15 +179,18 @@ def _as_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
-def assign_by_rules(conn: Connection, d: date, setup: CollectionSetup, now: datetime, case_ids: list[int] | None = None) -> dict[str, Any]:
-    """Open cases with nobody on them (or those named) to the group of the first matching rule, dealt
-    round the group's members with the fewest open cases first, largest arrears first. Members who
-    are not active collectors or supervisors in the store are left out; a group with none keeps
-    its cases in its queue unassigned."""
+def assign_by_rules(conn: Connection, d: date, setup: CollectionSetup, now: datetime, case_ids: list[int] | None = None, *,
+                    new_only: bool = False) -> dict[str, Any]:
+    """Open cases with nobody on them (or those named; or, `new_only`, those never dealt: the
+    night's new cases) to the group of the first matching rule, dealt round the group's members
+    with the fewest open cases first, largest arrears first. Members who are not active collectors
+    or supervisors in the store are left out; a group with none keeps its cases in its queue
+    unassigned, and the nightly run leaves them there (a supervisor re-deals them)."""
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_case_facts (collection_case_id BIGINT PRIMARY KEY, bucket VARCHAR(8), "
                       "region VARCHAR(32), partner_code VARCHAR(32), arrears BIGINT, group_code VARCHAR(24))"))
     conn.execute(text("DELETE FROM tmp_case_facts"))
-    which = "k.assignee_user_id IS NULL" if case_ids is None else "k.collection_case_id IN :ids"
+    which = ("k.collection_case_id IN :ids" if case_ids is not None else
+             "k.assignee_user_id IS NULL AND k.group_code IS NULL" if new_only else "k.assignee_user_id IS NULL")
     params: dict[str, Any] = {} if case_ids is None else {"ids": case_ids}
     conn.execute(
         text(

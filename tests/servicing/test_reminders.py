@@ -59,3 +59,17 @@ def test_reminders_go_out_once_with_their_exact_words(store, ctx, tmp_path):
     with write_transaction(store) as conn:
         assert _reminders(conn, D1, ctx, collection_setup()) == {"reminders": 0, "reminders_sent": 0}
         assert conn.execute(text("SELECT COUNT(*) FROM notification")).scalar_one() == before
+
+
+def test_the_night_deals_only_its_new_cases(store, ctx):
+    """Cases left in a group's queue (no member in the store yet) stay there: the next night deals
+    only the cases opened that night, not the whole queue again."""
+    from autofin.servicing.cycle import run_day
+
+    seed(store, contracts=300)
+    first = {r.step: r.counts for r in run_day(store, D1, ctx)}
+    assert first["collections"]["cases_left_in_group_queue"] == first["delinquency"]["cases_opened"] > 0
+    second = {r.step: r.counts for r in run_day(store, D1 + timedelta(days=1), ctx)}
+    assert second["collections"]["cases_left_in_group_queue"] == second["delinquency"]["cases_opened"]
+    with store.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM collection_case WHERE status = 'open' AND group_code IS NULL")).scalar_one() == 0
