@@ -455,17 +455,24 @@ def order_repossession(conn: Connection, who: Principal, case_id: int, *, agent:
     return repossession_view(conn.execute(select(Repossession).where(Repossession.repossession_id == repossession_id)).one())
 
 
-def _move(conn: Connection, who: Principal, repossession_id: int, allowed: tuple[str, ...], target: str, **values: Any) -> Any:
-    row, _ = get_repossession(conn, who, repossession_id)
+def _advance(conn: Connection, who: Principal, model: Any, key: int, entity: str, allowed: tuple[str, ...], target: str,
+             **values: Any) -> Any:
+    """A repossession's or a lawsuit's status moved on, from one of `allowed` only, in one conditional
+    UPDATE (of two people acting at once exactly one wins), and audited. Returns the row as it was."""
+    row, _ = of_contract(conn, who, model, key, entity)
     if row.status not in allowed:
-        raise Conflict(f"repossession {repossession_id} is {row.status}; it becomes {target} from {' or '.join(allowed)} only")
-    changed = conn.execute(update(Repossession).where(Repossession.repossession_id == repossession_id, Repossession.status == row.status)
-                           .values(status=target, **values)).rowcount
+        raise Conflict(f"{entity} {key} is {row.status}; it becomes {target} from {' or '.join(allowed)} only")
+    primary = model.__table__.primary_key.columns.values()[0]
+    changed = conn.execute(update(model).where(primary == key, model.status == row.status).values(status=target, **values)).rowcount
     if not changed:
-        raise Conflict(f"repossession {repossession_id} changed meanwhile")
-    audit(conn, who, f"repossession.{target}", "repossession", repossession_id, {"status": row.status},
+        raise Conflict(f"{entity} {key} changed meanwhile")
+    audit(conn, who, f"{model.__tablename__}.{target}", model.__tablename__, key, {"status": row.status},
           {"status": target, **{k: (v.isoformat() if isinstance(v, date) else v) for k, v in values.items()}})
     return row
+
+
+def _move(conn: Connection, who: Principal, repossession_id: int, allowed: tuple[str, ...], target: str, **values: Any) -> Any:
+    return _advance(conn, who, Repossession, repossession_id, "repossession", allowed, target, **values)
 
 
 def register_repossession(conn: Connection, who: Principal, repossession_id: int, *, repossessed_date: date, storage_location: str,
@@ -596,13 +603,7 @@ def file_lawsuit(conn: Connection, who: Principal, case_id: int, *, court: str, 
 
 
 def _step(conn: Connection, who: Principal, litigation_id: int, allowed: tuple[str, ...], target: str, **values: Any) -> Any:
-    row, _ = get_litigation(conn, who, litigation_id)
-    if row.status not in allowed:
-        raise Conflict(f"lawsuit {litigation_id} is {row.status}; it becomes {target} from {' or '.join(allowed)} only")
-    conn.execute(update(Litigation).where(Litigation.litigation_id == litigation_id).values(status=target, **values))
-    audit(conn, who, f"litigation.{target}", "litigation", litigation_id, {"status": row.status},
-          {"status": target, **{k: (v.isoformat() if isinstance(v, date) else v) for k, v in values.items()}})
-    return row
+    return _advance(conn, who, Litigation, litigation_id, "litigation", allowed, target, **values)
 
 
 def hearing(conn: Connection, who: Principal, litigation_id: int, *, hearing_date: date, court_case_no: str | None) -> dict[str, Any]:

@@ -36,6 +36,10 @@ from autofin.servicing.sql import analyze
 from autofin.store.ledger import current_balances_sql, post_batch
 
 ALLOWANCE_ACCOUNT = "1231"
+# what contract c owes on its billed instalments: principal, interest, fees and penalty unpaid
+ARREARS = ("(SELECT COALESCE(SUM(i.principal_minor + i.interest_minor + i.fee_minor + i.penalty_minor - i.paid_principal_minor "
+           "- i.paid_interest_minor - i.paid_fee_minor - i.paid_penalty_minor), 0) FROM instalment i "
+           "WHERE i.contract_id = c.contract_id AND i.status = 'billed')")
 # money the customer paid: what counts for a promise and for an agency's recovery
 PAID_BY_CUSTOMER = "r.source NOT IN ('credit', 'disposal') AND r.status <> 'reversed'"
 
@@ -133,9 +137,7 @@ def _reminders(conn: Connection, d: date, ctx: StepContext, setup: CollectionSet
             found = conn.execute(
                 text(
                     "SELECT c.contract_id, c.contract_no, c.currency, c.dpd, cu.mobile, cu.name, :ref AS ref_date, "
-                    "(SELECT COALESCE(SUM(i.principal_minor + i.interest_minor + i.fee_minor + i.penalty_minor - i.paid_principal_minor "
-                    "- i.paid_interest_minor - i.paid_fee_minor - i.paid_penalty_minor), 0) FROM instalment i "
-                    "WHERE i.contract_id = c.contract_id AND i.status = 'billed') AS arrears "
+                    f"{ARREARS} AS arrears "
                     "FROM contract c JOIN customer cu ON cu.customer_id = c.customer_id "
                     "WHERE c.status = 'active' AND c.dpd = :days AND NOT EXISTS (SELECT 1 FROM notification n "
                     "WHERE n.rule_code = :rule AND n.contract_id = c.contract_id AND n.ref_date = :ref)"
@@ -195,9 +197,8 @@ def assign_by_rules(conn: Connection, d: date, setup: CollectionSetup, now: date
     conn.execute(
         text(
             "INSERT INTO tmp_case_facts (collection_case_id, bucket, region, partner_code, arrears) "
-            "SELECT k.collection_case_id, c.bucket, p.region, p.partner_code, (SELECT COALESCE(SUM(i.principal_minor + i.interest_minor + i.fee_minor "
-            "+ i.penalty_minor - i.paid_principal_minor - i.paid_interest_minor - i.paid_fee_minor - i.paid_penalty_minor), 0) FROM instalment i "
-            "WHERE i.contract_id = c.contract_id AND i.status = 'billed') FROM collection_case k JOIN contract c ON c.contract_id = k.contract_id "
+            f"SELECT k.collection_case_id, c.bucket, p.region, p.partner_code, {ARREARS} "
+            "FROM collection_case k JOIN contract c ON c.contract_id = k.contract_id "
             f"JOIN partner p ON p.partner_id = c.partner_id WHERE k.status = 'open' AND {which}"
         ).bindparams(*([bindparam("ids", expanding=True)] if case_ids is not None else [])),
         params,
