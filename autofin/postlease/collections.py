@@ -26,7 +26,7 @@ from autofin.domain.errors import InputError, RuleSetError
 from autofin.domain.lifecycle import CONTRACT
 from autofin.domain.money import format_minor
 from autofin.domain.text import checked_text
-from autofin.origination.access import Principal
+from autofin.origination.access import Principal, scope
 from autofin.origination.audit import audit
 from autofin.origination.contracts import of_contract
 from autofin.origination.errors import Conflict, Forbidden
@@ -149,8 +149,6 @@ def _glance(conn: Connection, rows: list[Any]) -> list[dict[str, Any]]:
 def queue(conn: Connection, who: Principal, *, status: str, stage: str | None, bucket: str | None, group: str | None,
           assignee: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
     """Cases by status, stage, bucket, group and assignee ('me', 'none' or a username), worst first."""
-    from autofin.origination.access import scope
-
     query = _GLANCE.where(CollectionCase.status == status, scope(who, Contract))
     if stage:
         query = query.where(CollectionCase.stage == stage)

@@ -33,6 +33,7 @@ from autofin.postlease.notify import Message
 from autofin.reference import collection_setup
 from autofin.servicing.context import StepContext
 from autofin.servicing.sql import analyze
+from autofin.store.engine import as_date
 from autofin.store.ledger import current_balances_sql, post_batch
 
 ALLOWANCE_ACCOUNT = "1231"
@@ -148,7 +149,7 @@ def _reminders(conn: Connection, d: date, ctx: StepContext, setup: CollectionSet
         for f, v in zip(found, values, strict=True):
             rows.append({"rule_code": rule.code, "contract_id": f.contract_id, "contract_no": f.contract_no, "channel": rule.channel,
                          "recipient": f.mobile if rule.channel == "sms" else (f.name if rule.channel == "letter" else None),
-                         "body": render(rule.text, v), "ref_date": _as_date(f.ref_date), "business_date": d})
+                         "body": render(rule.text, v), "ref_date": as_date(f.ref_date), "business_date": d})
     if not rows:
         return {"reminders": 0, "reminders_sent": 0}
     conn.execute(text("INSERT INTO notification (rule_code, contract_id, channel, recipient, body, ref_date, business_date, status) "
@@ -174,11 +175,7 @@ def _reminders(conn: Connection, d: date, ctx: StepContext, setup: CollectionSet
 
 
 def _iso(value: Any) -> str:
-    return _as_date(value).isoformat()
-
-
-def _as_date(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
+    return as_date(value).isoformat()
 
 
 def assign_by_rules(conn: Connection, d: date, setup: CollectionSetup, now: datetime, case_ids: list[int] | None = None, *,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 from typing import overload
@@ -75,6 +75,11 @@ def utc(moment: None) -> None: ...
 def utc(moment: datetime | None) -> datetime | None:
     """A timestamp read back from the store, in UTC (SQLite returns it without its zone; the store keeps UTC)."""
     return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def as_date(value: date | str) -> date:
+    """A date read back from the store: SQLite hands a text() query's dates back as text."""
+    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 def iso(moment: datetime | None) -> str | None:

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, delete, func, insert, select, text
 
 from autofin.domain.errors import DomainError
 from autofin.domain.ledger import COMPONENTS, Account, Template, TrialBalanceRow, line_sql_expression, trial_balance
+from autofin.store.engine import as_date
 from autofin.store.models import JournalEntry, LedgerTotal, MoneyEvent
 
 
@@ -79,7 +80,7 @@ def post_batch(conn: Connection, batch_id: str, templates: Mapping[str, Template
                  "GROUP BY me.business_date, me.currency"),
             {"batch": batch_id, "event_type": event_type},
         ):
-            day, cur = _as_date(row[0]), row[1]
+            day, cur = as_date(row[0]), row[1]
             for k, line in enumerate(lines_of):
                 value, below_zero = int(row[2 + 2 * k] or 0), int(row[3 + 2 * k] or 0)
                 negative += below_zero
@@ -102,10 +103,6 @@ def post_batch(conn: Connection, batch_id: str, templates: Mapping[str, Template
         {"batch": batch_id},
     )
     return PostingResult(entries, lines, debit_total, credit_total)
-
-
-def _as_date(value: date | str) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(value)  # SQLite hands a text() query's dates back as text
 
 
 def post_contract_events(conn: Connection, batch_id: str, contract: object, business_date: date,
