@@ -111,6 +111,21 @@ class CustomerPublic(Public):
     is_blacklisted: bool
 
 
+class MandatePublic(Public):
+    mandate_ref: str
+    bank_code: str
+    debtor_name: str
+    debtor_account: str = Field(description="masked")
+    signed_date: Date
+    status: str = Field(description="active, revoked, or invalid (stopped by the bank: AC04, MD01, ...)")
+    status_reason: str | None
+
+
+class MandatesPublic(Public):
+    contract_no: str
+    mandates: list[MandatePublic]
+
+
 class PriceRangePublic(Public):
     min: Money
     max: Money

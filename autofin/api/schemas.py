@@ -423,3 +423,19 @@ class VisitReportIn(Body):
 class VisitReviewIn(Body):
     decision: Literal["approve", "return"]
     comment: str | None = Field(default=None, max_length=2000)
+
+
+class ContactChangeIn(Body):
+    mobile: str | None = Field(default=None, max_length=20)
+    city: str | None = Field(default=None, max_length=64)
+    reason: Required
+
+
+class MandateIn(Body):
+    """A new direct-debit mandate (代扣授权) on a new account, signed by the customer."""
+
+    bank_code: str = Field(min_length=1, max_length=16, examples=["ICBC"])
+    account_no: str = Field(pattern="^[0-9]{12,19}$")
+    method: Literal["sms_otp", "face_verification"] = "sms_otp"
+    otp: str | None = Field(default=None, max_length=8)
+    reason: Required

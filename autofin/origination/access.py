@@ -34,6 +34,8 @@ ACTIONS: dict[str, frozenset[str]] = {
     "partners.batch": frozenset({"credit_manager", "credit_director", "finance", "admin"}),
     "customers.write": frozenset({"dealer", "sales"}),
     "customers.blacklist": frozenset({"credit_manager", "credit_director", "admin"}),
+    # customer service (客户信息变更): contact details, and a new direct-debit mandate signed by the customer
+    "customers.service": frozenset({"finance", "post_loan_supervisor"}),
     "vehicles.write": frozenset({"dealer", "sales"}),
     "vehicles.status": frozenset({"dealer", "sales", "post_loan_supervisor", "admin"}),
     "applications.write": frozenset({"dealer", "sales"}),

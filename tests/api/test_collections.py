@@ -341,3 +341,4 @@ def test_a_lawsuit_and_a_home_visit_on_a_case(staff: World):
     assert detail["stage"] == "soft" and [x["status"] for x in detail["litigation"]] == ["closed"]
     assert [c["category"] for c in detail["costs"]] == ["legal"]
     ledger_ok(world)
+

@@ -12,6 +12,7 @@ from autofin.api.public import (
     ContractPublic,
     ContractSummaryPublic,
     DisbursementPublic,
+    MandatesPublic,
     PostLeaseRequestPublic,
     PublicRouter,
     ReceiptPublic,
@@ -19,11 +20,11 @@ from autofin.api.public import (
     SettlementQuotePublic,
     VoucherPublic,
 )
-from autofin.api.schemas import ConditionIn, ContractCancelIn, ExtensionIn, Limit, Offset, RefundIn, SettlementIn, SignIn
+from autofin.api.schemas import ConditionIn, ContractCancelIn, ExtensionIn, Limit, MandateIn, Offset, RefundIn, SettlementIn, SignIn
 from autofin.origination import contracts as svc
 from autofin.origination import disbursements
 from autofin.origination.applications import document_path
-from autofin.postlease import payments, requests, settlement
+from autofin.postlease import customer_service, payments, requests, settlement
 
 router = PublicRouter(prefix="/contracts", tags=["contracts"])
 
@@ -69,6 +70,25 @@ def sign(s: StoreDep, contract_no: str, body: SignIn, who: Caller) -> ContractPu
         signed = svc.sign(conn, who, row, document_sha256=body.document_sha256, method=body.method, otp=body.otp,
                           debit_account=body.account(), provider=s.adapters.signatures, now=s.clock(), today=s.today())
         return ContractPublic.model_validate(svc.view(conn, signed))
+
+
+@router.get("/{contract_no}/mandates")
+def mandates(s: StoreDep, contract_no: str, who: Caller) -> MandatesPublic:
+    """The contract's direct-debit mandates, the one in force and those before it (accounts masked)."""
+    with s.read() as conn:
+        row = svc.get_contract(conn, who, contract_no)
+        return MandatesPublic.model_validate({"contract_no": row.contract_no, "mandates": customer_service.mandates(conn, row)})
+
+
+@router.post("/{contract_no}/mandates", status_code=201, dependencies=[requires("customers.service")])
+def replace_mandate(s: StoreDep, contract_no: str, body: MandateIn, who: Caller) -> MandatesPublic:
+    """A new direct-debit mandate on a new account, signed by the customer; the one in force, or the one
+    the bank stopped (AC04, MD01), is revoked, and the next debit night draws on the new account."""
+    with s.write() as conn:
+        row = svc.get_contract(conn, who, contract_no)
+        return MandatesPublic.model_validate(customer_service.replace_mandate(
+            conn, who, row, bank_code=body.bank_code, account_no=body.account_no, method=body.method, otp=body.otp, reason=body.reason,
+            provider=s.adapters.signatures, now=s.clock(), today=s.today()))
 
 
 @router.post("/{contract_no}/conditions", status_code=201, dependencies=[requires("contracts.conditions")])

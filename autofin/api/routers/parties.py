@@ -7,8 +7,9 @@ from fastapi.responses import JSONResponse
 from autofin.api.deps import Caller, IdempotencyKeyHeader, StoreDep, requires
 from autofin.api.idempotency import run_once
 from autofin.api.public import CustomerPublic, PublicRouter, VehiclePublic
-from autofin.api.schemas import BlacklistIn, CustomerIn, Limit, Offset, PathId, VehicleIn, VehicleStatusIn
+from autofin.api.schemas import BlacklistIn, ContactChangeIn, CustomerIn, Limit, Offset, PathId, VehicleIn, VehicleStatusIn
 from autofin.origination import parties as svc
+from autofin.postlease import customer_service
 
 customers = PublicRouter(prefix="/customers", tags=["customers"])
 vehicles = PublicRouter(prefix="/vehicles", tags=["vehicles"])
@@ -38,6 +39,15 @@ def blacklist_customer(s: StoreDep, customer_id: PathId, body: BlacklistIn, who:
     with s.write() as conn:
         row = svc.get_customer(conn, who, customer_id)
         return CustomerPublic.model_validate(svc.customer_view(svc.set_customer_blacklist(conn, who, row, body.blacklisted, body.reason)))
+
+
+@customers.post("/{customer_id}/contact", dependencies=[requires("customers.service")])
+def change_contact(s: StoreDep, customer_id: PathId, body: ContactChangeIn, who: Caller) -> CustomerPublic:
+    """客户信息变更: the customer's mobile or city, audited with the old values (masked)."""
+    with s.write() as conn:
+        row = svc.get_customer(conn, who, customer_id)
+        return CustomerPublic.model_validate(svc.customer_view(customer_service.change_contact(conn, who, row, mobile=body.mobile,
+                                                                                              city=body.city, reason=body.reason)))
 
 
 @vehicles.get("")
