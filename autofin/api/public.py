@@ -756,6 +756,7 @@ class ApprovalMatrixPublic(Public):
     routes: list[RoutePublic]
     reject_reasons: dict[str, str]
     post_lease: dict[str, list[str]]
+    waiver: list[dict[str, Any]] = Field(description="减免: the chain by amount waived, the first tier whose up_to (yuan) it does not exceed")
 
 
 class HealthPublic(Public):

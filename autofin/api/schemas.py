@@ -439,3 +439,12 @@ class MandateIn(Body):
     method: Literal["sms_otp", "face_verification"] = "sms_otp"
     otp: str | None = Field(default=None, max_length=8)
     reason: Required
+
+
+class WaiverIn(Body):
+    """What is waived (减免), in yuan, each at most what the contract's billed instalments owe of it."""
+
+    penalty: Amount = Decimal("0")
+    interest: Amount = Decimal("0")
+    fee: Amount = Decimal("0")
+    reason: Required

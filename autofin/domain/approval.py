@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from autofin.domain.errors import RuleSetError
-from autofin.domain.money import D
+from autofin.domain.money import D, to_minor
 
 CREDIT_TIERS = ("credit_officer", "credit_manager", "credit_director")
 POST_LEASE_KINDS = ("reversal", "refund", "balloon_extension", "collection_cost", "write_off")
@@ -47,6 +47,14 @@ class ApprovalMatrix:
     routes: tuple[Route, ...]
     reject_reasons: Mapping[str, str]
     post_lease: Mapping[str, tuple[str, ...]]
+    # 减免: the chain of a waiver by its amount, (up to this many fen or None for the rest, chain), in order
+    waiver_tiers: tuple[tuple[int | None, tuple[str, ...]], ...] = ()
+
+    def waiver_chain(self, amount_minor: int) -> tuple[str, ...]:
+        for up_to, chain in self.waiver_tiers:
+            if up_to is None or amount_minor <= up_to:
+                return chain
+        raise AssertionError("parse_matrix guarantees a catch-all last waiver tier")
 
     def route(self, *, outcome: str, grade: str | None, business_type: str, financed: Decimal) -> tuple[str, ...]:
         for row in self.routes:
@@ -87,6 +95,17 @@ def parse_matrix(raw: Mapping[str, Any]) -> ApprovalMatrix:
         lock_minutes = int(raw.get("lock_minutes", 30))
         if lock_minutes <= 0:
             raise RuleSetError("lock_minutes must be positive")
-        return ApprovalMatrix(str(raw.get("version", "")), lock_minutes, tuple(routes), reasons, chains)
+        waiver: list[tuple[int | None, tuple[str, ...]]] = []
+        for n, item in enumerate(raw.get("waiver") or ()):
+            waiver_chain = tuple(item.get("chain") or ())
+            if not waiver_chain or any(r not in POST_LEASE_ROLES for r in waiver_chain) or len(set(waiver_chain)) != len(waiver_chain):
+                raise RuleSetError(f"waiver.{n}.chain: distinct roles of {', '.join(POST_LEASE_ROLES)}, at least one")
+            up_to = None if item.get("up_to") is None else to_minor(D(str(item["up_to"])))
+            if waiver and (waiver[-1][0] is None or (up_to is not None and up_to <= waiver[-1][0])):
+                raise RuleSetError(f"waiver.{n}.up_to: the tiers go up, and only the last has no up_to")
+            waiver.append((up_to, waiver_chain))
+        if not waiver or waiver[-1][0] is not None:
+            raise RuleSetError("waiver: tiers by amount (up_to, in yuan), the last without up_to")
+        return ApprovalMatrix(str(raw.get("version", "")), lock_minutes, tuple(routes), reasons, chains, tuple(waiver))
     except (KeyError, TypeError) as exc:
         raise RuleSetError(f"approval matrix: missing or malformed {exc}") from None

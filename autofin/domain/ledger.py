@@ -49,6 +49,7 @@ EVENT_TYPES = (
     "billing_non_accrual",
     "penalty_suspended",
     "suspense_release",
+    "waiver",
 )
 ACCOUNT_TYPES = {"asset": "debit", "expense": "debit", "liability": "credit", "equity": "credit", "income": "credit"}
 

@@ -53,6 +53,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "settlements.execute": frozenset({"finance"}),
     "post_lease.money": frozenset({"finance"}),  # ask for a reversal or a refund
     "post_lease.extension": frozenset({"dealer", "sales", "finance"}),
+    "post_lease.waiver": frozenset({"finance", "post_loan_supervisor", "collector"}),  # ask for a waiver (减免)
     # collections (催收): collectors work the cases of their group (claim, contacts, promises, status);
     # supervisors also assign, send to agencies, order repossessions and sell the vehicles
     "collections.work": frozenset({"collector", "post_loan_supervisor"}),

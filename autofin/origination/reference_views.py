@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from autofin import reference
+from autofin.domain.money import format_minor
 from autofin.store.products import current_versions
 
 
@@ -31,12 +32,12 @@ def approval_matrix() -> dict[str, Any]:
     return {"version": m.version, "lock_minutes": m.lock_minutes,
             "routes": [{"when": {k: (str(v) if k == "financed_from" else list(v)) for k, v in r.when.items()}, "tiers": list(r.tiers)}
                        for r in m.routes],
-            "reject_reasons": dict(m.reject_reasons), "post_lease": {k: list(v) for k, v in m.post_lease.items()}}
+            "reject_reasons": dict(m.reject_reasons), "post_lease": {k: list(v) for k, v in m.post_lease.items()},
+            "waiver": [{"up_to": None if up_to is None else format_minor(up_to), "chain": list(chain)} for up_to, chain in m.waiver_tiers]}
 
 
 def collections() -> dict[str, Any]:
     from autofin.domain.collections import as_decimal_rate
-    from autofin.domain.money import format_minor
     from autofin.reference import collection_setup
 
     c = collection_setup()

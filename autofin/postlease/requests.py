@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from autofin.domain.errors import InputError
-from autofin.domain.money import D, format_amount, format_minor, from_minor, to_minor
+from autofin.domain.money import D, format_amount, format_minor, from_minor, to_minor, vat_inside_minor
 from autofin.domain.products import ALLOCATION_COMPONENTS
 from autofin.domain.schedules import Method, ScheduleTerms, build_schedule
 from autofin.origination.access import Principal, scope
@@ -85,21 +85,21 @@ def queue(conn: Connection, who: Principal, status: str | None, kind: str | None
 
 
 def new_request(conn: Connection, who: Principal, kind: str, contract: Any, amount_minor: int, reason: str, details: dict[str, Any],
-                receipt_id: int | None = None, *, unique: bool = True) -> dict[str, Any]:
-    """A request of `kind` put to its chain; with `unique`, refused while one of the same kind (and
-    receipt) for the contract is pending."""
+                receipt_id: int | None = None, *, unique: bool = True, chain: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """A request of `kind` put to its chain (the matrix's for the kind, unless given); with `unique`,
+    refused while one of the same kind (and receipt) for the contract is pending."""
     pending = None if not unique else conn.execute(select(PostLeaseRequest.post_lease_request_id).where(
         PostLeaseRequest.contract_id == contract.contract_id, PostLeaseRequest.kind == kind, PostLeaseRequest.status == "pending",
         *([PostLeaseRequest.receipt_id == receipt_id] if receipt_id is not None else []))).first()
     if pending is not None:
         raise Conflict(f"request {pending.post_lease_request_id} for the same {kind.replace('_', ' ')} is already pending")
-    chain = list(approval_matrix().post_lease[kind])
+    steps = list(chain or approval_matrix().post_lease[kind])
     request_id = conn.execute(insert(PostLeaseRequest).values(
         kind=kind, contract_id=contract.contract_id, receipt_id=receipt_id, amount_minor=amount_minor, currency=contract.currency,
-        details=details, chain=chain, level=0, status="pending", reason=reason, requested_by=who.user_id)
+        details=details, chain=steps, level=0, status="pending", reason=reason, requested_by=who.user_id)
         .returning(PostLeaseRequest.post_lease_request_id)).scalar_one()
     audit(conn, who, f"post_lease.{kind}.requested", "post_lease_request", request_id, None,
-          {"contract_no": contract.contract_no, "amount_minor": amount_minor, "chain": chain, "details": details})
+          {"contract_no": contract.contract_no, "amount_minor": amount_minor, "chain": steps, "details": details})
     return view_one(conn, who, request_id)
 
 
@@ -109,6 +109,8 @@ def _reversal_plan(conn: Connection, receipt: Any, contract: Any, reopen: bool) 
         raise Conflict(f"receipt {receipt.receipt_id} is already reversed")
     if receipt.source == "settlement":
         raise Conflict(f"receipt {receipt.receipt_id} settled contract {contract.contract_no} early; a settlement is not reversed here")
+    if receipt.source == "waiver":
+        raise Conflict(f"receipt {receipt.receipt_id} is a waiver, not money received; a waiver is not reversed")
     if receipt.source == "credit":
         raise Conflict(f"receipt {receipt.receipt_id} applied customer credit, not money received; reverse the receipt that made the credit")
     parts = {c: 0 for c in (*ALLOCATION_COMPONENTS, "credit")}
@@ -175,6 +177,80 @@ def _extension_rows(conn: Connection, contract: Any, months: int, today: date) -
             "new_instalments": [{"seq": last.seq + r.seq, "due_date": r.due_date.isoformat(), "principal": format_amount(r.principal),
                                  "interest": format_amount(r.interest), "fee": format_amount(r.fee), "payment": format_amount(r.payment)}
                                 for r in rows]}
+
+
+WAIVABLE = ("penalty", "interest", "fee")
+
+
+def _owed(conn: Connection, contract: Any) -> dict[str, int]:
+    """What the contract's billed instalments still owe, by waivable component."""
+    rows = conn.execute(select(Instalment).where(Instalment.contract_id == contract.contract_id, Instalment.status == "billed")).all()
+    return {c: sum(getattr(i, f"{c}_minor") - getattr(i, f"paid_{c}_minor") for i in rows) for c in WAIVABLE}
+
+
+def request_waiver(conn: Connection, who: Principal, contract: Any, *, penalty: Decimal, interest: Decimal, fee: Decimal,
+                   reason: str) -> dict[str, Any]:
+    """A waiver (减免) of billed penalty, interest or fees, up to what is owed of each; its chain by
+    the amount waived (approval_matrix.yaml: waiver)."""
+    if contract.status != "active":
+        raise Conflict(f"contract {contract.contract_no} is {contract.status}; waivers are for active contracts")
+    asked = {"penalty": checked_minor("penalty", penalty), "interest": checked_minor("interest", interest), "fee": checked_minor("fee", fee)}
+    total = sum(asked.values())
+    if total == 0:
+        raise InputError("penalty", "waive something: penalty, interest or fee")
+    owed = _owed(conn, contract)
+    for c in WAIVABLE:
+        if asked[c] > owed[c]:
+            raise InputError(c, f"{format_minor(asked[c])} is more than the {format_minor(owed[c])} of {c} contract {contract.contract_no} owes")
+    return new_request(conn, who, "waiver", contract, total, reason, {f"{c}_minor": asked[c] for c in WAIVABLE},
+                       chain=approval_matrix().waiver_chain(total))
+
+
+def _execute_waiver(conn: Connection, who: Principal, r: Any, contract: Any, today: date) -> dict[str, Any]:
+    """The waived amounts applied to the billed instalments, oldest first, as a receipt of source
+    waiver (no money moves) with its allocations, and posted (waiver: the income taken back). What a
+    non-accrual contract held in suspense of it is released first, so the waiver takes it from the
+    suspense, not from income."""
+    asked = {c: int(r.details[f"{c}_minor"]) for c in WAIVABLE}
+    owed = _owed(conn, contract)
+    for c in WAIVABLE:
+        if asked[c] > owed[c]:
+            raise InputError(c, f"the waiver of {format_minor(asked[c])} {c} is now more than the {format_minor(owed[c])} owed; reject it")
+    vat = vat_inside_minor(asked["interest"], contract.vat_rate_ppm)
+    events: list[dict[str, Any]] = []
+    held_i = min(contract.suspended_interest_minor, asked["interest"] - vat)
+    held_p = min(contract.suspended_penalty_minor, asked["penalty"])
+    if held_i or held_p:
+        events.append({"event_type": "suspense_release", "event_key": f"suspense_release:waiver:{r.post_lease_request_id}",
+                       "interest_minor": held_i, "penalty_minor": held_p})
+        conn.execute(update(Contract).where(Contract.contract_id == contract.contract_id).values(
+            suspended_interest_minor=Contract.suspended_interest_minor - held_i, suspended_penalty_minor=Contract.suspended_penalty_minor - held_p))
+    total = sum(asked.values())
+    receipt_id = conn.execute(insert(Receipt).values(
+        contract_id=contract.contract_id, source="waiver", source_ref=f"waiver:{r.post_lease_request_id}", amount_minor=total,
+        currency=contract.currency, value_date=today, business_date=today, status="applied", created_by=who.user_id)
+        .returning(Receipt.receipt_id)).scalar_one()
+    left = dict(asked)
+    rows = conn.execute(select(Instalment).where(Instalment.contract_id == contract.contract_id, Instalment.status == "billed")
+                        .order_by(Instalment.due_date, Instalment.seq)).all()
+    for i in rows:
+        parts = {c: min(left[c], getattr(i, f"{c}_minor") - getattr(i, f"paid_{c}_minor")) for c in WAIVABLE}
+        if not any(parts.values()):
+            continue
+        conn.execute(insert(Allocation), [{"receipt_id": receipt_id, "instalment_id": i.instalment_id, "component": c, "amount_minor": v,
+                                           "business_date": today} for c, v in parts.items() if v])
+        conn.execute(update(Instalment).where(Instalment.instalment_id == i.instalment_id).values(
+            **{f"paid_{c}_minor": getattr(Instalment, f"paid_{c}_minor") + v for c, v in parts.items() if v}))
+        left = {c: left[c] - parts[c] for c in WAIVABLE}
+    conn.execute(update(Instalment).where(  # the same rule as the nightly allocation's
+        Instalment.contract_id == contract.contract_id, Instalment.status == "billed", Instalment.principal_minor == Instalment.paid_principal_minor,
+        Instalment.interest_minor == Instalment.paid_interest_minor, Instalment.fee_minor == Instalment.paid_fee_minor,
+        Instalment.penalty_minor == Instalment.paid_penalty_minor).values(status="paid", paid_date=today))
+    events.append({"event_type": "waiver", "event_key": f"waiver:{r.post_lease_request_id}", "penalty_minor": asked["penalty"],
+                   "interest_minor": asked["interest"], "fee_minor": asked["fee"], "vat_minor": vat})
+    posted = post_contract_events(conn, f"waiver:{r.post_lease_request_id}", contract, today, events, voucher_templates())
+    return {"receipt_id": receipt_id, "waived": {c: format_minor(v) for c, v in asked.items()}, "vat_reversed": format_minor(vat),
+            "from_suspense": format_minor(held_i + held_p), "voucher_debit": format_minor(posted.debit_minor)}
 
 
 def request_extension(conn: Connection, who: Principal, contract: Any, months: int, reason: str, today: date) -> dict[str, Any]:
@@ -275,4 +351,4 @@ def _execute_extension(conn: Connection, who: Principal, r: Any, contract: Any, 
 
 
 EXECUTE = {"reversal": _execute_reversal, "refund": _execute_refund, "balloon_extension": _execute_extension,
-           "collection_cost": collections.execute_cost, "write_off": collections.execute_write_off}
+           "collection_cost": collections.execute_cost, "write_off": collections.execute_write_off, "waiver": _execute_waiver}

@@ -2,7 +2,7 @@
 
 In order, each a few set statements over the rows that can change tonight:
 1. promises to pay: the money applied since each open promise was made (receipts the customer
-   paid: not customer credit, not the sale of a repossessed vehicle, not reversed) makes it kept;
+   paid: not customer credit, not the sale of a repossessed vehicle, not a waiver, not reversed) makes it kept;
    a promise whose date has passed without it is broken (domain.collections.promise_outcome);
 2. agencies (委外): assignments past their end expire; the money each active assignment's
    contract paid today is its recovery, on which the agency's commission accrues and posts
@@ -42,7 +42,7 @@ ARREARS = ("(SELECT COALESCE(SUM(i.principal_minor + i.interest_minor + i.fee_mi
            "- i.paid_interest_minor - i.paid_fee_minor - i.paid_penalty_minor), 0) FROM instalment i "
            "WHERE i.contract_id = c.contract_id AND i.status = 'billed')")
 # money the customer paid: what counts for a promise and for an agency's recovery
-PAID_BY_CUSTOMER = "r.source NOT IN ('credit', 'disposal') AND r.status <> 'reversed'"
+PAID_BY_CUSTOMER = "r.source NOT IN ('credit', 'disposal', 'waiver') AND r.status <> 'reversed'"
 
 
 def work_cases(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:

@@ -546,8 +546,9 @@ class BankFile(Base):
 
 
 class Receipt(Base):
-    """Money received for a contract. source: debit|transfer|corporate|settlement, or credit (the
-    contract's customer credit applied to its bills: no money moves). status: unapplied|applied|reversed."""
+    """Money received for a contract. source: debit|transfer|corporate|settlement|disposal (the sale of
+    its repossessed vehicle), or credit (the contract's customer credit applied to its bills) or waiver
+    (penalty, interest or fees waived, 减免): no money moves. status: unapplied|applied|reversed."""
 
     __tablename__ = "receipt"
     receipt_id: Mapped[int] = pk()

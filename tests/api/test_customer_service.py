@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
-from autofin.reference import bank_profiles, calendar, voucher_templates
+from autofin.reference import approval_matrix, bank_profiles, calendar, voucher_templates
 from autofin.servicing.context import StepContext
 from autofin.servicing.cycle import run_step
 from autofin.store.engine import write_transaction
@@ -60,3 +60,68 @@ def test_a_new_mandate_after_ac04_is_debited_on_the_new_account(world: World, tm
     assert (order.bank_code, order.debtor_account) == ("BOC", "6013820000123456789")
     files = list((tmp_path / "bank_files" / "outbound" / "BOC").glob("*"))
     assert files and any(b"6013820000123456789" in f.read_bytes() for f in files)
+
+
+def owed_of(world: World, contract_id: int) -> dict[str, int]:
+    with world.engine.connect() as conn:
+        rows = conn.execute(select(Instalment).where(Instalment.contract_id == contract_id, Instalment.status == "billed")).all()
+    return {c: sum(getattr(i, f"{c}_minor") - getattr(i, f"paid_{c}_minor") for i in rows) for c in ("penalty", "interest", "fee")}
+
+
+def yuan(minor: int) -> str:
+    return f"{minor // 100}.{minor % 100:02d}"
+
+
+def test_a_waiver_goes_through_its_chain_by_amount_then_takes_the_income_back(world: World):
+    """减免: a waiver's chain follows its amount; the last approval applies it to the
+    oldest bills as a waiver receipt (no money) and posts the income back, VAT inside the interest
+    reversed; the ledger still ties."""
+    from autofin.domain.money import vat_inside_minor
+    from autofin.store.models import Allocation, Receipt
+    from tests.api.test_postlease import ledger_ok
+
+    with world.engine.connect() as conn:
+        contract = conn.execute(select(Contract).where(Contract.status == "active", Contract.dpd > 0).order_by(Contract.dpd.desc())).first()
+    owed = owed_of(world, contract.contract_id)
+    assert owed["penalty"] > 100 and owed["interest"] > 0
+    no = contract.contract_no
+    world.call("POST", f"/contracts/{no}/waivers", "dealer_a", 403, json={"penalty": "1.00", "reason": "x"})
+    too_much = world.call("POST", f"/contracts/{no}/waivers", "finance", 422, json={"penalty": yuan(owed["penalty"] + 1), "reason": "x"}).json()
+    assert too_much["detail"][0]["loc"][-1] == "penalty"
+    world.call("POST", f"/contracts/{no}/waivers", "finance", 422, json={"reason": "nothing"})
+
+    # 1.00 of penalty: one level
+    small = world.call("POST", f"/contracts/{no}/waivers", "collector", 201, json={"penalty": "1.00", "reason": "客户协商减免罚息"}).json()
+    assert (small["kind"], small["chain"], small["amount"]) == ("waiver", ["post_loan_supervisor"], "1.00")
+    done = world.call("POST", f"/post-lease-requests/{small['request_id']}/decision", "post_loan_supervisor", 200,
+                      json={"decision": "approve"}).json()
+    assert done["status"] == "executed" and done["executed"]["waived"] == {"penalty": "1.00", "interest": "0.00", "fee": "0.00"}
+    assert owed_of(world, contract.contract_id)["penalty"] == owed["penalty"] - 100
+
+    # all the interest owed: its chain by the amount (approval_matrix.yaml), the VAT inside it reversed
+    interest = owed["interest"]
+    chain = list(approval_matrix().waiver_chain(interest))
+    big = world.call("POST", f"/contracts/{no}/waivers", "finance", 201, json={"interest": yuan(interest), "reason": "息费减免"}).json()
+    assert big["chain"] == chain
+    for n, role in enumerate(chain):
+        if n < len(chain) - 1:
+            world.call("POST", f"/post-lease-requests/{big['request_id']}/decision", role, 200, json={"decision": "approve"})
+            assert owed_of(world, contract.contract_id)["interest"] == interest  # nothing before the last approval
+    done = world.call("POST", f"/post-lease-requests/{big['request_id']}/decision", chain[-1], 200, json={"decision": "approve"}).json()
+    vat = vat_inside_minor(interest, contract.vat_rate_ppm)
+    assert done["executed"]["vat_reversed"] == yuan(vat)
+    assert owed_of(world, contract.contract_id)["interest"] == 0
+    voucher = [v for v in world.call("GET", f"/contracts/{no}/vouchers", "auditor", 200).json() if v["event_type"] == "waiver"][-1]
+    assert sorted((line["account"], line["debit"], line["credit"]) for line in voucher["lines"]) == sorted([
+        ("6011.01", yuan(interest - vat), "0.00"), ("2221.01", yuan(vat), "0.00"), ("1122.02", "0.00", yuan(interest))])
+    with world.engine.connect() as conn:
+        receipt = conn.execute(select(Receipt).where(Receipt.source_ref == f"waiver:{big['request_id']}")).one()
+        assert (receipt.source, receipt.status, receipt.amount_minor) == ("waiver", "applied", interest)
+        assert conn.execute(select(func.sum(Allocation.amount_minor)).where(Allocation.receipt_id == receipt.receipt_id)).scalar_one() == interest
+    refused = world.call("POST", f"/receipts/{receipt.receipt_id}/reversal", "finance", 409, json={"reason": "x"}).json()
+    assert "is a waiver" in refused["detail"]
+    matrix = world.call("GET", "/reference/approval-matrix", "finance", 200).json()["waiver"]
+    assert matrix == [{"up_to": "500.00", "chain": ["post_loan_supervisor"]},
+                      {"up_to": "5000.00", "chain": ["post_loan_supervisor", "finance_director"]},
+                      {"up_to": None, "chain": ["post_loan_supervisor", "finance_director", "credit_director"]}]
+    ledger_ok(world)

@@ -88,3 +88,10 @@ def test_a_wrong_file_is_refused_with_the_reason(edit, message):
     edit(raw)
     with pytest.raises(RuleSetError, match=message):
         parse_collections(raw)
+
+
+@pytest.mark.parametrize(("amount", "levels"), [(1, 1), (500_00, 1), (500_01, 2), (5000_00, 2), (5000_01, 3), (10**12, 3)])
+def test_a_waiver_s_chain_follows_its_amount(amount, levels):
+    from autofin.reference import approval_matrix
+
+    assert len(approval_matrix().waiver_chain(amount)) == levels

@@ -20,7 +20,7 @@ from autofin.api.public import (
     SettlementQuotePublic,
     VoucherPublic,
 )
-from autofin.api.schemas import ConditionIn, ContractCancelIn, ExtensionIn, Limit, MandateIn, Offset, RefundIn, SettlementIn, SignIn
+from autofin.api.schemas import ConditionIn, ContractCancelIn, ExtensionIn, Limit, MandateIn, Offset, RefundIn, SettlementIn, SignIn, WaiverIn
 from autofin.origination import contracts as svc
 from autofin.origination import disbursements
 from autofin.origination.applications import document_path
@@ -70,6 +70,16 @@ def sign(s: StoreDep, contract_no: str, body: SignIn, who: Caller) -> ContractPu
         signed = svc.sign(conn, who, row, document_sha256=body.document_sha256, method=body.method, otp=body.otp,
                           debit_account=body.account(), provider=s.adapters.signatures, now=s.clock(), today=s.today())
         return ContractPublic.model_validate(svc.view(conn, signed))
+
+
+@router.post("/{contract_no}/waivers", status_code=201, dependencies=[requires("post_lease.waiver")])
+def request_waiver(s: StoreDep, contract_no: str, body: WaiverIn, who: Caller) -> PostLeaseRequestPublic:
+    """Ask to waive billed penalty, interest or fees (减免); the chain depends on the amount
+    (approval_matrix.yaml: waiver), and the last approval applies and posts it."""
+    with s.write() as conn:
+        row = svc.get_contract(conn, who, contract_no)
+        return PostLeaseRequestPublic.model_validate(requests.request_waiver(conn, who, row, penalty=body.penalty, interest=body.interest,
+                                                                             fee=body.fee, reason=body.reason))
 
 
 @router.get("/{contract_no}/mandates")
