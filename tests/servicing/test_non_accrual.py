@@ -103,3 +103,34 @@ def test_a_write_off_reverses_the_suspense_instead_of_losing_it(store, ctx):
     assert done["suspense_reversed"] == f"{suspense // 100}.{suspense % 100:02d}"
     assert held(store, cid) == (0, 0)
     assert set(tied(store).values()) == {0}
+
+
+def test_a_waiver_takes_from_the_suspense_first(store, ctx):
+    """Penalty held in suspense was never income: waiving it takes it from the suspense, and income
+    (6011.02) does not move."""
+    from autofin.origination.users import add_user
+    from autofin.postlease.requests import _execute_waiver
+
+    seed(store, contracts=300)
+    with write_transaction(store) as conn:
+        worst = conn.execute(select(Contract.contract_id, Contract.dpd).where(Contract.status == "active", Contract.dpd > 10)
+                             .order_by(Contract.dpd.desc(), Contract.contract_id)).first()
+        conn.execute(update(Contract).where(Contract.contract_id == worst.contract_id).values(non_accrual_dpd=worst.dpd - 5))
+    run_day(store, D1, ctx)
+    cid = worst.contract_id
+    _, held_penalty = held(store, cid)
+    assert held_penalty > 0
+    with store.connect() as conn:
+        before = account_balances(conn)
+    with write_transaction(store) as conn:
+        user_id = add_user(conn, "supervisor", "post_loan_supervisor")[0]
+        contract = conn.execute(select(Contract).where(Contract.contract_id == cid)).one()
+        done = _execute_waiver(conn, Principal(user_id, "supervisor", "post_loan_supervisor", None), SimpleNamespace(
+            post_lease_request_id=7, details={"penalty_minor": held_penalty, "interest_minor": 0, "fee_minor": 0}), contract, D2)
+    with store.connect() as conn:
+        after = account_balances(conn)
+    assert done["from_suspense"] == f"{held_penalty // 100}.{held_penalty % 100:02d}"
+    assert held(store, cid) == (0, 0)
+    assert after.get("6011.02", 0) == before.get("6011.02", 0)  # released and waived: income unmoved
+    assert after["2241.03"] - before["2241.03"] == held_penalty and before["1122.04"] - after["1122.04"] == held_penalty
+    assert set(tied(store).values()) == {0}
