@@ -25,7 +25,19 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from autofin.api.deps import Store, Unauthorized
 from autofin.api.limits import BodyLimit
 from autofin.api.public import HealthPublic
-from autofin.api.routers import applications, approval, collections, contracts, disbursements, parties, partners, postlease, reference, users
+from autofin.api.routers import (
+    applications,
+    approval,
+    collections,
+    contracts,
+    disbursements,
+    parties,
+    partners,
+    postlease,
+    reconciliation,
+    reference,
+    users,
+)
 from autofin.domain.errors import DomainError, InputError, TransitionError
 from autofin.origination.applications import Adapters, DocumentRefused
 from autofin.origination.errors import Conflict, Forbidden, NotFound
@@ -57,7 +69,7 @@ def create_app(engine: Engine | None = None, adapters: Adapters | None = None) -
     for router in (users.router, partners.router, parties.customers, parties.vehicles, reference.router, applications.router,
                    approval.router, contracts.router, disbursements.router, postlease.payments_router, postlease.receipts_router,
                    postlease.requests_router, collections.cases, collections.repossessions,
-                   collections.lawsuits, collections.visits):
+                   collections.lawsuits, collections.visits, reconciliation.breaks, reconciliation.unidentified):
         app.include_router(router)
 
     app.add_middleware(BodyLimit)

@@ -692,6 +692,33 @@ class CaseContactedPublic(CaseDetailPublic):
     contact_id: int
 
 
+class BreakPublic(Public):
+    break_id: int
+    business_date: Date
+    bank_code: str
+    kind: str
+    reference: str | None
+    bank_amount: Money
+    book_amount: Money
+    status: str
+    resolution: str | None
+    resolved_at: Timestamp | None
+
+
+class UnidentifiedPublic(Public):
+    unidentified_id: int
+    bank_code: str
+    reference: str
+    amount: Money
+    value_date: Date
+    business_date: Date
+    payer_name: str | None
+    status: str
+    break_id: int | None
+    receipt_id: int | None
+    note: str | None
+
+
 class CollectionSetupPublic(Public):
     version: str
     stages: dict[str, str]

@@ -448,3 +448,26 @@ class WaiverIn(Body):
     interest: Amount = Decimal("0")
     fee: Amount = Decimal("0")
     reason: Required
+
+
+class BreakResolveIn(Body):
+    reason: Required
+
+
+class BreakToSuspenseIn(Body):
+    payer_name: str | None = Field(default=None, max_length=200)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class UnidentifiedIn(Body):
+    bank_code: str = Field(min_length=1, max_length=16)
+    reference: str = Field(min_length=1, max_length=50, description="the bank's reference of the transfer")
+    amount: Amount
+    value_date: date
+    payer_name: str | None = Field(default=None, max_length=200)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class MatchIn(Body):
+    contract_no: str = Field(min_length=1, max_length=32)
+    reason: Required

@@ -50,6 +50,8 @@ EVENT_TYPES = (
     "penalty_suspended",
     "suspense_release",
     "waiver",
+    "unidentified_receipt",
+    "suspense_match",
 )
 ACCOUNT_TYPES = {"asset": "debit", "expense": "debit", "liability": "credit", "equity": "credit", "income": "credit"}
 

@@ -50,6 +50,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "disbursements.fraud": frozenset({"finance", "finance_director", "credit_manager", "credit_director"}),
     "disbursements.result": frozenset({"finance"}),
     "payments.write": frozenset({"finance"}),
+    "reconciliation.resolve": frozenset({"finance", "finance_director"}),  # breaks resolved, unidentified money booked and matched
     "settlements.execute": frozenset({"finance"}),
     "post_lease.money": frozenset({"finance"}),  # ask for a reversal or a refund
     "post_lease.extension": frozenset({"dealer", "sales", "finance"}),

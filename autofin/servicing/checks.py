@@ -114,6 +114,17 @@ def schedules_repay_financed(conn: Connection) -> list[str]:
     return [f"{no}: schedule principal {yuan(p)} ≠ financed {yuan(f)}" for no, f, p in rows]
 
 
+UNIDENTIFIED_ACCOUNT = "2241.02"
+
+
+def unidentified_ties(conn: Connection) -> list[str]:
+    """The unidentified receipts account (2241.02) holds exactly the open unidentified receipts."""
+    held = -int(conn.execute(text("SELECT COALESCE(SUM(debit_minor - credit_minor), 0) FROM ledger_total WHERE account_code = :a"),
+                             {"a": UNIDENTIFIED_ACCOUNT}).scalar_one())
+    open_ = int(conn.execute(text("SELECT COALESCE(SUM(amount_minor), 0) FROM unidentified_receipt WHERE status = 'open'")).scalar_one())
+    return [] if held == open_ else [f"{UNIDENTIFIED_ACCOUNT} holds {yuan(held)}, the open unidentified receipts {yuan(open_)}"]
+
+
 def nightly_checks(conn: Connection, d: date, scope: str | None = None) -> dict[str, list[str]]:
     """The day close's checks. With `scope` (a SELECT of contract ids: the contracts posted to since the
     last close) the per-contract rules look at those contracts and the debit files at D's and those
@@ -124,6 +135,7 @@ def nightly_checks(conn: Connection, d: date, scope: str | None = None) -> dict[
         "no_negative_balances": no_negative_balances(conn, scope),
         "dpd_consistent": dpd_consistent(conn, d),
         "debits_accounted_for": debits_accounted_for(conn, d if scope is not None else None),
+        "unidentified_ties_to_ledger": unidentified_ties(conn),
     }
 
 

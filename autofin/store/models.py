@@ -815,7 +815,8 @@ class BucketSnapshot(Base):
 
 
 class BankStatementLine(Base):
-    """An entry of a bank statement (camt.053) for reconciliation. status: matched|break."""
+    """An entry of a bank statement (camt.053) for reconciliation. status: matched|break, or suspense
+    (booked to the unidentified receipts)."""
 
     __tablename__ = "bank_statement_line"
     # the lines still open, which reconciliation reads every night (not every line of the book's history)
@@ -833,7 +834,8 @@ class BankStatementLine(Base):
 
 
 class ReconciliationBreak(Base):
-    """Something the bank and the books disagree on, listed until someone resolves it.
+    """Something the bank and the books disagree on, listed until someone resolves it (with a reason,
+    or by booking an unmatched credit to the unidentified receipts).
     kind: unmatched_statement_line|missing_from_statement|amount_mismatch. status: open|resolved."""
 
     __tablename__ = "reconciliation_break"
@@ -845,6 +847,32 @@ class ReconciliationBreak(Base):
     bank_minor: Mapped[int] = money()
     book_minor: Mapped[int] = money()
     status: Mapped[str] = mapped_column(String(8), server_default="open")
+    # how it was resolved (a reason, or the unidentified receipt it was booked to), by whom and when
+    resolution: Mapped[str | None] = mapped_column(Text)
+    resolved_by: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class UnidentifiedReceipt(Base):
+    """Money in the bank that cannot be matched to a contract (待查明款项), held on 2241.02 until it is
+    matched to one (a receipt the night's allocation applies) or sent back. status: open|matched."""
+
+    __tablename__ = "unidentified_receipt"
+    unidentified_receipt_id: Mapped[int] = pk()
+    bank_code: Mapped[str] = mapped_column(String(16))
+    reference: Mapped[str] = mapped_column(String(64), unique=True)
+    amount_minor: Mapped[int] = money(None)
+    currency: Mapped[str] = currency()
+    value_date: Mapped[date] = mapped_column(Date)
+    business_date: Mapped[date] = mapped_column(Date)
+    payer_name: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(8), index=True)
+    reconciliation_break_id: Mapped[int | None] = fk("reconciliation_break.reconciliation_break_id", nullable=True, index=False)
+    contract_id: Mapped[int | None] = fk("contract.contract_id", nullable=True, index=False)
+    receipt_id: Mapped[int | None] = fk("receipt.receipt_id", nullable=True, index=False)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int] = fk("app_user.user_id", index=False)
+    created_at: Mapped[datetime] = created_at()
 
 
 class VoucherExport(Base):

@@ -125,3 +125,67 @@ def test_a_waiver_goes_through_its_chain_by_amount_then_takes_the_income_back(wo
                       {"up_to": "5000.00", "chain": ["post_loan_supervisor", "finance_director"]},
                       {"up_to": None, "chain": ["post_loan_supervisor", "finance_director", "credit_director"]}]
     ledger_ok(world)
+
+
+def test_unidentified_money_is_held_then_matched_and_breaks_are_resolved_with_a_reason(world: World, tmp_path):
+    """待查明款项: a credit on a statement that no receipt holds is booked to 2241.02 (its break resolved),
+    matched later to a contract (a receipt the allocation applies), the account back to nil; another
+    break resolved with a reason; the day-close check ties 2241.02 to the open unidentified money."""
+    from autofin.servicing.checks import unidentified_ties
+    from autofin.store.ledger import account_balances
+    from autofin.store.models import BankFile, BankStatementLine, Receipt
+    from tests.api.test_postlease import TODAY, ledger_ok
+
+    with write_transaction(world.engine) as conn:
+        file_id = conn.execute(BankFile.__table__.insert().values(
+            bank_code="BOC", direction="in", file_type="camt053", file_name="STM.xml", sha256="0" * 64, message_id="STM-1", size_bytes=1,
+            status="applied", business_date=TODAY).returning(BankFile.bank_file_id)).scalar_one()
+        for ref, amount in (("UNKNOWN-1", 3000_00), ("UNKNOWN-2", 15_00)):
+            conn.execute(BankStatementLine.__table__.insert().values(bank_file_id=file_id, bank_code="BOC", booking_date=TODAY, amount_minor=amount,
+                                                                     is_credit=True, reference=ref, status="break"))
+    run_step(world.engine, "reconciliation", TODAY, StepContext(calendar(), voucher_templates(), banks=bank_profiles()))
+    world.call("GET", "/reconciliation-breaks", "dealer_a", 403)
+    breaks = {b["reference"]: b for b in world.call("GET", "/reconciliation-breaks", "finance", 200).json()}
+    assert breaks["UNKNOWN-1"]["kind"] == "unmatched_statement_line" and breaks["UNKNOWN-1"]["bank_amount"] == "3000.00"
+
+    held = world.call("POST", f"/reconciliation-breaks/{breaks['UNKNOWN-1']['break_id']}/unidentified", "finance", 201,
+                      json={"payer_name": "李四"}).json()
+    assert (held["status"], held["amount"], held["reference"]) == ("open", "3000.00", "UNKNOWN-1")
+    world.call("POST", f"/reconciliation-breaks/{breaks['UNKNOWN-1']['break_id']}/unidentified", "finance", 409, json={})
+    resolved = world.call("GET", "/reconciliation-breaks?status=resolved", "finance", 200).json()
+    assert [(b["reference"], b["resolution"]) for b in resolved] == [("UNKNOWN-1", f"booked to unidentified receipt {held['unidentified_id']}")]
+    with world.engine.connect() as conn:
+        assert account_balances(conn)["2241.02"] == -3000_00 and unidentified_ties(conn) == []
+        assert conn.execute(select(BankStatementLine.status).where(BankStatementLine.reference == "UNKNOWN-1")).scalar_one() == "suspense"
+
+    # the other: a bank error the bank corrects, resolved with the reason
+    world.call("POST", f"/reconciliation-breaks/{breaks['UNKNOWN-2']['break_id']}/resolve", "finance", 422, json={"reason": ""})
+    done = world.call("POST", f"/reconciliation-breaks/{breaks['UNKNOWN-2']['break_id']}/resolve", "finance", 200,
+                      json={"reason": "银行手续费退回，银行已确认"}).json()
+    assert (done["status"], done["resolution"]) == ("resolved", "银行手续费退回，银行已确认")
+    world.call("POST", f"/reconciliation-breaks/{breaks['UNKNOWN-2']['break_id']}/resolve", "finance", 409, json={"reason": "again"})
+
+    # money known without a statement, entered by hand; the same reference twice refused
+    manual = world.call("POST", "/unidentified-receipts", "finance", 201, json={
+        "bank_code": "ICBC", "reference": "SLIP-9", "amount": "120.50", "value_date": TODAY.isoformat()}).json()
+    assert (manual["status"], manual["amount"], manual["break_id"]) == ("open", "120.50", None)
+    world.call("POST", "/unidentified-receipts", "finance", 409, json={
+        "bank_code": "ICBC", "reference": "SLIP-9", "amount": "120.50", "value_date": TODAY.isoformat()})
+    world.call("POST", "/unidentified-receipts", "finance", 422, json={
+        "bank_code": "ICBC", "reference": "SLIP-10", "amount": "1.00", "value_date": (TODAY + timedelta(days=1)).isoformat()})
+    assert [u["reference"] for u in world.call("GET", "/unidentified-receipts", "finance", 200).json()] == ["UNKNOWN-1", "SLIP-9"]
+
+    # found: it was a customer's instalment; matched, applied tonight, off 2241.02
+    contract_no = world.active()
+    world.call("POST", f"/unidentified-receipts/{held['unidentified_id']}/match", "finance", 422, json={"contract_no": "NOSUCH", "reason": "x"})
+    matched = world.call("POST", f"/unidentified-receipts/{held['unidentified_id']}/match", "finance", 200,
+                         json={"contract_no": contract_no, "reason": "客户来电确认为其还款"}).json()
+    assert matched["status"] == "matched"
+    world.call("POST", f"/unidentified-receipts/{held['unidentified_id']}/match", "finance", 409, json={"contract_no": contract_no, "reason": "x"})
+    with world.engine.connect() as conn:
+        receipt = conn.execute(select(Receipt).where(Receipt.receipt_id == matched["receipt_id"])).one()
+        assert (receipt.source_ref, receipt.amount_minor, receipt.status, receipt.value_date) == ("suspense:UNKNOWN-1", 3000_00, "unapplied", TODAY)
+        assert account_balances(conn)["2241.02"] == -120_50 and unidentified_ties(conn) == []
+    run_step(world.engine, "allocation", TODAY, StepContext(calendar(), voucher_templates()))
+    assert world.call("GET", f"/contracts/{contract_no}", "finance", 200).json()["credit"] == "3000.00"  # nothing due yet: all credit
+    ledger_ok(world)

@@ -265,6 +265,35 @@ def upgrade() -> None:
     op.create_index(op.f('ix_notification_contract_id'), 'notification', ['contract_id'])
     op.create_index(op.f('ix_notification_business_date'), 'notification', ['business_date'])
 
+    op.add_column('reconciliation_break', sa.Column('resolution', sa.Text(), nullable=True))
+    op.add_column('reconciliation_break', sa.Column('resolved_by', BigId, nullable=True))
+    op.add_column('reconciliation_break', sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True))
+    op.create_table(
+        'unidentified_receipt',
+        sa.Column('unidentified_receipt_id', BigId, autoincrement=True, nullable=False),
+        sa.Column('bank_code', sa.String(16), nullable=False),
+        sa.Column('reference', sa.String(64), nullable=False),
+        money('amount_minor', False),
+        cur(),
+        sa.Column('value_date', sa.Date(), nullable=False),
+        sa.Column('business_date', sa.Date(), nullable=False),
+        sa.Column('payer_name', sa.String(200), nullable=True),
+        sa.Column('status', sa.String(8), nullable=False),
+        sa.Column('reconciliation_break_id', BigId, nullable=True),
+        sa.Column('contract_id', BigId, nullable=True),
+        sa.Column('receipt_id', BigId, nullable=True),
+        sa.Column('note', sa.Text(), nullable=True),
+        sa.Column('created_by', BigId, nullable=False),
+        created(),
+        fk('reconciliation_break_id', 'reconciliation_break', 'reconciliation_break_id', 'unidentified_receipt'),
+        fk('contract_id', 'contract', 'contract_id', 'unidentified_receipt'),
+        fk('receipt_id', 'receipt', 'receipt_id', 'unidentified_receipt'),
+        fk('created_by', 'app_user', 'user_id', 'unidentified_receipt'),
+        sa.PrimaryKeyConstraint('unidentified_receipt_id', name=op.f('pk_unidentified_receipt')),
+        sa.UniqueConstraint('reference', name=op.f('uq_unidentified_receipt_reference')),
+    )
+    op.create_index(op.f('ix_unidentified_receipt_status'), 'unidentified_receipt', ['status'])
+
     op.create_table(
         'provision_run',
         sa.Column('business_date', sa.Date(), nullable=False),
@@ -279,9 +308,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ('provision_run', 'notification', 'collection_cost', 'field_visit', 'litigation', 'repossession', 'agency_recovery', 'case_outsourcing',
+    for table in ('provision_run', 'unidentified_receipt', 'notification', 'collection_cost', 'field_visit', 'litigation', 'repossession', 'agency_recovery', 'case_outsourcing',
                   'promise_to_pay', 'collection_contact'):
         op.drop_table(table)
+    for column in ('resolved_at', 'resolved_by', 'resolution'):
+        op.drop_column('reconciliation_break', column)
     op.drop_index(op.f('ix_collection_case_assignee_user_id'), table_name='collection_case')
     for column in ('assigned_at', 'assignee_user_id', 'group_code', 'category', 'collection_status', 'stage', 'close_reason'):
         op.drop_column('collection_case', column)
