@@ -427,6 +427,7 @@ class ContractPublic(Public):
     activated_date: Date | None
     closed_date: Date | None
     credit: Money = Field(description="customer credit: overpaid, not yet used or refunded")
+    deposit_held: Money = Field(description="保证金 received at activation and not yet set against bills or refunded")
     dpd: int
     bucket: str
     document_sha256: str | None

@@ -471,3 +471,12 @@ class UnidentifiedIn(Body):
 class MatchIn(Body):
     contract_no: str = Field(min_length=1, max_length=32)
     reason: Required
+
+
+class DepositOffsetIn(Body):
+    amount: Amount
+    reason: Required
+
+
+class DepositRefundIn(RefundIn):
+    """The deposit paid back, to the customer's account."""

@@ -15,7 +15,7 @@ from autofin.domain.errors import RuleSetError
 from autofin.domain.money import D, to_minor
 
 CREDIT_TIERS = ("credit_officer", "credit_manager", "credit_director")
-POST_LEASE_KINDS = ("reversal", "refund", "balloon_extension", "collection_cost", "write_off")
+POST_LEASE_KINDS = ("reversal", "refund", "balloon_extension", "collection_cost", "write_off", "deposit_offset", "deposit_refund")
 POST_LEASE_ROLES = ("post_loan_supervisor", "finance_director", "credit_manager", "credit_director")
 CONDITIONS = ("outcome", "grade", "business_type", "financed_from")
 

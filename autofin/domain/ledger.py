@@ -52,6 +52,9 @@ EVENT_TYPES = (
     "waiver",
     "unidentified_receipt",
     "suspense_match",
+    "deposit_received",
+    "deposit_applied",
+    "deposit_refund",
 )
 ACCOUNT_TYPES = {"asset": "debit", "expense": "debit", "liability": "credit", "equity": "credit", "income": "credit"}
 

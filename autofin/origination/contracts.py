@@ -141,7 +141,8 @@ def view(conn: Connection, row: Any) -> dict[str, Any]:
         "maturity_date": row.maturity_date.isoformat(), "signed_at": iso(row.signed_at),
         "activated_date": None if row.activated_date is None else row.activated_date.isoformat(),
         "closed_date": None if row.closed_date is None else row.closed_date.isoformat(),
-        "credit": format_minor(row.credit_minor), "dpd": row.dpd, "bucket": row.bucket, "document_sha256": row.document_sha256,
+        "credit": format_minor(row.credit_minor), "deposit_held": format_minor(row.deposit_held_minor),
+        "dpd": row.dpd, "bucket": row.bucket, "document_sha256": row.document_sha256,
         "schedule_version": row.schedule_version,
         "product": {**{k: row.terms.get(k) for k in ("product_code", "product_version", "terms_hash")},
                     "preconditions": list(terms_of(conn, row).disbursement_preconditions)},
@@ -333,7 +334,8 @@ def missing_conditions(conn: Connection, row: Any) -> list[str]:
 
 def activate(conn: Connection, who: Principal, row: Any, paid_date: date, disbursement_id: int) -> dict[str, int]:
     """The financed amount is paid: the schedule's instalments are written from the frozen plan, the
-    contract becomes active and the disbursement voucher is posted (Dr 1531 / Cr 1002)."""
+    contract becomes active and the disbursement voucher is posted (Dr 1531 / Cr 1002); a deposit
+    (保证金) is booked as received and held (Dr 1002 / Cr 2241.04)."""
     CONTRACT.check(row.status, "active")
     rows = [{"contract_id": row.contract_id, "seq": r["seq"], "due_date": date.fromisoformat(r["due_date"]), "status": "scheduled",
              "principal_minor": to_minor(D(r["principal"])), "interest_minor": to_minor(D(r["interest"])), "fee_minor": to_minor(D(r["fee"]))}
@@ -346,6 +348,11 @@ def activate(conn: Connection, who: Principal, row: Any, paid_date: date, disbur
     batch = f"disbursement:{disbursement_id}"
     posted = post_contract_events(conn, batch, row, paid_date, [{"event_type": "disbursement", "event_key": batch,
                                                                  "outstanding_principal_minor": row.financed_minor}], voucher_templates())
+    if row.deposit_minor > 0:  # 保证金: paid by the customer with the down payment, held until applied or refunded
+        post_contract_events(conn, f"deposit:{row.contract_id}", row, paid_date, [{"event_type": "deposit_received",
+                                                                                   "event_key": f"deposit:{row.contract_id}",
+                                                                                   "amount_minor": row.deposit_minor}], voucher_templates())
+        conn.execute(update(Contract).where(Contract.contract_id == row.contract_id).values(deposit_held_minor=row.deposit_minor))
     _move_vehicle(conn, who, row.vehicle_id, "leased")
     audit(conn, who, "contract.active", "contract", row.contract_no, {"status": row.status},
           {"status": "active", "activated_date": paid_date, "instalments": len(rows), "voucher_lines": posted.lines})

@@ -109,6 +109,8 @@ def _reversal_plan(conn: Connection, receipt: Any, contract: Any, reopen: bool) 
         raise Conflict(f"receipt {receipt.receipt_id} is already reversed")
     if receipt.source == "settlement":
         raise Conflict(f"receipt {receipt.receipt_id} settled contract {contract.contract_no} early; a settlement is not reversed here")
+    if receipt.source == "deposit":
+        raise Conflict(f"receipt {receipt.receipt_id} set the customer's deposit against the bills; it is not reversed here")
     if receipt.source == "waiver":
         raise Conflict(f"receipt {receipt.receipt_id} is a waiver, not money received; a waiver is not reversed")
     if receipt.source == "credit":
@@ -253,6 +255,69 @@ def _execute_waiver(conn: Connection, who: Principal, r: Any, contract: Any, tod
             "from_suspense": format_minor(held_i + held_p), "voucher_debit": format_minor(posted.debit_minor)}
 
 
+# ---------------------------------------------------------------- deposits (保证金)
+
+
+def _pending_deposit(conn: Connection, contract_id: int) -> int:
+    return int(conn.execute(select(func.coalesce(func.sum(PostLeaseRequest.amount_minor), 0)).where(
+        PostLeaseRequest.contract_id == contract_id, PostLeaseRequest.kind.in_(("deposit_offset", "deposit_refund")),
+        PostLeaseRequest.status == "pending")).scalar_one())
+
+
+def _deposit_amount(conn: Connection, contract: Any, amount: Decimal) -> int:
+    amount_minor = checked_minor("amount", amount, positive=True)
+    pending = _pending_deposit(conn, contract.contract_id)
+    if amount_minor > contract.deposit_held_minor - pending:
+        raise InputError("amount", f"{format_minor(amount_minor)} is more than contract {contract.contract_no}'s deposit held "
+                                   f"{format_minor(contract.deposit_held_minor)}" + (f" less {format_minor(pending)} already asked for" if pending else ""))
+    return amount_minor
+
+
+def request_deposit_offset(conn: Connection, who: Principal, contract: Any, *, amount: Decimal, reason: str) -> dict[str, Any]:
+    """保证金冲抵: the customer's deposit set against the contract's bills, at the customer's request."""
+    if contract.status != "active":
+        raise Conflict(f"contract {contract.contract_no} is {contract.status}; a deposit is set against an active contract's bills")
+    return new_request(conn, who, "deposit_offset", contract, _deposit_amount(conn, contract, amount), reason, {}, unique=False)
+
+
+def request_deposit_refund(conn: Connection, who: Principal, contract: Any, *, amount: Decimal, reason: str, payee_bank: str,
+                           payee_account_no: str, payee_account_name: str) -> dict[str, Any]:
+    """保证金退还: the deposit paid back once the contract is closed."""
+    if contract.status not in ("paid_off", "settled_early"):
+        raise Conflict(f"contract {contract.contract_no} is {contract.status}; a deposit is refunded once the contract is paid off or settled "
+                       "(until then it is set against the bills)")
+    return new_request(conn, who, "deposit_refund", contract, _deposit_amount(conn, contract, amount), reason,
+                       {"payee": {"bank": payee_bank, "account_no": payee_account_no, "account_name": payee_account_name}}, unique=False)
+
+
+def _take_deposit(conn: Connection, r: Any, contract: Any) -> None:
+    changed = conn.execute(update(Contract).where(Contract.contract_id == contract.contract_id,
+                                                  Contract.deposit_held_minor >= r.amount_minor)
+                           .values(deposit_held_minor=Contract.deposit_held_minor - r.amount_minor)).rowcount
+    if not changed:
+        raise InputError("amount", f"{format_minor(r.amount_minor)} is now more than the deposit held; reject this request")
+
+
+def _execute_deposit_offset(conn: Connection, who: Principal, r: Any, contract: Any, today: date) -> dict[str, Any]:
+    """A receipt of source deposit that tonight's allocation applies by the waterfall (deposit_applied
+    takes it off 2241.04; the receipt's voucher books the bills)."""
+    _take_deposit(conn, r, contract)
+    receipt_id = conn.execute(insert(Receipt).values(
+        contract_id=contract.contract_id, source="deposit", source_ref=f"deposit:{r.post_lease_request_id}", amount_minor=r.amount_minor,
+        currency=contract.currency, value_date=today, business_date=today, status="unapplied", created_by=who.user_id)
+        .returning(Receipt.receipt_id)).scalar_one()
+    posted = _post(conn, contract, "deposit_applied", f"deposit_applied:{r.post_lease_request_id}", today, amount_minor=r.amount_minor)
+    return {"receipt_id": receipt_id, "applied": format_minor(r.amount_minor),
+            "deposit_left": format_minor(contract.deposit_held_minor - r.amount_minor), "voucher_debit": format_minor(posted.debit_minor)}
+
+
+def _execute_deposit_refund(conn: Connection, who: Principal, r: Any, contract: Any, today: date) -> dict[str, Any]:
+    _take_deposit(conn, r, contract)
+    posted = _post(conn, contract, "deposit_refund", f"deposit_refund:{r.post_lease_request_id}", today, amount_minor=r.amount_minor)
+    return {"refunded": format_minor(r.amount_minor), "deposit_left": format_minor(contract.deposit_held_minor - r.amount_minor),
+            "payee": r.details.get("payee"), "voucher_debit": format_minor(posted.debit_minor)}
+
+
 def request_extension(conn: Connection, who: Principal, contract: Any, months: int, reason: str, today: date) -> dict[str, Any]:
     return new_request(conn, who, "balloon_extension", contract, contract.balloon_minor, reason, _extension_rows(conn, contract, months, today))
 
@@ -351,4 +416,5 @@ def _execute_extension(conn: Connection, who: Principal, r: Any, contract: Any, 
 
 
 EXECUTE = {"reversal": _execute_reversal, "refund": _execute_refund, "balloon_extension": _execute_extension,
-           "collection_cost": collections.execute_cost, "write_off": collections.execute_write_off, "waiver": _execute_waiver}
+           "collection_cost": collections.execute_cost, "write_off": collections.execute_write_off, "waiver": _execute_waiver,
+           "deposit_offset": _execute_deposit_offset, "deposit_refund": _execute_deposit_refund}

@@ -13,7 +13,8 @@ In order, each a few set statements over the rows that can change tonight:
 4. batch assignment: open cases with nobody on them go to the group of the first matching rule
    and are dealt round its members, fewest open cases first (domain.collections.deal);
 5. non-accrual (非应计): a contract that held interest and penalty in suspense and is current again
-   (or paid off, or settled) has them released to income;
+   (or paid off, or settled) has them released to income; a contract past its maturity that still
+   owes has its deposit (保证金) set against its bills;
 6. provisioning (减值准备): each bucket's exposure × its rate; the change of the total against the
    allowance account's balance posts as provision or provision_release.
 """
@@ -32,7 +33,7 @@ from autofin.postlease.notice_pdf import render_batch as render_letters
 from autofin.postlease.notify import Message
 from autofin.reference import collection_setup
 from autofin.servicing.context import StepContext
-from autofin.servicing.sql import analyze
+from autofin.servicing.sql import analyze, least
 from autofin.store.engine import as_date
 from autofin.store.ledger import current_balances_sql, post_batch
 
@@ -42,7 +43,7 @@ ARREARS = ("(SELECT COALESCE(SUM(i.principal_minor + i.interest_minor + i.fee_mi
            "- i.paid_interest_minor - i.paid_fee_minor - i.paid_penalty_minor), 0) FROM instalment i "
            "WHERE i.contract_id = c.contract_id AND i.status = 'billed')")
 # money the customer paid: what counts for a promise and for an agency's recovery
-PAID_BY_CUSTOMER = "r.source NOT IN ('credit', 'disposal', 'waiver') AND r.status <> 'reversed'"
+PAID_BY_CUSTOMER = "r.source NOT IN ('credit', 'disposal', 'waiver', 'deposit') AND r.status <> 'reversed'"
 
 
 def work_cases(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
@@ -54,6 +55,7 @@ def work_cases(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
     counts.update(_reminders(conn, d, ctx, setup))
     counts.update(assign_by_rules(conn, d, setup, datetime.now(UTC), new_only=True))
     counts.update(_release_suspense(conn, d, batch))
+    counts.update(_deposits_at_term_end(conn, d, batch))
     counts.update(_provisions(conn, d, setup, batch))
     posted = post_batch(conn, batch, ctx.templates)
     counts["vouchers"] = posted.entries
@@ -276,6 +278,32 @@ def _release_suspense(conn: Connection, d: date, batch: str) -> dict[str, Any]:
                              "WHERE suspended_interest_minor + suspended_penalty_minor > 0")).one()
     return {"non_accrual_released": int(released), "suspense_released_minor": amount, "non_accrual_holding": int(held[0]),
             "suspense_held_minor": int(held[1])}
+
+
+def _deposits_at_term_end(conn: Connection, d: date, batch: str) -> dict[str, Any]:
+    """保证金冲抵 at term end: a contract past its maturity that still owes on its bills has its deposit
+    set against them, as a receipt of source deposit that the next allocation applies by the waterfall
+    (deposit_applied takes it off 2241.04)."""
+    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_deposit (contract_id BIGINT PRIMARY KEY, amount BIGINT, currency VARCHAR(3))"))
+    conn.execute(text("DELETE FROM tmp_deposit"))
+    take = least(conn, "x.held", "x.arrears")
+    conn.execute(text(
+        f"INSERT INTO tmp_deposit SELECT x.contract_id, {take}, x.currency FROM (SELECT c.contract_id, c.currency, c.deposit_held_minor AS held, "
+        f"{ARREARS} AS arrears FROM contract c WHERE c.deposit_held_minor > 0 AND c.maturity_date < :d AND c.status = 'active') x "
+        "WHERE x.arrears > 0"), {"d": d})
+    n, amount = conn.execute(text("SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM tmp_deposit")).one()
+    if n:
+        conn.execute(text(
+            "INSERT INTO receipt (contract_id, source, source_ref, amount_minor, currency, value_date, business_date, status) "
+            "SELECT contract_id, 'deposit', 'deposit:term_end:' || :day || ':' || contract_id, amount, currency, :d, :d, 'unapplied' FROM tmp_deposit"),
+            {"d": d, "day": d.isoformat()})
+        conn.execute(text(
+            "INSERT INTO money_event (event_type, event_key, contract_id, business_date, currency, amount_minor, batch_id) "
+            "SELECT 'deposit_applied', 'deposit_applied:' || :day || ':' || contract_id, contract_id, :d, currency, amount, :batch FROM tmp_deposit"),
+            {"d": d, "day": d.isoformat(), "batch": batch})
+        conn.execute(text("UPDATE contract SET deposit_held_minor = deposit_held_minor - t.amount FROM tmp_deposit t "
+                          "WHERE t.contract_id = contract.contract_id"))
+    return {"deposits_applied_at_term_end": int(n), "deposits_applied_minor": int(amount)}
 
 
 def _provisions(conn: Connection, d: date, setup: CollectionSetup, batch: str) -> dict[str, Any]:

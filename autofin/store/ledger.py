@@ -174,8 +174,10 @@ SUBLEDGER_COLUMNS = {
 SUBLEDGER_ACCOUNTS = ("1531", "1122.01", "1122.02", "1122.03", "1122.04")
 CREDIT_ACCOUNT = "2241.01"
 SUSPENSE_ACCOUNT = "2241.03"  # interest and penalty of non-accrual contracts held in suspense (the contract's own columns)
+DEPOSIT_ACCOUNT = "2241.04"  # the customers' deposits (保证金) held
 # the balances each contract keeps on itself beside those of its instalments, credit-positive
-CONTRACT_HELD = {"credit_minor": "c.credit_minor", "suspense_minor": "c.suspended_interest_minor + c.suspended_penalty_minor"}
+CONTRACT_HELD = {"credit_minor": "c.credit_minor", "suspense_minor": "c.suspended_interest_minor + c.suspended_penalty_minor",
+                 "deposit_minor": "c.deposit_held_minor"}
 _KEPT = ", ".join([*SUBLEDGER_COLUMNS, *CONTRACT_HELD])
 
 
@@ -259,4 +261,5 @@ def subledger_vs_ledger(conn: Connection) -> list[ControlAccountTie]:
     values = conn.execute(text(f"SELECT {sums} FROM ({current_balances_sql()}) x")).one()
     ties = [ControlAccountTie(account, int(value), ledger.get(account, 0)) for account, value in zip(SUBLEDGER_ACCOUNTS, values[:5], strict=True)]
     return [*ties, ControlAccountTie(CREDIT_ACCOUNT, -int(values[5]), ledger.get(CREDIT_ACCOUNT, 0)),
-            ControlAccountTie(SUSPENSE_ACCOUNT, -int(values[6]), ledger.get(SUSPENSE_ACCOUNT, 0))]
+            ControlAccountTie(SUSPENSE_ACCOUNT, -int(values[6]), ledger.get(SUSPENSE_ACCOUNT, 0)),
+            ControlAccountTie(DEPOSIT_ACCOUNT, -int(values[7]), ledger.get(DEPOSIT_ACCOUNT, 0))]

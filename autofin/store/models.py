@@ -274,6 +274,9 @@ class Contract(Base):
     # the past-due contracts (a tenth of a book), which delinquency and its check read every night without scanning the book
     __table_args__ = (Index("ix_contract_partner_exposure", "partner_id", "status", "financed_minor"),
                       # the few contracts holding interest in suspense, which the collections step reads every night
+                      # the contracts holding a deposit, read each night for those past maturity with bills unpaid
+                      Index("ix_contract_deposit_held", "maturity_date", sqlite_where=text("deposit_held_minor > 0"),
+                            postgresql_where=text("deposit_held_minor > 0")),
                       Index("ix_contract_suspense", "dpd", sqlite_where=text("suspended_interest_minor + suspended_penalty_minor > 0"),
                             postgresql_where=text("suspended_interest_minor + suspended_penalty_minor > 0")),
                       Index("ix_contract_past_due", "status", "bucket", sqlite_where=text("dpd > 0"), postgresql_where=text("dpd > 0")))
@@ -315,6 +318,7 @@ class Contract(Base):
     credit_minor: Mapped[int] = money()
     suspended_interest_minor: Mapped[int] = money()  # interest (net of VAT) billed while non-accrual, held in suspense
     suspended_penalty_minor: Mapped[int] = money()  # penalty accrued while non-accrual, held in suspense
+    deposit_held_minor: Mapped[int] = money()  # 保证金 received at activation and not yet applied or refunded (2241.04)
     dpd: Mapped[int] = mapped_column(Integer, server_default="0")
     bucket: Mapped[str] = mapped_column(String(8), server_default="current")
     is_migrated: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
@@ -548,7 +552,8 @@ class BankFile(Base):
 class Receipt(Base):
     """Money received for a contract. source: debit|transfer|corporate|settlement|disposal (the sale of
     its repossessed vehicle), or credit (the contract's customer credit applied to its bills) or waiver
-    (penalty, interest or fees waived, 减免): no money moves. status: unapplied|applied|reversed."""
+    (penalty, interest or fees waived, 减免) or deposit (the customer's deposit set against the bills,
+    保证金冲抵): no new money. status: unapplied|applied|reversed."""
 
     __tablename__ = "receipt"
     receipt_id: Mapped[int] = pk()
@@ -980,6 +985,7 @@ class SubledgerBalance(Base):
     penalty_minor: Mapped[int] = money()
     credit_minor: Mapped[int] = money()
     suspense_minor: Mapped[int] = money()  # interest and penalty held in suspense (2241.03), credit-positive
+    deposit_minor: Mapped[int] = money()  # the customer's deposit held (2241.04), credit-positive
 
 
 class SubledgerDirty(Base):

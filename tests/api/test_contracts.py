@@ -97,7 +97,7 @@ def test_document_signature_disbursement_and_activation(world: World):
         assert [tuple(r) for r in lines] == [("1531", 106_200_00, 0), ("1002", 0, 106_200_00)]
         rows = trial_balance_as_of(conn, contract.activated_date, chart_of_accounts())
         assert sum(r.debit_minor for r in rows) == sum(r.credit_minor for r in rows)
-        assert [t.difference_minor for t in subledger_vs_ledger(conn)] == [0] * 7
+        assert [t.difference_minor for t in subledger_vs_ledger(conn)] == [0] * 8
         signature = conn.execute(select(ContractSignature).where(ContractSignature.contract_id == contract.contract_id)).one()
         assert (signature.document_sha256, signature.provider, signature.method) == (digest, "simulator", "sms_otp")
         assert conn.execute(select(Mandate.status, Mandate.bank_code).where(Mandate.contract_id == contract.contract_id)).one() == ("active", "ICBC")

@@ -189,3 +189,58 @@ def test_unidentified_money_is_held_then_matched_and_breaks_are_resolved_with_a_
     run_step(world.engine, "allocation", TODAY, StepContext(calendar(), voucher_templates()))
     assert world.call("GET", f"/contracts/{contract_no}", "finance", 200).json()["credit"] == "3000.00"  # nothing due yet: all credit
     ledger_ok(world)
+
+
+def test_a_deposit_is_booked_set_against_bills_and_past_maturity_applied_by_the_cycle(world: World):
+    """保证金: received at activation (1002 against 2241.04, held on the contract); set against the bills
+    on request through its chain; past maturity with bills unpaid, the cycle sets the rest against
+    them; refunded only once the contract is closed; the sub-ledger ties 2241.04 throughout."""
+    from autofin.store.ledger import account_balances
+    from autofin.store.models import Receipt
+    from tests.api.test_postlease import TODAY, ledger_ok
+
+    contract_no = world.active(product_code="DL-EP", term_months=36)
+    contract = world.call("GET", f"/contracts/{contract_no}", "finance", 200).json()
+    with world.engine.connect() as conn:
+        deposit = conn.execute(select(Contract.deposit_minor).where(Contract.contract_no == contract_no)).scalar_one()
+    assert deposit > 0 and contract["deposit_held"] == yuan(deposit)
+    booked = [v for v in world.call("GET", f"/contracts/{contract_no}/vouchers", "auditor", 200).json() if v["event_type"] == "deposit_received"]
+    assert [(line["account"], line["debit"], line["credit"]) for line in booked[0]["lines"]] == [
+        ("1002", yuan(deposit), "0.00"), ("2241.04", "0.00", yuan(deposit))]
+    with world.engine.connect() as conn:
+        held_before = account_balances(conn)["2241.04"]
+    ledger_ok(world)
+
+    world.call("POST", f"/contracts/{contract_no}/deposit-offset", "finance", 422, json={"amount": yuan(deposit + 1), "reason": "x"})
+    asked = world.call("POST", f"/contracts/{contract_no}/deposit-offset", "finance", 201, json={"amount": "1000.00", "reason": "客户申请冲抵"}).json()
+    assert asked["chain"] == ["post_loan_supervisor"]
+    done = world.call("POST", f"/post-lease-requests/{asked['request_id']}/decision", "post_loan_supervisor", 200,
+                      json={"decision": "approve"}).json()
+    assert done["executed"]["deposit_left"] == yuan(deposit - 1000_00)
+    with world.engine.connect() as conn:
+        receipt = conn.execute(select(Receipt).where(Receipt.receipt_id == done["executed"]["receipt_id"])).one()
+        assert (receipt.source, receipt.status, receipt.amount_minor) == ("deposit", "unapplied", 1000_00)
+        assert account_balances(conn)["2241.04"] - held_before == 1000_00
+    world.call("POST", f"/receipts/{receipt.receipt_id}/reversal", "finance", 409, json={"reason": "x"})
+    refund = {"amount": "10.00", "reason": "x", "payee_bank": "ICBC", "payee_account_no": "6222020200112233445", "payee_account_name": "张三"}
+    assert "paid off" in world.call("POST", f"/contracts/{contract_no}/deposit-refund", "finance", 409, json=refund).json()["detail"]
+    ledger_ok(world)
+
+    # past maturity with a bill unpaid: the cycle sets the rest of the deposit against it
+    with world.engine.connect() as conn:
+        cid = conn.execute(select(Contract.contract_id).where(Contract.contract_no == contract_no)).scalar_one()
+        due = conn.execute(select(func.min(Instalment.due_date)).where(Instalment.contract_id == cid)).scalar_one()
+    ctx = StepContext(calendar(), voucher_templates())
+    run_step(world.engine, "allocation", TODAY, ctx)  # the requested offset, applied tonight (nothing billed yet: credit)
+    run_step(world.engine, "billing", due, ctx)
+    with write_transaction(world.engine) as conn:  # the test's shortcut to the end of the term
+        conn.execute(update(Contract).where(Contract.contract_id == cid).values(maturity_date=due - timedelta(days=1)))
+    night = run_step(world.engine, "collections", due, ctx).counts
+    with world.engine.connect() as conn:
+        owed = conn.execute(select(func.sum(Instalment.principal_minor + Instalment.interest_minor + Instalment.fee_minor)).where(
+            Instalment.contract_id == cid, Instalment.status == "billed")).scalar_one()
+        left = conn.execute(select(Contract.deposit_held_minor).where(Contract.contract_id == cid)).scalar_one()
+    applied = min(deposit - 1000_00, owed)
+    assert (night["deposits_applied_at_term_end"], night["deposits_applied_minor"]) == (1, applied)
+    assert left == deposit - 1000_00 - applied
+    ledger_ok(world)

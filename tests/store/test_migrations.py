@@ -76,7 +76,7 @@ def test_upgrading_a_store_with_a_book_in_it(tmp_path):
     running = [Base.metadata.tables[name] for name in ("ledger_total", "subledger_balance", "subledger_dirty")]
     Base.metadata.create_all(engine, tables=running)
     held = dict(ledger.CONTRACT_HELD)
-    ledger.CONTRACT_HELD["suspense_minor"] = "0"
+    ledger.CONTRACT_HELD.update(suspense_minor="0", deposit_minor="0")
     try:
         seed_store(engine, contracts=30, as_of=date(2026, 11, 2))
     finally:

@@ -20,7 +20,20 @@ from autofin.api.public import (
     SettlementQuotePublic,
     VoucherPublic,
 )
-from autofin.api.schemas import ConditionIn, ContractCancelIn, ExtensionIn, Limit, MandateIn, Offset, RefundIn, SettlementIn, SignIn, WaiverIn
+from autofin.api.schemas import (
+    ConditionIn,
+    ContractCancelIn,
+    DepositOffsetIn,
+    DepositRefundIn,
+    ExtensionIn,
+    Limit,
+    MandateIn,
+    Offset,
+    RefundIn,
+    SettlementIn,
+    SignIn,
+    WaiverIn,
+)
 from autofin.origination import contracts as svc
 from autofin.origination import disbursements
 from autofin.origination.applications import document_path
@@ -80,6 +93,25 @@ def request_waiver(s: StoreDep, contract_no: str, body: WaiverIn, who: Caller) -
         row = svc.get_contract(conn, who, contract_no)
         return PostLeaseRequestPublic.model_validate(requests.request_waiver(conn, who, row, penalty=body.penalty, interest=body.interest,
                                                                              fee=body.fee, reason=body.reason))
+
+
+@router.post("/{contract_no}/deposit-offset", status_code=201, dependencies=[requires("post_lease.money")])
+def request_deposit_offset(s: StoreDep, contract_no: str, body: DepositOffsetIn, who: Caller) -> PostLeaseRequestPublic:
+    """Ask to set the customer's deposit against the contract's bills (保证金冲抵); on approval it is a
+    receipt that tonight's allocation applies by the waterfall. Past maturity the cycle does it itself."""
+    with s.write() as conn:
+        row = svc.get_contract(conn, who, contract_no)
+        return PostLeaseRequestPublic.model_validate(requests.request_deposit_offset(conn, who, row, amount=body.amount, reason=body.reason))
+
+
+@router.post("/{contract_no}/deposit-refund", status_code=201, dependencies=[requires("post_lease.money")])
+def request_deposit_refund(s: StoreDep, contract_no: str, body: DepositRefundIn, who: Caller) -> PostLeaseRequestPublic:
+    """Ask to pay the deposit back once the contract is paid off or settled (保证金退还)."""
+    with s.write() as conn:
+        row = svc.get_contract(conn, who, contract_no)
+        return PostLeaseRequestPublic.model_validate(requests.request_deposit_refund(
+            conn, who, row, amount=body.amount, reason=body.reason, payee_bank=body.payee_bank, payee_account_no=body.payee_account_no,
+            payee_account_name=body.payee_account_name))
 
 
 @router.get("/{contract_no}/mandates")

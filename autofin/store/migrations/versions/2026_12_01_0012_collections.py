@@ -49,6 +49,11 @@ def upgrade() -> None:
     op.add_column('contract', sa.Column('suspended_interest_minor', sa.BigInteger(), nullable=False, server_default='0'))
     op.add_column('contract', sa.Column('suspended_penalty_minor', sa.BigInteger(), nullable=False, server_default='0'))
     op.add_column('subledger_balance', sa.Column('suspense_minor', sa.BigInteger(), nullable=False, server_default='0'))
+    # 保证金: the deposit each contract holds
+    op.add_column('contract', sa.Column('deposit_held_minor', sa.BigInteger(), nullable=False, server_default='0'))
+    op.add_column('subledger_balance', sa.Column('deposit_minor', sa.BigInteger(), nullable=False, server_default='0'))
+    op.create_index('ix_contract_deposit_held', 'contract', ['maturity_date'], sqlite_where=sa.text("deposit_held_minor > 0"),
+                    postgresql_where=sa.text("deposit_held_minor > 0"))
     op.create_index('ix_contract_suspense', 'contract', ['dpd'], sqlite_where=sa.text("suspended_interest_minor + suspended_penalty_minor > 0"),
                     postgresql_where=sa.text("suspended_interest_minor + suspended_penalty_minor > 0"))
     op.add_column('collection_case', sa.Column('close_reason', sa.String(16), nullable=True))
@@ -319,5 +324,7 @@ def downgrade() -> None:
     op.drop_column('money_event', 'amount_minor')
     op.drop_index('ix_contract_suspense', table_name='contract')
     op.drop_column('subledger_balance', 'suspense_minor')
-    for column in ('suspended_penalty_minor', 'suspended_interest_minor', 'non_accrual_dpd'):
+    op.drop_index('ix_contract_deposit_held', table_name='contract')
+    op.drop_column('subledger_balance', 'deposit_minor')
+    for column in ('deposit_held_minor', 'suspended_penalty_minor', 'suspended_interest_minor', 'non_accrual_dpd'):
         op.drop_column('contract', column)

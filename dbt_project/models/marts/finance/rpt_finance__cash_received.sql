@@ -1,4 +1,4 @@
--- Cash received per day and source, and how it was applied (customer credit applied to bills and waivers are not cash: left out).
+-- Cash received per day and source, and how it was applied (customer credit and deposits applied to bills, and waivers, are not new cash: left out).
 select
     r.business_date,
     r.receipt_source,
@@ -13,6 +13,6 @@ left join (
            sum(amount) filter (where component = 'credit') as to_credit
     from {{ ref('stg_store__allocations') }} group by receipt_id
 ) a on a.receipt_id = r.receipt_id
-where r.receipt_status <> 'reversed' and r.receipt_source not in ('credit', 'waiver')
+where r.receipt_status <> 'reversed' and r.receipt_source not in ('credit', 'waiver', 'deposit')
 group by all
 order by r.business_date, r.receipt_source
