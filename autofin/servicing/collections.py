@@ -28,8 +28,6 @@ from sqlalchemy import Connection, bindparam, text
 
 from autofin.domain.collections import CollectionSetup, deal_order, provision_minor, render
 from autofin.domain.money import PPM, format_minor, sql_div_round_half_up
-from autofin.postlease.notice_pdf import notice_facts
-from autofin.postlease.notice_pdf import render_batch as render_letters
 from autofin.postlease.notify import Message
 from autofin.reference import collection_setup
 from autofin.servicing.context import StepContext
@@ -159,6 +157,10 @@ def _reminders(conn: Connection, d: date, ctx: StepContext, setup: CollectionSet
                  [{k: v for k, v in r.items() if k != "contract_no"} for r in rows])
     sent = 0
     if ctx.notifier is not None:
+        # the PDF library takes a second to import: only a night with letters pays for it (every cycle process did)
+        from autofin.postlease.notice_pdf import notice_facts
+        from autofin.postlease.notice_pdf import render_batch as render_letters
+
         letters = [notice_facts(conn, r["contract_id"], d) for r in rows if r["channel"] == "letter"]
         print_file, first_pages = render_letters(letters) if letters else (None, [])
         pages = iter(first_pages)
