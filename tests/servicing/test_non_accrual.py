@@ -39,14 +39,19 @@ def tied(engine):
         return {t.account: t.difference_minor for t in subledger_vs_ledger(conn)}
 
 
-def test_interest_and_penalty_held_in_suspense_then_income_once_current(store, ctx):
+def past_its_threshold(store) -> int:
+    """A seeded book, and the contract most past due in it with its frozen non-accrual threshold
+    lowered for the test: it is past it from tonight."""
     seed(store, contracts=300)
     with write_transaction(store) as conn:
         worst = conn.execute(select(Contract.contract_id, Contract.dpd).where(Contract.status == "active", Contract.dpd > 10)
                              .order_by(Contract.dpd.desc(), Contract.contract_id)).first()
-        # its frozen threshold, lowered for the test: it is past it from tonight
         conn.execute(update(Contract).where(Contract.contract_id == worst.contract_id).values(non_accrual_dpd=worst.dpd - 5))
-    cid = worst.contract_id
+    return int(worst.contract_id)
+
+
+def test_interest_and_penalty_held_in_suspense_then_income_once_current(store, ctx):
+    cid = past_its_threshold(store)
     income_before = account_balances(store.connect()).get("6011.02", 0)
     run_day(store, D1, ctx)
     night = events(store, cid, D1)
@@ -78,13 +83,8 @@ def test_interest_and_penalty_held_in_suspense_then_income_once_current(store, c
 
 
 def test_a_write_off_reverses_the_suspense_instead_of_losing_it(store, ctx):
-    seed(store, contracts=300)
-    with write_transaction(store) as conn:
-        worst = conn.execute(select(Contract.contract_id, Contract.dpd).where(Contract.status == "active", Contract.dpd > 10)
-                             .order_by(Contract.dpd.desc(), Contract.contract_id)).first()
-        conn.execute(update(Contract).where(Contract.contract_id == worst.contract_id).values(non_accrual_dpd=worst.dpd - 5))
+    cid = past_its_threshold(store)
     run_day(store, D1, ctx)
-    cid = worst.contract_id
     suspense = sum(held(store, cid))
     assert suspense > 0
     with store.connect() as conn:
@@ -111,13 +111,8 @@ def test_a_waiver_takes_from_the_suspense_first(store, ctx):
     from autofin.origination.users import add_user
     from autofin.postlease.requests import _execute_waiver
 
-    seed(store, contracts=300)
-    with write_transaction(store) as conn:
-        worst = conn.execute(select(Contract.contract_id, Contract.dpd).where(Contract.status == "active", Contract.dpd > 10)
-                             .order_by(Contract.dpd.desc(), Contract.contract_id)).first()
-        conn.execute(update(Contract).where(Contract.contract_id == worst.contract_id).values(non_accrual_dpd=worst.dpd - 5))
+    cid = past_its_threshold(store)
     run_day(store, D1, ctx)
-    cid = worst.contract_id
     _, held_penalty = held(store, cid)
     assert held_penalty > 0
     with store.connect() as conn:
