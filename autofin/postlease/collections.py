@@ -84,17 +84,24 @@ def _day(value: date | str | None) -> str | None:
     return None if value is None else (value.isoformat() if isinstance(value, date) else str(value))
 
 
-def arrears_of(conn: Connection, contract_ids: list[int]) -> dict[int, dict[str, int]]:
-    """Billed and unpaid principal, interest, fees and penalty per contract."""
+BILLED_COMPONENTS = ("principal", "interest", "fee", "penalty")
+
+
+def billed_unpaid(conn: Connection, contract_ids: list[int]) -> dict[int, dict[str, int]]:
+    """What each contract's billed instalments still owe, by component (a contract owing nothing is left out)."""
     if not contract_ids:
         return {}
     rows = conn.execute(
-        select(Instalment.contract_id,
-               func.sum(Instalment.principal_minor - Instalment.paid_principal_minor + Instalment.interest_minor - Instalment.paid_interest_minor
-                        + Instalment.fee_minor - Instalment.paid_fee_minor),
-               func.sum(Instalment.penalty_minor - Instalment.paid_penalty_minor))
+        select(Instalment.contract_id, *(func.sum(getattr(Instalment, f"{c}_minor") - getattr(Instalment, f"paid_{c}_minor"))
+                                         for c in BILLED_COMPONENTS))
         .where(Instalment.status == "billed", Instalment.contract_id.in_(contract_ids)).group_by(Instalment.contract_id)).all()
-    return {cid: {"arrears_minor": int(a or 0), "penalty_minor": int(p or 0)} for cid, a, p in rows}
+    return {row[0]: {c: int(v or 0) for c, v in zip(BILLED_COMPONENTS, row[1:], strict=True)} for row in rows}
+
+
+def arrears_of(conn: Connection, contract_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Billed and unpaid principal, interest and fees (arrears_minor), and penalty, per contract."""
+    return {cid: {"arrears_minor": o["principal"] + o["interest"] + o["fee"], "penalty_minor": o["penalty"]}
+            for cid, o in billed_unpaid(conn, contract_ids).items()}
 
 
 _GLANCE = (

@@ -186,8 +186,8 @@ WAIVABLE = ("penalty", "interest", "fee")
 
 def _owed(conn: Connection, contract: Any) -> dict[str, int]:
     """What the contract's billed instalments still owe, by waivable component."""
-    rows = conn.execute(select(Instalment).where(Instalment.contract_id == contract.contract_id, Instalment.status == "billed")).all()
-    return {c: sum(getattr(i, f"{c}_minor") - getattr(i, f"paid_{c}_minor") for i in rows) for c in WAIVABLE}
+    owed = collections.billed_unpaid(conn, [contract.contract_id]).get(contract.contract_id, {})
+    return {c: owed.get(c, 0) for c in WAIVABLE}
 
 
 def request_waiver(conn: Connection, who: Principal, contract: Any, *, penalty: Decimal, interest: Decimal, fee: Decimal,

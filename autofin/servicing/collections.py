@@ -133,7 +133,7 @@ def _reminders(conn: Connection, d: date, ctx: StepContext, setup: CollectionSet
                 {"due": d + timedelta(days=rule.days), "rule": rule.code},
             ).all()
             values = [{"contract_no": r.contract_no, "seq": r.seq, "amount": format_minor(int(r.amount), r.currency),
-                       "due_date": _iso(r.ref_date)} for r in found]
+                       "due_date": as_date(r.ref_date).isoformat()} for r in found]
         else:
             found = conn.execute(
                 text(
@@ -176,10 +176,6 @@ def _reminders(conn: Connection, d: date, ctx: StepContext, setup: CollectionSet
     for r in rows:
         by_rule[r["rule_code"]] = by_rule.get(r["rule_code"], 0) + 1
     return {"reminders": len(rows), "reminders_sent": sent, "reminders_by_rule": dict(sorted(by_rule.items()))}
-
-
-def _iso(value: Any) -> str:
-    return as_date(value).isoformat()
 
 
 def assign_by_rules(conn: Connection, d: date, setup: CollectionSetup, now: datetime, case_ids: list[int] | None = None, *,
