@@ -73,6 +73,43 @@ class DebitFile:
 
 
 @dataclass(frozen=True)
+class PaymentAccount:
+    """Our own paying account: the debtor of a credit-transfer file."""
+
+    name: str
+    account: str
+    agent: str  # BIC of the paying bank
+
+
+@dataclass(frozen=True)
+class CreditTransfer:
+    end_to_end_id: str
+    amount_minor: int
+    currency: str
+    creditor_name: str
+    creditor_account: str
+    creditor_bank: str  # the payee's bank by name (Chinese accounts carry no IBAN and rarely a BIC)
+    remittance: str
+
+
+@dataclass(frozen=True)
+class PayoutFile:
+    message_id: str
+    created_at: datetime
+    execution_date: date
+    debtor: PaymentAccount
+    transfers: tuple[CreditTransfer, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.transfers)
+
+    @property
+    def total_minor(self) -> int:
+        return sum(t.amount_minor for t in self.transfers)
+
+
+@dataclass(frozen=True)
 class TransactionStatus:
     end_to_end_id: str
     status: str  # accepted | pending | rejected | settled | returned
