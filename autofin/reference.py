@@ -103,6 +103,13 @@ def approval_matrix() -> Any:
     return _reloading(assets_dir() / "rules" / "approval_matrix.yaml", lambda text: parse_matrix(yaml.safe_load(text)))
 
 
+def payee_setup() -> Any:
+    """assets/payees.yaml: who is paid which financed item, and their accounts (domain.payouts)."""
+    from autofin.domain.payouts import parse_payees
+
+    return _reloading(assets_dir() / "payees.yaml", lambda text: parse_payees(yaml.safe_load(text)))
+
+
 def collection_setup() -> Any:
     """assets/collections.yaml: stages, statuses, categories, outcomes, groups, assignment rules, agencies,
     reminders and provisioning rates (贷后参数配置), re-read when the file changes."""

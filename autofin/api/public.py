@@ -325,6 +325,28 @@ class TaskDecisionsPublic(Public):
 # ---------------------------------------------------------------- contracts and disbursements
 
 
+class PayoutPublic(Public):
+    payout_id: int
+    kind: str = Field(description="disbursement | refund | deposit_refund")
+    contract_no: str | None
+    disbursement_id: int | None
+    request_id: int | None
+    payee_kind: str = Field(description="dealer | tax | insurer | gps | customer")
+    payee_name: str
+    payee_account_no: str
+    payee_bank: str
+    amount: Money
+    currency: str
+    bank_code: str = Field(description="the paying bank, whose pain.001 file carries it")
+    end_to_end_id: str | None
+    attempt: int
+    status: str = Field(description="pending | sent | paid | failed | retried | cancelled")
+    reason_code: str | None = Field(description="the bank's ISO reason code of a failure (AC01, AC04, ...)")
+    business_date: Date
+    paid_date: Date | None
+    created_at: Timestamp | None
+
+
 class DisbursementPublic(Public):
     disbursement_id: int
     contract_no: str | None
@@ -338,19 +360,16 @@ class DisbursementPublic(Public):
     lock_expires_at: Timestamp | None
     approved_by: str | None
     approved_at: Timestamp | None
-    payment_ref: str | None
     sent_at: Timestamp | None
     paid_date: Date | None
     failure_reason: str | None
     fraud_reason: str | None
     created_at: Timestamp | None
+    payouts: list[PayoutPublic] = Field(default=[], description="one per payee and attempt (in the single view)")
 
 
 class DisbursementPaidPublic(DisbursementPublic):
     contract_status: str | None = None
-    instalments: int | None = None
-    voucher_debit_minor: int | None = None
-    voucher_credit_minor: int | None = None
 
 
 class DisbursementItemPublic(DisbursementPublic):

@@ -247,7 +247,7 @@ class ConditionIn(Body):
 
 
 class DisbursementResultIn(Body):
-    status: Literal["paid", "failed"]
+    status: Literal["paid"]
     paid_date: date | None = None
     reason: str | None = Field(default=None, max_length=200)
 
@@ -466,6 +466,17 @@ class UnidentifiedIn(Body):
     value_date: date
     payer_name: str | None = Field(default=None, max_length=200)
     note: str | None = Field(default=None, max_length=2000)
+
+
+class PayeeAccountIn(Body):
+    name: str = Field(min_length=1, max_length=140)
+    account_no: str = Field(min_length=1, max_length=34)
+    bank: str = Field(min_length=1, max_length=140)
+
+
+class PayoutRetryIn(Body):
+    account: PayeeAccountIn | None = Field(default=None, description="the corrected account; none: the same (a dealer's: its partner record's)")
+    reason: Required
 
 
 class MatchIn(Body):

@@ -18,13 +18,15 @@ RENDER_VERSION = "pain.002.001.03"
 STATUS = {"RJCT": "rejected", "ACCP": "accepted", "ACSC": "settled", "ACTC": "accepted", "ACWC": "accepted", "PDNG": "accepted"}
 
 def render(*, message_id: str, created_at: datetime, original: StatusReport, transactions: list[TransactionStatus],
-           currency: str = "CNY") -> bytes:
+           currency: str = "CNY", original_message: str = "pain.008.001.08") -> bytes:
+    """The bank's status report on the file `original` (a pain.008 of debits or a pain.001 of payouts):
+    RJCT with its reason, ACSC for a settled transaction, ACCP for one accepted."""
     root = document(RENDER_VERSION)
     rpt = sub(root, "CstmrPmtStsRpt")
     group_header(rpt, message_id, created_at)
     grp = sub(rpt, "OrgnlGrpInfAndSts")
     sub(grp, "OrgnlMsgId", original.original_message_id)
-    sub(grp, "OrgnlMsgNmId", "pain.008.001.08")
+    sub(grp, "OrgnlMsgNmId", original_message)
     sub(grp, "OrgnlNbOfTxs", str(original.original_count))
     if original.original_total_minor is not None:
         sub(grp, "OrgnlCtrlSum", write_amount(original.original_total_minor, currency))
@@ -35,7 +37,7 @@ def render(*, message_id: str, created_at: datetime, original: StatusReport, tra
     for t in transactions:
         tx = sub(pmt, "TxInfAndSts")
         sub(tx, "OrgnlEndToEndId", t.end_to_end_id)
-        sub(tx, "TxSts", "RJCT" if t.status == "rejected" else "ACCP")
+        sub(tx, "TxSts", {"rejected": "RJCT", "settled": "ACSC"}.get(t.status, "ACCP"))
         if t.reason:
             sub(path(tx, "StsRsnInf", "Rsn"), "Cd", t.reason)
         if t.amount_minor is not None:

@@ -6,9 +6,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autofin.bankfiles.records import Creditor
+from autofin.bankfiles.records import Creditor, PaymentAccount
 
 FORMATS = ("pain.008.001.08", "pain.008.001.02", "cn_text")
+PAYOUT_FORMATS = ("pain.001.001.09", "pain.001.001.03")
+
+
+@dataclass(frozen=True)
+class PayoutSettings:
+    """The bank we pay out through (credit transfers): the file format and our paying account there."""
+
+    format: str
+    payer: PaymentAccount
+    max_transactions_per_file: int
 
 
 @dataclass(frozen=True)
@@ -39,6 +49,7 @@ class BankProfile:
     representment_after_days: int
     transport: str  # local | sftp
     sftp: SftpSettings | None
+    payouts: PayoutSettings | None = None
 
     @property
     def is_iso(self) -> bool:
@@ -64,6 +75,15 @@ class BankProfile:
         if limit <= 0:
             raise ValueError(f"bank {code}: max_transactions_per_file must be positive")
         rep = raw.get("representment", {})
+        payouts = None
+        if raw.get("payouts"):
+            p = raw["payouts"]
+            if p.get("format") not in PAYOUT_FORMATS:
+                raise ValueError(f"bank {code}: payouts format {p.get('format')!r} is not one of {', '.join(PAYOUT_FORMATS)}")
+            payouts = PayoutSettings(p["format"], PaymentAccount(str(raw["creditor"]["name"]), str(p["account"]), str(p["agent"])),
+                                     int(p.get("max_transactions_per_file", 5000)))
+            if payouts.max_transactions_per_file <= 0:
+                raise ValueError(f"bank {code}: payouts max_transactions_per_file must be positive")
         return cls(
             code=code,
             name=str(raw["name"]),
@@ -77,6 +97,7 @@ class BankProfile:
             representment_after_days=int(rep.get("after_days", 1)),
             transport=kind,
             sftp=sftp,
+            payouts=payouts,
         )
 
 
@@ -89,3 +110,12 @@ def load_profiles(folder: Path) -> dict[str, BankProfile]:
             profile = BankProfile.from_dict(yaml.safe_load(fh))
         profiles[profile.code] = profile
     return profiles
+
+
+def paying_bank(profiles: dict[str, BankProfile]) -> BankProfile:
+    """The one bank whose profile says `payouts`: every payout leaves through it."""
+    paying = [p for p in profiles.values() if p.payouts is not None]
+    if len(paying) != 1:
+        raise ValueError(f"{len(paying)} bank profiles have a payouts section ({', '.join(p.code for p in paying) or 'none'}); "
+                         "exactly one pays out")
+    return paying[0]

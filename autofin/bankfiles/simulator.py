@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from autofin.bankfiles import camt, cn_text, pain002, pain008
+from autofin.bankfiles import camt, cn_text, pain001, pain002, pain008
 from autofin.bankfiles.profiles import BankProfile
 from autofin.bankfiles.records import StatementEntry, StatusReport, TransactionStatus
 from autofin.bankfiles.transport import remote_dirs
@@ -25,6 +25,10 @@ from autofin.files import write_atomically
 
 # (reason, probability): AM04 8%, MS02 1%, AC04 0.5%, MD01 0.5%; the rest are collected
 REJECT_MIX = (("AM04", 0.08), ("MS02", 0.01), ("AC04", 0.005), ("MD01", 0.005))
+# credit transfers fail less: a wrong account number (AC01) 1%, a closed one (AC04) 0.5%; and always
+# to a payee account number ending in 0000 (the tests' and the demo's way to make one fail)
+PAYOUT_REJECT_MIX = (("AC01", 0.01), ("AC04", 0.005))
+FAILING_ACCOUNT_SUFFIX = "0000"
 
 
 @dataclass
@@ -36,9 +40,9 @@ class SimulationResult:
     files_written: int = 0
 
 
-def _outcome(rng: random.Random) -> str | None:
+def _outcome(rng: random.Random, mix: tuple[tuple[str, float], ...] = REJECT_MIX) -> str | None:
     x, edge = rng.random(), 0.0
-    for reason, p in REJECT_MIX:
+    for reason, p in mix:
         edge += p
         if x < edge:
             return reason
@@ -55,6 +59,10 @@ def simulate(profile: BankProfile, remote_root: Path, business_date: date, *, se
     stamp = datetime.combine(business_date, datetime.min.time()).replace(hour=6)
     for path in sorted(p for p in out_dir.iterdir() if p.is_file() and not p.name.startswith(".")):
         data = path.read_bytes()
+        if b"CstmrCdtTrfInitn" in data[:4096]:
+            statement += _pay(data, in_dir, stamp, seed, result)
+            shutil.move(str(path), str(processed / path.name))
+            continue
         batch = pain008.parse(data) if profile.is_iso else cn_text.parse_debit(data, profile.creditor, profile.currency)
         rng = random.Random(int.from_bytes(hashlib.sha256(f"{seed}:{batch.message_id}".encode()).digest()[:8], "big"))
         answers = []
@@ -82,9 +90,29 @@ def simulate(profile: BankProfile, remote_root: Path, business_date: date, *, se
             write_atomically(in_dir / f"{batch.message_id}.result.txt", cn_text.render_result(batch.message_id, answers, profile.currency))
             result.files_written += 1
         shutil.move(str(path), str(processed / path.name))
-    if profile.is_iso and result.files_read:
+    if profile.is_iso and result.files_read:  # the day's statement: collections in, payouts out
         write_atomically(in_dir / f"STM{profile.code}{business_date:%Y%m%d}.camt053.xml",
                camt.render_camt053(message_id=f"STM{profile.code}{business_date:%Y%m%d}", created_at=stamp, account=profile.creditor.account,
                                    booking=business_date, opening_minor=0, entries=statement))
         result.files_written += 1
     return result
+
+
+def _pay(data: bytes, in_dir: Path, stamp: datetime, seed: int, result: SimulationResult) -> list[StatementEntry]:
+    """A payout file: every transfer paid (ACSC) or rejected with its reason, in a pain.002; the
+    paid ones as debits of the paying account on the day's statement."""
+    batch = pain001.parse(data)
+    rng = random.Random(int.from_bytes(hashlib.sha256(f"{seed}:{batch.message_id}".encode()).digest()[:8], "big"))
+    answers = []
+    for t in batch.transfers:
+        reason = "AC01" if t.creditor_account.endswith(FAILING_ACCOUNT_SUFFIX) else _outcome(rng, PAYOUT_REJECT_MIX)
+        answers.append(TransactionStatus(t.end_to_end_id, "rejected" if reason else "settled", reason, t.amount_minor))
+    original = StatusReport("pain.001", "", batch.message_id, batch.count, batch.total_minor, ())
+    write_atomically(in_dir / f"{batch.message_id}.pain002.xml",
+                     pain002.render(message_id=f"STS{batch.message_id}"[:35], created_at=stamp, original=original, transactions=answers,
+                                    original_message="pain.001.001.09"))
+    result.files_read += 1
+    result.files_written += 1
+    result.transactions += len(answers)
+    result.rejected += sum(a.status == "rejected" for a in answers)
+    return [StatementEntry(a.amount, "CNY", False, batch.execution_date, a.end_to_end_id) for a in answers if a.status == "settled"]

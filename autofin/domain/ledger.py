@@ -32,6 +32,8 @@ COMPONENTS = ("principal", "interest", "fee", "penalty", "vat", "credit", "outst
 EVENT_TYPES = (
     "opening_balance",
     "disbursement",
+    "disbursement_payout",
+    "payout_paid",
     "billing",
     "penalty_accrual",
     "receipt",

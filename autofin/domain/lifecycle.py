@@ -103,9 +103,9 @@ DISBURSEMENT = Lifecycle(
     {
         "requested": ("in_review", "approved", "blocked"),
         "in_review": ("requested", "approved", "blocked"),
-        "approved": ("sent", "blocked"),
+        "approved": ("sent", "paid", "blocked"),  # paid: by hand (online banking), none of it in a file
         "sent": ("paid", "failed"),
-        "failed": ("sent", "blocked"),
+        "failed": ("approved", "paid", "blocked"),  # approved: its failed payouts queued again
         "paid": (),
         "blocked": (),
     },

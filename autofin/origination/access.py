@@ -49,6 +49,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "disbursements.review": frozenset({"finance", "finance_director"}),
     "disbursements.fraud": frozenset({"finance", "finance_director", "credit_manager", "credit_director"}),
     "disbursements.result": frozenset({"finance"}),
+    "payouts.retry": frozenset({"finance", "finance_director"}),
     "payments.write": frozenset({"finance"}),
     "reconciliation.resolve": frozenset({"finance", "finance_director"}),  # breaks resolved, unidentified money booked and matched
     "settlements.execute": frozenset({"finance"}),

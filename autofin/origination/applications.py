@@ -29,7 +29,6 @@ from autofin.origination.errors import Conflict, NotFound, referenced
 from autofin.origination.esign import SignatureProvider, SimulatedSignatures
 from autofin.origination.parties import get_customer, get_vehicle
 from autofin.origination.partners import acting_partner, amount_minor, exposure
-from autofin.origination.payouts import PaymentGateway, SimulatedPayments
 from autofin.reference import calendar, rule_set, vehicle_models
 from autofin.settings import data_dir
 from autofin.store.models import Application, ApplicationItem, Customer, Decision, Document, Partner, Vehicle
@@ -54,7 +53,6 @@ class Adapters:
     bureau: CreditBureau = field(default_factory=SimulatedBureau)
     watchlist: Watchlist = field(default_factory=SimulatedWatchlist)
     signatures: SignatureProvider = field(default_factory=SimulatedSignatures)
-    payments: PaymentGateway = field(default_factory=SimulatedPayments)
 
 
 # ---------------------------------------------------------------- plans

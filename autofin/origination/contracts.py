@@ -218,7 +218,7 @@ def cancel(conn: Connection, who: Principal, row: Any, reason: str, today: date)
     return reload(conn, row)
 
 
-def _move_vehicle(conn: Connection, who: Principal, vehicle_id: int | None, target: str) -> None:
+def _move_vehicle(conn: Connection, who: Principal | str, vehicle_id: int | None, target: str) -> None:
     """The vehicle follows the contract where its inventory lifecycle allows (a used car financed
     without stock may not be in inventory at all)."""
     if vehicle_id is None:
@@ -332,10 +332,11 @@ def missing_conditions(conn: Connection, row: Any) -> list[str]:
 # ---------------------------------------------------------------- activation
 
 
-def activate(conn: Connection, who: Principal, row: Any, paid_date: date, disbursement_id: int) -> dict[str, int]:
-    """The financed amount is paid: the schedule's instalments are written from the frozen plan, the
-    contract becomes active and the disbursement voucher is posted (Dr 1531 / Cr 1002); a deposit
-    (保证金) is booked as received and held (Dr 1002 / Cr 2241.04)."""
+def activate(conn: Connection, who: Principal | str, row: Any, paid_date: date, disbursement_id: int, retained_fee_minor: int = 0) -> dict[str, int]:
+    """Every payee's share of the financed amount is paid: the schedule's instalments are written
+    from the frozen plan, the contract becomes active and the disbursement voucher is posted (Dr 1531
+    / Cr 1221.01, where the paid shares wait, and our own financed fee `retained_fee_minor` to 6021);
+    a deposit (保证金) is booked as received and held (Dr 1002 / Cr 2241.04)."""
     CONTRACT.check(row.status, "active")
     rows = [{"contract_id": row.contract_id, "seq": r["seq"], "due_date": date.fromisoformat(r["due_date"]), "status": "scheduled",
              "principal_minor": to_minor(D(r["principal"])), "interest_minor": to_minor(D(r["interest"])), "fee_minor": to_minor(D(r["fee"]))}
@@ -347,7 +348,8 @@ def activate(conn: Connection, who: Principal, row: Any, paid_date: date, disbur
     conn.execute(update(Contract).where(Contract.contract_id == row.contract_id).values(status="active", activated_date=paid_date))
     batch = f"disbursement:{disbursement_id}"
     posted = post_contract_events(conn, batch, row, paid_date, [{"event_type": "disbursement", "event_key": batch,
-                                                                 "outstanding_principal_minor": row.financed_minor}], voucher_templates())
+                                                                 "outstanding_principal_minor": row.financed_minor,
+                                                                 "fee_minor": retained_fee_minor}], voucher_templates())
     if row.deposit_minor > 0:  # 保证金: paid by the customer with the down payment, held until applied or refunded
         post_contract_events(conn, f"deposit:{row.contract_id}", row, paid_date, [{"event_type": "deposit_received",
                                                                                    "event_key": f"deposit:{row.contract_id}",

@@ -1,7 +1,9 @@
 """Disbursement (放款): requested once the contract is signed and its preconditions are on record;
-reviewed by finance (claim/unlock, fraud feedback, single and batch approval); sent to the
-dealer's settlement account; paid (the contract activates, the voucher posts, the partner's
-disbursed exposure rises) or failed (it may be sent again).
+reviewed by finance (claim/unlock, fraud feedback, single and batch approval). Approval queues its
+payouts, one per payee (servicing.payouts: the dealer's settlement account, the tax, the insurer,
+the GPS supplier); the night's pain.001 file carries them to the bank (sent); the bank's pain.002
+pays them (the last one activates the contract, the voucher posts, the partner's disbursed
+exposure rises) or fails one (failed: its failed payouts may be queued again).
 
 Claims and approvals are conditional UPDATEs restating who may act, as for approval tasks, so of
 two reviewers racing exactly one wins.
@@ -22,9 +24,9 @@ from autofin.origination import contracts
 from autofin.origination.access import Principal, scope
 from autofin.origination.audit import audit
 from autofin.origination.errors import Conflict, Forbidden, one_by_one
-from autofin.origination.payouts import PaymentGateway, PaymentUnavailable
 from autofin.origination.users import usernames
 from autofin.reference import approval_matrix
+from autofin.servicing import payouts
 from autofin.store.engine import iso
 from autofin.store.models import Application, Contract, Customer, Disbursement, Partner, PartnerHistory
 
@@ -39,7 +41,7 @@ def view(d: Any, names: dict[int, str] | None = None, contract_no: str | None = 
         "currency": d.currency, "payee_bank": d.payee_bank, "payee_account_no": d.payee_account_no,
         "payee_account_name": d.payee_account_name, "locked_by": names.get(d.lock_owner_user_id),
         "lock_expires_at": iso(d.lock_expires_at), "approved_by": names.get(d.approved_by), "approved_at": iso(d.approved_at),
-        "payment_ref": d.payment_ref, "sent_at": iso(d.sent_at), "paid_date": None if d.paid_date is None else d.paid_date.isoformat(),
+        "sent_at": iso(d.sent_at), "paid_date": None if d.paid_date is None else d.paid_date.isoformat(),
         "failure_reason": d.failure_reason, "fraud_reason": d.fraud_reason, "created_at": iso(d.created_at),
     }
 
@@ -56,7 +58,8 @@ def get(conn: Connection, who: Principal, disbursement_id: int) -> tuple[Any, An
 
 def view_one(conn: Connection, who: Principal, disbursement_id: int) -> dict[str, Any]:
     d, contract = get(conn, who, disbursement_id)
-    return view(d, usernames(conn, {d.lock_owner_user_id, d.approved_by}), contract.contract_no)
+    return {**view(d, usernames(conn, {d.lock_owner_user_id, d.approved_by}), contract.contract_no),
+            "payouts": [{**p, "contract_no": contract.contract_no} for p in payouts.of_disbursement(conn, disbursement_id)]}
 
 
 def queue(conn: Connection, who: Principal, status: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
@@ -139,76 +142,57 @@ def unlock(conn: Connection, who: Principal, disbursement_id: int) -> dict[str, 
     return view_one(conn, who, disbursement_id)
 
 
-def approve(conn: Connection, who: Principal, disbursement_id: int, now: datetime, gateway: PaymentGateway) -> dict[str, Any]:
-    """Approved, then sent to the bank at once; if the channel is down it stays approved, to be sent again."""
-    d, _contract = get(conn, who, disbursement_id)
+def approve(conn: Connection, who: Principal, disbursement_id: int, now: datetime, today: date) -> dict[str, Any]:
+    """Approved: its payouts are queued for the night's payout file."""
+    d, contract = get(conn, who, disbursement_id)
     if d.requested_by == who.user_id:
         raise Forbidden("nobody approves a disbursement they requested")
+    if contract.status != "signed":  # a cancelled contract is never paid out, whatever its disbursement says
+        raise Conflict(f"contract {contract.contract_no} is {contract.status}; nothing is paid out for it")
     changed = conn.execute(update(Disbursement).where(_ACTIONABLE, Disbursement.status.in_(REVIEWABLE))
                            .values(status="approved", approved_by=who.user_id, approved_at=now, lock_owner_user_id=None, lock_expires_at=None),
                            {"id": disbursement_id, "me": who.user_id, "now": now}).rowcount
     if not changed:
         raise _why_not(conn, who, disbursement_id, "approved")
     audit(conn, who, "disbursement.approved", "disbursement", disbursement_id, {"status": d.status}, {"status": "approved"})
-    try:
-        _send(conn, who, disbursement_id, now, gateway)
-    except PaymentUnavailable as exc:
-        audit(conn, who, "disbursement.send_failed", "disbursement", disbursement_id, None, {"reason": str(exc)})
+    payouts.queue_disbursement(conn, who, d, contract, today)
     return view_one(conn, who, disbursement_id)
 
 
-def approve_many(conn: Connection, who: Principal, ids: Sequence[int], now: datetime, gateway: PaymentGateway) -> list[dict[str, Any]]:
-    return one_by_one(conn, [(i, i) for i in ids], "disbursement_id", lambda i: approve(conn, who, i, now, gateway))
+def approve_many(conn: Connection, who: Principal, ids: Sequence[int], now: datetime, today: date) -> list[dict[str, Any]]:
+    return one_by_one(conn, [(i, i) for i in ids], "disbursement_id", lambda i: approve(conn, who, i, now, today))
 
 
-def _send(conn: Connection, who: Principal, disbursement_id: int, now: datetime, gateway: PaymentGateway) -> None:
-    d, contract = get(conn, who, disbursement_id)
-    DISBURSEMENT.check(d.status, "sent")
-    if contract.status != "signed":  # a cancelled contract is never paid out, whatever its disbursement says
-        raise Conflict(f"contract {contract.contract_no} is {contract.status}; nothing is paid out for it")
-    ref = gateway.send(disbursement_id=disbursement_id, amount_minor=d.amount_minor, currency=d.currency, account_no=d.payee_account_no,
-                       account_name=d.payee_account_name, bank=d.payee_bank)
-    conn.execute(update(Disbursement).where(Disbursement.disbursement_id == disbursement_id)
-                 .values(status="sent", payment_ref=ref, sent_at=now, failure_reason=None))
-    audit(conn, who, "disbursement.sent", "disbursement", disbursement_id, {"status": d.status}, {"status": "sent", "payment_ref": ref})
-
-
-def send(conn: Connection, who: Principal, disbursement_id: int, now: datetime, gateway: PaymentGateway) -> dict[str, Any]:
-    """Send an approved (or failed) payment again."""
+def send(conn: Connection, who: Principal, disbursement_id: int, today: date) -> dict[str, Any]:
+    """A failed disbursement's failed payouts queued again (the dealer's to its settlement account
+    as the partner record now has it)."""
     d, _ = get(conn, who, disbursement_id)
-    if d.status not in ("approved", "failed"):
-        raise TransitionError("disbursement", d.status, "sent", DISBURSEMENT.allowed(d.status))
-    try:
-        _send(conn, who, disbursement_id, now, gateway)
-    except PaymentUnavailable as exc:
-        raise Conflict(f"the bank channel did not take the payment: {exc}; nothing was sent") from None
+    if d.status != "failed":
+        raise TransitionError("disbursement", d.status, "approved", DISBURSEMENT.allowed(d.status))
+    for p in payouts.of_disbursement(conn, disbursement_id):
+        if p["status"] == "failed":
+            payouts.retry(conn, who, p["payout_id"], None, today, "disbursement sent again")
     return view_one(conn, who, disbursement_id)
 
 
 def result(conn: Connection, who: Principal, disbursement_id: int, outcome: str, paid_date: date | None, reason: str | None,
            today: date) -> dict[str, Any]:
-    """The bank's answer. Paid: the contract activates and the disbursement voucher posts, in this transaction."""
+    """Paid outside the payout files (online banking, 网银): the payouts not with the bank are paid
+    by hand, and the contract activates in this transaction. A failure is the bank's answer, never
+    entered by hand."""
     d, contract = get(conn, who, disbursement_id)
-    if outcome not in ("paid", "failed"):
-        raise InputError("status", "paid or failed")
-    DISBURSEMENT.check(d.status, outcome)
-    if outcome == "failed":
-        if not reason:
-            raise InputError("reason", "say why the payment failed")
-        conn.execute(update(Disbursement).where(Disbursement.disbursement_id == disbursement_id, Disbursement.status == "sent")
-                     .values(status="failed", failure_reason=reason[:200]))
-        audit(conn, who, "disbursement.failed", "disbursement", disbursement_id, {"status": d.status}, {"status": "failed", "reason": reason})
-        return view_one(conn, who, disbursement_id)
+    if outcome != "paid":
+        raise InputError("status", "paid (a failure comes from the bank's pain.002 on the payout file)")
+    DISBURSEMENT.check(d.status, "paid")
     paid_on = paid_date or today
     if paid_on > today:
         raise InputError("paid_date", f"{paid_on} is after today ({today})")
-    changed = conn.execute(update(Disbursement).where(Disbursement.disbursement_id == disbursement_id, Disbursement.status == "sent")
-                           .values(status="paid", paid_date=paid_on)).rowcount
-    if not changed:
-        raise Conflict(f"disbursement {disbursement_id} changed meanwhile; nothing was written")
-    activation = contracts.activate(conn, who, contract, paid_on, disbursement_id)
-    audit(conn, who, "disbursement.paid", "disbursement", disbursement_id, {"status": d.status}, {"status": "paid", "paid_date": paid_on})
-    return {**view_one(conn, who, disbursement_id), "contract_status": "active", **activation}
+    payouts.pay_by_hand(conn, who, disbursement_id, paid_on)
+    followed = payouts.follow_disbursements(conn, who, [disbursement_id], paid_on)
+    if not followed["activated"]:
+        raise Conflict(f"disbursement {disbursement_id} still has payouts to pay; nothing was written")
+    activation = conn.execute(select(Contract.status).where(Contract.contract_id == contract.contract_id)).scalar_one()
+    return {**view_one(conn, who, disbursement_id), "contract_status": activation}
 
 
 def mark_fraud(conn: Connection, who: Principal, disbursement_id: int, reason: str) -> dict[str, Any]:
@@ -218,6 +202,7 @@ def mark_fraud(conn: Connection, who: Principal, disbursement_id: int, reason: s
     DISBURSEMENT.check(d.status, "blocked")
     conn.execute(update(Disbursement).where(Disbursement.disbursement_id == disbursement_id)
                  .values(status="blocked", fraud_reason=reason[:200], lock_owner_user_id=None, lock_expires_at=None))
+    payouts.cancel_queued(conn, who, disbursement_id)
     conn.execute(update(Application).where(Application.application_id == contract.application_id)
                  .values(is_flagged=True, flag_reason=f"suspected fraud at disbursement: {reason}"[:200]))
     conn.execute(update(Customer).where(Customer.customer_id == contract.customer_id).values(is_blacklisted=True))

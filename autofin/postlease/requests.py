@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from autofin.domain.errors import InputError
+from autofin.domain.payouts import checked_account
 from autofin.domain.money import D, format_amount, format_minor, from_minor, to_minor, vat_inside_minor
 from autofin.domain.products import ALLOCATION_COMPONENTS
 from autofin.domain.schedules import Method, ScheduleTerms, build_schedule
@@ -28,6 +29,7 @@ from autofin.origination.errors import Conflict, Forbidden
 from autofin.origination.partners import amount_minor as checked_minor
 from autofin.postlease import collections
 from autofin.reference import approval_matrix, calendar, voucher_templates
+from autofin.servicing import payouts
 from autofin.servicing.reversal import reverse_receipts
 from autofin.store.engine import iso
 from autofin.store.ledger import post_contract_events
@@ -138,6 +140,12 @@ def request_reversal(conn: Connection, who: Principal, receipt_id: int, reason: 
     return new_request(conn, who, "reversal", contract, receipt.amount_minor, reason, plan, receipt_id)
 
 
+def _payee(bank: str, account_no: str, account_name: str) -> dict[str, str]:
+    """The account a refund is paid to, checked now as its credit transfer will need it."""
+    checked = checked_account("payee", account_name, account_no, bank)
+    return {"bank": checked.bank, "account_no": checked.account, "account_name": checked.name}
+
+
 def _pending_refunds(conn: Connection, contract_id: int) -> int:
     return int(conn.execute(select(func.coalesce(func.sum(PostLeaseRequest.amount_minor), 0)).where(
         PostLeaseRequest.contract_id == contract_id, PostLeaseRequest.kind == "refund", PostLeaseRequest.status == "pending")).scalar_one())
@@ -146,7 +154,7 @@ def _pending_refunds(conn: Connection, contract_id: int) -> int:
 def request_refund(conn: Connection, who: Principal, contract: Any, *, amount: Decimal, reason: str, payee_bank: str, payee_account_no: str,
                    payee_account_name: str) -> dict[str, Any]:
     amount_minor = checked_minor("amount", amount, positive=True)
-    account = {"bank": payee_bank, "account_no": payee_account_no, "account_name": payee_account_name}
+    account = _payee(payee_bank, payee_account_no, payee_account_name)
     pending = _pending_refunds(conn, contract.contract_id)
     if amount_minor > contract.credit_minor - pending:
         raise InputError("amount", f"refund {format_minor(amount_minor)} is larger than contract {contract.contract_no}'s customer credit "
@@ -287,7 +295,7 @@ def request_deposit_refund(conn: Connection, who: Principal, contract: Any, *, a
         raise Conflict(f"contract {contract.contract_no} is {contract.status}; a deposit is refunded once the contract is paid off or settled "
                        "(until then it is set against the bills)")
     return new_request(conn, who, "deposit_refund", contract, _deposit_amount(conn, contract, amount), reason,
-                       {"payee": {"bank": payee_bank, "account_no": payee_account_no, "account_name": payee_account_name}}, unique=False)
+                       {"payee": _payee(payee_bank, payee_account_no, payee_account_name)}, unique=False)
 
 
 def _take_deposit(conn: Connection, r: Any, contract: Any) -> None:
@@ -314,8 +322,9 @@ def _execute_deposit_offset(conn: Connection, who: Principal, r: Any, contract: 
 def _execute_deposit_refund(conn: Connection, who: Principal, r: Any, contract: Any, today: date) -> dict[str, Any]:
     _take_deposit(conn, r, contract)
     posted = _post(conn, contract, "deposit_refund", f"deposit_refund:{r.post_lease_request_id}", today, amount_minor=r.amount_minor)
+    payout = payouts.queue_refund(conn, who, "deposit_refund", r, contract, today)
     return {"refunded": format_minor(r.amount_minor), "deposit_left": format_minor(contract.deposit_held_minor - r.amount_minor),
-            "payee": r.details.get("payee"), "voucher_debit": format_minor(posted.debit_minor)}
+            "payee": r.details.get("payee"), "payout_id": payout["payout_id"], "voucher_debit": format_minor(posted.debit_minor)}
 
 
 def request_extension(conn: Connection, who: Principal, contract: Any, months: int, reason: str, today: date) -> dict[str, Any]:
@@ -384,8 +393,9 @@ def _execute_refund(conn: Connection, who: Principal, r: Any, contract: Any, tod
     conn.execute(update(Contract).where(Contract.contract_id == contract.contract_id)
                  .values(credit_minor=Contract.credit_minor - r.amount_minor))
     posted = _post(conn, contract, "refund", f"refund:{r.post_lease_request_id}", today, credit_minor=r.amount_minor)
+    payout = payouts.queue_refund(conn, who, "refund", r, contract, today)
     return {"refunded": format_minor(r.amount_minor), "credit_left": format_minor(contract.credit_minor - r.amount_minor),
-            "payee": r.details.get("payee"), "voucher_debit": format_minor(posted.debit_minor)}
+            "payee": r.details.get("payee"), "payout_id": payout["payout_id"], "voucher_debit": format_minor(posted.debit_minor)}
 
 
 def _execute_extension(conn: Connection, who: Principal, r: Any, contract: Any, today: date) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, text
 
 from autofin.reference import chart_of_accounts
 from autofin.reporting.book import yuan
+from autofin.servicing.payouts import payouts_tie
 from autofin.store.ledger import ledger_totals_differ, subledger_drift, subledger_vs_ledger, trial_balance_as_of
 
 
@@ -136,6 +137,7 @@ def nightly_checks(conn: Connection, d: date, scope: str | None = None) -> dict[
         "dpd_consistent": dpd_consistent(conn, d),
         "debits_accounted_for": debits_accounted_for(conn, d if scope is not None else None),
         "unidentified_ties_to_ledger": unidentified_ties(conn),
+        "payouts_tie_to_ledger": payouts_tie(conn),
     }
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Engine, insert, select, text
 from sqlalchemy.exc import OperationalError
 
 from autofin.domain.errors import DomainError
-from autofin.servicing import allocation, banking, billing, close, collections, delinquency, penalties, reconciliation
+from autofin.servicing import allocation, banking, billing, close, collections, delinquency, payouts, penalties, reconciliation
 from autofin.servicing.context import StepContext, StepFn
 from autofin.servicing.days import DayNotReadyError, last_closed_day, open_business_day, require_runnable
 from autofin.servicing.shards import SHARDED_STEPS
@@ -55,6 +55,7 @@ STEPS: tuple[tuple[str, StepFn], ...] = (
     ("delinquency", delinquency.age_arrears),
     ("penalties", penalties.accrue_penalties),
     ("debit_orders", banking.create_debit_orders),
+    ("payout_files", payouts.write_payout_files),
     ("bank_upload", banking.upload_files),
     ("bank_returns", banking.apply_bank_answers),
     ("allocation", allocation.allocate_receipts),

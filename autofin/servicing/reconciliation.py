@@ -1,6 +1,7 @@
-"""Reconciliation: the banks' statements (camt.053) against the receipts the books hold.
+"""Reconciliation: the banks' statements (camt.053) against the receipts and payouts the books hold.
 
-A statement line matches the receipt with its end-to-end reference and the same amount. What
+A statement credit matches the receipt with its end-to-end reference and the same amount; a
+statement debit, the paid payout with its end-to-end id and amount. What
 does not match is listed as a break, never dropped: a statement line with no receipt, a
 collected debit the statement does not show by the day after its value date, an amount that
 differs. Breaks stay open until someone resolves them.
@@ -25,6 +26,14 @@ def reconcile(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
             "AND r.amount_minor = bank_statement_line.amount_minor AND r.status <> 'reversed')"
         ),
         {"d": d, "yes": True},
+    ).rowcount
+    matched += conn.execute(  # money out: a debit line is a payout the bank paid, by its end-to-end id and amount
+        text(
+            "UPDATE bank_statement_line SET status = 'matched' WHERE status = 'break' AND booking_date <= :d AND is_credit = :no "
+            "AND EXISTS (SELECT 1 FROM payout p WHERE p.end_to_end_id = bank_statement_line.reference "
+            "AND p.amount_minor = bank_statement_line.amount_minor AND p.status = 'paid')"
+        ),
+        {"d": d, "no": False},
     ).rowcount
     unmatched = conn.execute(
         text(

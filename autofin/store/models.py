@@ -524,6 +524,53 @@ class DebitOrder(Base):
     created_at: Mapped[datetime] = created_at()
 
 
+class PayoutBatch(Base):
+    """One outbound credit-transfer file (pain.001). status: written|uploaded."""
+
+    __tablename__ = "payout_batch"
+    payout_batch_id: Mapped[int] = pk()
+    bank_code: Mapped[str] = mapped_column(String(16))
+    business_date: Mapped[date] = mapped_column(Date, index=True)
+    message_id: Mapped[str] = mapped_column(String(35), unique=True)
+    file_name: Mapped[str] = mapped_column(String(200))
+    tx_count: Mapped[int] = mapped_column(Integer)
+    ctrl_sum_minor: Mapped[int] = money(None)
+    currency: Mapped[str] = currency()
+    status: Mapped[str] = mapped_column(String(12), server_default="written")
+    created_at: Mapped[datetime] = created_at()
+
+
+class Payout(Base):
+    """Money paid out by credit transfer (pain.001): one payee's share of a disbursement (dealer, tax,
+    insurer, GPS supplier), a refund of customer credit or of a deposit.
+    kind: disbursement|refund|deposit_refund. status: pending|sent|paid|failed|retried|cancelled.
+    A failed payout is sent again as a new row (attempt + 1, its own end-to-end id); the failed one
+    becomes `retried`, so every id the bank saw keeps its answer."""
+
+    __tablename__ = "payout"
+    payout_id: Mapped[int] = pk()
+    kind: Mapped[str] = mapped_column(String(16))
+    contract_id: Mapped[int] = fk("contract.contract_id")
+    disbursement_id: Mapped[int | None] = fk("disbursement.disbursement_id", nullable=True)
+    post_lease_request_id: Mapped[int | None] = fk("post_lease_request.post_lease_request_id", nullable=True)
+    payee_kind: Mapped[str] = mapped_column(String(16))
+    payee_name: Mapped[str] = mapped_column(String(140))
+    payee_account_no: Mapped[str] = mapped_column(String(34))
+    payee_bank: Mapped[str] = mapped_column(String(140))
+    amount_minor: Mapped[int] = money(None)
+    currency: Mapped[str] = currency()
+    bank_code: Mapped[str] = mapped_column(String(16))
+    end_to_end_id: Mapped[str | None] = mapped_column(String(35), unique=True)
+    attempt: Mapped[int] = mapped_column(Integer, server_default="1")
+    payout_batch_id: Mapped[int | None] = fk("payout_batch.payout_batch_id", nullable=True)
+    business_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12), server_default="pending", index=True)
+    reason_code: Mapped[str | None] = mapped_column(String(8))
+    paid_date: Mapped[date | None] = mapped_column(Date)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = created_at()
+
+
 class BankFile(Base):
     """Every file exchanged with a bank. direction: out|in. status: registered|uploaded|applied|quarantined.
     A file (by hash) and a message id are accepted once; quarantined copies are kept as rows too."""

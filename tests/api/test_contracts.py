@@ -4,10 +4,12 @@ the bank's answer; the active contract's instalments, its voucher and the partne
 from __future__ import annotations
 
 import hashlib
+from decimal import Decimal
 
 from sqlalchemy import func, select, update
 
 from autofin.reference import chart_of_accounts
+from autofin.servicing.payouts import payouts_tie
 from autofin.store.ledger import subledger_vs_ledger, trial_balance_as_of
 from autofin.store.models import (
     AuditEvent,
@@ -72,14 +74,17 @@ def test_document_signature_disbursement_and_activation(world: World):
     # review: a claim locks it; the other reviewer waits
     assert world.call("POST", f"{path}/claim", "finance", 200).json()["status"] == "in_review"
     assert "is locked by finance" in world.call("POST", f"{path}/approve", "finance2", 409).json()["detail"]
-    sent = world.call("POST", f"{path}/approve", "finance", 200).json()
-    assert (sent["status"], sent["payment_ref"], sent["approved_by"]) == ("sent", f"PAY{d['disbursement_id']:010d}", "finance")
-    world.call("POST", f"{path}/result", "finance", 422, json={"status": "failed"})  # a failure says why
+    approved = world.call("POST", f"{path}/approve", "finance", 200).json()
+    assert (approved["status"], approved["approved_by"]) == ("approved", "finance")  # queued for the night's payout file
+    shares = [(p["payee_kind"], p["amount"], p["status"], p["bank_code"]) for p in approved["payouts"]]
+    assert sum(Decimal(a) for _, a, _, _ in shares) == Decimal("106200.00")
+    assert {s for _, _, s, b in shares} == {"pending"} and shares[0][0] == "dealer"
+    world.call("POST", f"{path}/result", "finance", 422, json={"status": "failed"})  # a failure is the bank's answer, not typed in
     assert exposure(world)["disbursed"] == before["disbursed"]  # nothing is disbursed before the bank says paid
 
-    paid = world.call("POST", f"{path}/result", "finance", 200, json={"status": "paid"}).json()
-    assert (paid["status"], paid["contract_status"], paid["instalments"]) == ("paid", "active", 36)
-    assert paid["voucher_debit_minor"] == paid["voucher_credit_minor"] == 106_200_00
+    paid = world.call("POST", f"{path}/result", "finance", 200, json={"status": "paid"}).json()  # paid by online banking
+    assert (paid["status"], paid["contract_status"]) == ("paid", "active")
+    assert {p["status"] for p in paid["payouts"]} == {"paid"}
     world.call("POST", f"{path}/result", "finance", 409, json={"status": "paid"})  # paid once
 
     after = exposure(world)
@@ -94,10 +99,11 @@ def test_document_signature_disbursement_and_activation(world: World):
         lines = conn.execute(select(JournalLine.account_code, JournalLine.debit_minor, JournalLine.credit_minor)
                              .where(JournalLine.journal_entry_id == select(func.max(JournalLine.journal_entry_id)).scalar_subquery())
                              .order_by(JournalLine.line_no)).all()
-        assert [tuple(r) for r in lines] == [("1531", 106_200_00, 0), ("1002", 0, 106_200_00)]
+        assert [tuple(r) for r in lines] == [("1531", 106_200_00, 0), ("1221.01", 0, 106_200_00)]  # the paid shares, now the loan
         rows = trial_balance_as_of(conn, contract.activated_date, chart_of_accounts())
         assert sum(r.debit_minor for r in rows) == sum(r.credit_minor for r in rows)
         assert [t.difference_minor for t in subledger_vs_ledger(conn)] == [0] * 8
+        assert payouts_tie(conn) == []
         signature = conn.execute(select(ContractSignature).where(ContractSignature.contract_id == contract.contract_id)).one()
         assert (signature.document_sha256, signature.provider, signature.method) == (digest, "simulator", "sms_otp")
         assert conn.execute(select(Mandate.status, Mandate.bank_code).where(Mandate.contract_id == contract.contract_id)).one() == ("active", "ICBC")
@@ -105,10 +111,11 @@ def test_document_signature_disbursement_and_activation(world: World):
         actions = conn.execute(select(AuditEvent.action).where(AuditEvent.entity.in_(("contract", "disbursement")))
                                .order_by(AuditEvent.audit_event_id)).scalars().all()
         assert actions == ["contract.create", "contract.document", "contract.signed", "contract.condition", "contract.condition",
-                           "disbursement.requested", "disbursement.claim", "disbursement.approved", "disbursement.sent",
-                           "contract.active", "disbursement.paid"]
+                           "disbursement.requested", "disbursement.claim", "disbursement.approved", "disbursement.payouts_queued",
+                           "payout.paid_by_hand", "disbursement.paid", "contract.active"]
     vouchers = world.call("GET", f"/contracts/{contract_no}/vouchers", "auditor", 200).json()
-    assert [(v["event_type"], v["debit"], v["credit"]) for v in vouchers] == [("disbursement", "106200.00", "106200.00")]
+    assert [(v["event_type"], v["debit"]) for v in vouchers] == [
+        *[("disbursement_payout", a) for _, a, _, _ in shares], ("disbursement", "106200.00")]
 
 
 def test_fraud_feedback_blocks_the_payment_and_flags_customer_and_partner(world: World):
@@ -134,7 +141,7 @@ def test_fraud_feedback_blocks_the_payment_and_flags_customer_and_partner(world:
     assert world.call("GET", f"/contracts/{contract_no}", "finance", 200).json()["status"] == "signed"  # nothing paid
 
 
-def test_batch_approval_and_a_bank_channel_down(world: World):
+def test_batch_approval_queues_payouts_and_refuses_what_it_may_not(world: World):
     ids = []
     for _ in range(2):
         contract_no = world.signed()
@@ -142,21 +149,15 @@ def test_batch_approval_and_a_bank_channel_down(world: World):
             world.call("POST", f"/contracts/{contract_no}/conditions", "dealer_a", 201, json={"kind": kind, "reference": kind})
         ids.append(world.call("POST", f"/contracts/{contract_no}/disbursement", "dealer_a", 201).json()["disbursement_id"])
     world.call("POST", f"/disbursements/{ids[1]}/claim", "finance2", 200)
-    payments = world.client.app.state.store.adapters.payments
-    payments.down = True
-    try:
-        out = world.call("POST", "/disbursements/approvals", "finance", 200, json={"disbursement_ids": [*ids, 424242]}).json()
-    finally:
-        payments.down = False
+    out = world.call("POST", "/disbursements/approvals", "finance", 200, json={"disbursement_ids": [*ids, 424242]}).json()
     assert (out["approved"], out["refused"]) == (1, 2)
     by_id = {r["disbursement_id"]: r for r in out["results"]}
-    assert by_id[ids[0]]["status"] == "approved"  # approved, not sent: the channel was down
+    assert by_id[ids[0]]["status"] == "approved"
     assert (by_id[ids[1]]["status_code"], by_id[424242]["status_code"]) == (409, 404)
-    resent = world.call("POST", f"/disbursements/{ids[0]}/send", "finance", 200).json()
-    assert resent["status"] == "sent"
-    failed = world.call("POST", f"/disbursements/{ids[0]}/result", "finance", 200, json={"status": "failed", "reason": "account closed"}).json()
-    assert (failed["status"], failed["failure_reason"]) == ("failed", "account closed")
-    assert world.call("POST", f"/disbursements/{ids[0]}/send", "finance", 200).json()["status"] == "sent"
+    queued = world.call("GET", "/payouts?status=pending&kind=disbursement", "finance", 200).json()
+    assert {p["disbursement_id"] for p in queued} == {ids[0]}
+    world.call("GET", "/payouts", "dealer_a", 403)
+    assert world.call("POST", f"/disbursements/{ids[0]}/send", "finance", 409).json()["current_status"] == "approved"  # only a failed one
 
 
 def test_the_signed_pdf_shows_every_fee_item_inside_the_page(world: World):

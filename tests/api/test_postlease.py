@@ -134,7 +134,7 @@ def test_a_refund_runs_its_two_level_chain_then_moves_the_money(world: World):
     decide(world, rid, "finance_director", 409)
     refund = [v for v in world.call("GET", f"/contracts/{contract_no}/vouchers", "auditor", 200).json() if v["event_type"] == "refund"]
     assert [(line["account"], line["debit"], line["credit"]) for line in refund[0]["lines"]] == [
-        ("2241.01", "400.00", "0.00"), ("1002", "0.00", "400.00")]
+        ("2241.01", "400.00", "0.00"), ("2202.04", "0.00", "400.00")]  # owed to the customer until the bank pays it
     with world.engine.connect() as conn:
         actions = conn.execute(select(AuditEvent.action).where(AuditEvent.entity == "post_lease_request", AuditEvent.entity_id == str(rid))
                                .order_by(AuditEvent.audit_event_id)).scalars().all()
