@@ -498,6 +498,42 @@ class SettledPublic(Public):
     voucher_credit: Money
 
 
+class PrepaymentRowPublic(Public):
+    seq: int
+    due_date: Date
+    principal: Money
+    interest: Money
+    fee: Money
+    payment: Money
+
+
+class PrepaymentQuotePublic(Public):
+    contract_no: str
+    as_of: Date
+    option: str = Field(description="shorten_term | lower_instalment")
+    principal: Money
+    accrued_interest: Money = Field(description="interest on the principal paid ahead since the last due date")
+    fee: Money = Field(description="the early-settlement tier's percentage of the principal, at least the product's minimum")
+    total: Money
+    outstanding_before: Money
+    outstanding_after: Money
+    instalment_before: Money
+    instalment_after: Money
+    instalments_left: int
+    maturity_date: Date
+    schedule: list[PrepaymentRowPublic]
+
+
+class PrepaidPublic(Public):
+    contract_no: str
+    receipt_id: int
+    amount: Money
+    quote: PrepaymentQuotePublic
+    schedule_version: int
+    voucher_debit: Money
+    voucher_credit: Money
+
+
 # ---------------------------------------------------------------- post-lease
 
 

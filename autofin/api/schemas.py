@@ -278,6 +278,13 @@ class SettlementIn(Body):
     reference: str = Field(min_length=1, max_length=50)
 
 
+class PrepaymentIn(Body):
+    principal: Amount = Field(description="the principal paid ahead of the schedule")
+    option: Literal["shorten_term", "lower_instalment"]
+    amount: Amount = Field(description="the money received: the quote's total")
+    reference: str = Field(min_length=1, max_length=50)
+
+
 class ReversalIn(Body):
     reason: Required
     reopen: bool = Field(default=False, description="allow reopening a contract the receipt helped pay off")

@@ -41,6 +41,7 @@ EVENT_TYPES = (
     "reversal",
     "refund",
     "early_settlement",
+    "partial_prepayment",
     "write_off",
     "collection_cost",
     "cost_recovery",

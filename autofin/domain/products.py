@@ -58,6 +58,16 @@ class BalloonExtension:
 
 
 @dataclass(frozen=True, slots=True)
+class PartialPrepayment:
+    """部分提前还款: the options the customer may choose, the least principal paid ahead, and the
+    least fee (the fee is the early-settlement tier's percentage of the principal paid ahead)."""
+
+    options: tuple[str, ...]
+    minimum: Decimal
+    fee_minimum: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class ProductTerms:
     code: str
     name: str
@@ -84,6 +94,7 @@ class ProductTerms:
     # 非应计: past this many days past due the contract's interest and penalty are held in suspense,
     # not recognised as income (None: DEFAULT_NON_ACCRUAL_DPD)
     non_accrual_dpd: int | None = None
+    partial_prepayment: PartialPrepayment | None = None
 
     @property
     def non_accrual_after(self) -> int:
@@ -181,6 +192,17 @@ class ProductTerms:
         if non_accrual is not None and not 0 < int(non_accrual) <= 3650:
             raise InputError(f"{code}.non_accrual_dpd", "a number of days past due, 1 to 3650")
 
+        prepayment = None
+        if raw.get("partial_prepayment") is not None:
+            pp = raw["partial_prepayment"]
+            options = tuple(pp.get("options") or ())
+            if not options or any(o not in ("shorten_term", "lower_instalment") for o in options) or method not in (Method.ANNUITY,
+                                                                                                               Method.EQUAL_PRINCIPAL):
+                raise InputError(f"{code}.partial_prepayment", "options of shorten_term, lower_instalment; on an annuity or "
+                                                               "equal-principal product")
+            prepayment = PartialPrepayment(options, amount("partial_prepayment.minimum", pp.get("minimum", "0")),
+                                           amount("partial_prepayment.fee_minimum", pp.get("fee_minimum", "0")))
+
         return cls(
             code=code,
             name=str(field("name")),
@@ -205,6 +227,7 @@ class ProductTerms:
             balloon_extension=extension,
             disbursement_preconditions=preconditions,
             non_accrual_dpd=None if non_accrual is None else int(non_accrual),
+            partial_prepayment=prepayment,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -249,6 +272,9 @@ class ProductTerms:
             out["disbursement_preconditions"] = list(self.disbursement_preconditions)
         if self.non_accrual_dpd is not None:
             out["non_accrual_dpd"] = self.non_accrual_dpd
+        if self.partial_prepayment is not None:
+            pp = self.partial_prepayment
+            out["partial_prepayment"] = {"options": list(pp.options), "minimum": str(pp.minimum), "fee_minimum": str(pp.fee_minimum)}
         return out
 
     def terms_hash(self) -> str:

@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from autofin.domain.errors import InputError
-from autofin.domain.payouts import checked_account
 from autofin.domain.money import D, format_amount, format_minor, from_minor, to_minor, vat_inside_minor
+from autofin.domain.payouts import checked_account
 from autofin.domain.products import ALLOCATION_COMPONENTS
 from autofin.domain.schedules import Method, ScheduleTerms, build_schedule
 from autofin.origination.access import Principal, scope
@@ -111,6 +111,8 @@ def _reversal_plan(conn: Connection, receipt: Any, contract: Any, reopen: bool) 
         raise Conflict(f"receipt {receipt.receipt_id} is already reversed")
     if receipt.source == "settlement":
         raise Conflict(f"receipt {receipt.receipt_id} settled contract {contract.contract_no} early; a settlement is not reversed here")
+    if receipt.source == "prepayment":
+        raise Conflict(f"receipt {receipt.receipt_id} paid principal ahead and re-planned the schedule; it is not reversed here")
     if receipt.source == "deposit":
         raise Conflict(f"receipt {receipt.receipt_id} set the customer's deposit against the bills; it is not reversed here")
     if receipt.source == "waiver":

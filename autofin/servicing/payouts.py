@@ -32,7 +32,6 @@ from autofin.bankfiles import pain001
 from autofin.bankfiles.profiles import BankProfile, paying_bank
 from autofin.bankfiles.reasons import failure_reason
 from autofin.bankfiles.records import BankFileError, CreditTransfer, PayoutFile, StatusReport
-from autofin.domain.errors import InputError
 from autofin.domain.money import format_minor
 from autofin.domain.payouts import PayeeAccount, checked_account, split_disbursement
 from autofin.files import write_atomically
@@ -81,7 +80,7 @@ def _get(conn: Connection, who: Principal, payout_id: int) -> tuple[Any, Any]:
     row = conn.execute(select(Payout.__table__, Contract.contract_no).join(Contract, Contract.contract_id == Payout.contract_id)
                        .where(Payout.payout_id == payout_id, scope(who, Contract))).first()
     if row is None:
-        raise NotFound(f"payout {payout_id} not found")
+        raise NotFound("payout", payout_id)
     return row, row.contract_no
 
 
@@ -252,7 +251,7 @@ def write_payout_files(conn: Connection, d: date, ctx: StepContext) -> dict[str,
     if not is_bank_day(conn, d):
         return {"skipped": "not a bank business day"}
     out: dict[str, Any] = {"payouts": 0, "amount_minor": 0, "files": []}
-    for code, profile in sorted(ctx.banks.items()):
+    for _, profile in sorted(ctx.banks.items()):
         if profile.payouts is not None:
             _write_bank_files(conn, d, ctx, profile, out)
     return out

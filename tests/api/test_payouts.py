@@ -128,7 +128,7 @@ def test_a_disbursement_split_by_payee_goes_out_as_pain001_a_failed_share_is_sen
     contract = world.call("GET", f"/contracts/{contract_no}", "finance", 200).json()
     assert contract["status"] == "active"
     vouchers = world.call("GET", f"/contracts/{contract_no}/vouchers", "auditor", 200).json()
-    activation = [v for v in vouchers if v["event_type"] == "disbursement"][0]
+    activation = next(v for v in vouchers if v["event_type"] == "disbursement")
     assert [(line["account"], line["debit"], line["credit"]) for line in activation["lines"]] == [
         ("1531", d["amount"], "0.00"), ("1221.01", "0.00", f"{(financed - 2000_00) / 100:.2f}"), ("6021", "0.00", "2000.00")]
     assert sorted(v["debit"] for v in vouchers if v["event_type"] == "disbursement_payout") == sorted(shares.values())

@@ -4,7 +4,10 @@ and request, early settlement, refunds and balloon extension requests, receipts 
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
+from typing import Annotated
 
+from fastapi import Query
 from fastapi.responses import FileResponse, Response
 
 from autofin.api.deps import Caller, StoreDep, requires
@@ -14,6 +17,8 @@ from autofin.api.public import (
     DisbursementPublic,
     MandatesPublic,
     PostLeaseRequestPublic,
+    PrepaidPublic,
+    PrepaymentQuotePublic,
     PublicRouter,
     ReceiptPublic,
     SettledPublic,
@@ -29,6 +34,7 @@ from autofin.api.schemas import (
     Limit,
     MandateIn,
     Offset,
+    PrepaymentIn,
     RefundIn,
     SettlementIn,
     SignIn,
@@ -161,6 +167,25 @@ def settlement_quote(s: StoreDep, contract_no: str, who: Caller, as_of: date | N
         row = svc.get_contract(conn, who, contract_no)
         today = s.today()
         return SettlementQuotePublic.model_validate(settlement.quote_view(row, settlement.quote(conn, row, as_of or today, today)))
+
+
+@router.get("/{contract_no}/prepayment-quote")
+def prepayment_quote(s: StoreDep, contract_no: str, who: Caller, principal: Annotated[Decimal, Query(gt=0, max_digits=14, decimal_places=2)],
+                     option: Annotated[str, Query(pattern="^(shorten_term|lower_instalment)$")]) -> PrepaymentQuotePublic:
+    """部分提前还款: what paying `principal` ahead costs today, and the schedule after it (fewer instalments, or smaller ones)."""
+    with s.read() as conn:
+        row = svc.get_contract(conn, who, contract_no)
+        return PrepaymentQuotePublic.model_validate(settlement.prepayment_view(row, settlement.prepayment_quote(conn, row, principal, option,
+                                                                                                                s.today())))
+
+
+@router.post("/{contract_no}/prepayments", status_code=201, dependencies=[requires("settlements.execute")])
+def prepay(s: StoreDep, contract_no: str, body: PrepaymentIn, who: Caller) -> PrepaidPublic:
+    """The quoted total received: principal paid ahead, the old schedule kept, the rest re-planned, one voucher."""
+    with s.write() as conn:
+        row = svc.get_contract(conn, who, contract_no)
+        return PrepaidPublic.model_validate(settlement.prepay(conn, who, row, principal=body.principal, option=body.option, amount=body.amount,
+                                                              reference=body.reference, today=s.today()))
 
 
 @router.post("/{contract_no}/early-settlement", dependencies=[requires("settlements.execute")])
