@@ -67,8 +67,8 @@ def create_app(engine: Engine | None = None, adapters: Adapters | None = None) -
     app = FastAPIOffline(title="autofin entry API", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.store = Store(engine, adapters or Adapters())
     for router in (users.router, partners.router, parties.customers, parties.vehicles, reference.router, applications.router,
-                   approval.router, contracts.router, disbursements.router, disbursements.payouts, postlease.payments_router, postlease.receipts_router,
-                   postlease.requests_router, collections.cases, collections.repossessions,
+                   approval.router, contracts.router, contracts.title_transfers, disbursements.router, disbursements.payouts,
+                   postlease.payments_router, postlease.receipts_router, postlease.requests_router, collections.cases, collections.repossessions,
                    collections.lawsuits, collections.visits, reconciliation.breaks, reconciliation.unidentified):
         app.include_router(router)
 

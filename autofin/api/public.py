@@ -534,6 +534,31 @@ class PrepaidPublic(Public):
     voucher_credit: Money
 
 
+class BuyOutQuotePublic(Public):
+    contract_no: str
+    business_type: str
+    buy_out: Money = Field(description="the residual value the lessee pays for the vehicle (留购价), from the frozen terms")
+    vat_rate: str
+    vat: Money = Field(description="the VAT inside the price: 13% for a direct lease, none for a sale-and-leaseback (as data)")
+    payable_now: bool
+    status: str
+
+
+class TitleTransferPublic(Public):
+    title_transfer_id: int
+    contract_no: str
+    vehicle_id: int | None
+    buy_out: Money
+    vat: Money
+    reference: str
+    bought_out_date: Date
+    status: str = Field(description="open | done")
+    registration_no: str | None
+    transferred_date: Date | None
+    created_at: Timestamp | None
+    voucher_debit: Money | None = None
+
+
 # ---------------------------------------------------------------- post-lease
 
 

@@ -285,6 +285,10 @@ class PrepaymentIn(Body):
     reference: str = Field(min_length=1, max_length=50)
 
 
+class TitleTransferDoneIn(Body):
+    registration_no: str = Field(min_length=1, max_length=64, description="the registration certificate's number after the transfer")
+
+
 class ReversalIn(Body):
     reason: Required
     reopen: bool = Field(default=False, description="allow reopening a contract the receipt helped pay off")

@@ -42,6 +42,7 @@ EVENT_TYPES = (
     "refund",
     "early_settlement",
     "partial_prepayment",
+    "buy_out",
     "write_off",
     "collection_cost",
     "cost_recovery",

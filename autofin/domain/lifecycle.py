@@ -54,9 +54,10 @@ VEHICLE = Lifecycle(
         "reserved": ("in_stock", "leased", "abnormal"),
         # back from abnormal or a repossession to what the vehicle's contract says (a wrong change undone)
         "abnormal": ("in_stock", "disposed", "reserved", "leased"),
-        "leased": ("repossessed", "in_stock", "abnormal"),
+        "leased": ("repossessed", "in_stock", "abnormal", "transferred"),  # transferred: bought out, the title is the lessee's (过户)
         "repossessed": ("in_stock", "disposed", "leased"),
         "disposed": (),
+        "transferred": (),
     },
 )
 

@@ -68,6 +68,16 @@ class PartialPrepayment:
 
 
 @dataclass(frozen=True, slots=True)
+class LeaseEnd:
+    """租赁期满留购: the price at which the lessee buys the vehicle at the end of a lease (the
+    residual value, often nominal), and the VAT inside it (a direct lease sells the vehicle; a
+    sale-and-leaseback only returns it, without VAT)."""
+
+    buy_out_price: Decimal
+    vat_rate: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class ProductTerms:
     code: str
     name: str
@@ -95,6 +105,7 @@ class ProductTerms:
     # not recognised as income (None: DEFAULT_NON_ACCRUAL_DPD)
     non_accrual_dpd: int | None = None
     partial_prepayment: PartialPrepayment | None = None
+    lease_end: LeaseEnd | None = None
 
     @property
     def non_accrual_after(self) -> int:
@@ -203,6 +214,13 @@ class ProductTerms:
             prepayment = PartialPrepayment(options, amount("partial_prepayment.minimum", pp.get("minimum", "0")),
                                            amount("partial_prepayment.fee_minimum", pp.get("fee_minimum", "0")))
 
+        lease_end = None
+        if raw.get("lease_end") is not None:
+            if business_type not in ("direct_lease", "sale_leaseback"):
+                raise InputError(f"{code}.lease_end", "only a lease (direct_lease, sale_leaseback) ends with a buy-out")
+            le = raw["lease_end"]
+            lease_end = LeaseEnd(amount("lease_end.buy_out_price", le.get("buy_out_price")), rate("lease_end.vat_rate", le.get("vat_rate", "0")))
+
         return cls(
             code=code,
             name=str(field("name")),
@@ -228,6 +246,7 @@ class ProductTerms:
             disbursement_preconditions=preconditions,
             non_accrual_dpd=None if non_accrual is None else int(non_accrual),
             partial_prepayment=prepayment,
+            lease_end=lease_end,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -275,6 +294,8 @@ class ProductTerms:
         if self.partial_prepayment is not None:
             pp = self.partial_prepayment
             out["partial_prepayment"] = {"options": list(pp.options), "minimum": str(pp.minimum), "fee_minimum": str(pp.fee_minimum)}
+        if self.lease_end is not None:
+            out["lease_end"] = {"buy_out_price": str(self.lease_end.buy_out_price), "vat_rate": str(self.lease_end.vat_rate)}
         return out
 
     def terms_hash(self) -> str:

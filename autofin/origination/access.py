@@ -50,6 +50,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "disbursements.fraud": frozenset({"finance", "finance_director", "credit_manager", "credit_director"}),
     "disbursements.result": frozenset({"finance"}),
     "payouts.retry": frozenset({"finance", "finance_director"}),
+    "title_transfers.complete": frozenset({"finance", "post_loan_supervisor"}),
     "payments.write": frozenset({"finance"}),
     "reconciliation.resolve": frozenset({"finance", "finance_director"}),  # breaks resolved, unidentified money booked and matched
     "settlements.execute": frozenset({"finance"}),

@@ -524,6 +524,28 @@ class DebitOrder(Base):
     created_at: Mapped[datetime] = created_at()
 
 
+class TitleTransfer(Base):
+    """租赁期满留购: a lease's buy-out at its residual value, and the task of transferring the
+    vehicle's title to the lessee (过户) that it opens. status: open|done."""
+
+    __tablename__ = "title_transfer"
+    title_transfer_id: Mapped[int] = pk()
+    contract_id: Mapped[int] = fk("contract.contract_id", index=False)
+    vehicle_id: Mapped[int | None] = fk("vehicle.vehicle_id", nullable=True, index=False)
+    buy_out_minor: Mapped[int] = money(None)
+    vat_minor: Mapped[int] = money()
+    currency: Mapped[str] = currency()
+    reference: Mapped[str] = mapped_column(String(64), unique=True)
+    bought_out_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(8), server_default="open", index=True)
+    registration_no: Mapped[str | None] = mapped_column(String(64))
+    transferred_date: Mapped[date | None] = mapped_column(Date)
+    created_by: Mapped[int | None] = fk("app_user.user_id", nullable=True, index=False)
+    done_by: Mapped[int | None] = fk("app_user.user_id", nullable=True, index=False)
+    created_at: Mapped[datetime] = created_at()
+    __table_args__ = (UniqueConstraint("contract_id"),)
+
+
 class PayoutBatch(Base):
     """One outbound credit-transfer file (pain.001). status: written|uploaded."""
 

@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse, Response
 
 from autofin.api.deps import Caller, StoreDep, requires
 from autofin.api.public import (
+    BuyOutQuotePublic,
     ContractPublic,
     ContractSummaryPublic,
     DisbursementPublic,
@@ -23,6 +24,7 @@ from autofin.api.public import (
     ReceiptPublic,
     SettledPublic,
     SettlementQuotePublic,
+    TitleTransferPublic,
     VoucherPublic,
 )
 from autofin.api.schemas import (
@@ -34,18 +36,21 @@ from autofin.api.schemas import (
     Limit,
     MandateIn,
     Offset,
+    PathId,
     PrepaymentIn,
     RefundIn,
     SettlementIn,
     SignIn,
+    TitleTransferDoneIn,
     WaiverIn,
 )
 from autofin.origination import contracts as svc
 from autofin.origination import disbursements
 from autofin.origination.applications import document_path
-from autofin.postlease import customer_service, payments, requests, settlement
+from autofin.postlease import customer_service, lease_end, payments, requests, settlement
 
 router = PublicRouter(prefix="/contracts", tags=["contracts"])
+title_transfers = PublicRouter(prefix="/title-transfers", tags=["contracts"])
 
 
 @router.get("")
@@ -186,6 +191,35 @@ def prepay(s: StoreDep, contract_no: str, body: PrepaymentIn, who: Caller) -> Pr
         row = svc.get_contract(conn, who, contract_no)
         return PrepaidPublic.model_validate(settlement.prepay(conn, who, row, principal=body.principal, option=body.option, amount=body.amount,
                                                               reference=body.reference, today=s.today()))
+
+
+@router.get("/{contract_no}/buy-out-quote")
+def buy_out_quote(s: StoreDep, contract_no: str, who: Caller) -> BuyOutQuotePublic:
+    """租赁期满留购: the lease's buy-out price and the VAT inside it."""
+    with s.read() as conn:
+        return BuyOutQuotePublic.model_validate(lease_end.quote(conn, svc.get_contract(conn, who, contract_no)))
+
+
+@router.post("/{contract_no}/buy-out", status_code=201, dependencies=[requires("settlements.execute")])
+def buy_out(s: StoreDep, contract_no: str, body: SettlementIn, who: Caller) -> TitleTransferPublic:
+    """The buy-out price received once the lease is paid off: posted, and the title-transfer task (过户) opened."""
+    with s.write() as conn:
+        row = svc.get_contract(conn, who, contract_no)
+        return TitleTransferPublic.model_validate(lease_end.buy_out(conn, who, row, amount=body.amount, reference=body.reference, today=s.today()))
+
+
+@title_transfers.get("")
+def list_title_transfers(s: StoreDep, who: Caller, status: Annotated[str | None, Query(pattern="^(open|done)$")] = "open",
+                         limit: Limit = 100, offset: Offset = 0) -> list[TitleTransferPublic]:
+    with s.read() as conn:
+        return [TitleTransferPublic.model_validate(t) for t in lease_end.listing(conn, who, status, limit, offset)]
+
+
+@title_transfers.post("/{transfer_id}/complete", dependencies=[requires("title_transfers.complete")])
+def complete_title_transfer(s: StoreDep, transfer_id: PathId, body: TitleTransferDoneIn, who: Caller) -> TitleTransferPublic:
+    """The registration changed to the lessee: the task is done and the vehicle leaves the books (transferred)."""
+    with s.write() as conn:
+        return TitleTransferPublic.model_validate(lease_end.complete(conn, who, transfer_id, body.registration_no, s.today()))
 
 
 @router.post("/{contract_no}/early-settlement", dependencies=[requires("settlements.execute")])
