@@ -51,7 +51,7 @@ def test_the_readme_walkthrough_runs_as_written(tmp_path):
     assert "check digit" in out  # the VIN refused, as the comment says
     submit = next(line for line in lines if "credit_officer" in line)  # the submit's outcome, grade and route
     assert re.fullmatch(r"(pass|refer) [A-E] \[.*'credit_officer'.*\]", submit), submit
-    for word in ("signed", "sent", "active", "unapplied"):
+    for word in ("signed", "approved", "active", "unapplied"):
         assert word in lines, (word, lines)
     assert "disbursement" in out and re.search(r"\('disbursement', '105000.00', '105000.00'\)", out), out
     assert re.fullmatch(r"[0-9]+\.[0-9]{2}", lines[-1]), lines[-1]  # the settlement quote's total

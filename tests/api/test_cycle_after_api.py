@@ -114,3 +114,76 @@ def test_every_journal_entry_reaches_the_ledger_export_once(world: World, tmp_pa
     late = {(e.event_type, str(e.entry_date)[:10], str(e.exported_on)[:10]) for e in entries if str(e.entry_date)[:10] < str(e.exported_on)[:10]}
     for event_type, d in late_refs:
         assert (event_type, str(d), str(d + timedelta(days=1))) in late
+
+
+def test_a_week_with_every_post_lease_activity_stays_green(world: World, tmp_path, monkeypatch):
+    """#17's activities between seven nights, with the simulated banks answering each night: a
+    disbursement paid by pain.001 (activated the night its answers are read), a partial prepayment,
+    a lease settled, bought out and its title transferred, its deposit refunded by pain.001, a
+    customer-credit refund by pain.001, a waiver, unidentified money matched. Every night closes
+    with every control check green (the day close raises otherwise); every payout ends answered."""
+    from autofin.store.models import Payout
+
+    ctx = context(tmp_path)
+    days = [AS_OF + timedelta(days=n) for n in range(1, 8)]
+    clock = lambda d: monkeypatch.setenv("AUTOFIN_SIMULATED_TODAY", d.isoformat())  # noqa: E731
+    done: dict[str, object] = {}
+    for n, d in enumerate(days):
+        clock(d)
+        if n == 0:  # a disbursement through the files; a loan paid ahead; a lease paid off
+            signed = world.signed()
+            for kind in ("mortgage", "gps"):
+                world.call("POST", f"/contracts/{signed}/conditions", "dealer_a", 201, json={"kind": kind, "reference": kind})
+            disbursement = world.call("POST", f"/contracts/{signed}/disbursement", "dealer_a", 201).json()
+            world.call("POST", f"/disbursements/{disbursement['disbursement_id']}/approve", "finance", 200)
+            done["disbursed"] = signed
+            loan = world.active()
+            q = world.call("GET", f"/contracts/{loan}/prepayment-quote?principal=15000&option=shorten_term", "finance", 200).json()
+            world.call("POST", f"/contracts/{loan}/prepayments", "finance", 201,
+                       json={"principal": "15000", "option": "shorten_term", "amount": q["total"], "reference": "PP-WEEK"})
+            lease = world.active(product_code="DL-EP")
+            q = world.call("GET", f"/contracts/{lease}/settlement-quote", "finance", 200).json()
+            world.call("POST", f"/contracts/{lease}/early-settlement", "finance", 200, json={"amount": q["total"], "reference": "ES-WEEK"})
+            world.call("POST", "/payments", "finance", 201, json={"contract_no": loan, "amount": "500.00", "value_date": d.isoformat(),
+                                                                   "reference": "TRF-WEEK-CREDIT"})
+        if n == 1:  # the lease bought out and its deposit refunded; a waiver on an overdue migrated contract
+            world.call("POST", f"/contracts/{lease}/buy-out", "finance", 201, json={"amount": "100.00", "reference": "BUYOUT-WEEK"})
+            held = world.call("GET", f"/contracts/{lease}", "finance", 200).json()["deposit_held"]
+            asked = world.call("POST", f"/contracts/{lease}/deposit-refund", "finance", 201, json={
+                "amount": held, "reason": "租赁结束", "payee_bank": "中国工商银行", "payee_account_no": "6222020200112233445",
+                "payee_account_name": "张三"}).json()
+            for role in asked["chain"]:
+                decide(world, asked["request_id"], role)
+            with world.engine.connect() as conn:
+                overdue = conn.execute(text("SELECT c.contract_no FROM contract c JOIN instalment i ON i.contract_id = c.contract_id "
+                                            "WHERE c.status = 'active' AND i.status = 'billed' AND i.penalty_minor - i.paid_penalty_minor >= 100 "
+                                            "ORDER BY c.contract_id LIMIT 1")).scalar()
+            if overdue is not None:
+                waiver = world.call("POST", f"/contracts/{overdue}/waivers", "finance", 201, json={"penalty": "1.00", "reason": "协商减免"}).json()
+                for role in waiver["chain"]:
+                    decide(world, waiver["request_id"], role)
+                done["waived"] = overdue
+        if n == 2:  # the title transferred; the loan's credit refunded; money nobody claims, then matched
+            [task] = world.call("GET", "/title-transfers", "finance", 200).json()
+            world.call("POST", f"/title-transfers/{task['title_transfer_id']}/complete", "finance", 200, json={"registration_no": "沪A-WEEK"})
+            asked = world.call("POST", f"/contracts/{loan}/refunds", "finance", 201, json={
+                "amount": "200", "reason": "overpaid", "payee_bank": "中国工商银行", "payee_account_no": "6222020200112233445",
+                "payee_account_name": "张三"}).json()
+            decide(world, asked["request_id"], "post_loan_supervisor")
+            decide(world, asked["request_id"], "finance_director")
+            held = world.call("POST", "/unidentified-receipts", "finance", 201, json={
+                "bank_code": "BOC", "amount": "321.00", "value_date": d.isoformat(), "reference": "UNKNOWN-WEEK", "payer_name": "李四"}).json()
+            world.call("POST", f"/unidentified-receipts/{held['unidentified_id']}/match", "finance", 200,
+                       json={"contract_no": loan, "reason": "客户来电确认"})
+        clock(d + timedelta(days=1))
+        run_day(world.engine, d, ctx)  # the day close raises on any red check
+        for code, profile in ctx.banks.items():
+            simulate(profile, ctx.bank_root / "remote" / code, d, seed=5)
+
+    with world.engine.connect() as conn:
+        assert {k: v for k, v in nightly_checks(conn, days[-1]).items() if v} == {}
+        payouts = conn.execute(select(Payout.kind, Payout.status, Payout.reason_code)).all()
+        status = conn.execute(select(Contract.status).where(Contract.contract_no == done["disbursed"])).scalar_one()
+    assert {k for k, _, _ in payouts} == {"disbursement", "refund", "deposit_refund"} and "waived" in done
+    assert all(s == "paid" or (s == "failed" and r) for _, s, r in payouts), payouts  # every payout answered
+    assert status == ("active" if all(s == "paid" for k, s, _ in payouts if k == "disbursement") else "signed")
