@@ -221,9 +221,10 @@ def follow_disbursements(conn: Connection, who: Principal | str, disbursement_id
         status = ("paid" if states == {"paid"} else "failed" if "failed" in states else "sent" if "sent" in states else "approved")
         if status == d_row.status:
             continue
-        paid_on = max(as_date(p) for s, p in live if s == "paid") if status == "paid" else None
+        paid_on = max(as_date(p) for s, p in live if s == "paid" and p is not None) if status == "paid" else d
         conn.execute(update(Disbursement).where(Disbursement.disbursement_id == disbursement_id)
-                     .values(status=status, paid_date=paid_on, failure_reason=None if status != "failed" else d_row.failure_reason))
+                     .values(status=status, paid_date=paid_on if status == "paid" else None,
+                             failure_reason=None if status != "failed" else d_row.failure_reason))
         audit(conn, who, f"disbursement.{status}", "disbursement", disbursement_id, {"status": d_row.status}, {"status": status})
         if status == "paid":
             contract = conn.execute(select(Contract).where(Contract.contract_id == d_row.contract_id)).one()
@@ -370,7 +371,7 @@ def apply_report(conn: Connection, d: date, bank: str, report: StatusReport, fil
 def payouts_tie(conn: Connection) -> list[str]:
     """1221.01 holds the disbursement shares paid whose contract is not active yet; 2202.04 the
     refunds approved whose payout the bank has not paid (queued, with the bank, or failed)."""
-    ledger = dict(conn.execute(text("SELECT account_code, SUM(debit_minor - credit_minor) FROM ledger_total "
+    ledger: dict[str, int] = dict(conn.execute(text("SELECT account_code, SUM(debit_minor - credit_minor) FROM ledger_total "
                                     "WHERE account_code IN ('1221.01', '2202.04') GROUP BY account_code")).all())
     in_transit = int(conn.execute(text("SELECT COALESCE(SUM(p.amount_minor), 0) FROM payout p JOIN disbursement d "
                                        "ON d.disbursement_id = p.disbursement_id WHERE p.status = 'paid' AND d.status <> 'paid'")).scalar_one())
