@@ -424,7 +424,8 @@ def bank_simulate(code: str, d: date, seed: int) -> None:
         raise InputError("bank", f"{code} uses SFTP; the simulator plays banks on the local transport only")
     r = simulate(profile, bank_dir() / "remote" / code, d, seed=seed)
     click.echo(f"[simulated bank {code}] read {r.files_read} files, {r.transactions} debits: {r.rejected} rejected, "
-               f"collected {format_amount(Decimal(r.collected_minor) / 100)}; wrote {r.files_written} answer files")
+               f"collected {format_amount(Decimal(r.collected_minor) / 100)}; {r.payouts} payouts: {r.payouts_rejected} rejected, "
+               f"paid out {format_amount(Decimal(r.paid_out_minor) / 100)}; wrote {r.files_written} answer files")
 
 
 @demo.command("cycle")
@@ -452,9 +453,12 @@ def demo_cycle(days: int, seed: int) -> None:
             run_day(engine, d, ctx, on_step=_print_step)
             for code, profile in sorted(ctx.banks.items()):
                 r = simulate(profile, ctx.bank_folder("remote", code), d, seed=seed)
-                if r.files_read:
+                if r.transactions:
                     click.echo(f"{d} [simulated bank {code}] {r.transactions} debits answered: {r.rejected} rejected, "
                                f"collected {format_amount(Decimal(r.collected_minor) / 100)}")
+                if r.payouts:
+                    click.echo(f"{d} [simulated bank {code}] {r.payouts} payouts answered: {r.payouts_rejected} rejected, "
+                               f"paid out {format_amount(Decimal(r.paid_out_minor) / 100)}")
     finally:
         _show_in_dagster()
 
@@ -481,7 +485,8 @@ def demo_collections(cases: int) -> None:
     click.echo(f"{d} collections: {done.assigned} cases assigned by the rules, {done.contacts} calls, {done.promises} promises, "
                f"{done.outsourced} sent to agencies, {done.visits} home visits, {done.lawsuits} lawsuit, "
                f"{done.repossessed_and_sold} vehicles repossessed and sold "
-               f"({done.costs_approved} costs approved), {len(done.written_off)} written off, {done.recoveries} recovery")
+               f"({done.costs_approved} costs approved), {len(done.written_off)} written off, {done.recoveries} recovery, "
+               f"{done.refunds} refunds of customer credit queued as payouts")
 
 
 # ------------------------------------------------------------------ reports

@@ -38,6 +38,9 @@ class SimulationResult:
     rejected: int = 0
     collected_minor: int = 0
     files_written: int = 0
+    payouts: int = 0  # credit transfers answered (pain.001 files)
+    payouts_rejected: int = 0
+    paid_out_minor: int = 0
 
 
 def _outcome(rng: random.Random, mix: tuple[tuple[str, float], ...] = REJECT_MIX) -> str | None:
@@ -113,6 +116,7 @@ def _pay(data: bytes, in_dir: Path, stamp: datetime, seed: int, result: Simulati
                                     original_message="pain.001.001.09"))
     result.files_read += 1
     result.files_written += 1
-    result.transactions += len(answers)
-    result.rejected += sum(a.status == "rejected" for a in answers)
+    result.payouts += len(answers)
+    result.payouts_rejected += sum(a.status == "rejected" for a in answers)
+    result.paid_out_minor += sum(a.amount for a in answers if a.status == "settled")
     return [StatementEntry(a.amount, "CNY", False, batch.execution_date, a.end_to_end_id) for a in answers if a.status == "settled"]

@@ -1,8 +1,8 @@
 """A day of the collections team on the demo book, through the same services the entry API calls:
 the team's users, the open cases assigned by the rules, calls logged, promises taken (the nights
 after find them kept or broken), cases sent to agencies, home visits and a lawsuit, vehicles
-repossessed with their costs approved and sold, contracts written off over two levels, and a recovery after a write-off. So
-every collections report has rows after `make demo`."""
+repossessed with their costs approved and sold, contracts written off over two levels, a recovery after a write-off, and
+customers' credit refunded (payouts the next nights send as pain.001). So every collections report has rows after `make demo`."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from autofin.origination.access import Principal
 from autofin.origination.users import add_user
 from autofin.postlease import collections as work
 from autofin.postlease import payments
-from autofin.postlease.requests import decide
+from autofin.postlease.requests import decide, request_refund
 from autofin.reference import collection_setup
 from autofin.servicing.collections import assign_by_rules
 from autofin.store.engine import write_transaction
@@ -40,6 +40,7 @@ class DayOfWork:
     costs_approved: int = 0
     written_off: list[str] = field(default_factory=list)
     recoveries: int = 0
+    refunds: int = 0
 
 
 def _team(engine: Engine) -> dict[str, Principal]:
@@ -51,7 +52,7 @@ def _team(engine: Engine) -> dict[str, Principal]:
     return {r.username: Principal(r.user_id, r.username, r.role, None) for r in rows}
 
 
-def work_the_cases(engine: Engine, d: date, *, cases: int = 60) -> DayOfWork:
+def work_the_cases(engine: Engine, d: date, *, cases: int = 60, refunds: int = 3) -> DayOfWork:
     """The team's work on business date `d` (the next date the cycle will run)."""
     team = _team(engine)
     out = DayOfWork()
@@ -121,6 +122,15 @@ def work_the_cases(engine: Engine, d: date, *, cases: int = 60) -> DayOfWork:
             payments.record(conn, team["finance1"], contract_no=contract_no, amount=Decimal("800.00"), value_date=d, source="transfer",
                             reference=f"RECOVERY-{contract_no}", payer_name=None, today=d)
             out.recoveries += 1
+        # customers' credit refunded over two levels: payouts the next nights send as pain.001 and the bank answers
+        credited = conn.execute(select(Contract).where(Contract.status.in_(("active", "paid_off")), Contract.credit_minor >= 100_00)
+                                .order_by(Contract.credit_minor.desc(), Contract.contract_id).limit(refunds)).all()
+        for contract in credited:
+            asked = request_refund(conn, team["finance1"], contract, amount=from_minor(contract.credit_minor), reason="客户申请退还溢缴款",
+                                   payee_bank="中国工商银行", payee_account_no=f"62220202{contract.contract_id:011d}", payee_account_name="客户本人")
+            decide(conn, team["supervisor1"], asked["request_id"], "approve", None, now, d)
+            decide(conn, team["director1"], asked["request_id"], "approve", None, now, d)
+            out.refunds += 1
     return out
 
 

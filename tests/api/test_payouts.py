@@ -24,7 +24,7 @@ from autofin.servicing.cycle import run_step
 from autofin.servicing.payouts import payouts_tie
 from autofin.store.engine import write_transaction
 from autofin.store.ledger import account_balances
-from autofin.store.models import BankFile, BusinessDay, Contract, Partner, ReconciliationBreak
+from autofin.store.models import BankFile, BusinessDay, Contract, Partner, Payout, ReconciliationBreak
 from tests.api.conftest import World
 from tests.api.test_postlease import TODAY, credited, decide, ledger_ok
 
@@ -167,3 +167,39 @@ def test_a_refund_is_owed_on_2202_04_until_the_bank_pays_it(world: World, tmp_pa
     with world.engine.connect() as conn:
         assert payouts_tie(conn) == []
     ledger_ok(world)
+
+
+def test_a_hostile_answer_to_a_payout_file_moves_nothing(world: World, tmp_path):
+    """Each wrong pain.002 on a payout file is quarantined whole with its reason; the payouts stay
+    with the bank until a right one comes."""
+    contract_no = world.signed(product_code="DL-EP", items=ITEMS)
+    world.call("POST", f"/contracts/{contract_no}/conditions", "dealer_a", 201, json={"kind": "gps", "reference": "GPS-1"})
+    d = world.call("POST", f"/contracts/{contract_no}/disbursement", "dealer_a", 201).json()
+    world.call("POST", f"/disbursements/{d['disbursement_id']}/approve", "finance", 200)
+    ctx = context(tmp_path / "bank_files")
+    bank_day(world, TODAY)
+    [name] = run_step(world.engine, "payout_files", TODAY, ctx).counts["files"]
+    run_step(world.engine, "bank_upload", TODAY, ctx)
+    sent = pain001.parse((tmp_path / "bank_files" / "remote" / "BOC" / "upload" / name).read_bytes())
+    paid = [TransactionStatus(t.end_to_end_id, "settled", None, t.amount_minor) for t in sent.transfers]
+
+    def answer(file_name: str, transactions: list[TransactionStatus], count: int | None = sent.count) -> str:
+        data = pain002.render(message_id=f"STS{file_name[:20]}", created_at=datetime.combine(TODAY, time(7)), original_message="pain.001.001.09",
+                              original=StatusReport("pain.001", "", sent.message_id, count, sent.total_minor, ()), transactions=transactions)
+        (tmp_path / "bank_files" / "remote" / "BOC" / "download" / file_name).write_bytes(data)
+        return file_name
+
+    cases = {
+        answer("amount.xml", [TransactionStatus(paid[0].end_to_end_id, "settled", None, paid[0].amount + 1), *paid[1:]]): "amount",
+        answer("stranger.xml", [*paid[:-1], TransactionStatus("AP20261101999999999999", "settled", None, 1)]): "is not a payout of",
+        answer("reason.xml", [TransactionStatus(paid[0].end_to_end_id, "rejected", "ZZ99", paid[0].amount), *paid[1:]]): "unknown reason code",
+        answer("twice.xml", [*paid, paid[0]]): "appears twice",
+        answer("count.xml", paid, count=sent.count + 1): "original count",
+    }
+    with write_transaction(world.engine) as conn:
+        quarantined = apply_bank_answers(conn, TODAY, ctx)["quarantined"]
+    assert {name: next(w for w in cases.values() if w in reason) for name, reason in quarantined.items()} == cases
+    with world.engine.connect() as conn:
+        assert set(conn.execute(select(Payout.status).where(Payout.disbursement_id == d["disbursement_id"])).scalars()) == {"sent"}
+        assert payouts_tie(conn) == []
+    assert balances(world).get("1221.01", 0) == 0
