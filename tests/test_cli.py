@@ -85,7 +85,7 @@ def test_store_commands_end_to_end(tmp_path: Path):
     assert "seeding contracts: 400/400" in seeded.stderr  # plain progress lines off a terminal
     summary = run("demo", "summary", "--as-of", "2026-11-20", env=env).stdout
     assert "difference (debit − credit): 0.00" in summary
-    assert "BREAK" not in summary and summary.count(" ok") == 8  # 1531, 1122.01–.04, 2241.01 (credit), 2241.03 (suspense) and 2241.04 (deposits)
+    assert "BREAK" not in summary and summary.count(" ok") == 9  # 1531, 1122.01–.04, 2221.05 (deferred VAT), 2241.01 (credit), .03 (suspense), .04 (deposits)
     tb = run("ledger", "trial-balance", "--date", "2026-11-20", env=env).stdout
     assert "1531" in tb and "difference (debit − credit): 0.00" in tb
     again = run("demo", "seed", "--contracts", "10", "--as-of", "2026-11-20", env=env, check=False)

@@ -63,7 +63,7 @@ def test_a_business_date_materialises_with_green_checks(tmp_path, monkeypatch):
         closed = result.asset_materializations_for_node("closed_business_day")[0].metadata
         assert closed["trial balance debit (CNY)"].value == closed["trial balance credit (CNY)"].value != "0.00"
         assert closed["trial balance difference (CNY)"].value == "0.00"
-        assert "BREAK" not in closed["control accounts"].value and closed["control accounts"].value.count("| ok |") == 8
+        assert "BREAK" not in closed["control accounts"].value and closed["control accounts"].value.count("| ok |") == 9
         assert "| current |" in closed["active contracts by bucket"].value and closed["active contracts"].value > 0
         for node in ASSET_NAMES:
             for materialization in result.asset_materializations_for_node(node):

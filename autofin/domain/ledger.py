@@ -28,7 +28,7 @@ from autofin.domain.errors import (
 # The amount components a money event carries (columns `<component>_minor` of money_event).
 # `amount` is the one sum of an event that has no parts: a collection cost, a commission, a change of
 # the allowance, a recovery after write-off.
-COMPONENTS = ("principal", "interest", "fee", "penalty", "vat", "credit", "outstanding_principal", "amount")
+COMPONENTS = ("principal", "interest", "fee", "penalty", "vat", "credit", "outstanding_principal", "amount", "principal_vat")
 EVENT_TYPES = (
     "opening_balance",
     "disbursement",

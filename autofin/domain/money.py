@@ -89,6 +89,18 @@ def vat_inside_minor(gross_minor: int, vat_rate_ppm: int) -> int:
     return gross_minor - div_round_half_up(gross_minor * PPM, PPM + vat_rate_ppm)
 
 
+def principal_vat_minor(principal_minor: int, interest_minor: int, vat_rate_ppm: int, basis: str) -> int:
+    """The VAT of a lease rental that falls on its principal. A direct lease (basis `rental`) is taxed
+    on the whole rental: the VAT inside principal + interest, less the VAT inside the interest (which
+    billing splits out of the interest for every product). Loans and sale-and-leasebacks (basis
+    `interest`) carry none."""
+    if basis == "interest":
+        return 0
+    if basis != "rental":
+        raise ValueError(f"VAT basis {basis!r} is not interest or rental")
+    return vat_inside_minor(principal_minor + interest_minor, vat_rate_ppm) - vat_inside_minor(interest_minor, vat_rate_ppm)
+
+
 def sql_div_round_half_up(numerator_sql: str, denominator: int) -> str:
     """The same rule as SQL text over a non-negative integer expression (SQLite and PostgreSQL)."""
     return f"((2 * ({numerator_sql}) + {denominator}) / {2 * denominator})"

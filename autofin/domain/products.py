@@ -106,6 +106,9 @@ class ProductTerms:
     non_accrual_dpd: int | None = None
     partial_prepayment: PartialPrepayment | None = None
     lease_end: LeaseEnd | None = None
+    # what VAT is levied on: the interest (loans, 回租 as a loan service) or the whole rental (直租, a
+    # lease of a movable asset), its principal part deferred from the vehicle's purchase to billing
+    vat_basis: str = "interest"
 
     @property
     def non_accrual_after(self) -> int:
@@ -214,6 +217,9 @@ class ProductTerms:
             prepayment = PartialPrepayment(options, amount("partial_prepayment.minimum", pp.get("minimum", "0")),
                                            amount("partial_prepayment.fee_minimum", pp.get("fee_minimum", "0")))
 
+        vat_basis = str(raw.get("vat_basis", "interest"))
+        if vat_basis not in ("interest", "rental") or (vat_basis == "rental" and business_type != "direct_lease"):
+            raise InputError(f"{code}.vat_basis", "interest, or rental for a direct lease (直租 is taxed on the whole rental)")
         lease_end = None
         if raw.get("lease_end") is not None:
             if business_type not in ("direct_lease", "sale_leaseback"):
@@ -247,6 +253,7 @@ class ProductTerms:
             non_accrual_dpd=None if non_accrual is None else int(non_accrual),
             partial_prepayment=prepayment,
             lease_end=lease_end,
+            vat_basis=vat_basis,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -294,6 +301,8 @@ class ProductTerms:
         if self.partial_prepayment is not None:
             pp = self.partial_prepayment
             out["partial_prepayment"] = {"options": list(pp.options), "minimum": str(pp.minimum), "fee_minimum": str(pp.fee_minimum)}
+        if self.vat_basis != "interest":
+            out["vat_basis"] = self.vat_basis
         if self.lease_end is not None:
             out["lease_end"] = {"buy_out_price": str(self.lease_end.buy_out_price), "vat_rate": str(self.lease_end.vat_rate)}
         return out

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, insert, select, update
 from autofin.domain.errors import InputError, TransitionError
 from autofin.domain.identity import mask_id
 from autofin.domain.lifecycle import CONTRACT, CONTRACT_COMMITTED, VEHICLE
-from autofin.domain.money import D, format_minor, rate_to_ppm, to_minor
+from autofin.domain.money import D, format_minor, principal_vat_minor, rate_to_ppm, to_minor
 from autofin.domain.products import DISBURSEMENT_PRECONDITIONS, ProductTerms
 from autofin.files import write_atomically
 from autofin.origination import contract_pdf
@@ -181,7 +181,7 @@ def create_from_application(conn: Connection, who: Principal, app: Any, now: dat
         "penalty_rate_ppm": rate_to_ppm(product.penalty.daily_rate), "penalty_basis": product.penalty.basis,
         "penalty_cap_ppm": None if product.penalty.cap_pct is None else rate_to_ppm(product.penalty.cap_pct),
         "grace_days": product.penalty.grace_days, "non_accrual_dpd": product.non_accrual_after, "vat_rate_ppm": rate_to_ppm(product.vat_rate),
-        "allocation_order": ",".join(product.allocation_order), "is_roll_due_dates": product.roll_due_dates, "terms": terms,
+        "vat_basis": product.vat_basis, "allocation_order": ",".join(product.allocation_order), "is_roll_due_dates": product.roll_due_dates, "terms": terms,
         "plan": plan, "start_date": app.start_date, "maturity_date": date.fromisoformat(plan["schedule"][-1]["due_date"]),
         "is_migrated": False, "created_at": now,
     }
@@ -335,12 +335,16 @@ def missing_conditions(conn: Connection, row: Any) -> list[str]:
 def activate(conn: Connection, who: Principal | str, row: Any, paid_date: date, disbursement_id: int, retained_fee_minor: int = 0) -> dict[str, int]:
     """Every payee's share of the financed amount is paid: the schedule's instalments are written
     from the frozen plan, the contract becomes active and the disbursement voucher is posted (Dr 1531
-    / Cr 1221.01, where the paid shares wait, and our own financed fee `retained_fee_minor` to 6021);
+    / Cr 1221.01, where the paid shares wait, and our own financed fee `retained_fee_minor` to 6021; a
+    direct lease taxed on the whole rental defers the VAT on its principal, the vehicle's input VAT:
+    Dr 2221.02 / Cr 2221.05, released to output VAT as each rental is billed);
     a deposit (保证金) is booked as received and held (Dr 1002 / Cr 2241.04)."""
     CONTRACT.check(row.status, "active")
     rows = [{"contract_id": row.contract_id, "seq": r["seq"], "due_date": date.fromisoformat(r["due_date"]), "status": "scheduled",
              "principal_minor": to_minor(D(r["principal"])), "interest_minor": to_minor(D(r["interest"])), "fee_minor": to_minor(D(r["fee"]))}
             for r in row.plan["schedule"]]
+    for r in rows:  # a direct lease's VAT on each rental's principal (none for interest-basis contracts)
+        r["principal_vat_minor"] = principal_vat_minor(r["principal_minor"], r["interest_minor"], row.vat_rate_ppm, row.vat_basis)
     principal = sum(r["principal_minor"] for r in rows)
     if principal != row.financed_minor:
         raise AssertionError(f"contract {row.contract_no}: Σ principal {principal} ≠ financed {row.financed_minor}")
@@ -349,7 +353,8 @@ def activate(conn: Connection, who: Principal | str, row: Any, paid_date: date, 
     batch = f"disbursement:{disbursement_id}"
     posted = post_contract_events(conn, batch, row, paid_date, [{"event_type": "disbursement", "event_key": batch,
                                                                  "outstanding_principal_minor": row.financed_minor,
-                                                                 "fee_minor": retained_fee_minor}], voucher_templates())
+                                                                 "fee_minor": retained_fee_minor,
+                                                                 "principal_vat_minor": sum(r["principal_vat_minor"] for r in rows)}], voucher_templates())
     if row.deposit_minor > 0:  # 保证金: paid by the customer with the down payment, held until applied or refunded
         post_contract_events(conn, f"deposit:{row.contract_id}", row, paid_date, [{"event_type": "deposit_received",
                                                                                    "event_key": f"deposit:{row.contract_id}",

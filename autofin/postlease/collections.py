@@ -756,10 +756,12 @@ def _write_off_plan(conn: Connection, contract: Any) -> dict[str, int]:
     # off (penalty first); what suspense exceeds the rest by was paid meanwhile, and is released as income
     reverse_penalty = min(contract.suspended_penalty_minor, owed - credit)
     reverse_interest = min(contract.suspended_interest_minor, owed - credit - reverse_penalty)
-    return {**parts, "credit": credit, "suspense": reverse_penalty + reverse_interest,
+    # a direct lease's VAT deferred on the unbilled principal is never owed: the loss is that much less
+    deferred_vat = balances["deferred_vat_minor"]
+    return {**parts, "credit": credit, "suspense": reverse_penalty + reverse_interest, "principal_vat": deferred_vat,
             "release_interest": contract.suspended_interest_minor - reverse_interest,
             "release_penalty": contract.suspended_penalty_minor - reverse_penalty,
-            "loss": owed - credit - reverse_penalty - reverse_interest}
+            "loss": owed - credit - reverse_penalty - reverse_interest - deferred_vat}
 
 
 def request_write_off(conn: Connection, who: Principal, case_id: int, reason: str) -> dict[str, Any]:
@@ -791,7 +793,7 @@ def execute_write_off(conn: Connection, who: Principal, r: Any, contract: Any, t
         events.append({"event_type": "suspense_release", "event_key": f"suspense_release:write_off:{contract.contract_id}",
                        "interest_minor": plan["release_interest"], "penalty_minor": plan["release_penalty"]})
     events.append({"event_type": "write_off", "event_key": f"write_off:{contract.contract_id}", "amount_minor": plan["suspense"],
-                   **{f"{name}_minor": plan[name] for name in (*WRITE_OFF_PARTS, "credit")}})
+                   **{f"{name}_minor": plan[name] for name in (*WRITE_OFF_PARTS, "credit", "principal_vat")}})
     posted = post_contract_events(conn, f"write_off:{r.post_lease_request_id}", contract, today, events, voucher_templates())
     conn.execute(update(Instalment).where(Instalment.contract_id == contract.contract_id, Instalment.status.in_(("scheduled", "billed")))
                  .values(status="written_off"))

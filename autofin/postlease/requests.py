@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from autofin.domain.errors import InputError
-from autofin.domain.money import D, format_amount, format_minor, from_minor, to_minor, vat_inside_minor
+from autofin.domain.money import D, format_amount, format_minor, from_minor, principal_vat_minor, to_minor, vat_inside_minor
 from autofin.domain.payouts import checked_account
 from autofin.domain.products import ALLOCATION_COMPONENTS
 from autofin.domain.schedules import Method, ScheduleTerms, build_schedule
@@ -413,11 +413,17 @@ def _execute_extension(conn: Connection, who: Principal, r: Any, contract: Any, 
         instalments=[{"seq": i.seq, "due_date": i.due_date.isoformat(), "status": i.status, "principal_minor": i.principal_minor,
                       "interest_minor": i.interest_minor, "fee_minor": i.fee_minor} for i in old]))
     last = old[-1]
+    # a direct lease's VAT deferred on the balloon moves with it: each row's by the rule, the last new
+    # row taking the rounding, so what 2221.05 holds does not change
+    last_vat = principal_vat_minor(last.principal_minor - contract.balloon_minor, last.interest_minor, contract.vat_rate_ppm, contract.vat_basis)
     conn.execute(update(Instalment).where(Instalment.instalment_id == last.instalment_id)
-                 .values(principal_minor=last.principal_minor - contract.balloon_minor))
+                 .values(principal_minor=last.principal_minor - contract.balloon_minor, principal_vat_minor=last_vat))
     new = [{"contract_id": contract.contract_id, "seq": n["seq"], "due_date": date.fromisoformat(n["due_date"]), "status": "scheduled",
             "principal_minor": to_minor(D(n["principal"])), "interest_minor": to_minor(D(n["interest"])), "fee_minor": to_minor(D(n["fee"]))}
            for n in plan["new_instalments"]]
+    for n in new:
+        n["principal_vat_minor"] = principal_vat_minor(n["principal_minor"], n["interest_minor"], contract.vat_rate_ppm, contract.vat_basis)
+    new[-1]["principal_vat_minor"] += last.principal_vat_minor - last_vat - sum(n["principal_vat_minor"] for n in new)
     conn.execute(insert(Instalment), new)
     maturity = new[-1]["due_date"]
     conn.execute(update(Contract).where(Contract.contract_id == contract.contract_id).values(

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from autofin.domain.errors import InputError
 from autofin.domain.lifecycle import CONTRACT
-from autofin.domain.money import format_amount, format_minor, from_minor, ppm_to_rate, to_minor, vat_inside_minor
+from autofin.domain.money import format_amount, format_minor, from_minor, ppm_to_rate, principal_vat_minor, to_minor, vat_inside_minor
 from autofin.domain.products import ALLOCATION_COMPONENTS
 from autofin.domain.settlement import InstalmentState, PrepaymentQuote, SettlementQuote, early_settlement_quote, partial_prepayment_quote
 from autofin.origination.access import Principal
@@ -137,7 +137,8 @@ def execute(conn: Connection, who: Principal, row: Any, *, amount: Decimal, refe
     if any(billed.values()):
         events.append({"event_type": "receipt", "event_key": f"receipt:{receipt_id}", **{f"{c}_minor": v for c, v in billed.items()}})
     events.append({"event_type": "early_settlement", "event_key": f"early_settlement:{receipt_id}", "outstanding_principal_minor": outstanding,
-                   "interest_minor": accrued, "vat_minor": vat_inside_minor(accrued, row.vat_rate_ppm), "fee_minor": fee})
+                   "interest_minor": accrued, "vat_minor": vat_inside_minor(accrued, row.vat_rate_ppm), "fee_minor": fee,
+                   "principal_vat_minor": sum(i.principal_vat_minor for i in unbilled)})  # a direct lease's deferred VAT falls due
     posted = post_contract_events(conn, batch, row, today, events, voucher_templates())
     conn.execute(update(Contract).where(Contract.contract_id == row.contract_id).values(status="settled_early", closed_date=today))
     conn.execute(update(Mandate).where(Mandate.contract_id == row.contract_id, Mandate.status == "active").values(status="revoked"))
@@ -197,9 +198,14 @@ def prepay(conn: Connection, who: Principal, row: Any, *, principal: Decimal, op
         instalments=[{"seq": i.seq, "due_date": i.due_date.isoformat(), "status": i.status, "principal_minor": i.principal_minor,
                       "interest_minor": i.interest_minor, "fee_minor": i.fee_minor} for i in old]))
     unbilled = [i for i in old if i.status == "scheduled"]
+    deferred_vat_before = sum(i.principal_vat_minor for i in unbilled)
+    deferred_vat_after = 0
     for i, r in zip(unbilled, q.schedule, strict=False):
+        p, n = to_minor(r.principal), to_minor(r.interest)
+        vat = principal_vat_minor(p, n, row.vat_rate_ppm, row.vat_basis)
+        deferred_vat_after += vat
         conn.execute(update(Instalment).where(Instalment.instalment_id == i.instalment_id).values(
-            principal_minor=to_minor(r.principal), interest_minor=to_minor(r.interest), fee_minor=to_minor(r.fee)))
+            principal_minor=p, interest_minor=n, fee_minor=to_minor(r.fee), principal_vat_minor=vat))
     dropped = [i.instalment_id for i in unbilled[len(q.schedule):]]
     if dropped:
         conn.execute(delete(Instalment).where(Instalment.instalment_id.in_(dropped)))
@@ -208,7 +214,8 @@ def prepay(conn: Connection, who: Principal, row: Any, *, principal: Decimal, op
         schedule_version=row.schedule_version + 1, term_months=row.term_months - len(dropped), maturity_date=maturity))
     posted = post_contract_events(conn, f"prepayment:{receipt_id}", row, today, [{
         "event_type": "partial_prepayment", "event_key": f"partial_prepayment:{receipt_id}", "outstanding_principal_minor": principal_minor,
-        "interest_minor": interest_minor, "vat_minor": vat_inside_minor(interest_minor, row.vat_rate_ppm), "fee_minor": fee_minor}],
+        "interest_minor": interest_minor, "vat_minor": vat_inside_minor(interest_minor, row.vat_rate_ppm), "fee_minor": fee_minor,
+        "principal_vat_minor": deferred_vat_before - deferred_vat_after}],
         voucher_templates())
     audit(conn, who, "contract.partial_prepayment", "contract", row.contract_no, {"schedule_version": row.schedule_version},
           {"schedule_version": row.schedule_version + 1, "option": option, "receipt_id": receipt_id, "principal_minor": principal_minor,

@@ -5,7 +5,9 @@ voucher in the same transaction. A contract past its frozen non-accrual threshol
 of last night's aging over `non_accrual_dpd`) is billed as billing_non_accrual: its interest net of
 VAT is held in suspense (2241.03, the contract's suspended_interest_minor), not income. Reads only not-yet-billed instalments due by D (partial index).
 VAT is inside the interest: vat = interest − round(interest / (1 + vat rate)), the rule in
-integers: interest − (2·interest·10⁶ + (10⁶ + ppm)) / (2·(10⁶ + ppm)).
+integers: interest − (2·interest·10⁶ + (10⁶ + ppm)) / (2·(10⁶ + ppm)). A direct lease taxed on the
+whole rental also owes the VAT on the instalment's principal, written on the instalment at
+activation (principal_vat_minor): billing moves it from deferred (2221.05) to output VAT (2221.01).
 """
 
 from __future__ import annotations
@@ -31,9 +33,9 @@ def bill_instalments(conn: Connection, d: date, ctx: StepContext) -> dict[str, A
     conn.execute(
         text(
             "INSERT INTO money_event (event_type, event_key, contract_id, business_date, currency, principal_minor, interest_minor, "
-            "fee_minor, vat_minor, batch_id) "
+            "fee_minor, vat_minor, principal_vat_minor, batch_id) "
             f"SELECT {NON_ACCRUAL_OR}'billing' END, 'billing:' || i.instalment_id, i.contract_id, :d, c.currency, i.principal_minor, i.interest_minor, "
-            f"i.fee_minor, {VAT_SQL}, :batch "
+            f"i.fee_minor, {VAT_SQL}, i.principal_vat_minor, :batch "
             # CROSS JOIN keeps SQLite on the instalments due (partial index) instead of probing every active contract
             "FROM instalment i CROSS JOIN contract c "
             "WHERE i.status = 'scheduled' AND i.due_date <= :d AND c.contract_id = i.contract_id AND c.status = 'active'"

@@ -373,8 +373,10 @@ def payouts_tie(conn: Connection) -> list[str]:
     refunds approved whose payout the bank has not paid (queued, with the bank, or failed)."""
     ledger: dict[str, int] = dict(conn.execute(text("SELECT account_code, SUM(debit_minor - credit_minor) FROM ledger_total "
                                     "WHERE account_code IN ('1221.01', '2202.04') GROUP BY account_code")).all())
-    in_transit = int(conn.execute(text("SELECT COALESCE(SUM(p.amount_minor), 0) FROM payout p JOIN disbursement d "
-                                       "ON d.disbursement_id = p.disbursement_id WHERE p.status = 'paid' AND d.status <> 'paid'")).scalar_one())
+    # from the disbursements not yet paid (a few, by their status index), never every payout ever paid
+    in_transit = int(conn.execute(text("SELECT COALESCE(SUM(p.amount_minor), 0) FROM disbursement d JOIN payout p "
+                                       "ON p.disbursement_id = d.disbursement_id WHERE d.status IN ('approved', 'sent', 'failed', 'blocked') "
+                                       "AND p.status = 'paid'")).scalar_one())
     awaiting = int(conn.execute(text("SELECT COALESCE(SUM(amount_minor), 0) FROM payout WHERE kind <> 'disbursement' "
                                      "AND status IN ('pending', 'sent', 'failed')")).scalar_one())
     out = []

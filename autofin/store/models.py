@@ -306,6 +306,7 @@ class Contract(Base):
     # 非应计: past this many days past due, interest billed and penalty accrued go to suspense (2241.03),
     # kept per contract below, released to income when the contract is current again
     non_accrual_dpd: Mapped[int] = mapped_column(Integer, server_default="90")
+    vat_basis: Mapped[str] = mapped_column(String(8), server_default="interest")  # interest | rental (直租), frozen from the product
     vat_rate_ppm: Mapped[int] = mapped_column(Integer)
     allocation_order: Mapped[str] = mapped_column(String(64))
     is_roll_due_dates: Mapped[bool] = mapped_column(Boolean)
@@ -459,6 +460,7 @@ class Instalment(Base):
     principal_minor: Mapped[int] = money(None)
     interest_minor: Mapped[int] = money(None)
     fee_minor: Mapped[int] = money()
+    principal_vat_minor: Mapped[int] = money()  # a direct lease's VAT on this rental's principal, deferred on 2221.05 until billed
     paid_principal_minor: Mapped[int] = money()
     paid_interest_minor: Mapped[int] = money()
     paid_fee_minor: Mapped[int] = money()
@@ -983,6 +985,7 @@ class MoneyEvent(Base):
     credit_minor: Mapped[int] = money()
     outstanding_principal_minor: Mapped[int] = money()
     amount_minor: Mapped[int] = money()
+    principal_vat_minor: Mapped[int] = money()
     batch_id: Mapped[str] = mapped_column(String(48), index=True)
     created_at: Mapped[datetime] = created_at()
 
@@ -1055,6 +1058,7 @@ class SubledgerBalance(Base):
     credit_minor: Mapped[int] = money()
     suspense_minor: Mapped[int] = money()  # interest and penalty held in suspense (2241.03), credit-positive
     deposit_minor: Mapped[int] = money()  # the customer's deposit held (2241.04), credit-positive
+    deferred_vat_minor: Mapped[int] = money()  # VAT on the unbilled principal of a direct lease (2221.05), credit-positive
 
 
 class SubledgerDirty(Base):

@@ -102,7 +102,7 @@ def test_document_signature_disbursement_and_activation(world: World):
         assert [tuple(r) for r in lines] == [("1531", 106_200_00, 0), ("1221.01", 0, 106_200_00)]  # the paid shares, now the loan
         rows = trial_balance_as_of(conn, contract.activated_date, chart_of_accounts())
         assert sum(r.debit_minor for r in rows) == sum(r.credit_minor for r in rows)
-        assert [t.difference_minor for t in subledger_vs_ledger(conn)] == [0] * 8
+        assert [t.difference_minor for t in subledger_vs_ledger(conn)] == [0] * 9
         assert payouts_tie(conn) == []
         signature = conn.execute(select(ContractSignature).where(ContractSignature.contract_id == contract.contract_id)).one()
         assert (signature.document_sha256, signature.provider, signature.method) == (digest, "simulator", "sms_otp")

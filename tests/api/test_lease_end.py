@@ -51,3 +51,61 @@ def test_a_direct_lease_is_bought_out_with_vat_and_its_title_transferred(world: 
                                .where(Contract.contract_no == lease)).scalar_one()
     assert vehicle == "transferred"
     ledger_ok(world)
+
+
+def test_a_direct_lease_owes_vat_on_the_whole_rental_and_a_sale_and_leaseback_on_interest(world: World):
+    """直租 is taxed on the whole rental (vat_basis: rental, as data): at activation the VAT inside
+    each rental's principal is the vehicle's input VAT, deferred (Dr 2221.02 / Cr 2221.05); billing
+    moves each rental's part to output VAT (Dr 2221.05 / Cr 2221.01) beside the VAT inside its
+    interest; an early settlement makes the rest due. A loan defers nothing."""
+    from datetime import timedelta
+
+    from autofin.domain.money import principal_vat_minor, vat_inside_minor
+    from autofin.reference import calendar, voucher_templates
+    from autofin.servicing.context import StepContext
+    from autofin.servicing.cycle import run_step
+    from autofin.store.engine import write_transaction
+    from autofin.store.models import BusinessDay, Instalment
+
+    lease = world.active(product_code="DL-EP")
+    loan = world.active()
+    with world.engine.connect() as conn:
+        c = conn.execute(select(Contract).where(Contract.contract_no == lease)).one()
+        rows = conn.execute(select(Instalment).where(Instalment.contract_id == c.contract_id).order_by(Instalment.seq)).all()
+        loan_vat = conn.execute(select(Instalment.principal_vat_minor).join(Contract, Contract.contract_id == Instalment.contract_id)
+                                .where(Contract.contract_no == loan)).scalars().all()
+    assert (c.vat_basis, c.vat_rate_ppm) == ("rental", 130_000) and set(loan_vat) == {0}
+    assert all(r.principal_vat_minor == vat_inside_minor(r.principal_minor + r.interest_minor, 130_000) - vat_inside_minor(r.interest_minor, 130_000)
+               == principal_vat_minor(r.principal_minor, r.interest_minor, 130_000, "rental") > 0 for r in rows)
+    deferred = sum(r.principal_vat_minor for r in rows)
+    activation = next(v for v in world.call("GET", f"/contracts/{lease}/vouchers", "auditor", 200).json() if v["event_type"] == "disbursement")
+    lines = {(line["account"], line["debit"], line["credit"]) for line in activation["lines"]}
+    assert {("2221.02", f"{deferred / 100:.2f}", "0.00"), ("2221.05", "0.00", f"{deferred / 100:.2f}")} <= lines
+    assert -account_balances_of(world)["2221.05"] == deferred
+    ledger_ok(world)  # 2221.05 ties to the principal VAT of the instalments not yet billed
+
+    first = rows[0]
+    with write_transaction(world.engine) as conn:
+        conn.execute(BusinessDay.__table__.insert().values(business_date=first.due_date, status="open", is_bank_day=True))
+    run_step(world.engine, "billing", first.due_date, StepContext(calendar(), voucher_templates()))
+    billing = next(v for v in world.call("GET", f"/contracts/{lease}/vouchers", "auditor", 200).json() if v["event_type"] == "billing")
+    vat_lines = [(line["account"], line["debit"], line["credit"]) for line in billing["lines"] if line["account"].startswith("2221")]
+    interest_vat = vat_inside_minor(first.interest_minor, 130_000)
+    assert vat_lines == [("2221.01", "0.00", f"{interest_vat / 100:.2f}"), ("2221.05", f"{first.principal_vat_minor / 100:.2f}", "0.00"),
+                         ("2221.01", "0.00", f"{first.principal_vat_minor / 100:.2f}")]
+    # the rental's VAT in all: the VAT inside principal + interest
+    assert interest_vat + first.principal_vat_minor == vat_inside_minor(first.principal_minor + first.interest_minor, 130_000)
+    assert -account_balances_of(world)["2221.05"] == deferred - first.principal_vat_minor
+    ledger_ok(world)
+
+    settle(world, lease)  # the rest of the deferred VAT falls due with the principal settled
+    assert account_balances_of(world).get("2221.05", 0) == 0
+    assert first.due_date - timedelta(days=40) < c.start_date
+    ledger_ok(world)
+
+
+def account_balances_of(world: World) -> dict[str, int]:
+    from autofin.store.ledger import account_balances
+
+    with world.engine.connect() as conn:
+        return account_balances(conn)

@@ -88,3 +88,26 @@ def test_format_minor_table():
     assert format_minor(-7, "JPY") == "-7"
     with pytest.raises(FloatMoneyError):
         format_minor(1.0)
+
+
+@pytest.mark.parametrize(("principal", "interest", "ppm", "basis", "expected"), [
+    (100_000, 10_000, 130_000, "interest", 0),  # a loan or a sale-and-leaseback: VAT on interest only
+    (100_000, 10_000, 130_000, "rental", 12_655 - 1_150),  # 直租: VAT inside 1100.00 less that inside 100.00
+    (0, 10_000, 130_000, "rental", 0),  # no principal, no principal VAT
+    (1, 0, 130_000, "rental", 0),  # 0.01 carries 0.0011 of VAT: rounds to nothing
+    (9, 0, 130_000, "rental", 1),
+    (2_917_12, 1_090_00, 130_000, "rental", 46_100 - 12_540),  # 4007.12 − round(4007.12 / 1.13) = 461.00; 1090.00 → 125.40
+])
+def test_principal_vat_of_a_rental(principal, interest, ppm, basis, expected):
+    from autofin.domain.money import principal_vat_minor, vat_inside_minor
+
+    assert principal_vat_minor(principal, interest, ppm, basis) == expected
+    if basis == "rental":
+        assert expected + vat_inside_minor(interest, ppm) == vat_inside_minor(principal + interest, ppm)  # the rental's VAT, whole
+
+
+def test_principal_vat_refuses_an_unknown_basis():
+    from autofin.domain.money import principal_vat_minor
+
+    with pytest.raises(ValueError, match="not interest or rental"):
+        principal_vat_minor(1, 1, 130_000, "principal")

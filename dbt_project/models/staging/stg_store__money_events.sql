@@ -15,7 +15,8 @@ renamed as (
         {{ minor_to_major('vat_minor') }} as vat,
         {{ minor_to_major('credit_minor') }} as credit,
         {{ minor_to_major('outstanding_principal_minor') }} as outstanding_principal,
-        {{ minor_to_major('amount_minor') }} as amount
+        {{ minor_to_major('amount_minor') }} as amount,
+        {{ minor_to_major('principal_vat_minor') }} as principal_vat
     from source
 )
 
