@@ -72,16 +72,19 @@ def test_upgrading_a_store_with_a_book_in_it(tmp_path):
     book.insert_rows = old_columns
     # the ledger core of today keeps running totals (0011): they stand beside the old tables while
     # seeding, then go, and 0011 must build them again from the lines and instalments alike (the
-    # suspense a contract holds, 0012, is not there yet: nothing holds any)
+    # suspense a contract holds, 0012, and the VAT deferred on a direct lease's principal, 0015, are
+    # not there yet: nothing holds any)
     running = [Base.metadata.tables[name] for name in ("ledger_total", "subledger_balance", "subledger_dirty")]
     Base.metadata.create_all(engine, tables=running)
-    held = dict(ledger.CONTRACT_HELD)
+    held, columns = dict(ledger.CONTRACT_HELD), dict(ledger.SUBLEDGER_COLUMNS)
     ledger.CONTRACT_HELD.update(suspense_minor="0", deposit_minor="0")
+    ledger.SUBLEDGER_COLUMNS.update(deferred_vat_minor="0")
     try:
         seed_store(engine, contracts=30, as_of=date(2026, 11, 2))
     finally:
         book.insert_rows = original
         ledger.CONTRACT_HELD.update(held)
+        ledger.SUBLEDGER_COLUMNS.update(columns)
     with engine.connect() as conn:
         penalties = dict(conn.execute(text("SELECT instalment_id, penalty_minor FROM instalment WHERE penalty_minor > 0")).all())
         kept = {name: sorted(conn.execute(text(query)).all()) for name, query in RUNNING_TOTALS.items()}
