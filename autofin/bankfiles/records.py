@@ -139,6 +139,19 @@ class StatusReport:
     booking_date: date | None = None
     account: str | None = None  # the account the file is about, where the format names one (camt.054)
 
+    def check_answers(self, message_id: str, count: int, total_minor: int) -> None:
+        """The report answers the file `message_id` we sent (`count` transactions, `total_minor`):
+        its original count and sum where it states them, at least one transaction, none twice."""
+        if self.original_count is not None and self.original_count != count:
+            raise BankFileError(f"original count {self.original_count} ≠ {count} sent in {message_id}")
+        if self.original_total_minor is not None and self.original_total_minor != total_minor:
+            raise BankFileError(f"original control sum {self.original_total_minor} ≠ {total_minor} sent in {message_id}")
+        if not self.transactions:
+            raise BankFileError("no transactions in the file")
+        ids = [t.end_to_end_id for t in self.transactions]
+        if len(set(ids)) != len(ids):
+            raise BankFileError("the same end-to-end id appears twice in the file")
+
 
 @dataclass(frozen=True)
 class StatementEntry:

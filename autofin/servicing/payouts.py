@@ -320,15 +320,8 @@ def apply_report(conn: Connection, d: date, bank: str, report: StatusReport, fil
     """A pain.002 on one of our payout files: checked whole, then applied (paid, failed, or noted)."""
     batch = conn.execute(select(PayoutBatch).where(PayoutBatch.message_id == report.original_message_id,
                                                    PayoutBatch.bank_code == bank)).one()
-    if report.original_count is not None and report.original_count != batch.tx_count:
-        raise BankFileError(f"original count {report.original_count} ≠ {batch.tx_count} sent in {batch.message_id}")
-    if report.original_total_minor is not None and report.original_total_minor != batch.ctrl_sum_minor:
-        raise BankFileError(f"original control sum {report.original_total_minor} ≠ {batch.ctrl_sum_minor} sent in {batch.message_id}")
-    if not report.transactions:
-        raise BankFileError("no transactions in the file")
+    report.check_answers(batch.message_id, batch.tx_count, batch.ctrl_sum_minor)
     ids = [t.end_to_end_id for t in report.transactions]
-    if len(set(ids)) != len(ids):
-        raise BankFileError("the same end-to-end id appears twice in the file")
     ours = {r.end_to_end_id: r for r in conn.execute(select(Payout).where(Payout.payout_batch_id == batch.payout_batch_id)).all()}
     paid, failed = [], []
     for t in report.transactions:
