@@ -171,14 +171,18 @@ def cancel_queued(conn: Connection, who: Principal | str, disbursement_id: int) 
 
 
 def in_flight(conn: Connection, disbursement_id: int) -> int:
-    return int(conn.execute(select(func.count()).where(Payout.disbursement_id == disbursement_id, Payout.status == "sent")).scalar_one())
+    """The disbursement's payouts in a file: written and waiting for the upload, or with the bank."""
+    return int(conn.execute(select(func.count()).where(
+        Payout.disbursement_id == disbursement_id,
+        (Payout.status == "sent") | ((Payout.status == "pending") & Payout.payout_batch_id.is_not(None)))).scalar_one())
 
 
 def pay_by_hand(conn: Connection, who: Principal, disbursement_id: int, paid_on: date) -> list[int]:
     """The disbursement's unpaid payouts paid outside the files (by online banking, 网银): only
     those not with the bank, so that no answer to a file can arrive for them afterwards."""
     if in_flight(conn, disbursement_id):
-        raise Conflict(f"disbursement {disbursement_id} has payouts in a file awaiting the bank's answer; record nothing by hand")
+        raise Conflict(f"disbursement {disbursement_id} has payouts in a payout file (to be sent, or awaiting the bank's answer); "
+                       "record nothing by hand")
     ids = list(conn.execute(select(Payout.payout_id).where(Payout.disbursement_id == disbursement_id,
                                                            Payout.status.in_(("pending", "failed")))).scalars())
     if not ids:

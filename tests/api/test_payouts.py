@@ -181,6 +181,9 @@ def test_a_hostile_answer_to_a_payout_file_moves_nothing(world: World, tmp_path)
     ctx = context(tmp_path / "bank_files")
     bank_day(world, TODAY)
     [name] = run_step(world.engine, "payout_files", TODAY, ctx).counts["files"]
+    # written into tonight's file: nobody records it paid by hand any more (the file would pay it again)
+    refused = world.call("POST", f"/disbursements/{d['disbursement_id']}/result", "finance", 409, json={"status": "paid"}).json()
+    assert "in a payout file" in refused["detail"]
     run_step(world.engine, "bank_upload", TODAY, ctx)
     sent = pain001.parse((tmp_path / "bank_files" / "remote" / "BOC" / "upload" / name).read_bytes())
     paid = [TransactionStatus(t.end_to_end_id, "settled", None, t.amount_minor) for t in sent.transfers]
