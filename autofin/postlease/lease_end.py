@@ -1,6 +1,7 @@
 """Lease end (租赁期满留购): a direct lease or a sale-and-leaseback, paid off (or settled early),
 ends with the lessee buying the vehicle at the residual value of its frozen terms (the product's
-`lease_end`), with the VAT that the lease type carries inside it. The buy-out posts `buy_out`
+`lease_end`), with the VAT that the lease type carries inside it. The money is a receipt applied at
+once (source `buy_out`); the buy-out posts `buy_out`
 (Dr 1002 / Cr 6051, VAT to 2221.01) and opens the title-transfer task (过户); the task is done
 when the registration is changed, and the vehicle leaves the books as `transferred`.
 """
@@ -22,10 +23,11 @@ from autofin.origination.audit import audit
 from autofin.origination.contracts import terms_of
 from autofin.origination.errors import Conflict, NotFound
 from autofin.origination.partners import amount_minor as checked_minor
+from autofin.postlease.payments import applied_receipt
 from autofin.reference import voucher_templates
 from autofin.store.engine import as_date, iso
 from autofin.store.ledger import post_contract_events
-from autofin.store.models import Contract, TitleTransfer, Vehicle
+from autofin.store.models import Allocation, Contract, TitleTransfer, Vehicle
 
 LEASES = ("direct_lease", "sale_leaseback")
 ENDED = ("paid_off", "settled_early")
@@ -64,11 +66,13 @@ def buy_out(conn: Connection, who: Principal, row: Any, *, amount: Decimal, refe
         raise InputError("reference", "the bank's reference of the buy-out payment")
     if conn.execute(select(TitleTransfer.title_transfer_id).where(TitleTransfer.contract_id == row.contract_id)).first():
         raise Conflict(f"contract {row.contract_no}'s vehicle is already bought out")
-    if conn.execute(select(TitleTransfer.title_transfer_id).where(TitleTransfer.reference == reference)).first():
-        raise Conflict(f"a buy-out with reference {reference} is already entered")
     received = checked_minor("amount", amount, positive=True)
     if received != price:
         raise InputError("amount", f"received {format_minor(received)}, the buy-out price of contract {row.contract_no} is {format_minor(price)}")
+    # the money, as a receipt applied at once to the buy-out (cash received and the statement see it)
+    receipt_id = applied_receipt(conn, who, row, "buy_out", reference, price, today)
+    conn.execute(insert(Allocation).values(receipt_id=receipt_id, instalment_id=None, component="buy_out", amount_minor=price,
+                                           business_date=today))
     transfer_id = conn.execute(insert(TitleTransfer).values(
         contract_id=row.contract_id, vehicle_id=row.vehicle_id, buy_out_minor=price, vat_minor=vat, currency=row.currency, reference=reference,
         bought_out_date=today, status="open", created_by=who.user_id).returning(TitleTransfer.title_transfer_id)).scalar_one()

@@ -131,3 +131,15 @@ def list_receipts(conn: Connection, who: Principal, contract_no: str) -> list[di
     contract_id = get_contract(conn, who, contract_no).contract_id
     rows = conn.execute(select(Receipt).where(Receipt.contract_id == contract_id).order_by(Receipt.receipt_id)).all()
     return [view(r, contract_no) for r in rows]
+
+
+def applied_receipt(conn: Connection, who: Principal, row: Any, source: str, reference: str, amount_minor: int, today: date) -> int:
+    """Money received for an operation that applies it at once (a settlement, a prepayment, a
+    buy-out): a receipt of `source`, `applied`, its reference unique per source; the caller writes
+    its allocations in the same transaction."""
+    source_ref = f"{source}:{reference}"
+    if conn.execute(select(Receipt.receipt_id).where(Receipt.source_ref == source_ref)).first():
+        raise Conflict(f"a {source} with reference {reference} is already entered")
+    return int(conn.execute(insert(Receipt).values(
+        contract_id=row.contract_id, source=source, source_ref=source_ref, amount_minor=amount_minor, currency=row.currency,
+        value_date=today, business_date=today, status="applied", created_by=who.user_id).returning(Receipt.receipt_id)).scalar_one())

@@ -113,6 +113,8 @@ def _reversal_plan(conn: Connection, receipt: Any, contract: Any, reopen: bool) 
         raise Conflict(f"receipt {receipt.receipt_id} settled contract {contract.contract_no} early; a settlement is not reversed here")
     if receipt.source == "prepayment":
         raise Conflict(f"receipt {receipt.receipt_id} paid principal ahead and re-planned the schedule; it is not reversed here")
+    if receipt.source == "buy_out":
+        raise Conflict(f"receipt {receipt.receipt_id} bought the vehicle out and opened its title transfer; it is not reversed here")
     if receipt.source == "deposit":
         raise Conflict(f"receipt {receipt.receipt_id} set the customer's deposit against the bills; it is not reversed here")
     if receipt.source == "waiver":

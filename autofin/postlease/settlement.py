@@ -27,6 +27,7 @@ from autofin.origination.audit import audit
 from autofin.origination.contracts import terms_of
 from autofin.origination.errors import Conflict
 from autofin.origination.partners import amount_minor as checked_minor
+from autofin.postlease.payments import applied_receipt
 from autofin.reference import voucher_templates
 from autofin.servicing.delinquency import refresh_dpd
 from autofin.store.ledger import post_contract_events
@@ -81,16 +82,6 @@ def _nothing_in_flight(conn: Connection, row: Any, what: str) -> None:
                        f"not yet applied; {what} after tonight's allocation")
 
 
-def _receipt(conn: Connection, who: Principal, row: Any, source: str, reference: str, amount_minor: int, today: date) -> int:
-    """The money received, as a receipt applied at once (its allocations written by the caller)."""
-    source_ref = f"{source}:{reference}"
-    if conn.execute(select(Receipt.receipt_id).where(Receipt.source_ref == source_ref)).first():
-        raise Conflict(f"a {source} with reference {reference} is already entered")
-    return int(conn.execute(insert(Receipt).values(
-        contract_id=row.contract_id, source=source, source_ref=source_ref, amount_minor=amount_minor, currency=row.currency,
-        value_date=today, business_date=today, status="applied", created_by=who.user_id).returning(Receipt.receipt_id)).scalar_one())
-
-
 def execute(conn: Connection, who: Principal, row: Any, *, amount: Decimal, reference: str, today: date) -> dict[str, Any]:
     amount_minor = checked_minor("amount", amount, positive=True)
     CONTRACT.check(row.status, "settled_early")
@@ -102,7 +93,7 @@ def execute(conn: Connection, who: Principal, row: Any, *, amount: Decimal, refe
                                    f"on {today} is {format_minor(due)} (billed {format_amount(q.unpaid_billed)} + penalties "
                                    f"{format_amount(q.penalties)} + principal {format_amount(q.outstanding_principal)} + interest "
                                    f"{format_amount(q.accrued_interest)} + fee {format_amount(q.settlement_fee)})")
-    receipt_id = _receipt(conn, who, row, "settlement", reference, amount_minor, today)
+    receipt_id = applied_receipt(conn, who, row, "settlement", reference, amount_minor, today)
 
     rows = _instalments(conn, row.contract_id)
     allocations: list[dict[str, Any]] = []
@@ -188,7 +179,7 @@ def prepay(conn: Connection, who: Principal, row: Any, *, principal: Decimal, op
         raise InputError("amount", f"received {format_minor(amount_minor)}, but paying {format_amount(q.principal)} ahead on {today} "
                                    f"is {format_minor(due)} (principal {format_amount(q.principal)} + interest "
                                    f"{format_amount(q.accrued_interest)} + fee {format_amount(q.fee)})")
-    receipt_id = _receipt(conn, who, row, "prepayment", reference, amount_minor, today)
+    receipt_id = applied_receipt(conn, who, row, "prepayment", reference, amount_minor, today)
     principal_minor, interest_minor, fee_minor = to_minor(q.principal), to_minor(q.accrued_interest), to_minor(q.fee)
     conn.execute(insert(Allocation), [{"receipt_id": receipt_id, "business_date": today, "instalment_id": None, "component": c, "amount_minor": a}
                                       for c, a in (("principal", principal_minor), ("interest", interest_minor), ("fee", fee_minor)) if a])

@@ -33,6 +33,9 @@ def test_a_direct_lease_is_bought_out_with_vat_and_its_title_transferred(world: 
     done = world.call("POST", f"{path}/buy-out", "finance", 201, json=body).json()
     assert (done["buy_out"], done["vat"], done["status"], done["voucher_debit"]) == ("100.00", "11.50", "open", "100.00")
     world.call("POST", f"{path}/buy-out", "finance", 409, json={**body, "reference": "BUYOUT-2"})  # bought out once
+    receipt = next(r for r in world.call("GET", f"{path}/receipts", "finance", 200).json() if r["source"] == "buy_out")
+    assert (receipt["reference"], receipt["amount"], receipt["status"]) == ("BUYOUT-1", "100.00", "applied")
+    world.call("POST", f"/receipts/{receipt['receipt_id']}/reversal", "finance", 409, json={"reason": "x"})
     voucher = next(v for v in world.call("GET", f"{path}/vouchers", "auditor", 200).json() if v["event_type"] == "buy_out")
     assert [(line["account"], line["debit"], line["credit"]) for line in voucher["lines"]] == [
         ("1002", "100.00", "0.00"), ("6051", "0.00", "88.50"), ("2221.01", "0.00", "11.50")]
