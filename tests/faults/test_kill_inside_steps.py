@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -26,7 +27,11 @@ DAY = date(2026, 11, 24)  # Tuesday: every step has work (answers to Monday's de
 
 
 def cli(home: Path, *args, failpoint=None):
-    env = {**os.environ, "AUTOFIN_DATA_DIR": str(home), "AUTOFIN_BANK_DIR": str(home / "bank_files")}
+    dagster = home.parent / f"{home.name}-dagster"  # each home reports its days to its own instance (cases run side by side)
+    dagster.mkdir(exist_ok=True)
+    (dagster / "dagster.yaml").touch()
+    env = {**os.environ, "AUTOFIN_DATA_DIR": str(home), "AUTOFIN_BANK_DIR": str(home / "bank_files"), "DAGSTER_HOME": str(dagster),
+           "AUTOFIN_DAGSTER_STORAGE": str(dagster)}
     env.pop("AUTOFIN_DATABASE_URL", None)
     if failpoint:
         env["AUTOFIN_FAILPOINT"] = failpoint
@@ -94,12 +99,24 @@ def clean_run(prepared, tmp_path_factory):
     return home
 
 
+@pytest.fixture(scope="module")
+def killed_and_rerun(prepared, tmp_path_factory):
+    """For every step: a copy of the book killed inside it, then run again; two at a time (each is
+    two processes that mostly wait on their own disk and start-up; the suite otherwise uses one core)."""
+
+    def one(step: str) -> tuple[Path, subprocess.CompletedProcess, subprocess.CompletedProcess]:
+        home = copy_of(prepared, tmp_path_factory.mktemp(f"killed-{step}") / "home")
+        killed = cli(home, "cycle", "run", "--date", str(DAY), failpoint=step)
+        return home, killed, cli(home, "cycle", "run", "--date", str(DAY))
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip(STEP_ORDER, pool.map(one, STEP_ORDER), strict=True))
+
+
 @pytest.mark.parametrize("step", STEP_ORDER)
-def test_killed_inside_a_step_then_rerun(step, prepared, clean_run, tmp_path):
-    home = copy_of(prepared, tmp_path / "home")
-    killed = cli(home, "cycle", "run", "--date", str(DAY), failpoint=step)
+def test_killed_inside_a_step_then_rerun(step, killed_and_rerun, clean_run):
+    home, killed, rerun = killed_and_rerun[step]
     assert killed.returncode == -signal.SIGKILL, killed.stderr
-    rerun = cli(home, "cycle", "run", "--date", str(DAY))
     assert rerun.returncode == 0, rerun.stderr
     assert digest(home) == digest(clean_run)
     ids = sent_to_banks(home)
