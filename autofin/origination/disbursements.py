@@ -188,7 +188,7 @@ def result(conn: Connection, who: Principal, disbursement_id: int, outcome: str,
     if paid_on > today:
         raise InputError("paid_date", f"{paid_on} is after today ({today})")
     payouts.pay_by_hand(conn, who, disbursement_id, paid_on)
-    followed = payouts.follow_disbursements(conn, who, [disbursement_id], paid_on)
+    followed = payouts.follow_disbursements(conn, who, [disbursement_id])
     if not followed["activated"]:
         raise Conflict(f"disbursement {disbursement_id} still has payouts to pay; nothing was written")
     activation = conn.execute(select(Contract.status).where(Contract.contract_id == contract.contract_id)).scalar_one()

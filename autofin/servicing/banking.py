@@ -350,8 +350,9 @@ def _check_message_is_new(conn: Connection, bank: str, kind: str, message_id: st
 
 
 def _apply_report(conn: Connection, d: date, ctx: StepContext, bank: str, report: StatusReport, file_id: int) -> dict[str, int]:
-    if report.kind == "pain.002" and payouts.is_payout_batch(conn, bank, report.original_message_id):
-        return payouts.apply_report(conn, d, bank, report, file_id)
+    paid_out = payouts.payout_batch(conn, bank, report.original_message_id) if report.kind == "pain.002" else None
+    if paid_out is not None:
+        return payouts.apply_report(conn, d, paid_out, report, file_id)
     if not report.transactions:
         raise BankFileError("no transactions in the file")
     batch = None

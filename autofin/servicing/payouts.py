@@ -33,7 +33,7 @@ from autofin.bankfiles.profiles import BankProfile, paying_bank
 from autofin.bankfiles.reasons import failure_reason
 from autofin.bankfiles.records import BankFileError, CreditTransfer, PayoutFile, StatusReport
 from autofin.domain.money import format_minor
-from autofin.domain.payouts import PayeeAccount, checked_account, split_disbursement
+from autofin.domain.payouts import PayeeAccount, Split, checked_account, split_disbursement
 from autofin.files import write_atomically
 from autofin.origination.access import Principal, scope
 from autofin.origination.audit import audit
@@ -94,12 +94,17 @@ def _insert(conn: Connection, values: Mapping[str, Any], today: date) -> int:
     return int(payout_id)
 
 
+def _split(conn: Connection, contract: Any, financed_minor: int) -> Split:
+    """The financed amount by payee, from the contract's financed items (domain.payouts)."""
+    items = conn.execute(select(ApplicationItem.item_key, ApplicationItem.amount_minor).where(
+        ApplicationItem.application_id == contract.application_id, ApplicationItem.is_financed.is_(True))).all()
+    return split_disbursement(financed_minor, [(k, int(a)) for k, a in items], payee_setup())
+
+
 def queue_disbursement(conn: Connection, who: Principal | str, d: Any, contract: Any, today: date) -> list[dict[str, Any]]:
     """The approved disbursement's payouts, one per payee, from the contract's financed items."""
     setup = payee_setup()
-    items = conn.execute(select(ApplicationItem.item_key, ApplicationItem.amount_minor).where(
-        ApplicationItem.application_id == contract.application_id, ApplicationItem.is_financed.is_(True))).all()
-    split = split_disbursement(d.amount_minor, [(k, int(a)) for k, a in items], setup)
+    split = _split(conn, contract, d.amount_minor)
     bank = paying_bank(bank_profiles()).code
     dealer = checked_account("dealer", d.payee_account_name, d.payee_account_no, d.payee_bank)
     ids = []
@@ -154,7 +159,7 @@ def retry(conn: Connection, who: Principal, payout_id: int, account: Mapping[str
         if p.payee_kind == "dealer":
             conn.execute(update(Disbursement).where(Disbursement.disbursement_id == p.disbursement_id)
                          .values(payee_account_no=fixed.account, payee_bank=fixed.bank, payee_account_name=fixed.name))
-        follow_disbursements(conn, who, [p.disbursement_id], today)
+        follow_disbursements(conn, who, [p.disbursement_id])
     audit(conn, who, "payout.retried", "payout", payout_id, {"status": "failed", "account_no": p.payee_account_no},
           {"status": "retried", "new_payout_id": new_id, "account_no": fixed.account, "reason": reason})
     return view(conn.execute(select(Payout).where(Payout.payout_id == new_id)).one(), contract_no)
@@ -209,7 +214,7 @@ def _post_paid(conn: Connection, batch_id: str, payout_ids: list[int], d: date) 
     post_batch(conn, batch_id, voucher_templates())
 
 
-def follow_disbursements(conn: Connection, who: Principal | str, disbursement_ids: list[int], d: date) -> dict[str, int]:
+def follow_disbursements(conn: Connection, who: Principal | str, disbursement_ids: list[int]) -> dict[str, int]:
     """Each disbursement's status from its live payouts: every one paid activates the contract
     (on the last one's paid date); one failed, failed; one with the bank, sent; else approved."""
     from autofin.origination import contracts  # the contract's activation belongs to origination
@@ -225,12 +230,11 @@ def follow_disbursements(conn: Connection, who: Principal | str, disbursement_id
         status = ("paid" if states == {"paid"} else "failed" if "failed" in states else "sent" if "sent" in states else "approved")
         if status == d_row.status:
             continue
-        paid_on = max(as_date(p) for s, p in live if s == "paid" and p is not None) if status == "paid" else d
+        paid_on = max(as_date(p) for s, p in live if s == "paid" and p is not None) if status == "paid" else None
         conn.execute(update(Disbursement).where(Disbursement.disbursement_id == disbursement_id)
-                     .values(status=status, paid_date=paid_on if status == "paid" else None,
-                             failure_reason=None if status != "failed" else d_row.failure_reason))
+                     .values(status=status, paid_date=paid_on, failure_reason=None if status != "failed" else d_row.failure_reason))
         audit(conn, who, f"disbursement.{status}", "disbursement", disbursement_id, {"status": d_row.status}, {"status": status})
-        if status == "paid":
+        if paid_on is not None:
             contract = conn.execute(select(Contract).where(Contract.contract_id == d_row.contract_id)).one()
             contracts.activate(conn, who, contract, paid_on, disbursement_id, retained_fee_minor(conn, contract))
             out["activated"] += 1
@@ -240,11 +244,7 @@ def follow_disbursements(conn: Connection, who: Principal | str, disbursement_id
 
 def retained_fee_minor(conn: Connection, contract: Any) -> int:
     """Our own fees the customer financed, kept at activation (the `retained` items of payees.yaml)."""
-    setup = payee_setup()
-    keys = [k for k, payee in setup.items.items() if payee == "retained"]
-    return int(conn.execute(select(func.coalesce(func.sum(ApplicationItem.amount_minor), 0)).where(
-        ApplicationItem.application_id == contract.application_id, ApplicationItem.is_financed.is_(True),
-        ApplicationItem.item_key.in_(keys))).scalar_one()) if contract.application_id is not None else 0
+    return _split(conn, contract, contract.financed_minor).retained_minor
 
 
 # ---------------------------------------------------------------- the nightly files
@@ -315,19 +315,19 @@ def mark_uploaded(conn: Connection) -> int:
 # ---------------------------------------------------------------- the bank's answers
 
 
-def is_payout_batch(conn: Connection, bank: str, message_id: str | None) -> bool:
-    return message_id is not None and conn.execute(select(PayoutBatch.payout_batch_id).where(
-        PayoutBatch.message_id == message_id, PayoutBatch.bank_code == bank)).first() is not None
+def payout_batch(conn: Connection, bank: str, message_id: str | None) -> Any:
+    """The payout file of `bank` with this message id, or None (a report on a debit file)."""
+    if message_id is None:
+        return None
+    return conn.execute(select(PayoutBatch).where(PayoutBatch.message_id == message_id, PayoutBatch.bank_code == bank)).first()
 
 
-def apply_report(conn: Connection, d: date, bank: str, report: StatusReport, file_id: int) -> dict[str, int]:
-    """A pain.002 on one of our payout files: checked whole, then applied (paid, failed, or noted)."""
-    batch = conn.execute(select(PayoutBatch).where(PayoutBatch.message_id == report.original_message_id,
-                                                   PayoutBatch.bank_code == bank)).one()
+def apply_report(conn: Connection, d: date, batch: Any, report: StatusReport, file_id: int) -> dict[str, int]:
+    """A pain.002 on the payout file `batch`: checked whole, then applied (paid, failed, or noted)."""
     report.check_answers(batch.message_id, batch.tx_count, batch.ctrl_sum_minor)
-    ids = [t.end_to_end_id for t in report.transactions]
     ours = {r.end_to_end_id: r for r in conn.execute(select(Payout).where(Payout.payout_batch_id == batch.payout_batch_id)).all()}
-    paid, failed = [], []
+    paid: list[Any] = []
+    failed: list[tuple[Any, str]] = []
     for t in report.transactions:
         p = ours.get(t.end_to_end_id)
         if p is None:
@@ -341,24 +341,22 @@ def apply_report(conn: Connection, d: date, bank: str, report: StatusReport, fil
         if t.status in ("settled", "rejected") and p.status != "sent":
             raise BankFileError(f"{t.end_to_end_id} answered {t.status} but the payout is {p.status} (already answered?)")
         if t.status == "settled":
-            paid.append(p.payout_id)
+            paid.append(p)
         elif t.status == "rejected":
-            failed.append((p.payout_id, failure_reason(t.reason, t.end_to_end_id)))
+            failed.append((p, failure_reason(t.reason, t.end_to_end_id)))
     now = datetime.now(UTC)
     if paid:
-        conn.execute(update(Payout).where(Payout.payout_id.in_(paid)).values(status="paid", paid_date=d, answered_at=now))
-        _post_paid(conn, f"payouts:{file_id}", paid, d)
-    for payout_id, reason in failed:
-        conn.execute(update(Payout).where(Payout.payout_id == payout_id).values(status="failed", reason_code=reason, answered_at=now))
-    touched = [ours[e].disbursement_id for e in ids if ours[e].disbursement_id is not None]
-    for payout_id, reason in failed:
-        disbursement_id = next((p.disbursement_id for p in ours.values() if p.payout_id == payout_id), None)
-        if disbursement_id is not None:
-            conn.execute(update(Disbursement).where(Disbursement.disbursement_id == disbursement_id)
-                         .values(failure_reason=f"payout {payout_id}: {reason}"))
-    followed = follow_disbursements(conn, "cycle", touched, d)
-    return {"payouts_paid": len(paid), "payouts_failed": len(failed),
-            "payouts_paid_minor": sum(ours[e].amount_minor for e in ids if ours[e].payout_id in set(paid)),
+        ids = [p.payout_id for p in paid]
+        conn.execute(update(Payout).where(Payout.payout_id.in_(ids)).values(status="paid", paid_date=d, answered_at=now))
+        _post_paid(conn, f"payouts:{file_id}", ids, d)
+    for p, reason in failed:
+        conn.execute(update(Payout).where(Payout.payout_id == p.payout_id).values(status="failed", reason_code=reason, answered_at=now))
+        if p.disbursement_id is not None:
+            conn.execute(update(Disbursement).where(Disbursement.disbursement_id == p.disbursement_id)
+                         .values(failure_reason=f"payout {p.payout_id}: {reason}"))
+    answered = [ours[t.end_to_end_id].disbursement_id for t in report.transactions]
+    followed = follow_disbursements(conn, "cycle", [i for i in answered if i is not None])
+    return {"payouts_paid": len(paid), "payouts_failed": len(failed), "payouts_paid_minor": sum(p.amount_minor for p in paid),
             "contracts_activated": followed["activated"]}
 
 
