@@ -40,6 +40,7 @@ from autofin.files import write_atomically
 from autofin.servicing import payouts
 from autofin.servicing.context import StepContext
 from autofin.servicing.days import is_bank_day
+from autofin.servicing.outbound import register_outbound
 from autofin.servicing.reversal import reverse_receipts
 from autofin.servicing.sql import days_between, zero_pad
 from autofin.store.bulk import insert_rows
@@ -162,7 +163,7 @@ def _write_files(conn: Connection, d: date, profile: BankProfile, ctx: StepConte
         ))
         data = pain008.render(batch, profile.format) if profile.is_iso else cn_text.render_debit(batch)
         name = f"{message_id}{profile.file_suffix}"
-        write_atomically(ctx.bank_folder("outbound", profile.code) / name, data)
+        register_outbound(conn, ctx, profile.code, profile.format, name, message_id, data, d)
         batch_id = conn.execute(
             insert(DebitBatch).values(bank_code=profile.code, business_date=d, message_id=message_id, file_name=name,
                                       tx_count=batch.count, ctrl_sum_minor=batch.total_minor, currency=profile.currency)
@@ -178,9 +179,6 @@ def _write_files(conn: Connection, d: date, profile: BankProfile, ctx: StepConte
         ).rowcount
         if tagged != batch.count:
             raise RuntimeError(f"{name}: {tagged} orders tagged for {batch.count} written")
-        conn.execute(insert(BankFile).values(bank_code=profile.code, direction="out", file_type=profile.format, file_name=name,
-                                             sha256=hashlib.sha256(data).hexdigest(), message_id=message_id, size_bytes=len(data),
-                                             status="registered", business_date=d))
         names.append(name)
     return names
 

@@ -21,7 +21,6 @@ retry       a failed payout is sent again as a new payout (attempt + 1, a new en
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -34,16 +33,16 @@ from autofin.bankfiles.reasons import failure_reason
 from autofin.bankfiles.records import BankFileError, CreditTransfer, PayoutFile, StatusReport
 from autofin.domain.money import format_minor
 from autofin.domain.payouts import PayeeAccount, Split, checked_account, split_disbursement
-from autofin.files import write_atomically
 from autofin.origination.access import Principal, scope
 from autofin.origination.audit import audit
 from autofin.origination.errors import Conflict, NotFound
 from autofin.reference import bank_profiles, payee_setup, voucher_templates
 from autofin.servicing.context import StepContext
 from autofin.servicing.days import is_bank_day
+from autofin.servicing.outbound import register_outbound
 from autofin.store.engine import as_date, iso
 from autofin.store.ledger import component_columns, post_batch
-from autofin.store.models import ApplicationItem, BankFile, Contract, Disbursement, MoneyEvent, Partner, Payout, PayoutBatch
+from autofin.store.models import ApplicationItem, Contract, Disbursement, MoneyEvent, Partner, Payout, PayoutBatch
 
 LIVE = ("pending", "sent", "paid", "failed")  # not retried or cancelled: what a disbursement's status follows
 REMITTANCE = {"disbursement": "放款", "refund": "退款", "deposit_refund": "保证金退还"}
@@ -283,7 +282,7 @@ def _write_bank_files(conn: Connection, d: date, ctx: StepContext, profile: Bank
                            f"{r.contract_no} {REMITTANCE[r.kind]}") for r in chunk))
         data = pain001.render(batch, settings.format)
         name = f"{message_id}.xml"
-        write_atomically(ctx.bank_folder("outbound", profile.code) / name, data)
+        register_outbound(conn, ctx, profile.code, settings.format, name, message_id, data, d)
         batch_id = conn.execute(insert(PayoutBatch).values(
             bank_code=profile.code, business_date=d, message_id=message_id, file_name=name, tx_count=batch.count,
             ctrl_sum_minor=batch.total_minor, currency=chunk[0].currency).returning(PayoutBatch.payout_batch_id)).scalar_one()
@@ -291,9 +290,6 @@ def _write_bank_files(conn: Connection, d: date, ctx: StepContext, profile: Bank
                                                    Payout.payout_batch_id.is_(None)).values(payout_batch_id=batch_id)).rowcount
         if tagged != batch.count:
             raise RuntimeError(f"{name}: {tagged} payouts tagged for {batch.count} written")
-        conn.execute(insert(BankFile).values(bank_code=profile.code, direction="out", file_type=settings.format, file_name=name,
-                                             sha256=hashlib.sha256(data).hexdigest(), message_id=message_id, size_bytes=len(data),
-                                             status="registered", business_date=d))
         out["payouts"] += batch.count
         out["amount_minor"] += batch.total_minor
         out["files"].append(name)
