@@ -28,6 +28,7 @@ from autofin.origination.contracts import of_contract, terms_of
 from autofin.origination.errors import Conflict, Forbidden
 from autofin.origination.partners import amount_minor as checked_minor
 from autofin.postlease import collections
+from autofin.postlease.settlement import instalments_of, keep_schedule
 from autofin.reference import approval_matrix, calendar, voucher_templates
 from autofin.servicing import payouts
 from autofin.servicing.reversal import reverse_receipts
@@ -41,7 +42,6 @@ from autofin.store.models import (
     PostLeaseApproval,
     PostLeaseRequest,
     Receipt,
-    ScheduleHistory,
 )
 
 # ---------------------------------------------------------------- reading
@@ -408,12 +408,8 @@ def _execute_extension(conn: Connection, who: Principal, r: Any, contract: Any, 
     plan = _extension_rows(conn, contract, int(r.details["months"]), today)
     if plan["new_instalments"] != r.details["new_instalments"]:
         raise Conflict("the contract changed since the extension was asked for; reject it and ask again")
-    old = conn.execute(select(Instalment).where(Instalment.contract_id == contract.contract_id).order_by(Instalment.seq)).all()
-    conn.execute(insert(ScheduleHistory).values(
-        contract_id=contract.contract_id, schedule_version=contract.schedule_version, reason="balloon_extension",
-        post_lease_request_id=r.post_lease_request_id,
-        instalments=[{"seq": i.seq, "due_date": i.due_date.isoformat(), "status": i.status, "principal_minor": i.principal_minor,
-                      "interest_minor": i.interest_minor, "fee_minor": i.fee_minor} for i in old]))
+    old = instalments_of(conn, contract.contract_id)
+    keep_schedule(conn, contract, old, "balloon_extension", r.post_lease_request_id)
     last = old[-1]
     # a direct lease's VAT deferred on the balloon moves with it: each row's by the rule, the last new
     # row taking the rounding, so what 2221.05 holds does not change

@@ -34,8 +34,18 @@ from autofin.store.ledger import post_contract_events
 from autofin.store.models import Allocation, Contract, DebitOrder, Instalment, Mandate, Receipt, ScheduleHistory
 
 
-def _instalments(conn: Connection, contract_id: int) -> list[Any]:
+def instalments_of(conn: Connection, contract_id: int) -> list[Any]:
     return list(conn.execute(select(Instalment).where(Instalment.contract_id == contract_id).order_by(Instalment.seq)).all())
+
+
+def keep_schedule(conn: Connection, contract: Any, instalments: list[Any], reason: str, request_id: int | None = None) -> None:
+    """The contract's schedule as it stands, kept whole in schedule_history under its version,
+    before a re-plan changes it (a balloon extension, a partial prepayment)."""
+    conn.execute(insert(ScheduleHistory).values(
+        contract_id=contract.contract_id, schedule_version=contract.schedule_version, reason=reason, post_lease_request_id=request_id,
+        instalments=[{"seq": i.seq, "due_date": i.due_date.isoformat(), "status": i.status, "principal_minor": i.principal_minor,
+                      "interest_minor": i.interest_minor, "fee_minor": i.fee_minor, "principal_vat_minor": i.principal_vat_minor}
+                     for i in instalments]))
 
 
 def _states(conn: Connection, row: Any) -> list[InstalmentState]:
@@ -43,7 +53,7 @@ def _states(conn: Connection, row: Any) -> list[InstalmentState]:
         seq=i.seq, due_date=i.due_date, principal=from_minor(i.principal_minor), interest=from_minor(i.interest_minor),
         fee=from_minor(i.fee_minor), is_billed=i.status in ("billed", "paid"), paid_principal=from_minor(i.paid_principal_minor),
         paid_interest=from_minor(i.paid_interest_minor), paid_fee=from_minor(i.paid_fee_minor), penalty=from_minor(i.penalty_minor),
-        paid_penalty=from_minor(i.paid_penalty_minor)) for i in _instalments(conn, row.contract_id)]
+        paid_penalty=from_minor(i.paid_penalty_minor)) for i in instalments_of(conn, row.contract_id)]
 
 
 def quote(conn: Connection, row: Any, as_of: date, today: date) -> SettlementQuote:
@@ -95,7 +105,7 @@ def execute(conn: Connection, who: Principal, row: Any, *, amount: Decimal, refe
                                    f"{format_amount(q.accrued_interest)} + fee {format_amount(q.settlement_fee)})")
     receipt_id = applied_receipt(conn, who, row, "settlement", reference, amount_minor, today)
 
-    rows = _instalments(conn, row.contract_id)
+    rows = instalments_of(conn, row.contract_id)
     allocations: list[dict[str, Any]] = []
     billed = dict.fromkeys(ALLOCATION_COMPONENTS, 0)
     for i in rows:
@@ -183,11 +193,8 @@ def prepay(conn: Connection, who: Principal, row: Any, *, principal: Decimal, op
     principal_minor, interest_minor, fee_minor = to_minor(q.principal), to_minor(q.accrued_interest), to_minor(q.fee)
     conn.execute(insert(Allocation), [{"receipt_id": receipt_id, "business_date": today, "instalment_id": None, "component": c, "amount_minor": a}
                                       for c, a in (("principal", principal_minor), ("interest", interest_minor), ("fee", fee_minor)) if a])
-    old = _instalments(conn, row.contract_id)
-    conn.execute(insert(ScheduleHistory).values(
-        contract_id=row.contract_id, schedule_version=row.schedule_version, reason=f"partial_prepayment:{option}",
-        instalments=[{"seq": i.seq, "due_date": i.due_date.isoformat(), "status": i.status, "principal_minor": i.principal_minor,
-                      "interest_minor": i.interest_minor, "fee_minor": i.fee_minor} for i in old]))
+    old = instalments_of(conn, row.contract_id)
+    keep_schedule(conn, row, old, f"partial_prepayment:{option}")
     unbilled = [i for i in old if i.status == "scheduled"]
     deferred_vat_before = sum(i.principal_vat_minor for i in unbilled)
     deferred_vat_after = 0
