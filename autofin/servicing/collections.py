@@ -158,10 +158,10 @@ def _reminders(conn: Connection, d: date, ctx: StepContext, setup: CollectionSet
     sent = 0
     if ctx.notifier is not None:
         # the PDF library takes a second to import: only a night with letters pays for it (every cycle process did)
-        from autofin.postlease.notice_pdf import notice_facts
+        from autofin.postlease.notice_pdf import notices_facts
         from autofin.postlease.notice_pdf import render_batch as render_letters
 
-        letters = [notice_facts(conn, r["contract_id"], d) for r in rows if r["channel"] == "letter"]
+        letters = notices_facts(conn, [r["contract_id"] for r in rows if r["channel"] == "letter"], d)
         print_file, first_pages = render_letters(letters) if letters else (None, [])
         pages = iter(first_pages)
         messages = [Message(f"{r['rule_code']}:{r['contract_id']}:{r['ref_date'].isoformat()}", r["rule_code"], r["channel"], r["recipient"],
