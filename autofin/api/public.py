@@ -465,7 +465,12 @@ class VoucherLinePublic(Public):
 
 
 class VoucherPublic(Public):
-    entry_id: int
+    """One money event's voucher. A summary voucher (`summary`) carries all of a day's events of its type
+    from the night's bulk steps: shown here with this event's own share of its lines."""
+
+    entry_id: int | None
+    voucher_no: str | None
+    summary: bool
     date: Date
     event_type: str
     lines: list[VoucherLinePublic]

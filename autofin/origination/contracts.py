@@ -31,7 +31,7 @@ from autofin.origination.errors import Conflict, NotFound
 from autofin.origination.esign import SignatureProvider
 from autofin.reference import bank_profiles, voucher_templates
 from autofin.store.engine import iso
-from autofin.store.ledger import post_contract_events
+from autofin.store.ledger import event_share, post_contract_events
 from autofin.store.models import (
     Application,
     ApplicationItem,
@@ -44,9 +44,11 @@ from autofin.store.models import (
     JournalEntry,
     JournalLine,
     Mandate,
+    MoneyEvent,
     Partner,
     Product,
     ProductVersion,
+    SummaryBatch,
     Vehicle,
 )
 
@@ -74,19 +76,39 @@ def list_contracts(conn: Connection, who: Principal, *, status: str | None, part
 
 
 def vouchers(conn: Connection, row: Any) -> list[dict[str, Any]]:
-    """The contract's vouchers (journal entries and their lines), oldest first, each with its totals."""
-    lines = conn.execute(select(JournalEntry.journal_entry_id, JournalEntry.entry_date, JournalEntry.event_type, JournalLine.line_no,
-                                JournalLine.account_code, JournalLine.debit_minor, JournalLine.credit_minor)
-                         .join(JournalLine, JournalLine.journal_entry_id == JournalEntry.journal_entry_id)
-                         .where(JournalEntry.contract_id == row.contract_id)
-                         .order_by(JournalEntry.journal_entry_id, JournalLine.line_no)).all()
-    entries: dict[int, list[Any]] = {}
-    for line in lines:
-        entries.setdefault(line.journal_entry_id, []).append(line)
-    return [{"entry_id": entry_id, "date": rows[0].entry_date.isoformat(), "event_type": rows[0].event_type,
-             "lines": [{"account": r.account_code, "debit": format_minor(r.debit_minor), "credit": format_minor(r.credit_minor)} for r in rows],
-             "debit": format_minor(sum(r.debit_minor for r in rows)), "credit": format_minor(sum(r.credit_minor for r in rows))}
-            for entry_id, rows in entries.items()]
+    """The contract's vouchers, oldest event first, each with its lines and totals. An event the night's
+    bulk steps posted (billing, penalty, receipt) is carried by the day's summary voucher: it is shown
+    with its own share of that voucher's lines (its template applied to its amounts), `summary` set,
+    and the summary voucher's entry (none until the vouchers step has written it)."""
+    own = conn.execute(select(JournalEntry.journal_entry_id, JournalEntry.money_event_id, JournalEntry.entry_date, JournalEntry.event_type,
+                              JournalEntry.voucher_no, JournalLine.line_no, JournalLine.account_code, JournalLine.debit_minor,
+                              JournalLine.credit_minor)
+                       .join(JournalLine, JournalLine.journal_entry_id == JournalEntry.journal_entry_id)
+                       .where(JournalEntry.contract_id == row.contract_id, JournalEntry.money_event_id.is_not(None))
+                       .order_by(JournalEntry.journal_entry_id, JournalLine.line_no)).all()
+    entries: dict[int, dict[str, Any]] = {}
+    for line in own:
+        entry = entries.setdefault(line.money_event_id, {"entry_id": line.journal_entry_id, "voucher_no": line.voucher_no, "summary": False,
+                                                         "date": line.entry_date, "event_type": line.event_type, "lines": []})
+        entry["lines"].append((line.account_code, line.debit_minor, line.credit_minor))
+    templates = voucher_templates()
+    summarised = conn.execute(select(*MoneyEvent.__table__.c, SummaryBatch.journal_entry_id, JournalEntry.voucher_no)
+                              .join(SummaryBatch, (SummaryBatch.batch_id == MoneyEvent.batch_id) & (SummaryBatch.event_type == MoneyEvent.event_type)
+                                    & (SummaryBatch.entry_date == MoneyEvent.business_date) & (SummaryBatch.currency == MoneyEvent.currency))
+                              .outerjoin(JournalEntry, JournalEntry.journal_entry_id == SummaryBatch.journal_entry_id)
+                              .where(MoneyEvent.contract_id == row.contract_id)).all()
+    for event in summarised:
+        entries[event.money_event_id] = {
+            "entry_id": event.journal_entry_id, "voucher_no": event.voucher_no, "summary": True, "date": event.business_date,
+            "event_type": event.event_type,
+            "lines": [(line.account, line.debit_minor, line.credit_minor) for line in event_share(event, templates)]}
+    out = []
+    for _, entry in sorted(entries.items()):
+        lines = entry.pop("lines")
+        out.append({**entry, "date": entry["date"].isoformat(),
+                    "lines": [{"account": a, "debit": format_minor(dr), "credit": format_minor(cr)} for a, dr, cr in lines],
+                    "debit": format_minor(sum(dr for _, dr, _ in lines)), "credit": format_minor(sum(cr for _, _, cr in lines))})
+    return out
 
 
 def of_contract(conn: Connection, who: Principal, model: Any, key: int, entity: str) -> tuple[Any, Any]:

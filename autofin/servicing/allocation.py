@@ -6,7 +6,7 @@ component by the contract's allocation order) with a running total (a window fun
 receipt takes min(open, receipt − running total before it). Several receipts of one contract
 are applied in rounds, in receipt order. The rest becomes customer credit; instalments fully
 paid are marked paid; contracts with nothing left open close as paid off. One receipt money
-event per receipt, posted in the same transaction.
+event per receipt, posted in the same transaction as a summary batch (one voucher a day).
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def allocate_receipts(conn: Connection, d: date, ctx: StepContext) -> dict[str, 
     ).rowcount
     # a contract paid today is current tonight, not tomorrow
     _, cured = refresh_dpd(conn, d, "SELECT contract_id FROM tmp_touched")
-    posted = post_batch(conn, batch, ctx.templates)
+    posted = post_batch(conn, batch, ctx.templates, summary=True)
     received, principal, interest, fee, penalty, credit = conn.execute(
         text(
             "SELECT COALESCE(SUM(principal_minor + interest_minor + fee_minor + penalty_minor + credit_minor), 0), "
@@ -117,7 +117,7 @@ def allocate_receipts(conn: Connection, d: date, ctx: StepContext) -> dict[str, 
         {"batch": batch},
     ).one()
     return {
-        "receipts": posted.entries,
+        "receipts": posted.events,
         "rounds": rounds,
         "received_minor": int(received),
         "allocated_minor": int(received - credit),

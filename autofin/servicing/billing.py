@@ -1,7 +1,7 @@
 """Billing rollover (账单结转): instalments falling due on or before D become billed receivables.
 
-One money event per instalment (principal, interest with its VAT, fee), posted as the billing
-voucher in the same transaction. A contract past its frozen non-accrual threshold (非应计: DPD as
+One money event per instalment (principal, interest with its VAT, fee), posted in the same
+transaction as a summary batch (the vouchers step writes the day's one billing voucher). A contract past its frozen non-accrual threshold (非应计: DPD as
 of last night's aging over `non_accrual_dpd`) is billed as billing_non_accrual: its interest net of
 VAT is held in suspense (2241.03, the contract's suspended_interest_minor), not income. Reads only not-yet-billed instalments due by D (partial index).
 VAT is inside the interest: vat = interest − round(interest / (1 + vat rate)), the rule in
@@ -60,7 +60,7 @@ def bill_instalments(conn: Connection, d: date, ctx: StepContext) -> dict[str, A
         ),
         params,
     ).rowcount
-    posted = post_batch(conn, batch, ctx.templates)
+    posted = post_batch(conn, batch, ctx.templates, summary=True)
     totals = conn.execute(
         text("SELECT COALESCE(SUM(principal_minor), 0), COALESCE(SUM(interest_minor), 0), COALESCE(SUM(fee_minor), 0), "
              "COALESCE(SUM(vat_minor), 0) FROM money_event WHERE batch_id = :batch"),
@@ -72,6 +72,6 @@ def bill_instalments(conn: Connection, d: date, ctx: StepContext) -> dict[str, A
         "interest_minor": int(totals[1]),
         "fee_minor": int(totals[2]),
         "vat_minor": int(totals[3]),
-        "vouchers": posted.entries,
+        "events": posted.events,
         "non_accrual_contracts": suspended,
     }

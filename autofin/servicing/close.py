@@ -17,44 +17,50 @@ from autofin.reference import chart_of_accounts
 from autofin.servicing.checks import nightly_checks
 from autofin.servicing.context import CheckFailedError, StepContext
 from autofin.servicing.sql import analyze, zero_pad
-from autofin.store.ledger import post_batch, refresh_subledger
+from autofin.store.ledger import post_batch, refresh_subledger, write_summary_vouchers
 from autofin.store.models import BusinessDay, VoucherExport
 
 
 def ensure_vouchers(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
-    """Post any event of D recorded outside the cycle's own batches, then prove the day is whole."""
-    pending = [
-        row[0]
-        for row in conn.execute(
-            text("SELECT DISTINCT me.batch_id FROM money_event me WHERE me.business_date = :d AND NOT EXISTS "
-                 "(SELECT 1 FROM journal_entry je WHERE je.money_event_id = me.money_event_id)"),
-            {"d": d},
-        )
-    ]
+    """Post any event of D recorded outside the cycle's own batches, write the summary vouchers of
+    the night's bulk batches (store.ledger.write_summary_vouchers), then prove the day is whole:
+    every event of D carried by exactly one voucher, and D's debits equal its credits."""
+    day_batches = dict(conn.execute(text("SELECT batch_id, COUNT(*) FROM money_event WHERE business_date = :d GROUP BY batch_id"),
+                                    {"d": d}).all())
+    carried = dict(conn.execute(text("SELECT batch_id, COUNT(*) FROM journal_entry WHERE entry_date = :d AND money_event_id IS NOT NULL "
+                                     "GROUP BY batch_id"), {"d": d}).all())
+    summarised = dict(conn.execute(text("SELECT batch_id, SUM(events) FROM summary_batch WHERE entry_date = :d GROUP BY batch_id"),
+                                   {"d": d}).all())
+    # a batch neither summarised nor wholly carried by its own vouchers has events nobody posted
+    pending = sorted(b for b, n in day_batches.items() if b not in summarised and carried.get(b, 0) < n)
     late = sum(post_batch(conn, batch, ctx.templates).entries for batch in pending)
-    events, entries, debit, credit = conn.execute(
+    summaries = write_summary_vouchers(conn, d, ctx.templates)
+    events, carried_events, entries, debit, credit = conn.execute(
         text(
             # the day's debits and credits from the batches' totals (ledger_total, by date): journal_line
             # has no index by date alone, and summing it read every line of the book's history
-            "SELECT (SELECT COUNT(*) FROM money_event WHERE business_date = :d), (SELECT COUNT(*) FROM journal_entry WHERE entry_date = :d), "
+            "SELECT (SELECT COUNT(*) FROM money_event WHERE business_date = :d), "
+            "(SELECT COALESCE(SUM(events), 0) FROM journal_entry WHERE entry_date = :d), (SELECT COUNT(*) FROM journal_entry WHERE entry_date = :d), "
             "(SELECT COALESCE(SUM(debit_minor), 0) FROM ledger_total WHERE entry_date = :d), "
             "(SELECT COALESCE(SUM(credit_minor), 0) FROM ledger_total WHERE entry_date = :d)"
         ),
         {"d": d},
     ).one()
-    if events != entries or debit != credit:
-        raise CheckFailedError(f"{d}: {events} money events but {entries} vouchers; debit {debit} credit {credit}")
-    by_type: dict[str, int] = dict(conn.execute(text("SELECT event_type, COUNT(*) FROM journal_entry WHERE entry_date = :d "
+    if events != carried_events or debit != credit:
+        raise CheckFailedError(f"{d}: {events} money events but {carried_events} carried by vouchers; debit {debit} credit {credit}")
+    by_type: dict[str, int] = dict(conn.execute(text("SELECT event_type, SUM(events) FROM journal_entry WHERE entry_date = :d "
                                                      "GROUP BY event_type"), {"d": d}).all())
-    return {"vouchers": int(entries), "posted_late": late, "debit_minor": int(debit), "credit_minor": int(credit),
-            "by_event_type": {k: int(v) for k, v in sorted(by_type.items())}}
+    return {"vouchers": int(entries), "summary_vouchers": summaries, "events": int(events), "posted_late": late,
+            "debit_minor": int(debit), "credit_minor": int(credit), "events_by_type": {k: int(v) for k, v in sorted(by_type.items())}}
 
 
 VOUCHER_COLUMNS = ["voucher_no", "entry_date", "event_type", "contract_no", "line_no", "account_code", "account_name", "debit", "credit", "currency",
-                   "late"]
-# the order vouchers are numbered in: nothing in it depends on the order rows were inserted, so a day
-# run whole or in contract shards numbers them alike
-VOUCHER_ORDER = "je.entry_date, je.event_type, COALESCE(je.contract_id, 0), me.event_key"
+                   "late", "events"]
+# the order vouchers are numbered in: a day's summary vouchers first in their event type (written by
+# the whole vouchers step, by currency), then one per event by contract and event key; nothing in it
+# depends on the order rows of the sharded steps were inserted, so a day run whole or in contract
+# shards numbers them alike
+VOUCHER_ORDER = "je.entry_date, je.event_type, COALESCE(je.contract_id, 0), COALESCE(me.event_key, ''), je.journal_entry_id"
 VOUCHER_DIGITS = 8
 EXPORT_CHUNK = 50_000  # journal lines read and written at a time
 
@@ -65,13 +71,15 @@ def export_vouchers(conn: Connection, d: date, ctx: StepContext) -> dict[str, An
     VOUCHER_ORDER, and is marked with this export: it goes out exactly once, and the same store
     and date give the same file. An entry dated before D was posted after its own day's export
     (by the API: a payment, refund, reversal or settlement) and is marked late; so are the opening
-    balances of a migrated book, which go out once, in the first night's file. The file is written
-    in chunks, never held whole."""
+    balances of a migrated book, which go out once, in the first night's file. `events` is the
+    number of money events a voucher carries: 1, or all of a day's events of one type from the
+    night's bulk steps (a summary voucher, without a contract; its detail is in the money events).
+    The file is written in chunks, never held whole."""
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_voucher (journal_entry_id BIGINT PRIMARY KEY, seq BIGINT)"))
     conn.execute(text("DELETE FROM tmp_voucher"))
     entries = conn.execute(
         text(f"INSERT INTO tmp_voucher (journal_entry_id, seq) SELECT je.journal_entry_id, ROW_NUMBER() OVER (ORDER BY {VOUCHER_ORDER}) "
-             "FROM journal_entry je JOIN money_event me ON me.money_event_id = je.money_event_id "
+             "FROM journal_entry je LEFT JOIN money_event me ON me.money_event_id = je.money_event_id "
              "WHERE je.exported_on IS NULL AND je.entry_date <= :d"),
         {"d": d},
     ).rowcount
@@ -89,7 +97,7 @@ def export_vouchers(conn: Connection, d: date, ctx: StepContext) -> dict[str, An
             # from the night's vouchers to their lines (CROSS JOIN keeps SQLite in this order: left free, it
             # scanned every journal line of the book's history and probed the night's vouchers for each)
             "SELECT je.voucher_no, je.entry_date, je.event_type, c.contract_no, jl.line_no, jl.account_code, jl.debit_minor, "
-            "jl.credit_minor, jl.currency FROM tmp_voucher t CROSS JOIN journal_entry je CROSS JOIN journal_line jl "
+            "jl.credit_minor, jl.currency, je.events FROM tmp_voucher t CROSS JOIN journal_entry je CROSS JOIN journal_line jl "
             "LEFT JOIN contract c ON c.contract_id = je.contract_id "
             "WHERE je.journal_entry_id = t.journal_entry_id AND jl.journal_entry_id = t.journal_entry_id ORDER BY t.seq, jl.line_no"
         ).execution_options(yield_per=EXPORT_CHUNK),  # this statement only: streamed (a server-side cursor on PostgreSQL)
@@ -112,10 +120,10 @@ def export_vouchers(conn: Connection, d: date, ctx: StepContext) -> dict[str, An
         writer.writerow(VOUCHER_COLUMNS)
         for part in rows.partitions():
             out = []
-            for voucher_no, entry_date, event_type, contract_no, line_no, account, debit, credit, cur in part:
+            for voucher_no, entry_date, event_type, contract_no, line_no, account, debit, credit, cur, carried in part:
                 entry_day = entry_date if isinstance(entry_date, str) else entry_date.isoformat()
                 out.append((voucher_no, entry_day, event_type, contract_no or "", line_no, account, names[account],
-                            amount(debit, cur), amount(credit, cur), cur, "1" if entry_day < day else "0"))
+                            amount(debit, cur), amount(credit, cur), cur, "1" if entry_day < day else "0", carried))
             writer.writerows(out)
             lines += len(part)
             data = buffer.getvalue().encode("utf-8")

@@ -5,7 +5,7 @@ its grace days, the exact accrual grows by basis × daily rate × the days since
 (from the due date the first time), the basis being today's unpaid amount (or principal); the
 booked penalty becomes that accrual rounded once, capped at basis × cap. `penalty_through_date`
 records the last date accrued, so a catch-up books each gap once, and the rounding never drifts.
-One penalty_accrual money event per contract per day, posted in the same transaction (penalty_suspended
+One penalty_accrual money event per contract per day, posted in the same transaction as a summary batch (penalty_suspended
 for a contract past its non-accrual threshold: held in suspense, not income). A
 contract whose debit awaits the bank's answer waits with it (delinquency.note_debits_in_flight).
 """
@@ -90,6 +90,6 @@ def accrue_penalties(conn: Connection, d: date, ctx: StepContext) -> dict[str, A
         ),
         {"batch": batch},
     )
-    posted = post_batch(conn, batch, ctx.templates)
+    posted = post_batch(conn, batch, ctx.templates, summary=True)
     instalments, amount = conn.execute(text("SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM tmp_penalty WHERE amount > 0")).one()
-    return {"instalments": int(instalments), "contracts": posted.entries, "penalty_minor": int(amount)}
+    return {"instalments": int(instalments), "contracts": posted.events, "penalty_minor": int(amount)}

@@ -2,25 +2,29 @@
 
 `post_batch` turns every money event of one batch into a journal entry and its lines with one
 INSERT … SELECT per template line, in the caller's transaction, so the events and their vouchers
-commit or vanish together. Templates are checked for balance when loaded (domain.ledger), and a
-posted batch is checked again here: a batch whose lines do not balance raises and rolls back.
-With the lines it keeps the batch's totals per account (ledger_total: the trial balance reads
-those, a few rows a day) and queues its contracts for the day close's sub-ledger tie
-(subledger_dirty).
-"""
+commit or vanish together. The night's bulk steps (billing, penalties, allocation) post as
+summary batches instead: their events are the per-contract detail, and the vouchers step writes
+one summary voucher per date, event type and currency for them (`write_summary_vouchers`), so a
+night of a million receipts writes a handful of vouchers, not a million. Templates are checked
+for balance when loaded (domain.ledger), and a posted batch is checked again here: a batch whose
+lines do not balance raises and rolls back. With the lines it keeps the batch's totals per
+account (ledger_total: the trial balance reads those, a few rows a day) and queues its contracts
+for the day close's sub-ledger tie (subledger_dirty)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, text
+from sqlalchemy import Connection, delete, func, insert, select, text, update
 
 from autofin.domain.errors import DomainError
-from autofin.domain.ledger import COMPONENTS, Account, Template, TrialBalanceRow, line_sql_expression, trial_balance
+from autofin.domain.ledger import COMPONENTS, Account, Template, TrialBalanceRow, line_sql_expression, post_event, trial_balance
+from autofin.domain.ledger import JournalLine as DomainJournalLine
 from autofin.store.engine import as_date
-from autofin.store.models import JournalEntry, LedgerTotal, MoneyEvent
+from autofin.store.models import JournalEntry, JournalLine, LedgerTotal, MoneyEvent, SummaryBatch
 
 
 class UnbalancedBatchError(DomainError):
@@ -29,60 +33,77 @@ class UnbalancedBatchError(DomainError):
 
 @dataclass(frozen=True)
 class PostingResult:
-    entries: int
+    entries: int  # vouchers written (none for a summary batch: the vouchers step writes its summary voucher)
     lines: int
     debit_minor: int
     credit_minor: int
+    events: int = 0  # money events posted (recorded in the running totals) by this call
 
 
-def post_batch(conn: Connection, batch_id: str, templates: Mapping[str, Template]) -> PostingResult:
-    """Post every not-yet-posted money event of `batch_id`. Idempotent: posted events are skipped."""
+def post_batch(conn: Connection, batch_id: str, templates: Mapping[str, Template], *, summary: bool = False) -> PostingResult:
+    """Post every not-yet-posted money event of `batch_id`. Idempotent: posted events are skipped.
+
+    By default each event gets its own voucher. With `summary` (the night's bulk steps: billing,
+    penalties, allocation) the events get none of their own: the batch's groups (date, event type,
+    currency) are registered in summary_batch, and the vouchers step writes one summary voucher per
+    group of the day for all batches at once (write_summary_vouchers). Either way the batch's
+    running totals (ledger_total) and its contracts' queue for the day close are written here, so
+    the checks see the batch at once. A summary batch is posted once, whole: events added to it
+    afterwards are refused."""
     event_types = [row[0] for row in conn.execute(select(MoneyEvent.event_type).where(MoneyEvent.batch_id == batch_id).distinct())]
     unknown = [t for t in event_types if t not in templates]
     if unknown:
         raise DomainError(f"no voucher template for {', '.join(unknown)}")
-    entries = conn.execute(
-        text(
-            "INSERT INTO journal_entry (money_event_id, entry_date, event_type, contract_id) "
-            "SELECT me.money_event_id, me.business_date, me.event_type, me.contract_id FROM money_event me "
-            "WHERE me.batch_id = :batch AND NOT EXISTS "
-            "(SELECT 1 FROM journal_entry je WHERE je.money_event_id = me.money_event_id)"
-        ),
-        {"batch": batch_id},
-    ).rowcount
-    lines = 0
-    for event_type in event_types:
-        for line_no, line in enumerate(templates[event_type].lines, start=1):
-            amount = line_sql_expression(line, "me")
-            debit, credit = (amount, "0") if line.side == "debit" else ("0", amount)
-            lines += conn.execute(
-                text(
-                    "INSERT INTO journal_line (journal_entry_id, line_no, account_code, entry_date, debit_minor, credit_minor, currency) "
-                    f"SELECT je.journal_entry_id, {line_no}, :account, me.business_date, {debit}, {credit}, me.currency "
-                    "FROM money_event me JOIN journal_entry je ON je.money_event_id = me.money_event_id "
-                    f"WHERE me.batch_id = :batch AND me.event_type = :event_type AND ({amount}) <> 0 "
-                    "AND NOT EXISTS (SELECT 1 FROM journal_line jl WHERE jl.journal_entry_id = je.journal_entry_id AND jl.line_no = :line_no)"
-                ),
-                {"account": line.account, "batch": batch_id, "event_type": event_type, "line_no": line_no},
-            ).rowcount
+    registered = dict(conn.execute(select(SummaryBatch.event_type, func.sum(SummaryBatch.events)).where(SummaryBatch.batch_id == batch_id)
+                                   .group_by(SummaryBatch.event_type)).all())
+    if registered and not summary:
+        raise DomainError(f"batch {batch_id} was posted as a summary batch: post it with summary=True")
+    entries = lines = 0
+    if not summary:
+        entries = conn.execute(
+            text(
+                "INSERT INTO journal_entry (money_event_id, entry_date, event_type, contract_id, batch_id, events) "
+                "SELECT me.money_event_id, me.business_date, me.event_type, me.contract_id, me.batch_id, 1 FROM money_event me "
+                "WHERE me.batch_id = :batch AND NOT EXISTS "
+                "(SELECT 1 FROM journal_entry je WHERE je.money_event_id = me.money_event_id)"
+            ),
+            {"batch": batch_id},
+        ).rowcount
+        for event_type in event_types:
+            for line_no, line in enumerate(templates[event_type].lines, start=1):
+                amount = line_sql_expression(line, "me")
+                debit, credit = (amount, "0") if line.side == "debit" else ("0", amount)
+                lines += conn.execute(
+                    text(
+                        "INSERT INTO journal_line (journal_entry_id, line_no, account_code, entry_date, debit_minor, credit_minor, currency) "
+                        f"SELECT je.journal_entry_id, {line_no}, :account, me.business_date, {debit}, {credit}, me.currency "
+                        "FROM money_event me JOIN journal_entry je ON je.money_event_id = me.money_event_id "
+                        f"WHERE me.batch_id = :batch AND me.event_type = :event_type AND ({amount}) <> 0 "
+                        "AND NOT EXISTS (SELECT 1 FROM journal_line jl WHERE jl.journal_entry_id = je.journal_entry_id AND jl.line_no = :line_no)"
+                    ),
+                    {"account": line.account, "batch": batch_id, "event_type": event_type, "line_no": line_no},
+                ).rowcount
     # the batch's totals per date and account, kept as ledger_total rows (the trial balance adds those
     # up), summed from the events by the same template expressions the lines were written with (one
     # pass over the events, not a join of every line; the full-book check holds them to the lines),
     # and checked: the batch balances and no line is negative
     sums: dict[tuple[date, str, str], list[int]] = {}
-    debit_total = credit_total = negative = 0
+    groups: list[dict[str, object]] = []  # a summary batch's (date, event type, currency) and its number of events
+    debit_total = credit_total = negative = events = 0
     for event_type in event_types:
         lines_of = templates[event_type].lines
         amounts = [line_sql_expression(line, "me") for line in lines_of]
         columns = ", ".join(f"SUM({a}), SUM(CASE WHEN {a} < 0 THEN 1 ELSE 0 END)" for a in amounts)
         for row in conn.execute(
-            text(f"SELECT me.business_date, me.currency, {columns} FROM money_event me WHERE me.batch_id = :batch AND me.event_type = :event_type "
-                 "GROUP BY me.business_date, me.currency"),
+            text(f"SELECT me.business_date, me.currency, COUNT(*), {columns} FROM money_event me WHERE me.batch_id = :batch "
+                 "AND me.event_type = :event_type GROUP BY me.business_date, me.currency"),
             {"batch": batch_id, "event_type": event_type},
         ):
-            day, cur = as_date(row[0]), row[1]
+            day, cur, count = as_date(row[0]), row[1], int(row[2])
+            groups.append({"batch_id": batch_id, "event_type": event_type, "entry_date": day, "currency": cur, "events": count})
+            events += count
             for k, line in enumerate(lines_of):
-                value, below_zero = int(row[2 + 2 * k] or 0), int(row[3 + 2 * k] or 0)
+                value, below_zero = int(row[3 + 2 * k] or 0), int(row[4 + 2 * k] or 0)
                 negative += below_zero
                 total = sums.setdefault((day, line.account, cur), [0, 0])
                 total[0 if line.side == "debit" else 1] += value
@@ -92,6 +113,14 @@ def post_batch(conn: Connection, batch_id: str, templates: Mapping[str, Template
                     credit_total += value
     if negative or debit_total != credit_total:
         raise UnbalancedBatchError(f"batch {batch_id}: debit {debit_total} ≠ credit {credit_total}, {negative} negative lines")
+    if summary:
+        counts: dict[str, int] = {}
+        for g in groups:
+            counts[str(g["event_type"])] = counts.get(str(g["event_type"]), 0) + int(g["events"])  # type: ignore[call-overload]
+        if registered and registered != counts:
+            raise DomainError(f"summary batch {batch_id} changed after it was posted: {counts} events, {registered} registered")
+        if not registered and groups:
+            conn.execute(insert(SummaryBatch), groups)
     conn.execute(delete(LedgerTotal).where(LedgerTotal.batch_id == batch_id))
     kept = [{"batch_id": batch_id, "entry_date": day, "account_code": account, "currency": cur, "debit_minor": dr, "credit_minor": cr}
             for (day, account, cur), (dr, cr) in sorted(sums.items()) if dr or cr]  # an account no line of the batch reached has no row
@@ -102,7 +131,51 @@ def post_batch(conn: Connection, batch_id: str, templates: Mapping[str, Template
              "WHERE batch_id = :batch AND contract_id IS NOT NULL ON CONFLICT DO NOTHING"),
         {"batch": batch_id},
     )
-    return PostingResult(entries, lines, debit_total, credit_total)
+    return PostingResult(entries, lines, debit_total, credit_total, events)
+
+
+def write_summary_vouchers(conn: Connection, up_to: date, templates: Mapping[str, Template]) -> int:
+    """One summary voucher per date (up to `up_to`), event type and currency for the registered
+    summary groups no voucher carries yet, whatever batch (or contract shard) posted them: its
+    lines are the template's lines summed over the groups' events, checked to balance and to
+    carry exactly the registered number of events. Returns the vouchers written."""
+    pending = conn.execute(
+        select(SummaryBatch.entry_date, SummaryBatch.event_type, SummaryBatch.currency, func.sum(SummaryBatch.events))
+        .where(SummaryBatch.journal_entry_id.is_(None), SummaryBatch.entry_date <= up_to)
+        .group_by(SummaryBatch.entry_date, SummaryBatch.event_type, SummaryBatch.currency)
+        .order_by(SummaryBatch.entry_date, SummaryBatch.event_type, SummaryBatch.currency)
+    ).all()
+    for entry_date, event_type, cur, registered in pending:
+        day = as_date(entry_date)
+        lines_of = templates[event_type].lines
+        sums = ", ".join(f"COALESCE(SUM({line_sql_expression(line, 'me')}), 0)" for line in lines_of)
+        group = {"day": day, "event_type": event_type, "currency": cur}
+        row = conn.execute(
+            text(
+                f"SELECT COUNT(*), {sums} FROM summary_batch s CROSS JOIN money_event me "
+                "WHERE s.journal_entry_id IS NULL AND s.entry_date = :day AND s.event_type = :event_type AND s.currency = :currency "
+                "AND me.batch_id = s.batch_id AND me.event_type = s.event_type AND me.business_date = s.entry_date AND me.currency = s.currency"
+            ),
+            group,
+        ).one()
+        amounts = [int(v) for v in row[1:]]
+        debit = sum(a for a, line in zip(amounts, lines_of, strict=True) if line.side == "debit")
+        credit = sum(a for a, line in zip(amounts, lines_of, strict=True) if line.side == "credit")
+        if int(row[0]) != int(registered) or debit != credit or min(amounts, default=0) < 0:
+            raise UnbalancedBatchError(f"summary voucher {day} {event_type} {cur}: {row[0]} events found, {registered} registered; "
+                                       f"debit {debit}, credit {credit}")
+        entry_id = conn.execute(insert(JournalEntry).values(money_event_id=None, entry_date=day, event_type=event_type, contract_id=None,
+                                                            batch_id=None, events=int(registered))
+                                .returning(JournalEntry.journal_entry_id)).scalar_one()
+        conn.execute(insert(JournalLine), [
+            {"journal_entry_id": entry_id, "line_no": line_no, "account_code": line.account, "entry_date": day, "currency": cur,
+             "debit_minor": amount if line.side == "debit" else 0, "credit_minor": amount if line.side == "credit" else 0}
+            for line_no, (line, amount) in enumerate(zip(lines_of, amounts, strict=True), start=1) if amount
+        ])
+        conn.execute(update(SummaryBatch).where(SummaryBatch.journal_entry_id.is_(None), SummaryBatch.entry_date == day,
+                                                SummaryBatch.event_type == event_type, SummaryBatch.currency == cur)
+                     .values(journal_entry_id=entry_id))
+    return len(pending)
 
 
 def post_contract_events(conn: Connection, batch_id: str, contract: object, business_date: date,
@@ -114,6 +187,13 @@ def post_contract_events(conn: Connection, batch_id: str, contract: object, busi
     conn.execute(insert(MoneyEvent), [{**zeros, "contract_id": contract.contract_id, "business_date": business_date,  # type: ignore[attr-defined]
                                        "currency": contract.currency, "batch_id": batch_id, **e} for e in events])  # type: ignore[attr-defined]
     return post_batch(conn, batch_id, templates)
+
+
+def event_share(event: Any, templates: Mapping[str, Template]) -> list[DomainJournalLine]:
+    """One money event's journal lines, its template applied to its amounts (a row with event_type and
+    the `<component>_minor` columns): its own voucher's lines, or its share of the summary voucher
+    that carries it."""
+    return post_event(event.event_type, {c: int(getattr(event, f"{c}_minor")) for c in COMPONENTS}, templates)
 
 
 def component_columns() -> list[str]:
@@ -138,21 +218,41 @@ def account_balances(conn: Connection, as_of: date | None = None) -> dict[str, i
 
 
 def ledger_totals_differ(conn: Connection) -> list[str]:
-    """Where ledger_total does not add up to the journal lines, by batch and account (debits and
-    credits apart): a scan of every line, for the full-book check."""
+    """Where ledger_total does not add up to the journal lines, by date, account and currency (debits
+    and credits apart): a scan of every line, for the full-book check. A date whose summary vouchers
+    the vouchers step has not written yet is left out (its totals are posted, its vouchers due)."""
     rows = conn.execute(
         text(
-            "SELECT COALESCE(t.batch_id, l.batch_id), COALESCE(t.account_code, l.account_code), t.debit, t.credit, l.debit, l.credit FROM "
-            "(SELECT batch_id, account_code, SUM(debit_minor) AS debit, SUM(credit_minor) AS credit FROM ledger_total "
-            "GROUP BY batch_id, account_code) t FULL OUTER JOIN "
-            "(SELECT me.batch_id, jl.account_code, SUM(jl.debit_minor) AS debit, SUM(jl.credit_minor) AS credit FROM journal_line jl "
-            "JOIN journal_entry je ON je.journal_entry_id = jl.journal_entry_id JOIN money_event me ON me.money_event_id = je.money_event_id "
-            "GROUP BY me.batch_id, jl.account_code) l ON l.batch_id = t.batch_id AND l.account_code = t.account_code "
-            "WHERE t.batch_id IS NULL OR l.batch_id IS NULL OR t.debit <> l.debit OR t.credit <> l.credit"
+            "SELECT COALESCE(t.entry_date, l.entry_date), COALESCE(t.account_code, l.account_code), COALESCE(t.currency, l.currency), "
+            "t.debit, t.credit, l.debit, l.credit FROM "
+            "(SELECT entry_date, account_code, currency, SUM(debit_minor) AS debit, SUM(credit_minor) AS credit FROM ledger_total "
+            "GROUP BY entry_date, account_code, currency) t FULL OUTER JOIN "
+            "(SELECT entry_date, account_code, currency, SUM(debit_minor) AS debit, SUM(credit_minor) AS credit FROM journal_line "
+            "GROUP BY entry_date, account_code, currency) l "
+            "ON l.entry_date = t.entry_date AND l.account_code = t.account_code AND l.currency = t.currency "
+            "WHERE (t.entry_date IS NULL OR l.entry_date IS NULL OR t.debit <> l.debit OR t.credit <> l.credit) "
+            "AND NOT EXISTS (SELECT 1 FROM summary_batch s WHERE s.journal_entry_id IS NULL "
+            "AND s.entry_date = COALESCE(t.entry_date, l.entry_date)) ORDER BY 1, 2, 3"
         )
     ).all()
-    return [f"batch {batch} account {account}: totals kept {kd or 0}/{kc or 0}, journal lines {ld or 0}/{lc or 0} (debit/credit, fen)"
-            for batch, account, kd, kc, ld, lc in rows]
+    return [f"{as_date(day)} account {account} {cur}: totals kept {kd or 0}/{kc or 0}, journal lines {ld or 0}/{lc or 0} (debit/credit, fen)"
+            for day, account, cur, kd, kc, ld, lc in rows]
+
+
+def summary_events_differ(conn: Connection) -> list[str]:
+    """Summary vouchers whose number of events is not the number of money events their groups hold
+    (a scan of the summarised events, for the full-book check)."""
+    rows = conn.execute(
+        text(
+            "SELECT je.journal_entry_id, je.entry_date, je.event_type, je.events, COUNT(me.money_event_id) FROM journal_entry je "
+            "JOIN summary_batch s ON s.journal_entry_id = je.journal_entry_id LEFT JOIN money_event me ON me.batch_id = s.batch_id "
+            "AND me.event_type = s.event_type AND me.business_date = s.entry_date AND me.currency = s.currency "
+            "WHERE je.money_event_id IS NULL GROUP BY je.journal_entry_id, je.entry_date, je.event_type, je.events "
+            "HAVING COUNT(me.money_event_id) <> je.events"
+        )
+    ).all()
+    return [f"summary voucher {entry_id} ({as_date(day)} {event_type}) carries {events} events, its batches hold {held}"
+            for entry_id, day, event_type, events, held in rows]
 
 
 def journal_entries_count(conn: Connection) -> int:

@@ -129,6 +129,7 @@ def test_a_case_from_opened_to_written_off_and_recovered(staff: World):
     world.call("POST", "/payments", "finance", 201, json={"contract_no": contract_no, "amount": "2000.00", "value_date": TODAY.isoformat(),
                                                           "reference": "TRF-AGENCY-1"})
     step(world, "allocation", TODAY + timedelta(days=4))
+    step(world, "vouchers", TODAY + timedelta(days=4))  # the night's receipts on the day's summary voucher
     night = step(world, "collections", TODAY + timedelta(days=4))
     assert (night["agency_recovered_minor"], night["agency_commission_minor"]) == (2000_00, 240_00)
     recalled = world.call("POST", f"/collection-cases/{case_id}/outsourcing/recall", "post_loan_supervisor", 200, json={"reason": "收车"}).json()
@@ -176,6 +177,7 @@ def test_a_case_from_opened_to_written_off_and_recovered(staff: World):
     refused = world.call("POST", f"/collection-cases/{case_id}/write-off", "finance", 409, json={"reason": "too early"}).json()
     assert "not yet applied" in refused["detail"]
     step(world, "allocation", TODAY + timedelta(days=5))  # the waterfall pays the bills; what is beyond them is credit
+    step(world, "vouchers", TODAY + timedelta(days=5))
 
     # the rest written off: credit set against it first, the loss approved on two levels
     with world.engine.connect() as conn:

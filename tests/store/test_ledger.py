@@ -7,9 +7,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, insert, select, text
 
+from autofin.domain.errors import DomainError
 from autofin.domain.ledger import COMPONENTS, post_event
 from autofin.reference import chart_of_accounts, voucher_templates
-from autofin.store.ledger import UnbalancedBatchError, post_batch, trial_balance_as_of
+from autofin.store.ledger import (
+    UnbalancedBatchError,
+    ledger_totals_differ,
+    post_batch,
+    summary_events_differ,
+    trial_balance_as_of,
+    write_summary_vouchers,
+)
 from autofin.store.models import JournalEntry, JournalLine, MoneyEvent
 
 D1 = date(2026, 11, 23)
@@ -111,3 +119,58 @@ def test_set_based_posting_balances_any_batch(sqlite_store, events):
         result = post_batch(conn, "p", templates)
         assert result.debit_minor == result.credit_minor
         assert result.lines == sum(len(post_event(t, a, templates)) for t, a in events)
+
+
+BULK = [("billing", {"principal": 394775, "interest": 106533, "vat": 6030, "fee": 5000}),
+        ("billing", {"principal": 100000, "interest": 20000, "vat": 1132}),
+        ("penalty_accrual", {"penalty": 1200}),
+        ("penalty_accrual", {"penalty": 37})]
+
+
+def test_summary_batches_post_one_voucher_per_day_and_event_type_whatever_the_shards(store):
+    """The night's bulk batches (two shards here) post their running totals at once and register their
+    groups; the vouchers step writes one voucher per date and event type whose lines are the sums of
+    the events' own lines, carrying their number of events, once."""
+    templates = voucher_templates()
+    with store.begin() as conn:
+        _record(conn, BULK[:3], "night:0of2")
+        _record(conn, BULK[3:], "night:1of2")
+        first = post_batch(conn, "night:0of2", templates, summary=True)
+        post_batch(conn, "night:1of2", templates, summary=True)
+        assert (first.entries, first.lines, first.events) == (0, 0, 3)
+        assert conn.execute(select(func.count()).select_from(JournalEntry)).scalar_one() == 0
+        assert sum(r.balance_minor for r in trial_balance_as_of(conn, D1, chart_of_accounts())) == 0
+        assert write_summary_vouchers(conn, D1, templates) == 2
+        assert write_summary_vouchers(conn, D1, templates) == 0  # once
+        post_batch(conn, "night:0of2", templates, summary=True)  # posting again changes nothing
+        entries = conn.execute(select(JournalEntry.event_type, JournalEntry.events, JournalEntry.money_event_id, JournalEntry.contract_id)
+                               .order_by(JournalEntry.event_type)).all()
+        assert [tuple(e) for e in entries] == [("billing", 2, None, None), ("penalty_accrual", 2, None, None)]
+        lines = conn.execute(select(JournalEntry.event_type, JournalLine.account_code, JournalLine.debit_minor, JournalLine.credit_minor)
+                             .join(JournalLine, JournalLine.journal_entry_id == JournalEntry.journal_entry_id)
+                             .order_by(JournalEntry.event_type, JournalLine.line_no)).all()
+        want: dict[tuple[str, str, str], int] = {}
+        for event_type, amounts in BULK:
+            for line in post_event(event_type, amounts, templates):
+                side = "d" if line.debit_minor else "c"
+                want[(event_type, line.account, side)] = want.get((event_type, line.account, side), 0) + line.debit_minor + line.credit_minor
+        assert {(t, a, "d" if d else "c"): d + c for t, a, d, c in lines} == want
+        assert want[("billing", "1531", "c")] == 494775 and want[("penalty_accrual", "1122.04", "d")] == 1237
+        assert ledger_totals_differ(conn) == [] and summary_events_differ(conn) == []
+
+
+def test_a_summary_batch_refuses_events_added_after_it_was_posted(store):
+    templates = voucher_templates()
+    with store.begin() as conn:
+        _record(conn, BULK[:2], "night")
+        post_batch(conn, "night", templates, summary=True)
+        _record(conn, BULK[2:3], "late")
+        conn.execute(text("UPDATE money_event SET batch_id = 'night' WHERE batch_id = 'late'"))
+        with pytest.raises(DomainError, match="changed after it was posted"):
+            post_batch(conn, "night", templates, summary=True)
+        with pytest.raises(DomainError, match="summary batch"):
+            post_batch(conn, "night", templates)  # nor can its events be given vouchers of their own
+        # and an event gone from a registered group stops its summary voucher
+        conn.execute(text("DELETE FROM money_event WHERE event_key = 'night:1'"))
+        with pytest.raises(UnbalancedBatchError, match="1 events found, 2 registered"):
+            write_summary_vouchers(conn, D1, templates)

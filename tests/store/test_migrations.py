@@ -10,7 +10,7 @@ def test_migrations_build_exactly_the_models(store):
     with store.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
     assert diff == []
-    assert current_revision(store) == head_revision() == "0015"
+    assert current_revision(store) == head_revision() == "0016"
     assert set(inspect(store).get_table_names()) >= set(Base.metadata.tables)
 
 
@@ -74,8 +74,12 @@ def test_upgrading_a_store_with_a_book_in_it(tmp_path):
     # seeding, then go, and 0011 must build them again from the lines and instalments alike (the
     # suspense a contract holds, 0012, and the VAT deferred on a direct lease's principal, 0015, are
     # not there yet: nothing holds any)
-    running = [Base.metadata.tables[name] for name in ("ledger_total", "subledger_balance", "subledger_dirty")]
+    running = [Base.metadata.tables[name] for name in ("ledger_total", "subledger_balance", "subledger_dirty", "summary_batch")]
     Base.metadata.create_all(engine, tables=running)
+    # so do a voucher's batch and number of events (0016), which the migration fills from the events
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE journal_entry ADD COLUMN batch_id VARCHAR(48)"))
+        conn.execute(text("ALTER TABLE journal_entry ADD COLUMN events INTEGER NOT NULL DEFAULT 1"))
     held, columns = dict(ledger.CONTRACT_HELD), dict(ledger.SUBLEDGER_COLUMNS)
     ledger.CONTRACT_HELD.update(suspense_minor="0", deposit_minor="0")
     ledger.SUBLEDGER_COLUMNS.update(deferred_vat_minor="0")
@@ -89,6 +93,9 @@ def test_upgrading_a_store_with_a_book_in_it(tmp_path):
         penalties = dict(conn.execute(text("SELECT instalment_id, penalty_minor FROM instalment WHERE penalty_minor > 0")).all())
         kept = {name: sorted(conn.execute(text(query)).all()) for name, query in RUNNING_TOTALS.items()}
     Base.metadata.drop_all(engine, tables=running)
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE journal_entry DROP COLUMN batch_id"))
+        conn.execute(text("ALTER TABLE journal_entry DROP COLUMN events"))
     upgrade(engine)
     assert current_revision(engine) == head_revision()
     with engine.connect() as conn:
@@ -100,6 +107,10 @@ def test_upgrading_a_store_with_a_book_in_it(tmp_path):
         # 0011: the running totals, as the ledger core keeps them
         assert len(kept["ledger_total"]) > 5 and len(kept["subledger_balance"]) == 30
         assert {name: sorted(conn.execute(text(query)).all()) for name, query in RUNNING_TOTALS.items()} == kept
+        # 0016: every voucher of one event knows its batch
+        entries, same_batch, events = conn.execute(text("SELECT COUNT(*), SUM(je.batch_id = me.batch_id), SUM(je.events) FROM journal_entry je "
+                                                        "JOIN money_event me ON me.money_event_id = je.money_event_id")).one()
+        assert entries > 20 and same_batch == events == entries
     engine.dispose()
 
 
