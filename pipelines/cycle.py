@@ -102,6 +102,8 @@ ASSETS = {
     "vouchers": ("vouchers", "ledger", "Every money event of the day has its balanced voucher."),
     "voucher_export": ("voucher_export", "ledger", "The day's vouchers as the ledger system's interchange file."),
     "day_close": ("closed_business_day", "ledger", "Control checks, then the business date closes."),
+    "letters": ("notice_letters", "servicing", "The night's default notices as one print file, handed to the notification "
+                "adapter after the day closes."),
 }
 
 

@@ -31,7 +31,7 @@ def test_the_dagster_ui_shows_the_days_the_cli_ran(tmp_path):
     for args in (("db", "upgrade"), ("products", "sync"), ("demo", "seed", "--contracts", "60", "--as-of", str(cut_over))):
         run(*args, env=env)
     out = run("demo", "cycle", "--days", "3", env=env).stdout
-    assert "reported 42 step runs to Dagster" in out  # 3 days × 14 steps
+    assert "reported 45 step runs to Dagster" in out  # 3 days × 15 steps
 
     port = free_port()
     server = subprocess.Popen([DAGSTER_WEBSERVER, "-h", "127.0.0.1", "-p", str(port), "-m", "pipelines.definitions"],

@@ -64,6 +64,7 @@ STEPS: tuple[tuple[str, StepFn], ...] = (
     ("vouchers", close.ensure_vouchers),
     ("voucher_export", close.export_vouchers),
     ("day_close", close.close_day),
+    ("letters", collections.send_letters),
 )
 STEP_ORDER = tuple(name for name, _ in STEPS)
 _BY_NAME = dict(STEPS)
