@@ -149,7 +149,8 @@ def close_day(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
     conn.execute(text("DELETE FROM tmp_closing"))
     conn.execute(text("INSERT INTO tmp_closing (contract_id) SELECT contract_id FROM subledger_dirty"))
     analyze(conn, "tmp_closing")
-    refreshed = refresh_subledger(conn)
+    checked = conn.execute(text("SELECT COUNT(*) FROM tmp_closing")).scalar_one()
+    refresh_subledger(conn)
     results = nightly_checks(conn, d, scope="SELECT contract_id FROM tmp_closing")
     failures = {name: problems for name, problems in results.items() if problems}
     if failures:
@@ -157,7 +158,7 @@ def close_day(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
         raise CheckFailedError(f"{d} stays open, checks failed: {detail}")
     snapshot = _month_end_snapshot(conn, d)
     conn.execute(update(BusinessDay).where(BusinessDay.business_date == d).values(status="closed", closed_at=text("CURRENT_TIMESTAMP")))
-    return {"checks": {name: "ok" for name in results}, "contracts_checked": refreshed, "bucket_snapshot_contracts": snapshot}
+    return {"checks": {name: "ok" for name in results}, "contracts_checked": int(checked), "bucket_snapshot_contracts": snapshot}
 
 
 def _month_end_snapshot(conn: Connection, d: date) -> int:

@@ -128,7 +128,7 @@ def post_batch(conn: Connection, batch_id: str, templates: Mapping[str, Template
         conn.execute(insert(LedgerTotal), kept)
     conn.execute(
         text("INSERT INTO subledger_dirty (contract_id) SELECT DISTINCT contract_id FROM money_event "
-             "WHERE batch_id = :batch AND contract_id IS NOT NULL ON CONFLICT DO NOTHING"),
+             "WHERE batch_id = :batch AND contract_id IS NOT NULL ON CONFLICT (contract_id) DO UPDATE SET refreshed = false"),
         {"batch": batch_id},
     )
     return PostingResult(entries, lines, debit_total, credit_total, events)
@@ -297,6 +297,7 @@ def _balances_sql(scope: str | None) -> str:
 
 
 DIRTY = "SELECT contract_id FROM subledger_dirty"
+STALE = "SELECT contract_id FROM subledger_dirty WHERE NOT refreshed"  # posted to since their balance was last recomputed
 
 
 def balances_of(conn: Connection, contract_id: int) -> dict[str, int]:
@@ -310,17 +311,19 @@ def current_balances_sql() -> str:
     credit_minor): the kept ones, and those of the contracts posted to since the last close computed
     from their instalments."""
     return (f"SELECT contract_id, {_KEPT} FROM subledger_balance b WHERE NOT EXISTS "
-            "(SELECT 1 FROM subledger_dirty d WHERE d.contract_id = b.contract_id) "
-            f"UNION ALL SELECT contract_id, {_KEPT} FROM ({_balances_sql(DIRTY)}) b")
+            "(SELECT 1 FROM subledger_dirty d WHERE d.contract_id = b.contract_id AND NOT d.refreshed) "
+            f"UNION ALL SELECT contract_id, {_KEPT} FROM ({_balances_sql(STALE)}) b")
 
 
-def refresh_subledger(conn: Connection, *, whole: bool = False) -> int:
-    """Recompute the kept sub-ledger balances of the contracts with money events since the last
-    refresh (or of every contract) from their instalments, and take them off the queue."""
-    scope = None if whole else DIRTY
-    conn.execute(text("DELETE FROM subledger_balance" + ("" if whole else f" WHERE contract_id IN ({DIRTY})")))
+def refresh_subledger(conn: Connection, *, whole: bool = False, keep_queue: bool = False) -> int:
+    """Recompute the kept sub-ledger balances of the contracts with money events since they were
+    last recomputed (or of every contract) from their instalments. The day close then takes them
+    off the queue; the night's provisioning (`keep_queue`) only marks them refreshed, so the close
+    still checks them and recomputes only those posted to after it."""
+    scope = None if whole else STALE
+    conn.execute(text("DELETE FROM subledger_balance" + ("" if whole else f" WHERE contract_id IN ({STALE})")))
     refreshed = conn.execute(text(f"INSERT INTO subledger_balance (contract_id, {_KEPT}) {_balances_sql(scope)}")).rowcount
-    conn.execute(text("DELETE FROM subledger_dirty"))
+    conn.execute(text("UPDATE subledger_dirty SET refreshed = true WHERE NOT refreshed") if keep_queue else text("DELETE FROM subledger_dirty"))
     return int(refreshed)
 
 
@@ -333,7 +336,7 @@ def subledger_drift(conn: Connection, limit: int = 20) -> list[str]:
         text(
             f"SELECT c.contract_no, {', '.join(f'k.{n}, f.{n}' for n in names)} FROM ({_balances_sql(None)}) f "
             f"JOIN contract c ON c.contract_id = f.contract_id LEFT JOIN subledger_balance k ON k.contract_id = f.contract_id "
-            "WHERE NOT EXISTS (SELECT 1 FROM subledger_dirty d WHERE d.contract_id = f.contract_id) AND ("
+            "WHERE NOT EXISTS (SELECT 1 FROM subledger_dirty d WHERE d.contract_id = f.contract_id AND NOT d.refreshed) AND ("
             + " OR ".join(f"COALESCE(k.{n}, 0) <> f.{n}" for n in names) + f") ORDER BY c.contract_id LIMIT {int(limit)}"
         )
     ).all()

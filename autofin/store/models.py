@@ -1092,11 +1092,14 @@ class SubledgerBalance(Base):
 
 
 class SubledgerDirty(Base):
-    """Contracts with money events posted since the day close last recomputed their sub-ledger
-    balance: `post_batch` adds them, the day close takes them off."""
+    """Contracts with money events posted since the last day close: `post_batch` adds them (and
+    marks them not `refreshed`), the night's provisioning recomputes their sub-ledger balances once
+    (`refreshed`), and the day close recomputes those posted to since, checks them all and takes
+    them off."""
 
     __tablename__ = "subledger_dirty"
     contract_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    refreshed: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
 
 
 # ---------------------------------------------------------------- operations

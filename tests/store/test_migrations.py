@@ -2,7 +2,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from autofin.store.migrate import current_revision, head_revision
+from autofin.store.migrate import current_revision, head_revision, upgrade
 from autofin.store.models import Base
 
 
@@ -126,3 +126,21 @@ def test_the_default_engine_follows_the_configured_store(tmp_path, monkeypatch):
     second = get_engine()
     assert first.url.database.endswith("a/autofin.db") and second.url.database.endswith("b/autofin.db")
     assert get_engine() is second
+
+
+def test_the_head_read_from_the_files_is_alembics(tmp_path):
+    """The nightly check reads the head from the migration files and the store's revision from
+    alembic_version without importing Alembic; both agree with what Alembic says."""
+    from alembic.script import ScriptDirectory
+
+    from autofin.store.engine import make_engine
+    from autofin.store.migrate import alembic_config
+
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+    engine = make_engine(f"sqlite:///{tmp_path / 'new.db'}")
+    assert current_revision(engine) is None
+    upgrade(engine, "0003")
+    with engine.connect() as conn:
+        assert current_revision(engine) == MigrationContext.configure(conn).get_current_revision() == "0003"
+    engine.dispose()
+

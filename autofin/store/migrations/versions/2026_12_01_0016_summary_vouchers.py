@@ -7,7 +7,9 @@ before and register their groups in summary_batch; the vouchers step writes one 
 per date, event type and currency that carries them (journal_entry.events says how many, its
 money_event_id is NULL). A voucher of one event keeps its money_event_id and now also its batch.
 money_event's date index also holds the batch, so the day's batches are counted from the index.
-A contract has one open collection case, now an index the night finds it by.
+A contract has one open collection case, now an index the night finds it by. The queue of contracts
+posted to since the last close says which of them the night has already recomputed (refreshed), so
+the provisioning and the close do not both recompute them.
 
 Revision ID: 0016
 Revises: 0015
@@ -88,10 +90,12 @@ def upgrade() -> None:
     op.create_index('ix_money_event_date_batch', 'money_event', ['business_date', 'batch_id'])
     op.create_index('uq_collection_case_open', 'collection_case', ['contract_id'], unique=True, sqlite_where=sa.text("status = 'open'"),
                     postgresql_where=sa.text("status = 'open'"))
+    op.add_column('subledger_dirty', sa.Column('refreshed', sa.Boolean(), nullable=False, server_default=sa.text('false')))
 
 
 def downgrade() -> None:
     """Back to 0015 (a store without summary vouchers: their entries have no event to hang on)."""
+    op.drop_column('subledger_dirty', 'refreshed')
     op.drop_index('uq_collection_case_open', table_name='collection_case')
     op.drop_index('ix_money_event_date_batch', table_name='money_event')
     op.create_index('ix_money_event_business_date', 'money_event', ['business_date'])
