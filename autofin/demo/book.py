@@ -32,7 +32,7 @@ from autofin.progress import Progress
 from autofin.reference import calendar, vehicle_models, voucher_templates
 from autofin.store.bulk import insert_rows, sync_sequences
 from autofin.store.engine import is_sqlite
-from autofin.store.ledger import post_batch, refresh_subledger
+from autofin.store.ledger import post_batch, refresh_exposure, refresh_subledger
 from autofin.store.models import BusinessDay, Contract, Customer, Instalment, Mandate, MoneyEvent, Partner, StepRun, Vehicle
 from autofin.store.products import current_versions
 
@@ -124,6 +124,7 @@ def seed_book(engine: Engine, *, contracts: int, as_of: date, seed: int = 7, chu
         _set_partner_limits(conn)
         sync_sequences(conn, [Partner.__table__, Customer.__table__, Vehicle.__table__, Contract.__table__, Mandate.__table__, Instalment.__table__])
         refresh_subledger(conn, whole=True)  # the book's sub-ledger balances kept from the start, not left to the first night
+        refresh_exposure(conn, whole=True)  # and the provisioning's view of it
         conn.execute(insert(BusinessDay).values(business_date=as_of, status="closed", closed_at=func.now()))
         conn.execute(
             insert(StepRun).values(

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, text
 from autofin.reference import chart_of_accounts
 from autofin.reporting.book import yuan
 from autofin.servicing.payouts import payouts_tie
-from autofin.store.ledger import ledger_totals_differ, subledger_drift, subledger_vs_ledger, summary_events_differ, trial_balance_as_of
+from autofin.store.ledger import exposure_drift, ledger_totals_differ, subledger_drift, subledger_vs_ledger, summary_events_differ, trial_balance_as_of
 
 
 def trial_balance_zero(conn: Connection, d: date) -> list[str]:
@@ -149,5 +149,6 @@ def full_book_checks(conn: Connection, d: date) -> dict[str, list[str]]:
         "ledger_totals_match_lines": ledger_totals_differ(conn),
         "summary_vouchers_carry_their_events": summary_events_differ(conn),
         "subledger_balances_match_instalments": subledger_drift(conn),
+        "provisioning_sees_the_book": exposure_drift(conn),
         "schedules_repay_financed": schedules_repay_financed(conn),
     }

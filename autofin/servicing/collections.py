@@ -33,7 +33,7 @@ from autofin.reference import collection_setup
 from autofin.servicing.context import StepContext
 from autofin.servicing.sql import analyze, least
 from autofin.store.engine import as_date
-from autofin.store.ledger import post_batch, refresh_subledger
+from autofin.store.ledger import post_batch, refresh_exposure, refresh_subledger
 
 ALLOWANCE_ACCOUNT = "1231"
 # what contract c owes on its billed instalments: principal, interest, fees and penalty unpaid
@@ -327,14 +327,12 @@ def _deposits_at_term_end(conn: Connection, d: date, batch: str) -> dict[str, An
 
 
 def _provisions(conn: Connection, d: date, setup: CollectionSetup, batch: str) -> dict[str, Any]:
-    exposure = "b.unbilled_principal_minor + b.principal_minor + b.interest_minor + b.fee_minor + b.penalty_minor"
     # the balances of the contracts posted to tonight, recomputed once for the provisioning and the
-    # day close's tie alike (the close recomputes only those posted to after this)
+    # day close's tie alike (the close recomputes only those posted to after this); then the exposure
+    # of the contracts that can have changed, and the book's by bucket from the kept rows
     refresh_subledger(conn, keep_queue=True)
-    rows = conn.execute(
-        text(f"SELECT c.currency, c.bucket, COUNT(*), COALESCE(SUM({exposure}), 0) FROM subledger_balance b "
-             "JOIN contract c ON c.contract_id = b.contract_id WHERE c.status = 'active' GROUP BY c.currency, c.bucket")
-    ).all()
+    read = refresh_exposure(conn)
+    rows = conn.execute(text("SELECT currency, bucket, COUNT(*), SUM(exposure_minor) FROM provision_exposure GROUP BY currency, bucket")).all()
     required: dict[str, int] = {}
     runs = []
     for cur, bucket, n, amount in rows:
@@ -358,4 +356,4 @@ def _provisions(conn: Connection, d: date, setup: CollectionSetup, batch: str) -
                          {"t": "provision" if delta > 0 else "provision_release", "k": f"provision:{d.isoformat()}:{cur}", "d": d, "cur": cur,
                           "amount": abs(delta), "batch": batch})
             change += delta
-    return {"allowance_required_minor": sum(required.values()), "allowance_change_minor": change}
+    return {"allowance_required_minor": sum(required.values()), "allowance_change_minor": change, "exposure_contracts_read": read}

@@ -327,6 +327,47 @@ def refresh_subledger(conn: Connection, *, whole: bool = False, keep_queue: bool
     return int(refreshed)
 
 
+# what a contract owes on its books (the provisioning's exposure), from its kept sub-ledger balance b
+EXPOSURE = "b.unbilled_principal_minor + b.principal_minor + b.interest_minor + b.fee_minor + b.penalty_minor"
+_EXPOSURE_ROWS = ("SELECT c.contract_id, c.currency, c.bucket, " + EXPOSURE + " AS exposure_minor FROM {source} "
+                  "JOIN subledger_balance b ON b.contract_id = c.contract_id WHERE c.status = 'active'")
+
+
+def refresh_exposure(conn: Connection, *, whole: bool = False) -> int:
+    """Bring provision_exposure (each active contract's exposure and bucket) up to date from the kept
+    sub-ledger balances, which must be current (refresh_subledger first). Only the contracts that can
+    have changed are read: those posted to since the last close (their balance, or their status, moved;
+    a status moves only with a money event), those past due now and those past due when last seen
+    (their bucket moves with the days, without an event). Returns the contracts re-read."""
+    if whole:
+        conn.execute(text("DELETE FROM provision_exposure"))
+        return int(conn.execute(text("INSERT INTO provision_exposure (contract_id, currency, bucket, exposure_minor) "
+                                     + _EXPOSURE_ROWS.format(source="contract c"))).rowcount)
+    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_exposure (contract_id BIGINT PRIMARY KEY)"))
+    conn.execute(text("DELETE FROM tmp_exposure"))
+    scope = conn.execute(text(
+        "INSERT INTO tmp_exposure (contract_id) SELECT contract_id FROM subledger_dirty UNION SELECT contract_id FROM contract WHERE dpd > 0 "
+        "UNION SELECT contract_id FROM provision_exposure WHERE bucket <> 'current'")).rowcount
+    conn.execute(text("DELETE FROM provision_exposure WHERE contract_id IN (SELECT contract_id FROM tmp_exposure)"))
+    conn.execute(text("INSERT INTO provision_exposure (contract_id, currency, bucket, exposure_minor) "
+                      + _EXPOSURE_ROWS.format(source="tmp_exposure t CROSS JOIN contract c") + " AND c.contract_id = t.contract_id"))
+    return int(scope)
+
+
+def exposure_drift(conn: Connection, limit: int = 20) -> list[str]:
+    """Active contracts whose kept exposure or bucket is not the book's (a scan of every contract, for the
+    full-book check), leaving aside those posted to since their balance was last recomputed."""
+    book = _EXPOSURE_ROWS.format(source="contract c")
+    rows = conn.execute(text(
+        f"SELECT COALESCE(f.contract_id, k.contract_id), f.bucket, k.bucket, f.exposure_minor, k.exposure_minor FROM ({book}) f "
+        "FULL OUTER JOIN provision_exposure k ON k.contract_id = f.contract_id "
+        "WHERE (f.contract_id IS NULL OR k.contract_id IS NULL OR f.bucket <> k.bucket OR f.exposure_minor <> k.exposure_minor) "
+        f"AND NOT EXISTS (SELECT 1 FROM subledger_dirty d WHERE d.contract_id = COALESCE(f.contract_id, k.contract_id)) "
+        f"ORDER BY 1 LIMIT {int(limit)}")).all()
+    return [f"contract {cid}: provisioning sees {kb or '-'} {ke if ke is not None else '-'}, the book says {fb or '-'} "
+            f"{fe if fe is not None else '-'}" for cid, fb, kb, fe, ke in rows]
+
+
 def subledger_drift(conn: Connection, limit: int = 20) -> list[str]:
     """Contracts whose kept sub-ledger balance is not what their instalments say, leaving aside those
     queued for the next refresh (a scan of every instalment, for the full-book check). An instalment

@@ -883,6 +883,22 @@ class ProvisionRun(Base):
     required_minor: Mapped[int] = money(None)
 
 
+class ProvisionExposure(Base):
+    """Each active contract's exposure (its sub-ledger balance owed) and bucket as the last
+    provisioning saw them. The nightly provisioning updates only the contracts that can have
+    changed (posted to, past due, or past due when last seen) and adds up these rows by bucket,
+    instead of reading every contract's balance; the full-book check holds them to the book."""
+
+    __tablename__ = "provision_exposure"
+    __table_args__ = (Index("ix_provision_exposure_bucket", "currency", "bucket", "exposure_minor"),
+                      Index("ix_provision_exposure_past_due", "contract_id", sqlite_where=text("bucket <> 'current'"),
+                            postgresql_where=text("bucket <> 'current'")))
+    contract_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    currency: Mapped[str] = currency()
+    bucket: Mapped[str] = mapped_column(String(8))
+    exposure_minor: Mapped[int] = money(None)
+
+
 class BucketSnapshot(Base):
     """Each active contract's delinquency at a month end, for month-over-month roll rates."""
 

@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from autofin.servicing.checks import full_book_checks, nightly_checks
 from autofin.servicing.context import CheckFailedError
-from autofin.servicing.cycle import run_day, run_step
+from autofin.servicing.cycle import run_day, run_step, step_done
 from autofin.store.engine import write_transaction
 from autofin.store.ledger import post_contract_events
 from tests.servicing.conftest import AS_OF, seed
@@ -96,6 +96,27 @@ def test_what_only_the_full_book_check_sees(store, ctx):
         assert len(failures(full_book_checks(conn, D1))["ledger_totals_match_lines"]) == 1
 
 
+def test_the_provisioning_reads_only_what_can_have_changed_and_adds_up_as_the_whole_book(store, ctx):
+    """The nightly allowance comes from each contract's kept exposure and bucket, re-read only for the
+    contracts posted to, past due, or past due when last seen; after nights with cures, new arrears and
+    payments it is what reading the whole book gives, and a kept row edited by hand shows in the full check."""
+    seed(store, contracts=300)
+    run_day(store, D1, ctx)
+    run_day(store, D2, ctx)
+    whole = ("SELECT c.bucket, SUM(b.unbilled_principal_minor + b.principal_minor + b.interest_minor + b.fee_minor + b.penalty_minor) "
+             "FROM subledger_balance b JOIN contract c ON c.contract_id = b.contract_id WHERE c.status = 'active' GROUP BY c.bucket ORDER BY 1")
+    kept = rows(store, "SELECT bucket, exposure_minor FROM provision_run WHERE business_date = :d ORDER BY 1", d=D2)
+    assert kept == rows(store, whole) and len(kept) >= 3  # current and some arrears buckets
+    with store.connect() as conn:
+        counts = step_done(conn, "collections", D2)
+    assert counts is not None and 0 < counts["exposure_contracts_read"] < 300
+    with write_transaction(store) as conn:
+        conn.execute(text("UPDATE provision_exposure SET exposure_minor = exposure_minor + 1 WHERE contract_id = "
+                          "(SELECT MIN(contract_id) FROM provision_exposure)"))
+    with store.connect() as conn:
+        assert len(failures(full_book_checks(conn, D2))["provisioning_sees_the_book"]) == 1
+
+
 def full_unbilled(engine, number):
     return rows(engine, "SELECT SUM(i.principal_minor) FROM instalment i JOIN contract c ON c.contract_id = i.contract_id "
                         "WHERE c.contract_no = :n AND i.status = 'scheduled'", n=number)[0][0]
@@ -108,7 +129,7 @@ def test_the_check_command_answers_with_its_exit_code(tmp_path):
     env = {**os.environ, "AUTOFIN_DATA_DIR": str(tmp_path), "AUTOFIN_DATABASE_URL": url}
     ok = subprocess.run([sys.executable, "-m", "autofin.cli", "cycle", "check", "--full"], env=env, capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
-    assert f"full-book checks as of {AS_OF}: 11 of 11 ok" in ok.stdout
+    assert f"full-book checks as of {AS_OF}: 12 of 12 ok" in ok.stdout
     subprocess.run(["sqlite3", str(tmp_path / "autofin.db"), "UPDATE instalment SET principal_minor = principal_minor + 1 "
                     "WHERE instalment_id = (SELECT MIN(instalment_id) FROM instalment WHERE status = 'scheduled')"], check=True)
     quick = subprocess.run([sys.executable, "-m", "autofin.cli", "cycle", "check"], env=env, capture_output=True, text=True)

@@ -9,7 +9,9 @@ money_event_id is NULL). A voucher of one event keeps its money_event_id and now
 money_event's date index also holds the batch, so the day's batches are counted from the index.
 A contract has one open collection case, now an index the night finds it by. The queue of contracts
 posted to since the last close says which of them the night has already recomputed (refreshed), so
-the provisioning and the close do not both recompute them.
+the provisioning and the close do not both recompute them. Each active contract's exposure and
+bucket as the provisioning last saw them (provision_exposure), so a night adds up those rows and
+updates only the contracts that can have changed, instead of reading every contract's balance.
 
 Revision ID: 0016
 Revises: 0015
@@ -24,6 +26,7 @@ branch_labels = None
 depends_on = None
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+EXPOSURE = "b.unbilled_principal_minor + b.principal_minor + b.interest_minor + b.fee_minor + b.penalty_minor"
 
 
 ENTRY_COLUMNS = "journal_entry_id, money_event_id, entry_date, event_type, contract_id, created_at, exported_on, voucher_no"
@@ -91,10 +94,25 @@ def upgrade() -> None:
     op.create_index('uq_collection_case_open', 'collection_case', ['contract_id'], unique=True, sqlite_where=sa.text("status = 'open'"),
                     postgresql_where=sa.text("status = 'open'"))
     op.add_column('subledger_dirty', sa.Column('refreshed', sa.Boolean(), nullable=False, server_default=sa.text('false')))
+    op.create_table(
+        'provision_exposure',
+        sa.Column('contract_id', BigId, nullable=False, autoincrement=False),
+        sa.Column('currency', sa.String(3), nullable=False, server_default='CNY'),
+        sa.Column('bucket', sa.String(8), nullable=False),
+        sa.Column('exposure_minor', sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint('contract_id', name=op.f('pk_provision_exposure')),
+    )
+    op.create_index('ix_provision_exposure_bucket', 'provision_exposure', ['currency', 'bucket', 'exposure_minor'])
+    op.create_index('ix_provision_exposure_past_due', 'provision_exposure', ['contract_id'], sqlite_where=sa.text("bucket <> 'current'"),
+                    postgresql_where=sa.text("bucket <> 'current'"))
+    # as the provisioning would see the book now (a contract posted to since the last close is seen again the next night)
+    op.execute(f"INSERT INTO provision_exposure (contract_id, currency, bucket, exposure_minor) SELECT c.contract_id, c.currency, c.bucket, "
+               f"{EXPOSURE} FROM subledger_balance b JOIN contract c ON c.contract_id = b.contract_id WHERE c.status = 'active'")
 
 
 def downgrade() -> None:
     """Back to 0015 (a store without summary vouchers: their entries have no event to hang on)."""
+    op.drop_table('provision_exposure')
     op.drop_column('subledger_dirty', 'refreshed')
     op.drop_index('uq_collection_case_open', table_name='collection_case')
     op.drop_index('ix_money_event_date_batch', table_name='money_event')
