@@ -140,7 +140,8 @@ def _reminders(conn: Connection, d: date, ctx: StepContext, setup: CollectionSet
                     "SELECT c.contract_id, c.contract_no, c.currency, c.dpd, cu.mobile, cu.name, :ref AS ref_date, "
                     f"{ARREARS} AS arrears "
                     "FROM contract c JOIN customer cu ON cu.customer_id = c.customer_id "
-                    "WHERE c.status = 'active' AND c.dpd = :days AND NOT EXISTS (SELECT 1 FROM notification n "
+                    # dpd > 0 as well: the past-due contracts' index, not a scan of the book per rule
+                    "WHERE c.status = 'active' AND c.dpd > 0 AND c.dpd = :days AND NOT EXISTS (SELECT 1 FROM notification n "
                     "WHERE n.rule_code = :rule AND n.contract_id = c.contract_id AND n.ref_date = :ref)"
                 ),
                 {"days": rule.days, "rule": rule.code, "ref": d - timedelta(days=rule.days)},
