@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 from fpdf import FPDF
 from fpdf.enums import MethodReturnValue, XPos, YPos
@@ -96,7 +96,7 @@ def _paragraph(pdf: FPDF, text: str, broken: dict[str, list[str]]) -> None:
     """A paragraph every letter has, its lines broken once per print file (fpdf measures a string a
     character at a time while it breaks lines: two paragraphs were 5 of a letter's 7 ms)."""
     if text not in broken:
-        broken[text] = pdf.multi_cell(0, 5, text, align="L", dry_run=True, output=MethodReturnValue.LINES)
+        broken[text] = cast(list[str], pdf.multi_cell(0, 5, text, align="L", dry_run=True, output=MethodReturnValue.LINES))
     for line in broken[text]:
         pdf.cell(pdf.epw, 5, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 

@@ -25,11 +25,11 @@ def ensure_vouchers(conn: Connection, d: date, ctx: StepContext) -> dict[str, An
     """Post any event of D recorded outside the cycle's own batches, write the summary vouchers of
     the night's bulk batches (store.ledger.write_summary_vouchers), then prove the day is whole:
     every event of D carried by exactly one voucher, and D's debits equal its credits."""
-    day_batches = dict(conn.execute(text("SELECT batch_id, COUNT(*) FROM money_event WHERE business_date = :d GROUP BY batch_id"),
+    day_batches: dict[str, int] = dict(conn.execute(text("SELECT batch_id, COUNT(*) FROM money_event WHERE business_date = :d GROUP BY batch_id"),
                                     {"d": d}).all())
-    carried = dict(conn.execute(text("SELECT batch_id, COUNT(*) FROM journal_entry WHERE entry_date = :d AND money_event_id IS NOT NULL "
+    carried: dict[str, int] = dict(conn.execute(text("SELECT batch_id, COUNT(*) FROM journal_entry WHERE entry_date = :d AND money_event_id IS NOT NULL "
                                      "GROUP BY batch_id"), {"d": d}).all())
-    summarised = dict(conn.execute(text("SELECT batch_id, SUM(events) FROM summary_batch WHERE entry_date = :d GROUP BY batch_id"),
+    summarised: dict[str, int] = dict(conn.execute(text("SELECT batch_id, SUM(events) FROM summary_batch WHERE entry_date = :d GROUP BY batch_id"),
                                    {"d": d}).all())
     # a batch neither summarised nor wholly carried by its own vouchers has events nobody posted
     pending = sorted(b for b, n in day_batches.items() if b not in summarised and carried.get(b, 0) < n)
