@@ -89,7 +89,8 @@ def post_batch(conn: Connection, batch_id: str, templates: Mapping[str, Template
     # and checked: the batch balances and no line is negative
     sums: dict[tuple[date, str, str], list[int]] = {}
     groups: list[dict[str, object]] = []  # a summary batch's (date, event type, currency) and its number of events
-    debit_total = credit_total = negative = events = 0
+    counts: dict[str, int] = {}  # events by type
+    debit_total = credit_total = negative = 0
     for event_type in event_types:
         lines_of = templates[event_type].lines
         amounts = [line_sql_expression(line, "me") for line in lines_of]
@@ -101,7 +102,7 @@ def post_batch(conn: Connection, batch_id: str, templates: Mapping[str, Template
         ):
             day, cur, count = as_date(row[0]), row[1], int(row[2])
             groups.append({"batch_id": batch_id, "event_type": event_type, "entry_date": day, "currency": cur, "events": count})
-            events += count
+            counts[event_type] = counts.get(event_type, 0) + count
             for k, line in enumerate(lines_of):
                 value, below_zero = int(row[3 + 2 * k] or 0), int(row[4 + 2 * k] or 0)
                 negative += below_zero
@@ -114,9 +115,6 @@ def post_batch(conn: Connection, batch_id: str, templates: Mapping[str, Template
     if negative or debit_total != credit_total:
         raise UnbalancedBatchError(f"batch {batch_id}: debit {debit_total} ≠ credit {credit_total}, {negative} negative lines")
     if summary:
-        counts: dict[str, int] = {}
-        for g in groups:
-            counts[str(g["event_type"])] = counts.get(str(g["event_type"]), 0) + int(g["events"])  # type: ignore[call-overload]
         if registered and registered != counts:
             raise DomainError(f"summary batch {batch_id} changed after it was posted: {counts} events, {registered} registered")
         if not registered and groups:
@@ -131,7 +129,7 @@ def post_batch(conn: Connection, batch_id: str, templates: Mapping[str, Template
              "WHERE batch_id = :batch AND contract_id IS NOT NULL ON CONFLICT (contract_id) DO UPDATE SET refreshed = false"),
         {"batch": batch_id},
     )
-    return PostingResult(entries, lines, debit_total, credit_total, events)
+    return PostingResult(entries, lines, debit_total, credit_total, sum(counts.values()))
 
 
 def write_summary_vouchers(conn: Connection, up_to: date, templates: Mapping[str, Template]) -> int:
@@ -296,7 +294,6 @@ def _balances_sql(scope: str | None) -> str:
             f"(SELECT i.contract_id, {sums} FROM instalment i{where_i} GROUP BY i.contract_id) s ON s.contract_id = c.contract_id{where_c}")
 
 
-DIRTY = "SELECT contract_id FROM subledger_dirty"
 STALE = "SELECT contract_id FROM subledger_dirty WHERE NOT refreshed"  # posted to since their balance was last recomputed
 
 

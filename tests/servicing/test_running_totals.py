@@ -73,7 +73,7 @@ def test_an_instalment_changed_with_a_money_event_that_disagrees_keeps_the_day_o
 def test_what_only_the_full_book_check_sees(store, ctx):
     """An instalment changed with no money event at all is outside the nightly scope (that is the
     price of reading only what the day posted); the full-book check names the contract, and a
-    ledger total edited by hand shows in the nightly trial balance and, by batch, in the full check."""
+    ledger total edited by hand shows in the nightly trial balance and, by date and account, in the full check."""
     seed(store, contracts=200)
     run_day(store, D1, ctx)
     number, instalment = rows(store, "SELECT c.contract_no, i.instalment_id FROM instalment i JOIN contract c ON c.contract_id = i.contract_id "
