@@ -21,7 +21,7 @@ from datetime import date
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, func, insert, select, text
+from sqlalchemy import Connection, Engine, delete, func, insert, select, text
 
 from autofin.domain.errors import DomainError
 from autofin.domain.identity import USCC_ALPHABET, ric_check_digit, uscc_check_digit, vin_check_digit
@@ -32,8 +32,8 @@ from autofin.progress import Progress
 from autofin.reference import calendar, vehicle_models, voucher_templates
 from autofin.store.bulk import insert_rows, sync_sequences
 from autofin.store.engine import is_sqlite
-from autofin.store.ledger import post_batch, refresh_exposure, refresh_subledger
-from autofin.store.models import BusinessDay, Contract, Customer, Instalment, Mandate, MoneyEvent, Partner, StepRun, Vehicle
+from autofin.store.ledger import post_batch, rebuild_subledger, refresh_exposure
+from autofin.store.models import BusinessDay, Contract, Customer, Instalment, Mandate, MoneyEvent, Partner, StepRun, SubledgerDirty, Vehicle
 from autofin.store.products import current_versions
 
 CHUNK = 25_000
@@ -123,7 +123,8 @@ def seed_book(engine: Engine, *, contracts: int, as_of: date, seed: int = 7, chu
     with engine.begin() as conn:
         _set_partner_limits(conn)
         sync_sequences(conn, [Partner.__table__, Customer.__table__, Vehicle.__table__, Contract.__table__, Mandate.__table__, Instalment.__table__])
-        refresh_subledger(conn, whole=True)  # the book's sub-ledger balances kept from the start, not left to the first night
+        rebuild_subledger(conn)  # the migrated book's sub-ledger balances from its instalments; its events keep them after
+        conn.execute(delete(SubledgerDirty))  # the cut-over day closes here: nothing is left for a day close to check
         refresh_exposure(conn, whole=True)  # and the provisioning's view of it
         conn.execute(insert(BusinessDay).values(business_date=as_of, status="closed", closed_at=func.now()))
         conn.execute(

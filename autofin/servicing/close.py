@@ -17,7 +17,7 @@ from autofin.reference import chart_of_accounts
 from autofin.servicing.checks import nightly_checks
 from autofin.servicing.context import CheckFailedError, StepContext
 from autofin.servicing.sql import analyze, zero_pad
-from autofin.store.ledger import post_batch, refresh_subledger, write_summary_vouchers
+from autofin.store.ledger import post_batch, write_summary_vouchers
 from autofin.store.models import BusinessDay, VoucherExport
 
 
@@ -142,20 +142,19 @@ def export_vouchers(conn: Connection, d: date, ctx: StepContext) -> dict[str, An
 
 
 def close_day(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
-    """The sub-ledger balances of the contracts posted to since the last close are brought up to date
-    (and so checked: the tie compares them with the ledger), then the checks run over those contracts
-    and the running totals; any failure rolls it all back and the day stays open."""
+    """The checks run over the running totals and the contracts posted to since the last close, which
+    then leave the queue; any failure rolls it all back and the day stays open."""
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_closing (contract_id BIGINT PRIMARY KEY)"))
     conn.execute(text("DELETE FROM tmp_closing"))
     conn.execute(text("INSERT INTO tmp_closing (contract_id) SELECT contract_id FROM subledger_dirty"))
     analyze(conn, "tmp_closing")
     checked = conn.execute(text("SELECT COUNT(*) FROM tmp_closing")).scalar_one()
-    refresh_subledger(conn)
     results = nightly_checks(conn, d, scope="SELECT contract_id FROM tmp_closing")
     failures = {name: problems for name, problems in results.items() if problems}
     if failures:
         detail = "; ".join(f"{name}: {', '.join(problems)}" for name, problems in failures.items())
         raise CheckFailedError(f"{d} stays open, checks failed: {detail}")
+    conn.execute(text("DELETE FROM subledger_dirty"))
     snapshot = _month_end_snapshot(conn, d)
     conn.execute(update(BusinessDay).where(BusinessDay.business_date == d).values(status="closed", closed_at=text("CURRENT_TIMESTAMP")))
     return {"checks": {name: "ok" for name in results}, "contracts_checked": int(checked), "bucket_snapshot_contracts": snapshot}

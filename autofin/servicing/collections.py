@@ -33,7 +33,7 @@ from autofin.reference import collection_setup
 from autofin.servicing.context import StepContext
 from autofin.servicing.sql import analyze, least
 from autofin.store.engine import as_date
-from autofin.store.ledger import post_batch, refresh_exposure, refresh_subledger
+from autofin.store.ledger import post_batch, refresh_exposure
 
 ALLOWANCE_ACCOUNT = "1231"
 # what contract c owes on its billed instalments: principal, interest, fees and penalty unpaid
@@ -328,10 +328,8 @@ def _deposits_at_term_end(conn: Connection, d: date, batch: str) -> dict[str, An
 
 
 def _provisions(conn: Connection, d: date, setup: CollectionSetup, batch: str) -> dict[str, Any]:
-    # the balances of the contracts posted to tonight, recomputed once for the provisioning and the
-    # day close's tie alike (the close recomputes only those posted to after this); then the exposure
-    # of the contracts that can have changed, and the book's by bucket from the kept rows
-    refresh_subledger(conn, keep_queue=True)
+    # the exposure of the contracts that can have changed, from their kept sub-ledger balances, then
+    # the book's by bucket from the kept rows
     read = refresh_exposure(conn)
     rows = conn.execute(text("SELECT currency, bucket, COUNT(*), SUM(exposure_minor) FROM provision_exposure GROUP BY currency, bucket")).all()
     required: dict[str, int] = {}

@@ -8,8 +8,9 @@ one summary voucher per date, event type and currency for them (`write_summary_v
 night of a million receipts writes a handful of vouchers, not a million. Templates are checked
 for balance when loaded (domain.ledger), and a posted batch is checked again here: a batch whose
 lines do not balance raises and rolls back. With the lines it keeps the batch's totals per
-account (ledger_total: the trial balance reads those, a few rows a day) and queues its contracts
-for the day close's sub-ledger tie (subledger_dirty)."""
+account (ledger_total: the trial balance reads those, a few rows a day), adds its events' effect on
+the GL control accounts to each contract's kept sub-ledger balance (subledger_balance) and queues
+its contracts for the day close's per-contract checks (subledger_dirty)."""
 
 from __future__ import annotations
 
@@ -58,6 +59,8 @@ def post_batch(conn: Connection, batch_id: str, templates: Mapping[str, Template
                                    .group_by(SummaryBatch.event_type)).all())
     if registered and not summary:
         raise DomainError(f"batch {batch_id} was posted as a summary batch: post it with summary=True")
+    if not (summary and registered):  # a summary batch posted before is all there already (it may not change)
+        _add_to_subledger(conn, batch_id, event_types, templates, only_unposted=not summary)
     entries = lines = 0
     if not summary:
         entries = conn.execute(
@@ -124,12 +127,43 @@ def post_batch(conn: Connection, batch_id: str, templates: Mapping[str, Template
             for (day, account, cur), (dr, cr) in sorted(sums.items()) if dr or cr]  # an account no line of the batch reached has no row
     if kept:
         conn.execute(insert(LedgerTotal), kept)
+    # queued for the close; a batch posted per event (the API's and the hand-written money moves, a few a
+    # night) also marks its contracts for the close to hold their kept balances to their instalments
     conn.execute(
-        text("INSERT INTO subledger_dirty (contract_id) SELECT DISTINCT contract_id FROM money_event "
-             "WHERE batch_id = :batch AND contract_id IS NOT NULL ON CONFLICT (contract_id) DO UPDATE SET refreshed = false"),
-        {"batch": batch_id},
+        text("INSERT INTO subledger_dirty (contract_id, recheck) SELECT DISTINCT contract_id, :recheck FROM money_event "
+             "WHERE batch_id = :batch AND contract_id IS NOT NULL ON CONFLICT (contract_id) DO "
+             + ("NOTHING" if summary else "UPDATE SET recheck = :recheck")),
+        {"batch": batch_id, "recheck": not summary},
     )
     return PostingResult(entries, lines, debit_total, credit_total, sum(counts.values()))
+
+
+def _add_to_subledger(conn: Connection, batch_id: str, event_types: list[str], templates: Mapping[str, Template], *,
+                      only_unposted: bool) -> None:
+    """Add the batch's events' effect on each GL control account (KEPT_ACCOUNTS) to their contracts' kept
+    sub-ledger balances: one grouped pass over the batch's events and one upsert, by the template lines
+    that post them. `only_unposted`: the events no voucher of their own carries yet (a batch posted per
+    event may gain events and be posted again); otherwise the whole batch (a summary batch, posted once)."""
+    deltas = []
+    for account, sign in KEPT_ACCOUNTS.values():
+        cases = []
+        for event_type in event_types:
+            terms = [("+" if (line.side == "debit") == (sign > 0) else "-") + f" ({line_sql_expression(line, 'me')})"
+                     for line in templates[event_type].lines if line.account == account]
+            if terms:
+                cases.append(f"WHEN '{event_type}' THEN {' '.join(terms).lstrip('+ ')}")
+        deltas.append(f"SUM(CASE me.event_type {' '.join(cases)} ELSE 0 END)" if cases else "0")
+    if all(d == "0" for d in deltas):
+        return
+    unposted = " AND NOT EXISTS (SELECT 1 FROM journal_entry je WHERE je.money_event_id = me.money_event_id)" if only_unposted else ""
+    conn.execute(
+        text(
+            f"INSERT INTO subledger_balance (contract_id, {', '.join(KEPT_ACCOUNTS)}) SELECT me.contract_id, {', '.join(deltas)} "
+            f"FROM money_event me WHERE me.batch_id = :batch AND me.contract_id IS NOT NULL{unposted} GROUP BY me.contract_id "
+            "ON CONFLICT (contract_id) DO UPDATE SET " + ", ".join(f"{c} = subledger_balance.{c} + excluded.{c}" for c in KEPT_ACCOUNTS)
+        ),
+        {"batch": batch_id},
+    )
 
 
 def write_summary_vouchers(conn: Connection, up_to: date, templates: Mapping[str, Template]) -> int:
@@ -271,11 +305,19 @@ SUBLEDGER_COLUMNS = {
     # a direct lease's VAT on the principal not yet billed, deferred on 2221.05 (credit-positive)
     "deferred_vat_minor": "CASE WHEN i.status = 'scheduled' THEN i.principal_vat_minor ELSE 0 END",
 }
-SUBLEDGER_ACCOUNTS = ("1531", "1122.01", "1122.02", "1122.03", "1122.04")
-DEFERRED_VAT_ACCOUNT = "2221.05"
-CREDIT_ACCOUNT = "2241.01"
 SUSPENSE_ACCOUNT = "2241.03"  # interest and penalty of non-accrual contracts held in suspense (the contract's own columns)
-DEPOSIT_ACCOUNT = "2241.04"  # the customers' deposits (保证金) held
+# each kept sub-ledger balance's GL control account, and its sign there: +1 debit-positive, -1 credit-positive
+KEPT_ACCOUNTS = {
+    "unbilled_principal_minor": ("1531", 1),
+    "principal_minor": ("1122.01", 1),
+    "interest_minor": ("1122.02", 1),
+    "fee_minor": ("1122.03", 1),
+    "penalty_minor": ("1122.04", 1),
+    "deferred_vat_minor": ("2221.05", -1),
+    "credit_minor": ("2241.01", -1),
+    "suspense_minor": (SUSPENSE_ACCOUNT, -1),
+    "deposit_minor": ("2241.04", -1),  # the customers' deposits (保证金) held
+}
 # the balances each contract keeps on itself beside those of its instalments, credit-positive
 CONTRACT_HELD = {"credit_minor": "c.credit_minor", "suspense_minor": "c.suspended_interest_minor + c.suspended_penalty_minor",
                  "deposit_minor": "c.deposit_held_minor"}
@@ -294,34 +336,18 @@ def _balances_sql(scope: str | None) -> str:
             f"(SELECT i.contract_id, {sums} FROM instalment i{where_i} GROUP BY i.contract_id) s ON s.contract_id = c.contract_id{where_c}")
 
 
-STALE = "SELECT contract_id FROM subledger_dirty WHERE NOT refreshed"  # posted to since their balance was last recomputed
-
-
 def balances_of(conn: Connection, contract_id: int) -> dict[str, int]:
     """One contract's sub-ledger balances now, from its instalments (SUBLEDGER_COLUMNS and credit_minor)."""
     row = conn.execute(text(_balances_sql(str(int(contract_id))))).one()._mapping
     return {name: int(row[name]) for name in [*SUBLEDGER_COLUMNS, *CONTRACT_HELD]}
 
 
-def current_balances_sql() -> str:
-    """Every contract's sub-ledger balances as of now, as a SELECT (contract_id, SUBLEDGER_COLUMNS,
-    credit_minor): the kept ones, and those of the contracts posted to since the last close computed
-    from their instalments."""
-    return (f"SELECT contract_id, {_KEPT} FROM subledger_balance b WHERE NOT EXISTS "
-            "(SELECT 1 FROM subledger_dirty d WHERE d.contract_id = b.contract_id AND NOT d.refreshed) "
-            f"UNION ALL SELECT contract_id, {_KEPT} FROM ({_balances_sql(STALE)}) b")
-
-
-def refresh_subledger(conn: Connection, *, whole: bool = False, keep_queue: bool = False) -> int:
-    """Recompute the kept sub-ledger balances of the contracts with money events since they were
-    last recomputed (or of every contract) from their instalments. The day close then takes them
-    off the queue; the night's provisioning (`keep_queue`) only marks them refreshed, so the close
-    still checks them and recomputes only those posted to after it."""
-    scope = None if whole else STALE
-    conn.execute(text("DELETE FROM subledger_balance" + ("" if whole else f" WHERE contract_id IN ({STALE})")))
-    refreshed = conn.execute(text(f"INSERT INTO subledger_balance (contract_id, {_KEPT}) {_balances_sql(scope)}")).rowcount
-    conn.execute(text("UPDATE subledger_dirty SET refreshed = true WHERE NOT refreshed") if keep_queue else text("DELETE FROM subledger_dirty"))
-    return int(refreshed)
+def rebuild_subledger(conn: Connection) -> int:
+    """Recompute every contract's kept sub-ledger balance from its instalments (a scan of the whole
+    book: a book loaded without money events for its balances starts from here). Afterwards
+    `post_batch` keeps them, event by event. Returns the contracts written."""
+    conn.execute(text("DELETE FROM subledger_balance"))
+    return int(conn.execute(text(f"INSERT INTO subledger_balance (contract_id, {_KEPT}) {_balances_sql(None)}")).rowcount)
 
 
 # what a contract owes on its books (the provisioning's exposure), from its kept sub-ledger balance b
@@ -332,7 +358,7 @@ _EXPOSURE_ROWS = ("SELECT c.contract_id, c.currency, c.bucket, " + EXPOSURE + " 
 
 def refresh_exposure(conn: Connection, *, whole: bool = False) -> int:
     """Bring provision_exposure (each active contract's exposure and bucket) up to date from the kept
-    sub-ledger balances, which must be current (refresh_subledger first). Only the contracts that can
+    sub-ledger balances (current: post_batch keeps them). Only the contracts that can
     have changed are read: those posted to since the last close (their balance, or their status, moved;
     a status moves only with a money event), those past due now and those past due when last seen
     (their bucket moves with the days, without an event). Returns the contracts re-read."""
@@ -353,7 +379,7 @@ def refresh_exposure(conn: Connection, *, whole: bool = False) -> int:
 
 def exposure_drift(conn: Connection, limit: int = 20) -> list[str]:
     """Active contracts whose kept exposure or bucket is not the book's (a scan of every contract, for the
-    full-book check), leaving aside those posted to since their balance was last recomputed."""
+    full-book check), leaving aside those posted to since the night's provisioning last read them."""
     book = _EXPOSURE_ROWS.format(source="contract c")
     rows = conn.execute(text(
         f"SELECT COALESCE(f.contract_id, k.contract_id), f.bucket, k.bucket, f.exposure_minor, k.exposure_minor FROM ({book}) f "
@@ -365,17 +391,21 @@ def exposure_drift(conn: Connection, limit: int = 20) -> list[str]:
             f"{fe if fe is not None else '-'}" for cid, fb, kb, fe, ke in rows]
 
 
-def subledger_drift(conn: Connection, limit: int = 20) -> list[str]:
-    """Contracts whose kept sub-ledger balance is not what their instalments say, leaving aside those
-    queued for the next refresh (a scan of every instalment, for the full-book check). An instalment
-    changed without a money event would show here, and nowhere in the nightly tie."""
+RECHECK = "SELECT contract_id FROM subledger_dirty WHERE recheck"  # posted to per event since the last close
+
+
+def subledger_drift(conn: Connection, limit: int = 20, scope: str | None = None) -> list[str]:
+    """Contracts whose kept sub-ledger balance (what their money events posted) is not what their
+    instalments and their own columns say: of the contracts the SELECT `scope` gives (the close: those
+    posted to per event that day, RECHECK), or of all (a scan of every instalment, for the full-book
+    check). An instalment changed without a money event, or an event whose amounts are not the change
+    it made, shows here, and nowhere in the tie: that adds up the kept balances."""
     names = [*SUBLEDGER_COLUMNS, *CONTRACT_HELD]
     rows = conn.execute(
         text(
-            f"SELECT c.contract_no, {', '.join(f'k.{n}, f.{n}' for n in names)} FROM ({_balances_sql(None)}) f "
+            f"SELECT c.contract_no, {', '.join(f'k.{n}, f.{n}' for n in names)} FROM ({_balances_sql(scope)}) f "
             f"JOIN contract c ON c.contract_id = f.contract_id LEFT JOIN subledger_balance k ON k.contract_id = f.contract_id "
-            "WHERE NOT EXISTS (SELECT 1 FROM subledger_dirty d WHERE d.contract_id = f.contract_id AND NOT d.refreshed) AND ("
-            + " OR ".join(f"COALESCE(k.{n}, 0) <> f.{n}" for n in names) + f") ORDER BY c.contract_id LIMIT {int(limit)}"
+            "WHERE " + " OR ".join(f"COALESCE(k.{n}, 0) <> f.{n}" for n in names) + f" ORDER BY c.contract_id LIMIT {int(limit)}"
         )
     ).all()
     out = []
@@ -397,14 +427,11 @@ class ControlAccountTie:
 
 
 def subledger_vs_ledger(conn: Connection) -> list[ControlAccountTie]:
-    """Contract balances by component against the GL control accounts (all postings to date): the
-    kept balances of the contracts without money events since the last refresh, and the balances of
-    the others computed now from their instalments (read only; a scan of those contracts)."""
+    """The contracts' kept sub-ledger balances by component against the GL control accounts (all
+    postings to date; a read of one row per contract). Both sides are kept from the same money
+    events, so a difference is a posting to a control account without a contract, or a kept row
+    written outside `post_batch`; the full-book check holds the kept rows to the instalments."""
     ledger = account_balances(conn)
-    sums = ", ".join(f"COALESCE(SUM({n}), 0)" for n in [*SUBLEDGER_COLUMNS, *CONTRACT_HELD])
-    values = conn.execute(text(f"SELECT {sums} FROM ({current_balances_sql()}) x")).one()
-    ties = [ControlAccountTie(account, int(value), ledger.get(account, 0)) for account, value in zip(SUBLEDGER_ACCOUNTS, values[:5], strict=True)]
-    return [*ties, ControlAccountTie(DEFERRED_VAT_ACCOUNT, -int(values[5]), ledger.get(DEFERRED_VAT_ACCOUNT, 0)),
-            ControlAccountTie(CREDIT_ACCOUNT, -int(values[6]), ledger.get(CREDIT_ACCOUNT, 0)),
-            ControlAccountTie(SUSPENSE_ACCOUNT, -int(values[7]), ledger.get(SUSPENSE_ACCOUNT, 0)),
-            ControlAccountTie(DEPOSIT_ACCOUNT, -int(values[8]), ledger.get(DEPOSIT_ACCOUNT, 0))]
+    values = conn.execute(text("SELECT " + ", ".join(f"COALESCE(SUM({c}), 0)" for c in KEPT_ACCOUNTS) + " FROM subledger_balance")).one()
+    return [ControlAccountTie(account, sign * int(value), ledger.get(account, 0))
+            for (account, sign), value in zip(KEPT_ACCOUNTS.values(), values, strict=True)]

@@ -1088,11 +1088,12 @@ class LedgerTotal(Base):
 
 
 class SubledgerBalance(Base):
-    """One contract's side of the GL control accounts as of its last money event: unbilled
-    principal (1531), billed and unpaid principal, interest, fee and penalty (1122.0x), and the
-    customer's credit (2241.01). The day close recomputes it from the instalments for the contracts
-    that had money events since (subledger_dirty), so the nightly tie reads one row per contract,
-    never every instalment; the full-book check recomputes every contract."""
+    """One contract's side of the GL control accounts (store.ledger.KEPT_ACCOUNTS): unbilled
+    principal (1531), billed and unpaid principal, interest, fee and penalty (1122.0x), the deferred
+    VAT of a direct lease (2221.05), the customer's credit, suspense and deposit (2241.0x). Kept by
+    `post_batch`, which adds each batch's events' effect on those accounts, so the nightly tie and the
+    provisioning read one row per contract, never the instalments; the full-book check holds every
+    row to what the contract's instalments say."""
 
     __tablename__ = "subledger_balance"
     contract_id: Mapped[int] = mapped_column(BigId, ForeignKey("contract.contract_id"), primary_key=True, autoincrement=False)
@@ -1108,14 +1109,16 @@ class SubledgerBalance(Base):
 
 
 class SubledgerDirty(Base):
-    """Contracts with money events posted since the last day close: `post_batch` adds them (and
-    marks them not `refreshed`), the night's provisioning recomputes their sub-ledger balances once
-    (`refreshed`), and the day close recomputes those posted to since, checks them all and takes
-    them off."""
+    """Contracts with money events posted since the last day close (`post_batch` adds them): the
+    close's per-contract checks and the provisioning's re-read look at these, and the close takes
+    them off. `recheck`: posted to by a batch of per-event vouchers (the API's money moves, the
+    collections step's, reversals: a few a night), so the close also holds the contract's kept
+    sub-ledger balance to its instalments; the bulk steps' contracts are held to theirs by the
+    full-book check."""
 
     __tablename__ = "subledger_dirty"
     contract_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
-    refreshed: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+    recheck: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
 
 
 # ---------------------------------------------------------------- operations
