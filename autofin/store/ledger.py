@@ -358,10 +358,10 @@ _EXPOSURE_ROWS = ("SELECT c.contract_id, c.currency, c.bucket, " + EXPOSURE + " 
 
 def refresh_exposure(conn: Connection, *, whole: bool = False) -> int:
     """Bring provision_exposure (each active contract's exposure and bucket) up to date from the kept
-    sub-ledger balances (current: post_batch keeps them). Only the contracts that can
-    have changed are read: those posted to since the last close (their balance, or their status, moved;
-    a status moves only with a money event), those past due now and those past due when last seen
-    (their bucket moves with the days, without an event). Returns the contracts re-read."""
+    sub-ledger balances (current: post_batch keeps them). Only the contracts that changed are read:
+    those posted to since the last close (their balance, or their status, moved; a status moves only
+    with a money event), and those whose bucket moved with the days, without an event: past due now
+    or when last seen, in another bucket than the kept one. Returns the contracts re-read."""
     if whole:
         conn.execute(text("DELETE FROM provision_exposure"))
         return int(conn.execute(text("INSERT INTO provision_exposure (contract_id, currency, bucket, exposure_minor) "
@@ -369,8 +369,10 @@ def refresh_exposure(conn: Connection, *, whole: bool = False) -> int:
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_exposure (contract_id BIGINT PRIMARY KEY)"))
     conn.execute(text("DELETE FROM tmp_exposure"))
     scope = conn.execute(text(
-        "INSERT INTO tmp_exposure (contract_id) SELECT contract_id FROM subledger_dirty UNION SELECT contract_id FROM contract WHERE dpd > 0 "
-        "UNION SELECT contract_id FROM provision_exposure WHERE bucket <> 'current'")).rowcount
+        "INSERT INTO tmp_exposure (contract_id) SELECT contract_id FROM subledger_dirty "
+        "UNION SELECT c.contract_id FROM contract c JOIN provision_exposure k ON k.contract_id = c.contract_id WHERE c.dpd > 0 AND k.bucket <> c.bucket "
+        "UNION SELECT k.contract_id FROM provision_exposure k JOIN contract c ON c.contract_id = k.contract_id "
+        "WHERE k.bucket <> 'current' AND c.bucket <> k.bucket")).rowcount
     conn.execute(text("DELETE FROM provision_exposure WHERE contract_id IN (SELECT contract_id FROM tmp_exposure)"))
     conn.execute(text("INSERT INTO provision_exposure (contract_id, currency, bucket, exposure_minor) "
                       + _EXPOSURE_ROWS.format(source="tmp_exposure t CROSS JOIN contract c") + " AND c.contract_id = t.contract_id"))

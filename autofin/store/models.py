@@ -885,8 +885,8 @@ class ProvisionRun(Base):
 
 class ProvisionExposure(Base):
     """Each active contract's exposure (its sub-ledger balance owed) and bucket as the last
-    provisioning saw them. The nightly provisioning updates only the contracts that can have
-    changed (posted to, past due, or past due when last seen) and adds up these rows by bucket,
+    provisioning saw them. The nightly provisioning updates only the contracts that changed
+    (posted to, or moved to another bucket by the days) and adds up these rows by bucket,
     instead of reading every contract's balance; the full-book check holds them to the book."""
 
     __tablename__ = "provision_exposure"

@@ -166,8 +166,9 @@ def test_what_only_the_full_book_check_sees(store, ctx):
 
 def test_the_provisioning_reads_only_what_can_have_changed_and_adds_up_as_the_whole_book(store, ctx):
     """The nightly allowance comes from each contract's kept exposure and bucket, re-read only for the
-    contracts posted to, past due, or past due when last seen; after nights with cures, new arrears and
-    payments it is what reading the whole book gives, and a kept row edited by hand shows in the full check."""
+    contracts posted to and those the days moved to another bucket (not every contract past due); after
+    nights with cures, new arrears and payments it is what reading the whole book gives, and a kept row
+    edited by hand shows in the full check."""
     seed(store, contracts=300)
     run_day(store, D1, ctx)
     run_day(store, D2, ctx)
@@ -178,6 +179,12 @@ def test_the_provisioning_reads_only_what_can_have_changed_and_adds_up_as_the_wh
     with store.connect() as conn:
         counts = step_done(conn, "collections", D2)
     assert counts is not None and 0 < counts["exposure_contracts_read"] < 300
+    with store.connect() as conn:
+        moved = step_done(conn, "delinquency", D2)["bucket_changes"]  # type: ignore[index]
+    posted = rows(store, "SELECT COUNT(DISTINCT contract_id) FROM money_event WHERE business_date = :d AND contract_id IS NOT NULL", d=D2)[0][0]
+    past_due = rows(store, "SELECT COUNT(*) FROM contract WHERE dpd > 0")[0][0]
+    assert counts["exposure_contracts_read"] <= posted + moved
+    assert moved < past_due  # the contracts past due that stayed in their bucket, unposted to, were not read
     with write_transaction(store) as conn:
         conn.execute(text("UPDATE provision_exposure SET exposure_minor = exposure_minor + 1 WHERE contract_id = "
                           "(SELECT MIN(contract_id) FROM provision_exposure)"))
