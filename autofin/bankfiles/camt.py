@@ -124,16 +124,24 @@ def parse_camt054(data: bytes | etree._Element) -> StatusReport:
 
 
 def render_camt053(*, message_id: str, created_at: datetime, account: str, booking: date, opening_minor: int,
-                   entries: list[StatementEntry], currency: str = "CNY") -> bytes:
+                   entries: list[StatementEntry], currency: str = "CNY", page: tuple[str, int, bool] | None = None) -> bytes:
+    """One camt.053 message. `page` (the statement's id, the page number, whether it is the last): one
+    page of a statement a bank splits over several messages (GrpHdr/MsgPgntn), its balances interim
+    (ITBD) where the statement goes on, as banks paginate a day's statement too large for one file."""
     root = document(CAMT053)
     body = sub(root, "BkToCstmrStmt")
-    group_header(body, message_id, created_at)
+    header = group_header(body, message_id, created_at)
+    statement_id, number, last = page if page is not None else (message_id, 1, True)
+    if page is not None:
+        pagination = sub(header, "MsgPgntn")
+        sub(pagination, "PgNb", str(number))
+        sub(pagination, "LastPgInd", "true" if last else "false")
     stmt = sub(body, "Stmt")
-    sub(stmt, "Id", f"{message_id}-1")
+    sub(stmt, "Id", f"{statement_id}-1")
     sub(stmt, "CreDtTm", timestamp(created_at))
     sub(path(stmt, "Acct", "Id", "Othr"), "Id", account)
     closing = opening_minor + sum(e.amount_minor if e.is_credit else -e.amount_minor for e in entries)
-    for code, amount in (("OPBD", opening_minor), ("CLBD", closing)):
+    for code, amount in (("OPBD" if number == 1 else "ITBD", opening_minor), ("CLBD" if last else "ITBD", closing)):
         bal = sub(stmt, "Bal")
         sub(path(bal, "Tp", "CdOrPrtry"), "Cd", code)
         sub(bal, "Amt", write_amount(abs(amount), currency), Ccy=currency)

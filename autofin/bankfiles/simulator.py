@@ -94,11 +94,29 @@ def simulate(profile: BankProfile, remote_root: Path, business_date: date, *, se
             result.files_written += 1
         shutil.move(str(path), str(processed / path.name))
     if profile.is_iso and result.files_read:  # the day's statement: collections in, payouts out
-        write_atomically(in_dir / f"STM{profile.code}{business_date:%Y%m%d}.camt053.xml",
-               camt.render_camt053(message_id=f"STM{profile.code}{business_date:%Y%m%d}", created_at=stamp, account=profile.creditor.account,
-                                   booking=business_date, opening_minor=0, entries=statement))
-        result.files_written += 1
+        result.files_written += _write_statement(profile, in_dir, business_date, stamp, statement)
     return result
+
+
+STATEMENT_PAGE_ENTRIES = 100_000  # entries a statement page holds (about 29 MB of camt.053): a file well under the readers' 64 MiB
+
+
+def _write_statement(profile: BankProfile, in_dir: Path, business_date: date, stamp: datetime, statement: list[StatementEntry]) -> int:
+    """The day's camt.053, in one file, or paginated over several (MsgPgntn) when it holds more than
+    STATEMENT_PAGE_ENTRIES entries, as a bank splits a statement too large for one message: each
+    page its own message id and file, the balances running from page to page. Returns the files."""
+    statement_id = f"STM{profile.code}{business_date:%Y%m%d}"
+    pages = [statement[k:k + STATEMENT_PAGE_ENTRIES] for k in range(0, len(statement), STATEMENT_PAGE_ENTRIES)] or [[]]
+    opening = 0
+    for number, entries in enumerate(pages, start=1):
+        paged = len(pages) > 1
+        message_id = f"{statement_id}P{number:03d}" if paged else statement_id
+        write_atomically(in_dir / f"{message_id}.camt053.xml",
+                         camt.render_camt053(message_id=message_id, created_at=stamp, account=profile.creditor.account, booking=business_date,
+                                             opening_minor=opening, entries=entries,
+                                             page=(statement_id, number, number == len(pages)) if paged else None))
+        opening += sum(e.amount_minor if e.is_credit else -e.amount_minor for e in entries)
+    return len(pages)
 
 
 def _pay(data: bytes, in_dir: Path, stamp: datetime, seed: int, result: SimulationResult) -> list[StatementEntry]:

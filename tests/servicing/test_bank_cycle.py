@@ -215,3 +215,32 @@ def test_a_debit_collected_on_the_due_date_pays_on_time(store, tmp_path):
     for _, _, penalty, through, principal, rate, _ in failed:
         assert str(through)[:10] == wednesday.isoformat()
         assert penalty == (2 * principal * rate * 2 + 1_000_000) // 2_000_000  # two days from the due date, rounded once
+
+
+def test_a_statement_too_large_for_one_file_comes_in_pages_and_every_page_reconciles(sqlite_store, tmp_path, monkeypatch):
+    """At 1M contracts one bank's statement of a one-due-day night is 249 MB, above the readers' 64 MiB
+    limit, and was quarantined whole. A bank paginates such a statement (GrpHdr/MsgPgntn): each page
+    its own message, valid against the official XSD, its balances running on (ITBD between pages);
+    every page applies and every line reconciles."""
+    from autofin.bankfiles import schemas, simulator
+
+    monkeypatch.setattr(simulator, "STATEMENT_PAGE_ENTRIES", 25)
+    seed(sqlite_store, contracts=800)
+    ctx = context(tmp_path, {"BOC": bank_profiles()["BOC"]})
+    outbox = _first_boc_answers(sqlite_store, ctx, tmp_path)
+    pages = sorted(outbox.glob("STMBOC20261123*.camt053.xml"))
+    parsed = [camt.parse_camt053(p.read_bytes()) for p in pages]
+    lines = sum(len(s.entries) for s in parsed)
+    assert len(pages) == -(-lines // 25) >= 2 and [len(s.entries) for s in parsed[:-1]] == [25] * (len(pages) - 1)
+    assert [p.name for p in pages][:2] == ["STMBOC20261123P001.camt053.xml", "STMBOC20261123P002.camt053.xml"]
+    for number, path in enumerate(pages, start=1):
+        data = path.read_bytes()
+        assert schemas.validate(data) == "camt.053.001.08"
+        last = number == len(pages)
+        assert f"<PgNb>{number}</PgNb>".encode() in data and f"<LastPgInd>{'true' if last else 'false'}</LastPgInd>".encode() in data
+        assert b"<Id>STMBOC20261123-1</Id>" in data  # one statement over its pages
+        assert (b"<Cd>OPBD</Cd>" in data) == (number == 1) and (b"<Cd>CLBD</Cd>" in data) == last
+    run_day(sqlite_store, D1 + timedelta(days=1), ctx)
+    applied = q(sqlite_store, "SELECT COUNT(*) FROM bank_file WHERE direction = 'in' AND file_name LIKE 'STMBOC%' AND status = 'applied'")
+    assert applied == [(len(pages),)]
+    assert q(sqlite_store, "SELECT COUNT(*), SUM(CASE WHEN status = 'matched' THEN 1 ELSE 0 END) FROM bank_statement_line") == [(lines, lines)]
