@@ -107,9 +107,8 @@ def _write_statement(profile: BankProfile, in_dir: Path, business_date: date, st
     page its own message id and file, the balances running from page to page. Returns the files."""
     statement_id = f"STM{profile.code}{business_date:%Y%m%d}"
     pages = [statement[k:k + STATEMENT_PAGE_ENTRIES] for k in range(0, len(statement), STATEMENT_PAGE_ENTRIES)] or [[]]
-    opening = 0
+    opening, paged = 0, len(pages) > 1
     for number, entries in enumerate(pages, start=1):
-        paged = len(pages) > 1
         message_id = f"{statement_id}P{number:03d}" if paged else statement_id
         write_atomically(in_dir / f"{message_id}.camt053.xml",
                          camt.render_camt053(message_id=message_id, created_at=stamp, account=profile.creditor.account, booking=business_date,

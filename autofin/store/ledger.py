@@ -305,8 +305,11 @@ SUBLEDGER_COLUMNS = {
     # a direct lease's VAT on the principal not yet billed, deferred on 2221.05 (credit-positive)
     "deferred_vat_minor": "CASE WHEN i.status = 'scheduled' THEN i.principal_vat_minor ELSE 0 END",
 }
-SUSPENSE_ACCOUNT = "2241.03"  # interest and penalty of non-accrual contracts held in suspense (the contract's own columns)
-# each kept sub-ledger balance's GL control account, and its sign there: +1 debit-positive, -1 credit-positive
+# the balances each contract keeps on itself beside those of its instalments, credit-positive
+CONTRACT_HELD = {"credit_minor": "c.credit_minor", "suspense_minor": "c.suspended_interest_minor + c.suspended_penalty_minor",
+                 "deposit_minor": "c.deposit_held_minor"}
+# each kept sub-ledger balance (a subledger_balance column: the instalments' ones, then the contract's
+# own), its GL control account and its sign there: +1 debit-positive, -1 credit-positive
 KEPT_ACCOUNTS = {
     "unbilled_principal_minor": ("1531", 1),
     "principal_minor": ("1122.01", 1),
@@ -315,13 +318,11 @@ KEPT_ACCOUNTS = {
     "penalty_minor": ("1122.04", 1),
     "deferred_vat_minor": ("2221.05", -1),
     "credit_minor": ("2241.01", -1),
-    "suspense_minor": (SUSPENSE_ACCOUNT, -1),
+    "suspense_minor": ("2241.03", -1),  # interest and penalty of non-accrual contracts held in suspense
     "deposit_minor": ("2241.04", -1),  # the customers' deposits (保证金) held
 }
-# the balances each contract keeps on itself beside those of its instalments, credit-positive
-CONTRACT_HELD = {"credit_minor": "c.credit_minor", "suspense_minor": "c.suspended_interest_minor + c.suspended_penalty_minor",
-                 "deposit_minor": "c.deposit_held_minor"}
-_KEPT = ", ".join([*SUBLEDGER_COLUMNS, *CONTRACT_HELD])
+# _balances_sql computes them in this order, so its rows insert straight into subledger_balance
+assert list(KEPT_ACCOUNTS) == [*SUBLEDGER_COLUMNS, *CONTRACT_HELD], "KEPT_ACCOUNTS lists the computed balances, in their order"
 
 
 def _balances_sql(scope: str | None) -> str:
@@ -339,7 +340,7 @@ def _balances_sql(scope: str | None) -> str:
 def balances_of(conn: Connection, contract_id: int) -> dict[str, int]:
     """One contract's sub-ledger balances now, from its instalments (SUBLEDGER_COLUMNS and credit_minor)."""
     row = conn.execute(text(_balances_sql(str(int(contract_id))))).one()._mapping
-    return {name: int(row[name]) for name in [*SUBLEDGER_COLUMNS, *CONTRACT_HELD]}
+    return {name: int(row[name]) for name in KEPT_ACCOUNTS}
 
 
 def rebuild_subledger(conn: Connection) -> int:
@@ -347,7 +348,7 @@ def rebuild_subledger(conn: Connection) -> int:
     book: a book loaded without money events for its balances starts from here). Afterwards
     `post_batch` keeps them, event by event. Returns the contracts written."""
     conn.execute(text("DELETE FROM subledger_balance"))
-    return int(conn.execute(text(f"INSERT INTO subledger_balance (contract_id, {_KEPT}) {_balances_sql(None)}")).rowcount)
+    return int(conn.execute(text(f"INSERT INTO subledger_balance (contract_id, {', '.join(KEPT_ACCOUNTS)}) {_balances_sql(None)}")).rowcount)
 
 
 # what a contract owes on its books (the provisioning's exposure), from its kept sub-ledger balance b
@@ -402,7 +403,7 @@ def subledger_drift(conn: Connection, limit: int = 20, scope: str | None = None)
     posted to per event that day, RECHECK), or of all (a scan of every instalment, for the full-book
     check). An instalment changed without a money event, or an event whose amounts are not the change
     it made, shows here, and nowhere in the tie: that adds up the kept balances."""
-    names = [*SUBLEDGER_COLUMNS, *CONTRACT_HELD]
+    names = list(KEPT_ACCOUNTS)
     rows = conn.execute(
         text(
             f"SELECT c.contract_no, {', '.join(f'k.{n}, f.{n}' for n in names)} FROM ({_balances_sql(scope)}) f "
