@@ -91,10 +91,10 @@ def age_arrears(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
     ).rowcount
     conn.execute(
         text(
-            "UPDATE collection_case SET worst_dpd = (SELECT c.dpd FROM contract c WHERE c.contract_id = collection_case.contract_id), "
-            "worst_bucket = (SELECT c.bucket FROM contract c WHERE c.contract_id = collection_case.contract_id) "
-            "WHERE status = 'open' AND worst_dpd < (SELECT c.dpd FROM contract c WHERE c.contract_id = collection_case.contract_id)"
-            + shard.where("contract_id")
+            # joined, not three subqueries a case
+            "UPDATE collection_case SET worst_dpd = c.dpd, worst_bucket = c.bucket FROM contract c "
+            "WHERE c.contract_id = collection_case.contract_id AND collection_case.status = 'open' AND collection_case.worst_dpd < c.dpd"
+            + shard.where("collection_case.contract_id")
         )
     )
     closed = conn.execute(

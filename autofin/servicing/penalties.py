@@ -83,10 +83,11 @@ def accrue_penalties(conn: Connection, d: date, ctx: StepContext) -> dict[str, A
     )
     conn.execute(
         text(
-            # a non-accrual contract's penalty is held in suspense (2241.03), not income
-            "UPDATE contract SET suspended_penalty_minor = suspended_penalty_minor + (SELECT me.penalty_minor FROM money_event me "
-            "WHERE me.batch_id = :batch AND me.contract_id = contract.contract_id AND me.event_type = 'penalty_suspended') "
-            "WHERE contract_id IN (SELECT contract_id FROM money_event WHERE batch_id = :batch AND event_type = 'penalty_suspended')"
+            # a non-accrual contract's penalty is held in suspense (2241.03), not income. A joined UPDATE from
+            # the batch's events: a subquery per contract went through the contract's every event, its whole history
+            "UPDATE contract SET suspended_penalty_minor = suspended_penalty_minor + me.penalty_minor FROM money_event me "
+            "WHERE me.batch_id = :batch AND me.event_type = 'penalty_suspended' AND me.contract_id = contract.contract_id "
+            "AND contract.contract_id IN (SELECT contract_id FROM money_event WHERE batch_id = :batch AND event_type = 'penalty_suspended')"
         ),
         {"batch": batch},
     )
