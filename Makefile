@@ -21,7 +21,7 @@ $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q "uv==$(UV_VERSION)"
 	# with the bytecode compiled once here: uv does not compile by default, and where PYTHONDONTWRITEBYTECODE
-	# is set (as on this workplace's machines) every process compiled ~700 modules from source, 2-3 s a night
+	# is set (as on this workplace's machines) every process compiled ~700 modules from source, 2-4 s of a night
 	$(BIN)/uv pip sync -q --compile-bytecode --python $(BIN)/python requirements.lock
 	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
