@@ -129,7 +129,7 @@ def test_allocation_equals_the_reference_waterfall(store, ctx):
     run_step(store, "business_day", D1, ctx)
     run_step(store, "billing", D1, ctx)
     contracts = q(store, "SELECT DISTINCT i.contract_id FROM instalment i WHERE i.status = 'billed' ORDER BY i.contract_id")[:40]
-    expected, receipts = {}, []
+    expected, receipts, billed_ids = {}, [], []
     for n, (cid,) in enumerate(contracts):
         order = q(store, "SELECT allocation_order FROM contract WHERE contract_id = :c", c=cid)[0][0].split(",")
         open_rows = [OpenInstalment(r[0], r[1], r[2] if isinstance(r[2], date) else date.fromisoformat(r[2]), *r[3:])
@@ -137,6 +137,7 @@ def test_allocation_equals_the_reference_waterfall(store, ctx):
                                        "interest_minor - paid_interest_minor, principal_minor - paid_principal_minor FROM instalment "
                                        "WHERE contract_id = :c AND status = 'billed'", c=cid)]
         owed = sum(o.penalty + o.fee + o.interest + o.principal for o in open_rows)
+        billed_ids.extend(o.instalment_id for o in open_rows)
         amounts = [max(1, owed * (n % 5 + 1) // 4 - 777)] + ([owed // 3 + 1] if n % 3 == 0 else [])
         left = list(open_rows)
         lines = []
@@ -165,6 +166,16 @@ def test_allocation_equals_the_reference_waterfall(store, ctx):
         got.setdefault(cid, {}).setdefault(rid, []).append((iid, comp, amount))
     for cid, lines in expected.items():
         assert [sorted(v, key=str) for v in got[cid].values()] == [sorted(v, key=str) for v in lines], cid
+    # of the instalments billed before, one paid in full is paid as of tonight, one with anything open stays billed
+    states = q(store, "SELECT status, paid_date, principal_minor + interest_minor + fee_minor + penalty_minor - paid_principal_minor "
+                      "- paid_interest_minor - paid_fee_minor - paid_penalty_minor, paid_principal_minor + paid_interest_minor "
+                      f"+ paid_fee_minor + paid_penalty_minor FROM instalment WHERE instalment_id IN ({', '.join(map(str, billed_ids))})")
+    assert len(states) == len(billed_ids)
+    paid = [(str(day), left) for status, day, left, _ in states if status == "paid"]
+    assert paid and all(p == (str(D1), 0) for p in paid)
+    billed = [(day, left, received) for status, day, left, received in states if status == "billed"]
+    assert billed and all(left > 0 and day is None for day, left, _ in billed)
+    assert any(received > 0 for _, _, received in billed)  # part-paid ones among them
     green(store, D1)
 
 
