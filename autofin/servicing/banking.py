@@ -42,7 +42,7 @@ from autofin.servicing.context import StepContext
 from autofin.servicing.days import is_bank_day
 from autofin.servicing.outbound import register_outbound
 from autofin.servicing.reversal import reverse_receipts
-from autofin.servicing.sql import days_between, zero_pad
+from autofin.servicing.sql import analyze, days_between, zero_pad
 from autofin.store.bulk import insert_rows
 from autofin.store.models import BankFile, BankStatementLine, DebitBatch
 
@@ -72,6 +72,7 @@ def create_debit_orders(conn: Connection, d: date, ctx: StepContext) -> dict[str
     if not is_bank_day(conn, d):
         return {"skipped": "not a bank business day"}
     out: dict[str, Any] = {"orders": 0, "amount_minor": 0, "files": [], "by_bank": {}, "file_writing_seconds": 0.0}
+    _owed_by_mandate(conn, d)
     for code, profile in sorted(ctx.banks.items()):
         orders, amount = _select_debits(conn, d, profile)
         started = perf_counter()
@@ -84,6 +85,29 @@ def create_debit_orders(conn: Connection, d: date, ctx: StepContext) -> dict[str
     return out
 
 
+def _owed_by_mandate(conn: Connection, d: date) -> None:
+    """tmp_owed_all: what each active contract owes, net of its customer credit, with its active
+    mandate and that mandate's bank, for every bank in one pass over the billed instalments (a pass
+    per bank read them all once for each). Contracts with a debit awaiting its answer are left out."""
+    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_owed_all (contract_id BIGINT PRIMARY KEY, mandate_id BIGINT, "
+                      "bank_code TEXT, owed BIGINT)"))
+    conn.execute(text("DELETE FROM tmp_owed_all"))
+    conn.execute(
+        text(
+            # net of the customer's credit, which the night's allocation applies to these bills first
+            "INSERT INTO tmp_owed_all (contract_id, mandate_id, bank_code, owed) "
+            f"SELECT i.contract_id, m.mandate_id, m.bank_code, SUM({OWED}) - c.credit_minor "
+            "FROM instalment i JOIN contract c ON c.contract_id = i.contract_id "
+            "JOIN mandate m ON m.contract_id = i.contract_id AND m.status = 'active' "
+            "WHERE i.status = 'billed' AND i.due_date <= :d AND c.status = 'active' GROUP BY i.contract_id, m.mandate_id, m.bank_code, c.credit_minor "
+            f"HAVING SUM({OWED}) > c.credit_minor"
+        ),
+        {"d": d},
+    )
+    conn.execute(text("DELETE FROM tmp_owed_all WHERE contract_id IN (SELECT contract_id FROM debit_order WHERE status IN ('pending', 'sent'))"))
+    analyze(conn, "tmp_owed_all")
+
+
 def _select_debits(conn: Connection, d: date, profile: BankProfile) -> tuple[int, int]:
     params = {"d": d, "bank": profile.code, "ymd": d.strftime("%Y%m%d"), "after": profile.representment_after_days,
               "max": profile.max_attempts}
@@ -92,18 +116,8 @@ def _select_debits(conn: Connection, d: date, profile: BankProfile) -> tuple[int
                       "business_date DATE, attempt INTEGER)"))
     conn.execute(text("DELETE FROM tmp_owed"))
     conn.execute(text("DELETE FROM tmp_last"))
-    conn.execute(
-        text(
-            # net of the customer's credit, which the night's allocation applies to these bills first
-            f"INSERT INTO tmp_owed (contract_id, mandate_id, owed, attempt) SELECT i.contract_id, m.mandate_id, SUM({OWED}) - c.credit_minor, 1 "
-            "FROM instalment i JOIN contract c ON c.contract_id = i.contract_id "
-            "JOIN mandate m ON m.contract_id = i.contract_id AND m.status = 'active' AND m.bank_code = :bank "
-            f"WHERE i.status = 'billed' AND i.due_date <= :d AND c.status = 'active' GROUP BY i.contract_id, m.mandate_id, c.credit_minor "
-            f"HAVING SUM({OWED}) > c.credit_minor"
-        ),
-        params,
-    )
-    conn.execute(text("DELETE FROM tmp_owed WHERE contract_id IN (SELECT contract_id FROM debit_order WHERE status IN ('pending', 'sent'))"))
+    conn.execute(text("INSERT INTO tmp_owed (contract_id, mandate_id, owed, attempt) SELECT contract_id, mandate_id, owed, 1 "
+                      "FROM tmp_owed_all WHERE bank_code = :bank"), params)
     conn.execute(
         text(
             "INSERT INTO tmp_last (contract_id, status, reason, business_date, attempt) "

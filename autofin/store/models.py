@@ -479,6 +479,9 @@ class Mandate(Base):
     """Direct-debit mandate (代扣授权). status: active|revoked|invalid."""
 
     __tablename__ = "mandate"
+    # one in force per contract (replacing it revokes the others): the debit orders read each contract's one
+    __table_args__ = (Index("uq_mandate_active", "contract_id", unique=True, sqlite_where=text("status = 'active'"),
+                            postgresql_where=text("status = 'active'")),)
     mandate_id: Mapped[int] = pk()
     contract_id: Mapped[int] = fk("contract.contract_id")
     mandate_ref: Mapped[str] = mapped_column(String(35), unique=True)

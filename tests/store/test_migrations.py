@@ -11,7 +11,7 @@ def test_migrations_build_exactly_the_models(store):
     with store.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
     assert diff == []
-    assert current_revision(store) == head_revision() == "0017"
+    assert current_revision(store) == head_revision() == "0018"
     assert set(inspect(store).get_table_names()) >= set(Base.metadata.tables)
 
 
@@ -150,3 +150,37 @@ def test_the_head_read_from_the_files_is_alembics(tmp_path):
         assert current_revision(engine) == MigrationContext.configure(conn).get_current_revision() == "0003"
     engine.dispose()
 
+
+
+def test_a_contract_has_one_active_mandate(tmp_path):
+    """0018: a store holding a contract with two active mandates is refused by the contract's number,
+    never repaired; once it is put right, the store itself refuses a second active mandate."""
+    from datetime import date
+
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    from autofin.store.engine import make_engine
+    from tests.support.books import seed_store
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(engine, "0017")
+    seed_store(engine, contracts=5, as_of=date(2026, 11, 2))
+    second = ("INSERT INTO mandate (contract_id, mandate_ref, bank_code, debtor_name, debtor_account, signed_date, status, created_at) "
+              "SELECT contract_id, mandate_ref || :suffix, bank_code, debtor_name, debtor_account, signed_date, 'active', created_at "
+              "FROM mandate WHERE mandate_id = (SELECT MIN(mandate_id) FROM mandate)")
+    with engine.begin() as conn:
+        conn.execute(text(second), {"suffix": "-2"})
+        first = conn.execute(text("SELECT c.contract_no FROM contract c JOIN mandate m ON m.contract_id = c.contract_id "
+                                  "WHERE m.mandate_id = (SELECT MIN(mandate_id) FROM mandate)")).scalar_one()
+    with pytest.raises(RuntimeError, match=f"contracts with more than one active mandate: {first}; replace"):
+        upgrade(engine)
+    assert current_revision(engine) == "0017"
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE mandate SET status = 'revoked' WHERE mandate_ref LIKE '%-2'"))
+    upgrade(engine)
+    assert current_revision(engine) == "0018"
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(text(second), {"suffix": "-3"})
+    with engine.begin() as conn:  # a revoked one beside the active one is what a replacement leaves
+        conn.execute(text(second.replace("'active'", "'revoked'")), {"suffix": "-4"})
