@@ -151,7 +151,6 @@ def test_the_head_read_from_the_files_is_alembics(tmp_path):
     engine.dispose()
 
 
-
 def test_a_contract_has_one_active_mandate(tmp_path):
     """0018: a store holding a contract with two active mandates is refused by the contract's number,
     never repaired; once it is put right, the store itself refuses a second active mandate."""
