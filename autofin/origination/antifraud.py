@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, and_, bindparam, func, select
+from sqlalchemy import Connection, bindparam, func, select
 
 from autofin.domain.lifecycle import APPLICATION_IN_FLIGHT, CONTRACT_LIVE
 from autofin.domain.money import from_minor
@@ -47,12 +47,13 @@ _CHECKS = select(
     _count(Application.customer_id == bindparam("customer_id"), Application.created_at >= bindparam("since")),
     select(func.count()).select_from(Application).join(Customer, Customer.customer_id == Application.customer_id)
     .where(Customer.mobile == bindparam("mobile"), Application.created_at >= bindparam("since")).scalar_subquery(),
-    select(func.count()).select_from(Decision).join(Application, Application.application_id == Decision.application_id)
-    .where(and_(Application.partner_id == bindparam("partner_id"), Decision.kind == "pre_approval", Decision.decided_at >= bindparam("since")))
+    # the dealer's window, read from ix_decision_partner_window: not every decision of its history
+    select(func.count()).select_from(Decision)
+    .where(Decision.partner_id == bindparam("partner_id"), Decision.kind == "pre_approval", Decision.decided_at >= bindparam("since"))
     .scalar_subquery(),
-    select(func.count()).select_from(Decision).join(Application, Application.application_id == Decision.application_id)
-    .where(and_(Application.partner_id == bindparam("partner_id"), Decision.kind == "pre_approval", Decision.outcome == "reject",
-                Decision.decided_at >= bindparam("since")))
+    select(func.count()).select_from(Decision)
+    .where(Decision.partner_id == bindparam("partner_id"), Decision.kind == "pre_approval", Decision.decided_at >= bindparam("since"),
+           Decision.outcome == "reject")
     .scalar_subquery(),
 )
 

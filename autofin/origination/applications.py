@@ -354,7 +354,8 @@ def submit(conn: Connection, who: Principal, row: Any, now: datetime, today: dat
     }
     details = jsonable(details)
     conn.execute(_DECISION, {
-        "application_id": row.application_id, "kind": "pre_approval", "outcome": result.outcome, "reason_code": result.reason_code,
+        "application_id": row.application_id, "partner_id": row.partner_id, "kind": "pre_approval", "outcome": result.outcome,
+        "reason_code": result.reason_code,
         "rule_set_version": rules.label, "score": result.score.points, "grade": result.score.grade, "details": details, "decided_by": None})
     status = {"pass": "pre_approved", "refer": "referred", "reject": "rejected"}[result.outcome]
     APPLICATION.check("submitted", status)

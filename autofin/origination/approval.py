@@ -273,7 +273,8 @@ def decide(conn: Connection, who: Principal, task_id: int, decision: str, reason
     if not changed:
         raise _why_not(conn, task_id, who.user_id, now)
     conn.execute(insert(Decision).values(
-        application_id=app.application_id, kind="approval", outcome=decision, reason_code=reason_code if decision == "reject" else None,
+        application_id=app.application_id, partner_id=app.partner_id, kind="approval", outcome=decision,
+        reason_code=reason_code if decision == "reject" else None,
         details={"task_id": task_id, "tier": task.tier, "tier_seq": task.tier_seq, "route": task.route, "comment": comment},
         decided_by=who.user_id, decided_at=now))
     audit(conn, who, f"approval_task.{decision}", "approval_task", task_id, {"status": task.status},

@@ -136,6 +136,29 @@ def test_anti_fraud_vin_and_velocity(world: World):
     assert [h["rule"] for h in shared[2]] == ["MANY_APPLICATIONS_MOBILE"] and shared[0] == []
 
 
+def test_the_dealer_reject_rate_counts_its_own_pre_approvals_of_the_last_30_days(world: World):
+    """The dealer facts count the dealer's pre-approval decisions of the last 30 days, and only
+    those: not another dealer's, not an approval tier's, not one older than the window. The count
+    reads the dealer's window from an index, so a dealer's years of history do not slow its submits."""
+    for seq in (955, 956, 957):  # the industry watchlist: rejected
+        assert world.submitted("dealer_b", customer_id=world.customer("dealer_b", seq=seq))["status"] == "rejected"
+    aged = world.submitted("dealer_b", customer_id=world.customer("dealer_b", seq=958))
+    world.approved("dealer_b")  # its approval tiers' decisions are not pre-approvals
+    world.submitted("dealer_a", customer_id=world.customer("dealer_a", seq=959))  # another dealer's reject
+    with world.engine.begin() as conn:
+        conn.execute(update(Decision).where(Decision.application_id == select(Application.application_id)
+                                            .where(Application.application_no == aged["application_no"]).scalar_subquery())
+                     .values(decided_at=func.datetime("now", "-31 days")))
+    fraud = _decision(world, world.submitted("dealer_b")["application_no"]).details["inputs"]["fraud"]
+    # three rejects and one pass within 30 days (the aged reject and the other dealer's are not counted)
+    assert (fraud["dealer_decisions_30d"], fraud["dealer_reject_rate_30d"]) == (4, "0.7500")
+    with world.engine.connect() as conn:
+        plan = " | ".join(r[-1] for r in conn.exec_driver_sql(
+            "EXPLAIN QUERY PLAN SELECT COUNT(*) FROM decision WHERE partner_id = 1 AND kind = 'pre_approval' "
+            "AND decided_at >= '2026-11-01'").all())
+    assert "COVERING INDEX ix_decision_partner_window" in plan, plan
+
+
 def test_blacklisted_customer_is_rejected(world: World):
     customer_id = world.customer()
     world.call("POST", f"/customers/{customer_id}/blacklist", "dealer_a", 403, json={"blacklisted": True, "reason": "x"})

@@ -1,3 +1,4 @@
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
@@ -11,7 +12,7 @@ def test_migrations_build_exactly_the_models(store):
     with store.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
     assert diff == []
-    assert current_revision(store) == head_revision() == "0018"
+    assert current_revision(store) == head_revision() == "0019"
     assert set(inspect(store).get_table_names()) >= set(Base.metadata.tables)
 
 
@@ -156,7 +157,6 @@ def test_a_contract_has_one_active_mandate(tmp_path):
     never repaired; once it is put right, the store itself refuses a second active mandate."""
     from datetime import date
 
-    import pytest
     from sqlalchemy.exc import IntegrityError
 
     from autofin.store.engine import make_engine
@@ -178,8 +178,37 @@ def test_a_contract_has_one_active_mandate(tmp_path):
     with engine.begin() as conn:
         conn.execute(text("UPDATE mandate SET status = 'revoked' WHERE mandate_ref LIKE '%-2'"))
     upgrade(engine)
-    assert current_revision(engine) == "0018"
+    assert current_revision(engine) == head_revision()
     with pytest.raises(IntegrityError), engine.begin() as conn:
         conn.execute(text(second), {"suffix": "-3"})
     with engine.begin() as conn:  # a revoked one beside the active one is what a replacement leaves
         conn.execute(text(second.replace("'active'", "'revoked'")), {"suffix": "-4"})
+
+
+def test_decisions_take_their_applications_dealer(tmp_path, monkeypatch):
+    """0019 gives every decision already stored its application's dealer, NOT NULL from then on."""
+    from alembic import command
+    from sqlalchemy.exc import IntegrityError
+
+    from autofin.store.engine import make_engine
+    from autofin.store.migrate import alembic_config
+    from tests.api.conftest import make_world
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(engine)
+    for world in make_world(engine, tmp_path, monkeypatch, contracts=5):
+        world.submitted("dealer_a")
+        world.approved("dealer_b")
+    command.downgrade(alembic_config(engine), "0018")
+    assert "partner_id" not in {c["name"] for c in inspect(engine).get_columns("decision")}
+    upgrade(engine)
+    with engine.connect() as conn:
+        kept = conn.execute(text("SELECT p.partner_code, d.kind, d.partner_id = a.partner_id FROM decision d "
+                                 "JOIN application a ON a.application_id = d.application_id JOIN partner p ON p.partner_id = a.partner_id "
+                                 "ORDER BY d.decision_id")).all()
+    assert [(code, kind, bool(same)) for code, kind, same in kept] == [
+        (world.dealer_a, "pre_approval", True), (world.dealer_b, "pre_approval", True),
+        *[(world.dealer_b, "approval", True)] * (len(kept) - 2)] and len(kept) >= 3
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(text("INSERT INTO decision (application_id, kind, outcome) SELECT application_id, 'approval', 'approve' "
+                          "FROM application LIMIT 1"))
