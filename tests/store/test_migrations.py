@@ -12,7 +12,7 @@ def test_migrations_build_exactly_the_models(store):
     with store.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
     assert diff == []
-    assert current_revision(store) == head_revision() == "0019"
+    assert current_revision(store) == head_revision() == "0020"
     assert set(inspect(store).get_table_names()) >= set(Base.metadata.tables)
 
 
@@ -212,3 +212,12 @@ def test_decisions_take_their_applications_dealer(tmp_path, monkeypatch):
     with pytest.raises(IntegrityError), engine.begin() as conn:
         conn.execute(text("INSERT INTO decision (application_id, kind, outcome) SELECT application_id, 'approval', 'approve' "
                           "FROM application LIMIT 1"))
+
+
+def test_postgresql_leaves_room_for_the_nightly_updates(pg_store):
+    """The tables the night updates row by row keep room on their pages (0020), as the models say."""
+    from autofin.store.models import HOT_UPDATES
+
+    with pg_store.connect() as conn:
+        options = dict(conn.execute(text("SELECT relname, reloptions FROM pg_class WHERE relkind = 'r' AND reloptions IS NOT NULL")).all())
+    assert options == {table: [f"fillfactor={percent}"] for table, percent in HOT_UPDATES.items()}
