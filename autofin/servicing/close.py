@@ -100,7 +100,11 @@ def export_vouchers(conn: Connection, d: date, ctx: StepContext) -> dict[str, An
             "jl.credit_minor, jl.currency, je.events FROM tmp_voucher t CROSS JOIN journal_entry je CROSS JOIN journal_line jl "
             "LEFT JOIN contract c ON c.contract_id = je.contract_id "
             "WHERE je.journal_entry_id = t.journal_entry_id AND jl.journal_entry_id = t.journal_entry_id ORDER BY t.seq, jl.line_no"
-        ).execution_options(yield_per=EXPORT_CHUNK),  # this statement only: streamed (a server-side cursor on PostgreSQL)
+        ).execution_options(
+            # this statement only, streamed: a server-side cursor on PostgreSQL, EXPORT_CHUNK rows at a time. With the
+            # yield_per option instead, psycopg's server-side cursor was opened too, yet the process kept every row it
+            # read (3.8 GiB for the first night of a migrated 1M book, against 190 MiB on SQLite)
+            stream_results=True, max_row_buffer=EXPORT_CHUNK),
     )
     folder = ctx.ledger_folder()
     folder.mkdir(parents=True, exist_ok=True)
@@ -118,7 +122,7 @@ def export_vouchers(conn: Connection, d: date, ctx: StepContext) -> dict[str, An
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(VOUCHER_COLUMNS)
-        for part in rows.partitions():
+        for part in rows.partitions(EXPORT_CHUNK):
             out = []
             for voucher_no, entry_date, event_type, contract_no, line_no, account, debit, credit, cur, carried in part:
                 entry_day = entry_date if isinstance(entry_date, str) else entry_date.isoformat()
