@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 import yaml
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from autofin.settings import assets_dir
 from autofin.store.models import Application, AuditEvent, Contract, Decision, Document, Partner, Vehicle
@@ -149,14 +149,25 @@ def test_the_dealer_reject_rate_counts_its_own_pre_approvals_of_the_last_30_days
         conn.execute(update(Decision).where(Decision.application_id == select(Application.application_id)
                                             .where(Application.application_no == aged["application_no"]).scalar_subquery())
                      .values(decided_at=func.datetime("now", "-31 days")))
-    fraud = _decision(world, world.submitted("dealer_b")["application_no"]).details["inputs"]["fraud"]
+    checks = []  # the anti-fraud statement as the submit runs it, and its parameters
+
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        if "FROM decision" in statement and "count(" in statement.lower():
+            checks.append((statement, parameters))
+
+    event.listen(world.engine, "before_cursor_execute", keep)
+    try:
+        fraud = _decision(world, world.submitted("dealer_b")["application_no"]).details["inputs"]["fraud"]
+    finally:
+        event.remove(world.engine, "before_cursor_execute", keep)
     # three rejects and one pass within 30 days (the aged reject and the other dealer's are not counted)
     assert (fraud["dealer_decisions_30d"], fraud["dealer_reject_rate_30d"]) == (4, "0.7500")
+    [(statement, parameters)] = checks
     with world.engine.connect() as conn:
-        plan = " | ".join(r[-1] for r in conn.exec_driver_sql(
-            "EXPLAIN QUERY PLAN SELECT COUNT(*) FROM decision WHERE partner_id = 1 AND kind = 'pre_approval' "
-            "AND decided_at >= '2026-11-01'").all())
-    assert "COVERING INDEX ix_decision_partner_window" in plan, plan
+        plan = [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()]
+    # both dealer counts read the dealer's window from the index, never the dealer's applications
+    assert sum("COVERING INDEX ix_decision_partner_window" in step for step in plan) == 2, plan
+    assert not any("ix_application_partner" in step for step in plan), plan
 
 
 def test_blacklisted_customer_is_rejected(world: World):
