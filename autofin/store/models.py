@@ -35,10 +35,11 @@ class Base(DeclarativeBase):
 
 # PostgreSQL writes an updated row as a new version. With room on its page, and no indexed column
 # changed, the new version stays on the page and no index is touched (a HOT update); on a full page
-# (fillfactor 100, as the seed and a migration's COPY leave them) every nightly update writes a
-# version elsewhere and an entry in every index of the table. The tables the night updates row by
-# row keep that room: the penalties and allocation (instalment), the postings (subledger_balance),
-# the worst DPD of the open cases (collection_case). A 200k A/B: penalties 5 s -> 1.8 s a night.
+# (fillfactor 100, as a bulk load leaves them) every nightly update writes a version elsewhere and
+# an entry in every index of the table. The tables the night updates row by row keep that room: the
+# penalty accrued (instalment; an update that changes the status, as billing's and most of
+# allocation's, is never HOT: the partial indexes name it), the postings (subledger_balance), the
+# worst DPD of the open cases (collection_case). A 200k A/B: penalties 5 s -> 1.8 s a night.
 # The contract table is not among them: its DPD is in two indexes, so its nightly update is never HOT.
 HOT_UPDATES = {"instalment": 80, "subledger_balance": 70, "collection_case": 80}
 
