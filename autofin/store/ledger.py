@@ -374,9 +374,15 @@ def refresh_exposure(conn: Connection, *, whole: bool = False) -> int:
         "UNION SELECT c.contract_id FROM contract c JOIN provision_exposure k ON k.contract_id = c.contract_id WHERE c.dpd > 0 AND k.bucket <> c.bucket "
         "UNION SELECT k.contract_id FROM provision_exposure k JOIN contract c ON c.contract_id = k.contract_id "
         "WHERE k.bucket <> 'current' AND c.bucket <> k.bucket")).rowcount
-    conn.execute(text("DELETE FROM provision_exposure WHERE contract_id IN (SELECT contract_id FROM tmp_exposure)"))
+    # a contract no longer active leaves; the others are written in place, and only where they moved:
+    # deleting and inserting them all again cost 2.9 s a night at 1M, for ~150k rows most of which are back
+    conn.execute(text("DELETE FROM provision_exposure WHERE contract_id IN "
+                      "(SELECT t.contract_id FROM tmp_exposure t JOIN contract c ON c.contract_id = t.contract_id WHERE c.status <> 'active')"))
     conn.execute(text("INSERT INTO provision_exposure (contract_id, currency, bucket, exposure_minor) "
-                      + _EXPOSURE_ROWS.format(source="tmp_exposure t CROSS JOIN contract c") + " AND c.contract_id = t.contract_id"))
+                      + _EXPOSURE_ROWS.format(source="tmp_exposure t CROSS JOIN contract c") + " AND c.contract_id = t.contract_id "
+                      "ON CONFLICT (contract_id) DO UPDATE SET currency = excluded.currency, bucket = excluded.bucket, "
+                      "exposure_minor = excluded.exposure_minor WHERE provision_exposure.bucket <> excluded.bucket "
+                      "OR provision_exposure.exposure_minor <> excluded.exposure_minor OR provision_exposure.currency <> excluded.currency"))
     return int(scope)
 
 

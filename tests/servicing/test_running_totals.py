@@ -8,7 +8,7 @@ import sys
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from autofin.domain.ledger import COMPONENTS, post_event
 from autofin.servicing.checks import full_book_checks, nightly_checks
@@ -190,6 +190,35 @@ def test_the_provisioning_reads_only_what_can_have_changed_and_adds_up_as_the_wh
                           "(SELECT MIN(contract_id) FROM provision_exposure)"))
     with store.connect() as conn:
         assert len(failures(full_book_checks(conn, D2))["provisioning_sees_the_book"]) == 1
+
+
+def test_a_contract_written_off_leaves_the_provisioning_and_the_others_keep_adding_up(store, ctx):
+    """The provisioning writes the contracts it re-reads in place; one that left the book (written off)
+    leaves its kept rows, and the allowance is the whole book's again."""
+    from types import SimpleNamespace
+
+    from autofin.origination.access import Principal
+    from autofin.postlease.collections import execute_write_off
+    from autofin.store.models import Contract
+
+    seed(store, contracts=300)
+    run_day(store, D1, ctx)
+    d3 = D2 + timedelta(days=1)
+    with write_transaction(store) as conn:
+        contract = conn.execute(select(Contract).where(Contract.status == "active", Contract.dpd > 30).order_by(Contract.contract_id)).first()
+        assert contract is not None
+        execute_write_off(conn, Principal(1, "test", "finance_director", None), SimpleNamespace(post_lease_request_id=1, details={"case_id": 0}),
+                          contract, D2)
+    run_day(store, D2, ctx)
+    run_day(store, d3, ctx)
+    assert rows(store, "SELECT COUNT(*) FROM provision_exposure WHERE contract_id = :c", c=contract.contract_id) == [(0,)]
+    active = rows(store, "SELECT COUNT(*) FROM contract WHERE status = 'active'")[0][0]
+    assert rows(store, "SELECT COUNT(*) FROM provision_exposure") == [(active,)]
+    whole = ("SELECT c.bucket, COUNT(*), SUM(b.unbilled_principal_minor + b.principal_minor + b.interest_minor + b.fee_minor + b.penalty_minor) "
+             "FROM subledger_balance b JOIN contract c ON c.contract_id = b.contract_id WHERE c.status = 'active' GROUP BY c.bucket ORDER BY 1")
+    assert rows(store, "SELECT bucket, contracts, exposure_minor FROM provision_run WHERE business_date = :d ORDER BY 1", d=d3) == rows(store, whole)
+    with store.connect() as conn:
+        assert failures(full_book_checks(conn, d3)) == {}
 
 
 def full_unbilled(engine, number):
