@@ -33,7 +33,7 @@ from autofin.reference import calendar, vehicle_models, voucher_templates
 from autofin.store.bulk import insert_rows, sync_sequences
 from autofin.store.engine import is_sqlite
 from autofin.store.ledger import post_batch, rebuild_subledger, refresh_exposure
-from autofin.store.models import BusinessDay, Contract, Customer, Instalment, Mandate, MoneyEvent, Partner, StepRun, SubledgerDirty, Vehicle
+from autofin.store.models import BusinessDay, Contract, Customer, Instalment, InstalmentPenalty, Mandate, MoneyEvent, Partner, StepRun, SubledgerDirty, Vehicle
 from autofin.store.products import current_versions
 
 CHUNK = 25_000
@@ -331,21 +331,25 @@ def _seed_chunk(conn, rng, ids, as_of, products, models, n_partners, templates, 
     # an object array: the date where the mask holds, None elsewhere (numpy's stubs do not take None as a value)
     billed_date = np.where(billed, due_str, np.array(None)).tolist()
     paid_date = np.where(paid, due_str, np.array(None)).tolist()
-    penalty_through = np.where(unpaid & (days_over > grace), as_of.isoformat(), np.array(None)).tolist()
     zero = np.zeros(len(due), dtype=np.int64)
     pp = np.where(paid, sched.principal_minor, zero)
     pi = np.where(paid, sched.interest_minor, zero)
     pf = np.where(paid, sched.fee_minor, zero)
+    instalment_ids = np.arange(first_instalment_id, first_instalment_id + len(due))
     columns = [
-        np.arange(first_instalment_id, first_instalment_id + len(due)).tolist(), ids[ci].tolist(), sched.seq.tolist(),
+        instalment_ids.tolist(), ids[ci].tolist(), sched.seq.tolist(),
         due_str.tolist(), status_row.tolist(), sched.principal_minor.tolist(), sched.interest_minor.tolist(), sched.fee_minor.tolist(),
-        pp.tolist(), pi.tolist(), pf.tolist(), penalty.tolist(), zero.tolist(), billed_date, paid_date, penalty_through,
-        accrued_micro.tolist(),
+        pp.tolist(), pi.tolist(), pf.tolist(), zero.tolist(), billed_date, paid_date,
     ]
     insert_rows(conn, Instalment.__table__, [
         "instalment_id", "contract_id", "seq", "due_date", "status", "principal_minor", "interest_minor", "fee_minor",
-        "paid_principal_minor", "paid_interest_minor", "paid_fee_minor", "penalty_minor", "paid_penalty_minor", "billed_date",
-        "paid_date", "penalty_through_date", "penalty_accrued_micro"], list(zip(*columns, strict=False)))
+        "paid_principal_minor", "paid_interest_minor", "paid_fee_minor", "paid_penalty_minor", "billed_date",
+        "paid_date"], list(zip(*columns, strict=False)))
+    # the penalty accrued on the instalments past their grace days, through the cut-over date
+    accruing = unpaid & (days_over > grace)
+    insert_rows(conn, InstalmentPenalty.__table__, ["instalment_id", "penalty_minor", "accrued_micro", "through_date"],
+                list(zip(instalment_ids[accruing].tolist(), penalty[accruing].tolist(), accrued_micro[accruing].tolist(),
+                         [as_of.isoformat()] * int(accruing.sum()), strict=True)))
 
     # ---- opening balances: one money event per contract with anything open, posted through the ledger core
     scheduled = status_row == "scheduled"

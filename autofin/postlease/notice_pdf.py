@@ -16,6 +16,7 @@ from sqlalchemy import Connection, text
 from autofin.domain.money import format_minor
 from autofin.origination.contract_pdf import _field, font_path
 from autofin.store.engine import as_date
+from autofin.store.ledger import PENALTY, PENALTY_JOIN
 
 PAY_WITHIN_DAYS = 7
 COLUMNS = (("seq", "期数 No.", 18), ("due_date", "应还日 Due", 30), ("unpaid", "未还租金 Unpaid", 40), ("penalty", "罚息 Penalty", 34),
@@ -40,8 +41,8 @@ def notices_facts(conn: Connection, contract_ids: Sequence[int], today: date) ->
     overdue: dict[int, list[dict[str, Any]]] = {}
     for i in conn.execute(text(
             "SELECT i.contract_id, i.seq, i.due_date, i.principal_minor + i.interest_minor + i.fee_minor - i.paid_principal_minor "
-            "- i.paid_interest_minor - i.paid_fee_minor AS unpaid, i.penalty_minor - i.paid_penalty_minor AS penalty "
-            "FROM tmp_notice t CROSS JOIN instalment i WHERE i.contract_id = t.contract_id AND i.status = 'billed' AND i.due_date < :d "
+            f"- i.paid_interest_minor - i.paid_fee_minor AS unpaid, {PENALTY} - i.paid_penalty_minor AS penalty "
+            f"FROM tmp_notice t CROSS JOIN instalment i {PENALTY_JOIN} WHERE i.contract_id = t.contract_id AND i.status = 'billed' AND i.due_date < :d "
             "ORDER BY i.contract_id, i.seq"), {"d": today}):
         due = as_date(i.due_date)
         overdue.setdefault(i.contract_id, []).append({"seq": i.seq, "due_date": due.isoformat(), "unpaid_minor": int(i.unpaid),

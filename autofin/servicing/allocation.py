@@ -21,10 +21,10 @@ from autofin.servicing.context import StepContext
 from autofin.servicing.delinquency import refresh_dpd
 from autofin.servicing.shards import parse as parse_shard
 from autofin.servicing.sql import analyze, least, position
-from autofin.store.ledger import post_batch
+from autofin.store.ledger import PENALTY, PENALTY_JOIN, PENALTY_OF, post_batch
 
 OPEN_AMOUNT = {
-    "penalty": "i.penalty_minor - i.paid_penalty_minor",
+    "penalty": f"{PENALTY} - i.paid_penalty_minor",
     "fee": "i.fee_minor - i.paid_fee_minor",
     "interest": "i.interest_minor - i.paid_interest_minor",
     "principal": "i.principal_minor - i.paid_principal_minor",
@@ -41,7 +41,7 @@ def _dues_sql(conn: Connection) -> str:
         f"SELECT i.contract_id, i.instalment_id, i.due_date, i.seq, k.component, CASE k.component {amount} END AS amount, "
         f"CASE k.component {rank} END AS comp_rank "
         # from the round's contracts (CROSS JOIN keeps SQLite in this order): not every billed instalment of the book
-        f"FROM tmp_round r CROSS JOIN instalment i JOIN contract c ON c.contract_id = i.contract_id CROSS JOIN ({components}) k "
+        f"FROM tmp_round r CROSS JOIN instalment i {PENALTY_JOIN} JOIN contract c ON c.contract_id = i.contract_id CROSS JOIN ({components}) k "
         "WHERE i.contract_id = r.contract_id AND i.status = 'billed'"
     )
 
@@ -56,7 +56,7 @@ def allocate_receipts(conn: Connection, d: date, ctx: StepContext) -> dict[str, 
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_receipt_sum (receipt_id BIGINT PRIMARY KEY, penalty BIGINT, fee BIGINT, "
                       "interest BIGINT, principal BIGINT, credit BIGINT)"))
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_paid (instalment_id BIGINT PRIMARY KEY, penalty BIGINT, fee BIGINT, "
-                      "interest BIGINT, principal BIGINT)"))
+                      "interest BIGINT, principal BIGINT, penalty_booked BIGINT)"))
     conn.execute(text("DELETE FROM tmp_touched"))
     conn.execute(text("DELETE FROM tmp_receipt_sum"))
     credit_offsets = _offer_credit(conn, d, shard)
@@ -189,13 +189,15 @@ def _apply_round(conn: Connection, d: date) -> None:
     )
     conn.execute(text("DELETE FROM tmp_paid"))
     conn.execute(
-        text(f"INSERT INTO tmp_paid (instalment_id, {', '.join(ALLOCATION_COMPONENTS)}) "
-             f"SELECT instalment_id, {sums} "
-             "FROM tmp_alloc WHERE instalment_id IS NOT NULL GROUP BY instalment_id")
+        text(f"INSERT INTO tmp_paid (instalment_id, {', '.join(ALLOCATION_COMPONENTS)}, penalty_booked) "
+             f"SELECT a.instalment_id, a.{', a.'.join(ALLOCATION_COMPONENTS)}, COALESCE(ip.penalty_minor, 0) "
+             f"FROM (SELECT instalment_id, {sums} FROM tmp_alloc WHERE instalment_id IS NOT NULL GROUP BY instalment_id) a "
+             "LEFT JOIN instalment_penalty ip ON ip.instalment_id = a.instalment_id")
     )
     analyze(conn, "tmp_paid")
     # one write per instalment paid into: the paid amounts and, where that pays it in full, its status
-    paid_in_full = " AND ".join(f"{c}_minor = paid_{c}_minor + p.{c}" for c in ALLOCATION_COMPONENTS)
+    # (the penalty booked is kept beside the instalment: tmp_paid brought it)
+    paid_in_full = " AND ".join(f"{'p.penalty_booked' if c == 'penalty' else f'{c}_minor'} = paid_{c}_minor + p.{c}" for c in ALLOCATION_COMPONENTS)
     sets = ", ".join(f"paid_{c}_minor = paid_{c}_minor + p.{c}" for c in ALLOCATION_COMPONENTS)
     conn.execute(
         text(f"UPDATE instalment SET {sets}, status = CASE WHEN {paid_in_full} THEN 'paid' ELSE status END, "
@@ -210,7 +212,7 @@ def _apply_round(conn: Connection, d: date) -> None:
             "UPDATE instalment SET status = 'paid', paid_date = :d WHERE status = 'billed' "
             "AND contract_id IN (SELECT contract_id FROM tmp_round) "
             "AND principal_minor = paid_principal_minor AND interest_minor = paid_interest_minor "
-            "AND fee_minor = paid_fee_minor AND penalty_minor = paid_penalty_minor"
+            f"AND fee_minor = paid_fee_minor AND {PENALTY_OF.format(row='instalment')} = paid_penalty_minor"
         ),
         {"d": d},
     )

@@ -44,6 +44,7 @@ from autofin.servicing.outbound import register_outbound
 from autofin.servicing.reversal import reverse_receipts
 from autofin.servicing.sql import analyze, days_between, zero_pad
 from autofin.store.bulk import insert_rows
+from autofin.store.ledger import OWED, PENALTY_JOIN
 from autofin.store.models import BankFile, BankStatementLine, DebitBatch
 
 TMP_ANSWER = Table("tmp_answer", MetaData(), Column("e2e", Text), Column("status", Text), Column("reason", Text), Column("amount", BigInteger),
@@ -54,8 +55,6 @@ FAILED = ("rejected", "returned")
 VALUE_DATE_SLACK_DAYS = 5
 REASON_CODE = re.compile(r"^[A-Z0-9]{4}$")
 log = logging.getLogger("autofin.cycle")
-OWED = ("i.principal_minor + i.interest_minor + i.fee_minor + i.penalty_minor - i.paid_principal_minor - i.paid_interest_minor "
-        "- i.paid_fee_minor - i.paid_penalty_minor")
 
 
 def _sql_codes(codes) -> str:  # noqa: ANN001
@@ -97,7 +96,7 @@ def _owed_by_mandate(conn: Connection, d: date) -> None:
             # net of the customer's credit, which the night's allocation applies to these bills first
             "INSERT INTO tmp_owed_all (contract_id, mandate_id, bank_code, owed) "
             f"SELECT i.contract_id, m.mandate_id, m.bank_code, SUM({OWED}) - c.credit_minor "
-            "FROM instalment i JOIN contract c ON c.contract_id = i.contract_id "
+            f"FROM instalment i {PENALTY_JOIN} JOIN contract c ON c.contract_id = i.contract_id "
             "JOIN mandate m ON m.contract_id = i.contract_id AND m.status = 'active' "
             "WHERE i.status = 'billed' AND i.due_date <= :d AND c.status = 'active' GROUP BY i.contract_id, m.mandate_id, m.bank_code, c.credit_minor "
             f"HAVING SUM({OWED}) > c.credit_minor"

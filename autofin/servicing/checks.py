@@ -20,7 +20,16 @@ from sqlalchemy import Connection, text
 from autofin.reference import chart_of_accounts
 from autofin.reporting.book import yuan
 from autofin.servicing.payouts import payouts_tie
-from autofin.store.ledger import RECHECK, exposure_drift, ledger_totals_differ, subledger_drift, subledger_vs_ledger, summary_events_differ, trial_balance_as_of
+from autofin.store.ledger import (
+    PENALTY_OF,
+    RECHECK,
+    exposure_drift,
+    ledger_totals_differ,
+    subledger_drift,
+    subledger_vs_ledger,
+    summary_events_differ,
+    trial_balance_as_of,
+)
 
 
 def trial_balance_zero(conn: Connection, d: date) -> list[str]:
@@ -42,7 +51,7 @@ def no_negative_balances(conn: Connection, scope: str | None = None) -> list[str
     bad_instalments = conn.execute(
         text(
             "SELECT COUNT(*) FROM instalment WHERE status = 'billed' AND (paid_principal_minor > principal_minor "
-            "OR paid_interest_minor > interest_minor OR paid_fee_minor > fee_minor OR paid_penalty_minor > penalty_minor)"
+            f"OR paid_interest_minor > interest_minor OR paid_fee_minor > fee_minor OR paid_penalty_minor > {PENALTY_OF.format(row='instalment')})"
             + ("" if scope is None else f" AND contract_id IN ({scope})")
         )
     ).scalar_one()

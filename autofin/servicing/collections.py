@@ -33,13 +33,11 @@ from autofin.reference import collection_setup
 from autofin.servicing.context import StepContext
 from autofin.servicing.sql import analyze, least
 from autofin.store.engine import as_date
-from autofin.store.ledger import post_batch, refresh_exposure
+from autofin.store.ledger import OWED, PENALTY_JOIN, post_batch, refresh_exposure
 
 ALLOWANCE_ACCOUNT = "1231"
 # what contract c owes on its billed instalments: principal, interest, fees and penalty unpaid
-ARREARS = ("(SELECT COALESCE(SUM(i.principal_minor + i.interest_minor + i.fee_minor + i.penalty_minor - i.paid_principal_minor "
-           "- i.paid_interest_minor - i.paid_fee_minor - i.paid_penalty_minor), 0) FROM instalment i "
-           "WHERE i.contract_id = c.contract_id AND i.status = 'billed')")
+ARREARS = f"(SELECT COALESCE(SUM({OWED}), 0) FROM instalment i {PENALTY_JOIN} WHERE i.contract_id = c.contract_id AND i.status = 'billed')"
 # money the customer paid: what counts for a promise and for an agency's recovery
 PAID_BY_CUSTOMER = "r.source NOT IN ('credit', 'disposal', 'waiver', 'deposit') AND r.status <> 'reversed'"
 

@@ -3,8 +3,9 @@
 The set-based twin of `domain.penalties.penalty_accrual`: for every billed, unpaid instalment past
 its grace days, the exact accrual grows by basis × daily rate × the days since it was last accrued
 (from the due date the first time), the basis being today's unpaid amount (or principal); the
-booked penalty becomes that accrual rounded once, capped at basis × cap. `penalty_through_date`
-records the last date accrued, so a catch-up books each gap once, and the rounding never drifts.
+booked penalty becomes that accrual rounded once, capped at basis × cap. `through_date` records
+the last date accrued, so a catch-up books each gap once, and the rounding never drifts. All three
+are kept beside the instalment (instalment_penalty), whose wide row the night no longer rewrites.
 One penalty_accrual money event per contract per day, posted in the same transaction as a summary batch (penalty_suspended
 for a contract past its non-accrual threshold: held in suspense, not income). A
 contract whose debit awaits the bank's answer waits with it (delinquency.note_debits_in_flight).
@@ -22,14 +23,14 @@ from autofin.servicing.context import StepContext
 from autofin.servicing.delinquency import note_debits_in_flight
 from autofin.servicing.shards import parse as parse_shard
 from autofin.servicing.sql import analyze, days_between, greatest, least
-from autofin.store.ledger import post_batch
+from autofin.store.ledger import PENALTY, PENALTY_JOIN, post_batch
 
 
 def accrue_penalties(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
     shard = parse_shard(ctx.shard)
     batch = shard.batch("penalties", d)
     overdue = days_between(conn, ":d", "i.due_date")
-    accrued_days = f"COALESCE({days_between(conn, 'i.penalty_through_date', 'i.due_date')}, 0)"
+    accrued_days = f"COALESCE({days_between(conn, 'ip.through_date', 'i.due_date')}, 0)"
     basis = (
         "CASE WHEN c.penalty_basis = 'overdue_principal' THEN i.principal_minor - i.paid_principal_minor "
         "ELSE i.principal_minor + i.interest_minor + i.fee_minor - i.paid_principal_minor - i.paid_interest_minor - i.paid_fee_minor END"
@@ -42,7 +43,7 @@ def accrue_penalties(conn: Connection, d: date, ctx: StepContext) -> dict[str, A
     # a contract with a debit in flight (cut for everything owed; the banks answer the next morning,
     # after this step) is not charged while it waits: paid, those days are never charged; failed, the
     # next night accrues every day since the last accrual (the exact accrual runs from
-    # penalty_through_date, so nothing is lost by waiting)
+    # through_date, so nothing is lost by waiting)
     note_debits_in_flight(conn)
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_penalty (instalment_id BIGINT PRIMARY KEY, contract_id BIGINT, amount BIGINT, "
                       "accrued_micro BIGINT)"))
@@ -51,10 +52,10 @@ def accrue_penalties(conn: Connection, d: date, ctx: StepContext) -> dict[str, A
         text(
             "INSERT INTO tmp_penalty (instalment_id, contract_id, amount, accrued_micro) "
             f"SELECT b.instalment_id, b.contract_id, {greatest(conn, '0', f'{capped} - b.penalty')}, {exact} FROM ("
-            f"  SELECT i.instalment_id, i.contract_id, i.penalty_minor AS penalty, i.penalty_accrued_micro AS accrued_micro, {basis} AS basis, "
+            f"  SELECT i.instalment_id, i.contract_id, {PENALTY} AS penalty, COALESCE(ip.accrued_micro, 0) AS accrued_micro, {basis} AS basis, "
             f"  c.penalty_rate_ppm AS rate, c.penalty_cap_ppm AS cap, {overdue} AS overdue, {accrued_days} AS accrued_days, c.grace_days AS grace "
-            "  FROM instalment i JOIN contract c ON c.contract_id = i.contract_id "
-            "  WHERE i.status = 'billed' AND i.due_date < :d AND (i.penalty_through_date IS NULL OR i.penalty_through_date < :d)"
+            f"  FROM instalment i {PENALTY_JOIN} JOIN contract c ON c.contract_id = i.contract_id "
+            "  WHERE i.status = 'billed' AND i.due_date < :d AND (ip.through_date IS NULL OR ip.through_date < :d)"
             "  AND NOT EXISTS (SELECT 1 FROM tmp_in_flight f WHERE f.contract_id = i.contract_id)"
             f"{shard.where('i.contract_id')}) b "
             "WHERE b.basis > 0 AND b.overdue > b.grace AND b.overdue > b.accrued_days"
@@ -64,10 +65,12 @@ def accrue_penalties(conn: Connection, d: date, ctx: StepContext) -> dict[str, A
     analyze(conn, "tmp_penalty")
     conn.execute(
         text(
-            # the IN keeps SQLite on the accrued rows: with the join alone it scans every instalment of the book (10 s at 1M)
-            "UPDATE instalment SET penalty_minor = penalty_minor + t.amount, penalty_accrued_micro = t.accrued_micro, "
-            "penalty_through_date = :d FROM tmp_penalty t WHERE t.instalment_id = instalment.instalment_id "
-            "AND instalment.instalment_id IN (SELECT instalment_id FROM tmp_penalty)"
+            # an instalment's first accrual adds its row, the later ones write it in place (the WHERE makes
+            # SQLite's INSERT … SELECT … ON CONFLICT parse: its SELECT must have one)
+            "INSERT INTO instalment_penalty (instalment_id, penalty_minor, accrued_micro, through_date) "
+            "SELECT t.instalment_id, t.amount, t.accrued_micro, :d FROM tmp_penalty t WHERE true "
+            "ON CONFLICT (instalment_id) DO UPDATE SET penalty_minor = instalment_penalty.penalty_minor + excluded.penalty_minor, "
+            "accrued_micro = excluded.accrued_micro, through_date = excluded.through_date"
         ),
         {"d": d},
     )

@@ -301,10 +301,22 @@ SUBLEDGER_COLUMNS = {
     "principal_minor": "CASE WHEN i.status IN ('billed', 'paid') THEN i.principal_minor - i.paid_principal_minor ELSE 0 END",
     "interest_minor": "CASE WHEN i.status IN ('billed', 'paid') THEN i.interest_minor - i.paid_interest_minor ELSE 0 END",
     "fee_minor": "CASE WHEN i.status IN ('billed', 'paid') THEN i.fee_minor - i.paid_fee_minor ELSE 0 END",
-    "penalty_minor": "CASE WHEN i.status <> 'written_off' THEN i.penalty_minor - i.paid_penalty_minor ELSE 0 END",
+    # what was paid of the penalty; what was booked of it is kept beside the instalment (BOOKED_PENALTY)
+    "penalty_minor": "CASE WHEN i.status <> 'written_off' THEN -i.paid_penalty_minor ELSE 0 END",
     # a direct lease's VAT on the principal not yet billed, deferred on 2221.05 (credit-positive)
     "deferred_vat_minor": "CASE WHEN i.status = 'scheduled' THEN i.principal_vat_minor ELSE 0 END",
 }
+# the penalty booked on each instalment (instalment_penalty, a row for each instalment that ever accrued
+# one): a reader of instalments `i` joins PENALTY_JOIN and reads PENALTY. The sub-ledger's penalty balance
+# adds up BOOKED_PENALTY from that table's side, so a scan of the book reads only its rows
+PENALTY_JOIN = "LEFT JOIN instalment_penalty ip ON ip.instalment_id = i.instalment_id"
+PENALTY = "COALESCE(ip.penalty_minor, 0)"
+# the same of one instalment row, where a join cannot go (an UPDATE's WHERE): PENALTY_OF.format(row="instalment")
+PENALTY_OF = "COALESCE((SELECT ip.penalty_minor FROM instalment_penalty ip WHERE ip.instalment_id = {row}.instalment_id), 0)"
+BOOKED_PENALTY = "CASE WHEN i.status <> 'written_off' THEN ip.penalty_minor ELSE 0 END"
+# what instalment i still owes of all it was billed (with PENALTY_JOIN)
+OWED = (f"i.principal_minor + i.interest_minor + i.fee_minor + {PENALTY} - i.paid_principal_minor - i.paid_interest_minor "
+        "- i.paid_fee_minor - i.paid_penalty_minor")
 # the balances each contract keeps on itself beside those of its instalments, credit-positive
 CONTRACT_HELD = {"credit_minor": "c.credit_minor", "suspense_minor": "c.suspended_interest_minor + c.suspended_penalty_minor",
                  "deposit_minor": "c.deposit_held_minor"}
@@ -331,10 +343,13 @@ def _balances_sql(scope: str | None) -> str:
     where_i = "" if scope is None else f" WHERE i.contract_id IN ({scope})"
     where_c = "" if scope is None else f" WHERE c.contract_id IN ({scope})"
     sums = ", ".join(f"SUM({expr}) AS {name}" for name, expr in SUBLEDGER_COLUMNS.items())
-    picks = ", ".join(f"COALESCE(s.{name}, 0) AS {name}" for name in SUBLEDGER_COLUMNS)
+    picks = ", ".join(f"COALESCE(s.{name}, 0){' + COALESCE(p.booked, 0)' if name == 'penalty_minor' else ''} AS {name}"
+                      for name in SUBLEDGER_COLUMNS)
     held = ", ".join(f"{expr} AS {name}" for name, expr in CONTRACT_HELD.items())
     return (f"SELECT c.contract_id, {picks}, {held} FROM contract c LEFT JOIN "
-            f"(SELECT i.contract_id, {sums} FROM instalment i{where_i} GROUP BY i.contract_id) s ON s.contract_id = c.contract_id{where_c}")
+            f"(SELECT i.contract_id, {sums} FROM instalment i{where_i} GROUP BY i.contract_id) s ON s.contract_id = c.contract_id "
+            f"LEFT JOIN (SELECT i.contract_id, SUM({BOOKED_PENALTY}) AS booked FROM instalment_penalty ip "
+            f"JOIN instalment i ON i.instalment_id = ip.instalment_id{where_i} GROUP BY i.contract_id) p ON p.contract_id = c.contract_id{where_c}")
 
 
 def balances_of(conn: Connection, contract_id: int) -> dict[str, int]:

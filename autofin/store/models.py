@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint, func, text
+from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint, func, select, text
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column
 
 # SQLite only makes "INTEGER PRIMARY KEY" an alias of the rowid; PostgreSQL gets BIGINT identities.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -37,11 +37,12 @@ class Base(DeclarativeBase):
 # changed, the new version stays on the page and no index is touched (a HOT update); on a full page
 # (fillfactor 100, as a bulk load leaves them) every nightly update writes a version elsewhere and
 # an entry in every index of the table. The tables the night updates row by row keep that room: the
-# penalty accrued (instalment; an update that changes the status, as billing's and most of
-# allocation's, is never HOT: the partial indexes name it), the postings (subledger_balance), the
-# worst DPD of the open cases (collection_case). A 200k A/B: penalties 5 s -> 1.8 s a night.
-# The contract table is not among them: its DPD is in two indexes, so its nightly update is never HOT.
-HOT_UPDATES = {"instalment": 80, "subledger_balance": 70, "collection_case": 80}
+# penalty accrued (instalment_penalty), the postings (subledger_balance), the worst DPD of the open
+# cases (collection_case). A 200k A/B, when the penalty was kept on the instalment: penalties
+# 5 s -> 1.8 s a night. The instalment itself is not among them (since 0022): the night's updates
+# of it change its status (billing, most of allocation's), which its partial indexes name, so they
+# are never HOT. Nor is the contract: its DPD is in two indexes.
+HOT_UPDATES = {"instalment_penalty": 70, "subledger_balance": 70, "collection_case": 80}
 
 
 def pk() -> Mapped[int]:
@@ -452,6 +453,25 @@ class ScheduleHistory(Base):
     created_at: Mapped[datetime] = created_at()
 
 
+class InstalmentPenalty(Base):
+    """The penalty interest (罚息) booked on an instalment, and how far it is accrued; a row for each
+    instalment that has ever accrued one (none: no penalty). Kept beside the instalment, not on it:
+    the penalties step rewrites these every night for every overdue instalment (~220k at 1M), and
+    written in place they dirtied a page of the wide instalment table for each contract past due
+    (4.0-4.7 s a night with the commit, against 0.2 s here: bench/results.md, 2026-12-02 03:00).
+    Readers join it on the instalment (store.ledger.PENALTY_JOIN, PENALTY)."""
+
+    __tablename__ = "instalment_penalty"
+    __table_args__ = ({"postgresql_with": {"fillfactor": HOT_UPDATES["instalment_penalty"]}},)
+    instalment_id: Mapped[int] = mapped_column(BigId, ForeignKey("instalment.instalment_id"), primary_key=True, autoincrement=False)
+    penalty_minor: Mapped[int] = money()
+    # the penalty accrued so far before rounding: Σ basis × daily rate (ppm) × days, in millionths of
+    # the minor unit. penalty_minor is this rounded once (capped), never a sum of nightly roundings
+    accrued_micro: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
+    # the last date penalty interest has been accrued for (the nightly step accrues the days since)
+    through_date: Mapped[date | None] = mapped_column(Date)
+
+
 class Instalment(Base):
     """One scheduled instalment and what has been billed and paid of it.
     status: scheduled (not yet due) | billed (due, something unpaid) | paid | settled (not yet due
@@ -465,8 +485,6 @@ class Instalment(Base):
         Index("ix_instalment_scheduled_due", "due_date", sqlite_where=text("status = 'scheduled'"), postgresql_where=text("status = 'scheduled'")),
         # arrears, penalties and allocation read only billed-and-unpaid instalments
         Index("ix_instalment_billed_contract", "contract_id", sqlite_where=text("status = 'billed'"), postgresql_where=text("status = 'billed'")),
-        # PostgreSQL: room on each page for the nightly updates of rows (see HOT_UPDATES)
-        {"postgresql_with": {"fillfactor": HOT_UPDATES["instalment"]}},
     )
     instalment_id: Mapped[int] = pk()
     contract_id: Mapped[int] = fk("contract.contract_id", index=False)
@@ -480,15 +498,13 @@ class Instalment(Base):
     paid_principal_minor: Mapped[int] = money()
     paid_interest_minor: Mapped[int] = money()
     paid_fee_minor: Mapped[int] = money()
-    penalty_minor: Mapped[int] = money()
-    paid_penalty_minor: Mapped[int] = money()
+    paid_penalty_minor: Mapped[int] = money()  # of the penalty booked on it (InstalmentPenalty)
+    # the penalty booked on it, as the ORM reads it (0 when none ever was): written only by the penalties step, to instalment_penalty
+    penalty_minor: Mapped[int] = column_property(func.coalesce(
+        select(InstalmentPenalty.penalty_minor).where(InstalmentPenalty.instalment_id == instalment_id)
+        .correlate_except(InstalmentPenalty).scalar_subquery(), 0).label("penalty_minor"))
     billed_date: Mapped[date | None] = mapped_column(Date)
     paid_date: Mapped[date | None] = mapped_column(Date)
-    # the last date penalty interest has been accrued for (the nightly step accrues the days since)
-    penalty_through_date: Mapped[date | None] = mapped_column(Date)
-    # the penalty accrued so far before rounding: Σ basis × daily rate (ppm) × days, in millionths of
-    # the minor unit. penalty_minor is this rounded once (capped), never a sum of nightly roundings
-    penalty_accrued_micro: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
 
 
 class Mandate(Base):

@@ -156,7 +156,8 @@ def test_a_week_with_every_post_lease_activity_stays_green(world: World, tmp_pat
                 decide(world, asked["request_id"], role)
             with world.engine.connect() as conn:
                 overdue = conn.execute(text("SELECT c.contract_no FROM contract c JOIN instalment i ON i.contract_id = c.contract_id "
-                                            "WHERE c.status = 'active' AND i.status = 'billed' AND i.penalty_minor - i.paid_penalty_minor >= 100 "
+                                            "JOIN instalment_penalty p ON p.instalment_id = i.instalment_id "
+                                            "WHERE c.status = 'active' AND i.status = 'billed' AND p.penalty_minor - i.paid_penalty_minor >= 100 "
                                             "ORDER BY c.contract_id LIMIT 1")).scalar()
             if overdue is not None:
                 waiver = world.call("POST", f"/contracts/{overdue}/waivers", "finance", 201, json={"penalty": "1.00", "reason": "协商减免"}).json()

@@ -78,8 +78,9 @@ def test_penalties_follow_the_frozen_terms(sqlite_store):
     with sqlite_store.connect() as conn:
         rows = conn.execute(
             text(
-                "SELECT i.principal_minor, i.interest_minor, i.fee_minor, i.due_date, i.penalty_minor, c.penalty_rate_ppm, c.penalty_basis, "
-                "c.grace_days, c.penalty_cap_ppm FROM instalment i JOIN contract c ON c.contract_id = i.contract_id WHERE i.status = 'billed'"
+                "SELECT i.principal_minor, i.interest_minor, i.fee_minor, i.due_date, COALESCE(p.penalty_minor, 0), c.penalty_rate_ppm, "
+                "c.penalty_basis, c.grace_days, c.penalty_cap_ppm FROM instalment i LEFT JOIN instalment_penalty p ON p.instalment_id = i.instalment_id "
+                "JOIN contract c ON c.contract_id = i.contract_id WHERE i.status = 'billed'"
             )
         ).all()
     assert len(rows) > 50
@@ -116,7 +117,7 @@ def test_the_same_seed_gives_the_same_book(tmp_path):
         seeded(engine, contracts=300, seed=seed)
         digests.append(
             scalar(engine, "SELECT SUM(financed_minor * contract_id) + SUM(dpd * 7919) FROM contract")
-            + scalar(engine, "SELECT SUM(penalty_minor * instalment_id) FROM instalment")
+            + scalar(engine, "SELECT SUM(penalty_minor * instalment_id) FROM instalment_penalty")
         )
         engine.dispose()
     assert digests[0] == digests[1] != digests[2]
@@ -130,6 +131,8 @@ def test_seeding_refuses_a_store_that_has_contracts(sqlite_store):
 
 def test_amounts_are_integers_in_the_store(sqlite_store):
     seeded(sqlite_store, contracts=100)
-    assert scalar(sqlite_store, "SELECT COUNT(*) FROM instalment WHERE typeof(principal_minor) <> 'integer' OR typeof(penalty_minor) <> 'integer'") == 0
+    assert scalar(sqlite_store, "SELECT COUNT(*) FROM instalment WHERE typeof(principal_minor) <> 'integer'") == 0
+    assert scalar(sqlite_store, "SELECT COUNT(*) FROM instalment_penalty WHERE typeof(penalty_minor) <> 'integer' "
+                                "OR typeof(accrued_micro) <> 'integer'") == 0
     assert scalar(sqlite_store, "SELECT COUNT(*) FROM journal_line WHERE typeof(debit_minor) <> 'integer'") == 0
     assert isinstance(from_minor(scalar(sqlite_store, "SELECT SUM(financed_minor) FROM contract")), Decimal)

@@ -66,7 +66,8 @@ def digest(home: Path) -> dict:
             "orders": one("SELECT COUNT(*), SUM(amount_minor), SUM(CASE WHEN status = 'settled' THEN 1 ELSE 0 END) FROM debit_order"),
             "receipts": one("SELECT COUNT(*), SUM(amount_minor), SUM(CASE WHEN status = 'applied' THEN 1 ELSE 0 END) FROM receipt"),
             "allocated": one("SELECT COUNT(*), SUM(amount_minor) FROM allocation"),
-            "paid": one("SELECT SUM(paid_principal_minor + paid_interest_minor + paid_fee_minor + paid_penalty_minor), SUM(penalty_minor) FROM instalment"),
+            "paid": one("SELECT SUM(paid_principal_minor + paid_interest_minor + paid_fee_minor + paid_penalty_minor) FROM instalment"),
+            "penalty": one("SELECT COUNT(*), SUM(penalty_minor), SUM(accrued_micro) FROM instalment_penalty"),
             "days": one("SELECT COUNT(*) FROM business_day WHERE status = 'closed'"),
             "files": one("SELECT COUNT(*) FROM bank_file"),
         }

@@ -194,8 +194,9 @@ def test_a_debit_collected_on_the_due_date_pays_on_time(store, tmp_path):
     ctx = context(tmp_path)
     run_days(store, ctx, AS_OF + timedelta(days=1), D1)  # the Monday's debits answered by the banks
     tuesday, wednesday = D1 + timedelta(days=1), D1 + timedelta(days=2)
-    on_time = ("SELECT i.instalment_id, o.status, i.penalty_minor, i.penalty_through_date, i.principal_minor, c.penalty_rate_ppm, "
-               "i.contract_id FROM instalment i JOIN contract c ON c.contract_id = i.contract_id "
+    on_time = ("SELECT i.instalment_id, o.status, COALESCE(p.penalty_minor, 0), p.through_date, i.principal_minor, c.penalty_rate_ppm, "
+               "i.contract_id FROM instalment i LEFT JOIN instalment_penalty p ON p.instalment_id = i.instalment_id "
+               "JOIN contract c ON c.contract_id = i.contract_id "
                "JOIN debit_order o ON o.contract_id = i.contract_id AND o.business_date = i.due_date "
                "WHERE i.due_date = :d AND c.grace_days = 0 AND c.penalty_basis = 'overdue_principal' "
                "AND NOT EXISTS (SELECT 1 FROM instalment e WHERE e.contract_id = i.contract_id AND e.due_date < i.due_date AND e.status = 'billed')")

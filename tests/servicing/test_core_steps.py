@@ -56,8 +56,9 @@ def test_vat_split_by_hand(sqlite_store, ctx):
 
 def test_days_run_in_order_and_penalties_accrue_per_the_terms(store, ctx):
     seed(store, contracts=600)
-    before = {r[0]: r[1:] for r in q(store, "SELECT instalment_id, penalty_minor, due_date, penalty_through_date, penalty_accrued_micro "
-                                            "FROM instalment WHERE status = 'billed'")}
+    before = {r[0]: r[1:] for r in q(store, "SELECT i.instalment_id, COALESCE(p.penalty_minor, 0), i.due_date, p.through_date, "
+                                            "COALESCE(p.accrued_micro, 0) FROM instalment i "
+                                            "LEFT JOIN instalment_penalty p ON p.instalment_id = i.instalment_id WHERE i.status = 'billed'")}
     for d in (D1, D1 + timedelta(days=1)):
         for name in ("business_day", "billing", "delinquency", "penalties"):
             run_step(store, name, d, ctx)
@@ -65,8 +66,9 @@ def test_days_run_in_order_and_penalties_accrue_per_the_terms(store, ctx):
         with store.begin() as conn:  # close by hand: the bank steps are not part of this test
             conn.execute(text("UPDATE business_day SET status = 'closed' WHERE business_date = :d"), {"d": d})
     d = D1 + timedelta(days=1)
-    rows = q(store, "SELECT i.instalment_id, i.penalty_minor, i.principal_minor, i.interest_minor, i.fee_minor, i.due_date, "
+    rows = q(store, "SELECT i.instalment_id, COALESCE(p.penalty_minor, 0), i.principal_minor, i.interest_minor, i.fee_minor, i.due_date, "
                     "c.penalty_rate_ppm, c.penalty_basis, c.grace_days, c.penalty_cap_ppm FROM instalment i "
+                    "LEFT JOIN instalment_penalty p ON p.instalment_id = i.instalment_id "
                     "JOIN contract c ON c.contract_id = i.contract_id WHERE i.status = 'billed' AND i.due_date < :d", d=d)
     checked = 0
     for iid, penalty, p, i, f, due, rate, basis, grace, cap in rows:
@@ -102,9 +104,9 @@ def test_delinquency_opens_and_closes_collection_cases(sqlite_store, ctx):
     assert result.counts["contracts_past_due"] == past_due > result.counts["cases_opened"] == past_grace > 0
     run_step(sqlite_store, "penalties", D1, ctx)
     # pay one delinquent contract in full, and 1,000.00 more: its case closes the next day
-    cid, owed = q(sqlite_store, "SELECT i.contract_id, SUM(i.principal_minor + i.interest_minor + i.fee_minor + i.penalty_minor - "
+    cid, owed = q(sqlite_store, "SELECT i.contract_id, SUM(i.principal_minor + i.interest_minor + i.fee_minor + COALESCE(p.penalty_minor, 0) - "
                                 "i.paid_principal_minor - i.paid_interest_minor - i.paid_fee_minor - i.paid_penalty_minor) "
-                                "FROM instalment i JOIN contract c ON c.contract_id = i.contract_id WHERE c.dpd > 30 AND i.status = 'billed' "
+                                "FROM instalment i LEFT JOIN instalment_penalty p ON p.instalment_id = i.instalment_id JOIN contract c ON c.contract_id = i.contract_id WHERE c.dpd > 30 AND i.status = 'billed' "
                                 "GROUP BY i.contract_id ORDER BY i.contract_id LIMIT 1")[0]
     credit_before = q(sqlite_store, "SELECT credit_minor FROM contract WHERE contract_id = :c", c=cid)[0][0]
     with sqlite_store.begin() as conn:
@@ -133,9 +135,11 @@ def test_allocation_equals_the_reference_waterfall(store, ctx):
     for n, (cid,) in enumerate(contracts):
         order = q(store, "SELECT allocation_order FROM contract WHERE contract_id = :c", c=cid)[0][0].split(",")
         open_rows = [OpenInstalment(r[0], r[1], r[2] if isinstance(r[2], date) else date.fromisoformat(r[2]), *r[3:])
-                     for r in q(store, "SELECT instalment_id, seq, due_date, penalty_minor - paid_penalty_minor, fee_minor - paid_fee_minor, "
-                                       "interest_minor - paid_interest_minor, principal_minor - paid_principal_minor FROM instalment "
-                                       "WHERE contract_id = :c AND status = 'billed'", c=cid)]
+                     for r in q(store, "SELECT i.instalment_id, i.seq, i.due_date, COALESCE(p.penalty_minor, 0) - i.paid_penalty_minor, "
+                                       "i.fee_minor - i.paid_fee_minor, i.interest_minor - i.paid_interest_minor, "
+                                       "i.principal_minor - i.paid_principal_minor FROM instalment i "
+                                       "LEFT JOIN instalment_penalty p ON p.instalment_id = i.instalment_id "
+                                       "WHERE i.contract_id = :c AND i.status = 'billed'", c=cid)]
         owed = sum(o.penalty + o.fee + o.interest + o.principal for o in open_rows)
         billed_ids.extend(o.instalment_id for o in open_rows)
         amounts = [max(1, owed * (n % 5 + 1) // 4 - 777)] + ([owed // 3 + 1] if n % 3 == 0 else [])
@@ -167,9 +171,11 @@ def test_allocation_equals_the_reference_waterfall(store, ctx):
     for cid, lines in expected.items():
         assert [sorted(v, key=str) for v in got[cid].values()] == [sorted(v, key=str) for v in lines], cid
     # of the instalments billed before, one paid in full is paid as of tonight, one with anything open stays billed
-    states = q(store, "SELECT status, paid_date, principal_minor + interest_minor + fee_minor + penalty_minor - paid_principal_minor "
-                      "- paid_interest_minor - paid_fee_minor - paid_penalty_minor, paid_principal_minor + paid_interest_minor "
-                      f"+ paid_fee_minor + paid_penalty_minor FROM instalment WHERE instalment_id IN ({', '.join(map(str, billed_ids))})")
+    states = q(store, "SELECT i.status, i.paid_date, i.principal_minor + i.interest_minor + i.fee_minor + COALESCE(p.penalty_minor, 0) "
+                      "- i.paid_principal_minor - i.paid_interest_minor - i.paid_fee_minor - i.paid_penalty_minor, i.paid_principal_minor "
+                      "+ i.paid_interest_minor + i.paid_fee_minor + i.paid_penalty_minor FROM instalment i "
+                      "LEFT JOIN instalment_penalty p ON p.instalment_id = i.instalment_id "
+                      f"WHERE i.instalment_id IN ({', '.join(map(str, billed_ids))})")
     assert len(states) == len(billed_ids)
     paid = [(str(day), left) for status, day, left, _ in states if status == "paid"]
     assert paid and all(p == (str(D1), 0) for p in paid)
@@ -206,8 +212,9 @@ def test_penalties_equal_their_formula_after_many_nights_and_a_catch_up(store, c
     for n in range(1, 21):
         run_day(store, AS_OF + timedelta(days=n), ctx)
     catch_up(store, last, ctx)
-    rows = q(store, "SELECT i.instalment_id, i.penalty_minor, i.principal_minor, i.interest_minor, i.fee_minor, i.due_date, "
+    rows = q(store, "SELECT i.instalment_id, COALESCE(p.penalty_minor, 0), i.principal_minor, i.interest_minor, i.fee_minor, i.due_date, "
                     "c.penalty_rate_ppm, c.penalty_basis, c.grace_days, c.penalty_cap_ppm FROM instalment i "
+                    "LEFT JOIN instalment_penalty p ON p.instalment_id = i.instalment_id "
                     "JOIN contract c ON c.contract_id = i.contract_id WHERE i.status = 'billed' AND i.paid_principal_minor = 0 "
                     "AND i.paid_interest_minor = 0 AND i.paid_fee_minor = 0 AND i.due_date < :d", d=last)
     wrong = []

@@ -22,8 +22,9 @@ DIGEST = {
     "events": "SELECT event_type, COUNT(*), SUM(principal_minor), SUM(interest_minor), SUM(fee_minor), SUM(penalty_minor), "
               "SUM(vat_minor), SUM(credit_minor) FROM money_event GROUP BY event_type ORDER BY event_type",
     "ledger": "SELECT account_code, SUM(debit_minor), SUM(credit_minor), COUNT(*) FROM journal_line GROUP BY account_code ORDER BY account_code",
-    "instalments": "SELECT status, COUNT(*), SUM(paid_principal_minor + paid_interest_minor + paid_fee_minor + paid_penalty_minor), "
-                   "SUM(penalty_minor) FROM instalment GROUP BY status ORDER BY status",
+    "instalments": "SELECT i.status, COUNT(*), SUM(i.paid_principal_minor + i.paid_interest_minor + i.paid_fee_minor + i.paid_penalty_minor), "
+                   "SUM(COALESCE(p.penalty_minor, 0)), SUM(COALESCE(p.accrued_micro, 0)) FROM instalment i "
+                   "LEFT JOIN instalment_penalty p ON p.instalment_id = i.instalment_id GROUP BY i.status ORDER BY i.status",
     "contracts": "SELECT status, bucket, COUNT(*), SUM(dpd), SUM(credit_minor) FROM contract GROUP BY status, bucket ORDER BY status, bucket",
     "orders": "SELECT status, COUNT(*), SUM(amount_minor) FROM debit_order GROUP BY status ORDER BY status",
     "receipts": "SELECT status, COUNT(*), SUM(amount_minor) FROM receipt GROUP BY status ORDER BY status",

@@ -12,7 +12,7 @@ def test_migrations_build_exactly_the_models(store):
     with store.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
     assert diff == []
-    assert current_revision(store) == head_revision() == "0021"
+    assert current_revision(store) == head_revision() == "0022"
     assert set(inspect(store).get_table_names()) >= set(Base.metadata.tables)
 
 
@@ -77,7 +77,7 @@ def test_upgrading_a_store_with_a_book_in_it(tmp_path):
     # suspense a contract holds, 0012, and the VAT deferred on a direct lease's principal, 0015, are
     # not there yet: nothing holds any)
     running = [Base.metadata.tables[name] for name in ("ledger_total", "subledger_balance", "subledger_dirty", "summary_batch",
-                                                         "provision_exposure")]
+                                                         "provision_exposure", "instalment_penalty")]
     Base.metadata.create_all(engine, tables=running)
     # so do a voucher's batch and number of events (0016), which the migration fills from the events
     with engine.begin() as conn:
@@ -92,7 +92,10 @@ def test_upgrading_a_store_with_a_book_in_it(tmp_path):
         book.insert_rows = original
         ledger.CONTRACT_HELD.update(held)
         ledger.SUBLEDGER_COLUMNS.update(columns)
-    with engine.connect() as conn:
+    with engine.begin() as conn:
+        # the penalty booked stood on the instalment until 0022 (seeded beside it, as the ledger core reads it today)
+        conn.execute(text("UPDATE instalment SET penalty_minor = p.penalty_minor, penalty_through_date = p.through_date "
+                          "FROM instalment_penalty p WHERE p.instalment_id = instalment.instalment_id"))
         penalties = dict(conn.execute(text("SELECT instalment_id, penalty_minor FROM instalment WHERE penalty_minor > 0")).all())
         kept = {name: sorted(conn.execute(text(query)).all()) for name, query in RUNNING_TOTALS.items()}
     Base.metadata.drop_all(engine, tables=running)
@@ -104,9 +107,10 @@ def test_upgrading_a_store_with_a_book_in_it(tmp_path):
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(Contract)).scalar_one() == 30
         assert [r[2] for r in conn.execute(text("PRAGMA foreign_key_list(customer)"))] == ["partner"]
-        # 0009: the exact accrual starts from what was booked
-        assert penalties and dict(conn.execute(text("SELECT instalment_id, penalty_accrued_micro / 1000000 FROM instalment "
+        # 0009: the exact accrual starts from what was booked; 0022 moves both beside the instalment
+        assert penalties and dict(conn.execute(text("SELECT instalment_id, accrued_micro / 1000000 FROM instalment_penalty "
                                                     "WHERE penalty_minor > 0")).all()) == penalties
+        assert dict(conn.execute(text("SELECT instalment_id, penalty_minor FROM instalment_penalty WHERE penalty_minor > 0")).all()) == penalties
         # 0011: the running totals, as the ledger core keeps them
         assert len(kept["ledger_total"]) > 5 and len(kept["subledger_balance"]) == 30
         assert {name: sorted(conn.execute(text(query)).all()) for name, query in RUNNING_TOTALS.items()} == kept
@@ -157,14 +161,17 @@ def test_a_contract_has_one_active_mandate(tmp_path):
     never repaired; once it is put right, the store itself refuses a second active mandate."""
     from datetime import date
 
+    from alembic import command
     from sqlalchemy.exc import IntegrityError
 
     from autofin.store.engine import make_engine
+    from autofin.store.migrate import alembic_config
     from tests.support.books import seed_store
 
     engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
-    upgrade(engine, "0017")
-    seed_store(engine, contracts=5, as_of=date(2026, 11, 2))
+    upgrade(engine)
+    seed_store(engine, contracts=5, as_of=date(2026, 11, 2))  # today's seeder writes today's tables: seed, then go back
+    command.downgrade(alembic_config(engine), "0017")
     second = ("INSERT INTO mandate (contract_id, mandate_ref, bank_code, debtor_name, debtor_account, signed_date, status, created_at) "
               "SELECT contract_id, mandate_ref || :suffix, bank_code, debtor_name, debtor_account, signed_date, 'active', created_at "
               "FROM mandate WHERE mandate_id = (SELECT MIN(mandate_id) FROM mandate)")
@@ -214,8 +221,39 @@ def test_decisions_take_their_applications_dealer(tmp_path, monkeypatch):
                           "FROM application LIMIT 1"))
 
 
+def test_the_penalty_booked_moves_beside_the_instalment_and_back(tmp_path):
+    """0022 moves each instalment's booked penalty, exact accrual and date accrued through to
+    instalment_penalty (a row only where one was ever accrued), and its downgrade puts them back."""
+    from datetime import date
+
+    from alembic import command
+
+    from autofin.store.engine import make_engine
+    from autofin.store.migrate import alembic_config
+    from tests.support.books import seed_store
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    upgrade(engine)
+    seed_store(engine, contracts=120, as_of=date(2026, 11, 2))
+    booked = "SELECT instalment_id, penalty_minor, accrued_micro, through_date FROM instalment_penalty ORDER BY instalment_id"
+    with engine.connect() as conn:
+        before = conn.execute(text(booked)).all()
+    assert len(before) > 10 and all(p > 0 for _, p, _, _ in before)
+    command.downgrade(alembic_config(engine), "0021")
+    assert not inspect(engine).has_table("instalment_penalty")
+    with engine.connect() as conn:
+        on_row = conn.execute(text("SELECT instalment_id, penalty_minor, penalty_accrued_micro, penalty_through_date FROM instalment "
+                                   "WHERE penalty_through_date IS NOT NULL ORDER BY instalment_id")).all()
+        assert conn.execute(text("SELECT COUNT(*) FROM instalment WHERE penalty_through_date IS NULL AND penalty_minor <> 0")).scalar_one() == 0
+    assert on_row == before
+    upgrade(engine)
+    assert {"penalty_minor", "penalty_accrued_micro", "penalty_through_date"}.isdisjoint(c["name"] for c in inspect(engine).get_columns("instalment"))
+    with engine.connect() as conn:
+        assert conn.execute(text(booked)).all() == before
+
+
 def test_postgresql_leaves_room_for_the_nightly_updates(pg_store):
-    """The tables the night updates row by row keep room on their pages (0020), as the models say."""
+    """The tables the night updates row by row keep room on their pages (0020, 0022), as the models say."""
     from autofin.store.models import HOT_UPDATES
 
     with pg_store.connect() as conn:
