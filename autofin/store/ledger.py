@@ -346,10 +346,14 @@ def _balances_sql(scope: str | None) -> str:
     picks = ", ".join(f"COALESCE(s.{name}, 0){' + COALESCE(p.booked, 0)' if name == 'penalty_minor' else ''} AS {name}"
                       for name in SUBLEDGER_COLUMNS)
     held = ", ".join(f"{expr} AS {name}" for name, expr in CONTRACT_HELD.items())
+    # the penalties booked: of the contracts in scope, from their instalments; of the whole book, from the
+    # narrow table's rows (CROSS JOIN keeps SQLite there: by the instalments' index it probed it for each of them)
+    booked = ("instalment_penalty ip CROSS JOIN instalment i WHERE i.instalment_id = ip.instalment_id" if scope is None
+              else f"instalment i JOIN instalment_penalty ip ON ip.instalment_id = i.instalment_id{where_i}")
     return (f"SELECT c.contract_id, {picks}, {held} FROM contract c LEFT JOIN "
             f"(SELECT i.contract_id, {sums} FROM instalment i{where_i} GROUP BY i.contract_id) s ON s.contract_id = c.contract_id "
-            f"LEFT JOIN (SELECT i.contract_id, SUM({BOOKED_PENALTY}) AS booked FROM instalment_penalty ip "
-            f"JOIN instalment i ON i.instalment_id = ip.instalment_id{where_i} GROUP BY i.contract_id) p ON p.contract_id = c.contract_id{where_c}")
+            f"LEFT JOIN (SELECT i.contract_id, SUM({BOOKED_PENALTY}) AS booked FROM {booked} GROUP BY i.contract_id) p "
+            f"ON p.contract_id = c.contract_id{where_c}")
 
 
 def balances_of(conn: Connection, contract_id: int) -> dict[str, int]:

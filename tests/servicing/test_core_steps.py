@@ -106,7 +106,8 @@ def test_delinquency_opens_and_closes_collection_cases(sqlite_store, ctx):
     # pay one delinquent contract in full, and 1,000.00 more: its case closes the next day
     cid, owed = q(sqlite_store, "SELECT i.contract_id, SUM(i.principal_minor + i.interest_minor + i.fee_minor + COALESCE(p.penalty_minor, 0) - "
                                 "i.paid_principal_minor - i.paid_interest_minor - i.paid_fee_minor - i.paid_penalty_minor) "
-                                "FROM instalment i LEFT JOIN instalment_penalty p ON p.instalment_id = i.instalment_id JOIN contract c ON c.contract_id = i.contract_id WHERE c.dpd > 30 AND i.status = 'billed' "
+                                "FROM instalment i LEFT JOIN instalment_penalty p ON p.instalment_id = i.instalment_id "
+                                "JOIN contract c ON c.contract_id = i.contract_id WHERE c.dpd > 30 AND i.status = 'billed' "
                                 "GROUP BY i.contract_id ORDER BY i.contract_id LIMIT 1")[0]
     credit_before = q(sqlite_store, "SELECT credit_minor FROM contract WHERE contract_id = :c", c=cid)[0][0]
     with sqlite_store.begin() as conn:
