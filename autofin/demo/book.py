@@ -33,7 +33,20 @@ from autofin.reference import calendar, vehicle_models, voucher_templates
 from autofin.store.bulk import insert_rows, sync_sequences
 from autofin.store.engine import is_sqlite
 from autofin.store.ledger import post_batch, rebuild_subledger, refresh_exposure
-from autofin.store.models import BusinessDay, Contract, Customer, Instalment, InstalmentPenalty, Mandate, MoneyEvent, Partner, StepRun, SubledgerDirty, Vehicle
+from autofin.store.models import (
+    BusinessDay,
+    Contract,
+    ContractDpd,
+    Customer,
+    Instalment,
+    InstalmentPenalty,
+    Mandate,
+    MoneyEvent,
+    Partner,
+    StepRun,
+    SubledgerDirty,
+    Vehicle,
+)
 from autofin.store.products import current_versions
 
 CHUNK = 25_000
@@ -306,7 +319,7 @@ def _seed_chunk(conn, rng, ids, as_of, products, models, n_partners, templates, 
             None if t.penalty.cap_pct is None else rate_to_ppm(t.penalty.cap_pct), t.penalty.grace_days, rate_to_ppm(t.vat_rate),
             ",".join(t.allocation_order), t.roll_due_dates,
             json.dumps({"migrated": True, "product": t.code, "fees": fees, "down_payment_bp": int(down_bp[k])}, ensure_ascii=False),
-            start_str[k], maturity_str[k], start_str[k], maturity_str[k] if paid_off[k] else None, int(credit[k]), int(dpd[k]), True,
+            start_str[k], maturity_str[k], start_str[k], maturity_str[k] if paid_off[k] else None, int(credit[k]), True,
         ))
         if has_mandate[k]:
             mandates.append((cid, cid, f"MDT{cid:010d}", str(bank[k]), customers[-1][2], f"62{account[k]:016d}"[:19], start_str[k],
@@ -314,14 +327,15 @@ def _seed_chunk(conn, rng, ids, as_of, products, models, n_partners, templates, 
     insert_rows(conn, Customer.__table__, ["customer_id", "kind", "name", "id_type", "id_number", "mobile", "birth_date", "city"], customers)
     insert_rows(conn, Vehicle.__table__, ["vehicle_id", "vin", "model_code", "brand", "model_name", "condition", "price_minor",
                                           "inventory_status", "partner_id", "branch"], vehicles)
-    buckets = bucket_of(dpd)
-    contracts_rows = [(*row[:-2], row[-2], str(buckets[k]), row[-1]) for k, row in enumerate(contracts_rows)]
     insert_rows(conn, Contract.__table__, [
         "contract_id", "contract_no", "partner_id", "customer_id", "vehicle_id", "product_version_id", "business_type", "method",
         "status", "price_minor", "down_payment_minor", "deposit_minor", "financed_minor", "balloon_minor", "term_months",
         "annual_rate_ppm", "penalty_rate_ppm", "penalty_basis", "penalty_cap_ppm", "grace_days", "vat_rate_ppm", "allocation_order",
-        "is_roll_due_dates", "terms", "start_date", "maturity_date", "activated_date", "closed_date", "credit_minor", "dpd", "bucket",
+        "is_roll_due_dates", "terms", "start_date", "maturity_date", "activated_date", "closed_date", "credit_minor",
         "is_migrated"], contracts_rows)
+    buckets = bucket_of(dpd)
+    insert_rows(conn, ContractDpd.__table__, ["contract_id", "dpd", "bucket"],
+                [(row[0], int(dpd[k]), str(buckets[k])) for k, row in enumerate(contracts_rows) if dpd[k] > 0])
     insert_rows(conn, Mandate.__table__, ["mandate_id", "contract_id", "mandate_ref", "bank_code", "debtor_name", "debtor_account",
                                           "signed_date", "status"], mandates)
 

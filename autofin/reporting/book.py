@@ -13,7 +13,7 @@ from autofin.domain.errors import DomainError
 from autofin.domain.ledger import TrialBalanceRow
 from autofin.domain.money import from_minor
 from autofin.reference import chart_of_accounts
-from autofin.store.ledger import ControlAccountTie, subledger_vs_ledger, trial_balance_as_of
+from autofin.store.ledger import BUCKET, DPD_JOIN, ControlAccountTie, subledger_vs_ledger, trial_balance_as_of
 
 BUCKET_ORDER = ("current", "M1", "M2", "M3", "M4+")
 
@@ -92,11 +92,11 @@ def book_summary(conn: Connection, as_of: date) -> BookSummary:
     ).all()
     by_bucket = conn.execute(
         text(
-            "SELECT c.bucket, COUNT(DISTINCT c.contract_id), "
+            f"SELECT {BUCKET}, COUNT(DISTINCT c.contract_id), "
             "COALESCE(SUM(CASE WHEN i.status = 'scheduled' THEN i.principal_minor ELSE i.principal_minor - i.paid_principal_minor END), 0), "
             "COALESCE(SUM(CASE WHEN i.status = 'billed' THEN i.principal_minor + i.interest_minor + i.fee_minor "
             "- i.paid_principal_minor - i.paid_interest_minor - i.paid_fee_minor ELSE 0 END), 0) "
-            "FROM contract c JOIN instalment i ON i.contract_id = c.contract_id WHERE c.status = 'active' GROUP BY c.bucket"
+            f"FROM contract c JOIN instalment i ON i.contract_id = c.contract_id {DPD_JOIN} WHERE c.status = 'active' GROUP BY cd.bucket"
         )
     ).all()
     order = {b: k for k, b in enumerate(BUCKET_ORDER)}

@@ -19,10 +19,10 @@ from sqlalchemy import Connection, text
 
 from autofin.servicing.context import StepContext
 from autofin.servicing.shards import parse as parse_shard
-from autofin.store.ledger import post_batch
+from autofin.store.ledger import DPD, DPD_JOIN, post_batch
 
 # the event type of a contract's money event that is income unless the contract is past its non-accrual threshold
-NON_ACCRUAL_OR = "CASE WHEN c.dpd > c.non_accrual_dpd THEN 'billing_non_accrual' ELSE "
+NON_ACCRUAL_OR = f"CASE WHEN {DPD} > c.non_accrual_dpd THEN 'billing_non_accrual' ELSE "
 VAT_SQL = "i.interest_minor - (2 * i.interest_minor * 1000000 + (1000000 + c.vat_rate_ppm)) / (2 * (1000000 + c.vat_rate_ppm))"
 
 
@@ -37,7 +37,7 @@ def bill_instalments(conn: Connection, d: date, ctx: StepContext) -> dict[str, A
             f"SELECT {NON_ACCRUAL_OR}'billing' END, 'billing:' || i.instalment_id, i.contract_id, :d, c.currency, i.principal_minor, i.interest_minor, "
             f"i.fee_minor, {VAT_SQL}, i.principal_vat_minor, :batch "
             # CROSS JOIN keeps SQLite on the instalments due (partial index) instead of probing every active contract
-            "FROM instalment i CROSS JOIN contract c "
+            f"FROM instalment i CROSS JOIN contract c {DPD_JOIN} "
             "WHERE i.status = 'scheduled' AND i.due_date <= :d AND c.contract_id = i.contract_id AND c.status = 'active'"
             + shard.where("i.contract_id")
         ),

@@ -66,30 +66,37 @@ def no_negative_balances(conn: Connection, scope: str | None = None) -> list[str
 
 
 def dpd_consistent(conn: Connection, d: date) -> list[str]:
-    """Contract DPD equals the age of its oldest unpaid billed instalment (as of the last delinquency run, D).
-    A written-off contract keeps the DPD it was written off at, with nothing left billed."""
+    """Contract DPD equals the age of its oldest unpaid billed instalment (as of the last delinquency
+    run, D), and its bucket is the one of its DPD. A written-off contract keeps the DPD it was
+    written off at, with nothing left billed."""
+    from autofin.servicing.delinquency import BUCKET_SQL
     from autofin.servicing.sql import days_between
 
     dpd = days_between(conn, ":d", "MIN(i.due_date)")
     bad = conn.execute(
         text(
             f"SELECT COUNT(*) FROM (SELECT i.contract_id, {dpd} AS dpd FROM instalment i WHERE i.status = 'billed' AND i.due_date < :d "
-            "GROUP BY i.contract_id) t JOIN contract c ON c.contract_id = t.contract_id WHERE c.dpd <> t.dpd"
+            "GROUP BY i.contract_id) t LEFT JOIN contract_dpd cd ON cd.contract_id = t.contract_id WHERE COALESCE(cd.dpd, 0) <> t.dpd"
         ),
         {"d": d},
     ).scalar_one()
     stale = conn.execute(
         text(
-            "SELECT COUNT(*) FROM contract c WHERE c.dpd > 0 AND c.status <> 'written_off' AND NOT EXISTS (SELECT 1 FROM instalment i "
-            "WHERE i.contract_id = c.contract_id AND i.status = 'billed' AND i.due_date < :d)"
+            "SELECT COUNT(*) FROM contract_dpd cd JOIN contract c ON c.contract_id = cd.contract_id WHERE c.status <> 'written_off' "
+            "AND NOT EXISTS (SELECT 1 FROM instalment i WHERE i.contract_id = cd.contract_id AND i.status = 'billed' AND i.due_date < :d)"
         ),
         {"d": d},
+    ).scalar_one()
+    misfiled = conn.execute(
+        text(f"SELECT COUNT(*) FROM contract_dpd cd WHERE cd.dpd <= 0 OR cd.bucket <> ({BUCKET_SQL.format(dpd='cd.dpd')})")
     ).scalar_one()
     out = []
     if bad:
         out.append(f"{bad} contracts whose DPD differs from their oldest unpaid instalment")
     if stale:
         out.append(f"{stale} contracts past due with nothing unpaid")
+    if misfiled:
+        out.append(f"{misfiled} contracts whose bucket is not the one of their DPD")
     return out
 
 

@@ -17,7 +17,7 @@ from autofin.reference import chart_of_accounts
 from autofin.servicing.checks import nightly_checks
 from autofin.servicing.context import CheckFailedError, StepContext
 from autofin.servicing.sql import analyze, zero_pad
-from autofin.store.ledger import post_batch, write_summary_vouchers
+from autofin.store.ledger import BUCKET, DPD, DPD_JOIN, post_batch, write_summary_vouchers
 from autofin.store.models import BusinessDay, VoucherExport
 
 
@@ -171,9 +171,9 @@ def _month_end_snapshot(conn: Connection, d: date) -> int:
     return conn.execute(
         text(
             "INSERT INTO bucket_snapshot (snapshot_date, contract_id, bucket, dpd, principal_outstanding_minor) "
-            "SELECT :d, c.contract_id, c.bucket, c.dpd, COALESCE(SUM(i.principal_minor - i.paid_principal_minor), 0) "
-            "FROM contract c JOIN instalment i ON i.contract_id = c.contract_id AND i.status <> 'paid' "
-            "WHERE c.status = 'active' GROUP BY c.contract_id, c.bucket, c.dpd"
+            f"SELECT :d, c.contract_id, {BUCKET}, {DPD}, COALESCE(SUM(i.principal_minor - i.paid_principal_minor), 0) "
+            f"FROM contract c JOIN instalment i ON i.contract_id = c.contract_id AND i.status <> 'paid' {DPD_JOIN} "
+            "WHERE c.status = 'active' GROUP BY c.contract_id, cd.bucket, cd.dpd"
         ),
         {"d": d},
     ).rowcount

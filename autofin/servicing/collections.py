@@ -33,7 +33,7 @@ from autofin.reference import collection_setup
 from autofin.servicing.context import StepContext
 from autofin.servicing.sql import analyze, least
 from autofin.store.engine import as_date
-from autofin.store.ledger import OWED, PENALTY_JOIN, post_batch, refresh_exposure
+from autofin.store.ledger import BUCKET, DPD_JOIN, OWED, PENALTY_JOIN, post_batch, refresh_exposure
 
 ALLOWANCE_ACCOUNT = "1231"
 # what contract c owes on its billed instalments: principal, interest, fees and penalty unpaid
@@ -138,11 +138,11 @@ def _reminders(conn: Connection, d: date, ctx: StepContext, setup: CollectionSet
         else:
             found = conn.execute(
                 text(
-                    "SELECT c.contract_id, c.contract_no, c.currency, c.dpd, cu.mobile, cu.name, :ref AS ref_date, "
+                    "SELECT c.contract_id, c.contract_no, c.currency, cd.dpd, cu.mobile, cu.name, :ref AS ref_date, "
                     f"{ARREARS} AS arrears "
-                    "FROM contract c JOIN customer cu ON cu.customer_id = c.customer_id "
-                    # dpd > 0 as well: the past-due contracts' index, not a scan of the book per rule
-                    "WHERE c.status = 'active' AND c.dpd > 0 AND c.dpd = :days AND NOT EXISTS (SELECT 1 FROM notification n "
+                    # from the contracts past due (contract_dpd), not a scan of the book per rule
+                    "FROM contract_dpd cd JOIN contract c ON c.contract_id = cd.contract_id JOIN customer cu ON cu.customer_id = c.customer_id "
+                    "WHERE c.status = 'active' AND cd.dpd = :days AND NOT EXISTS (SELECT 1 FROM notification n "
                     "WHERE n.rule_code = :rule AND n.contract_id = c.contract_id AND n.ref_date = :ref)"
                 ),
                 {"days": rule.days, "rule": rule.code, "ref": d - timedelta(days=rule.days)},
@@ -218,8 +218,8 @@ def assign_by_rules(conn: Connection, d: date, setup: CollectionSetup, now: date
     conn.execute(
         text(
             "INSERT INTO tmp_case_facts (collection_case_id, bucket, region, partner_code, arrears) "
-            f"SELECT k.collection_case_id, c.bucket, p.region, p.partner_code, {ARREARS} "
-            "FROM collection_case k JOIN contract c ON c.contract_id = k.contract_id "
+            f"SELECT k.collection_case_id, {BUCKET}, p.region, p.partner_code, {ARREARS} "
+            f"FROM collection_case k JOIN contract c ON c.contract_id = k.contract_id {DPD_JOIN} "
             f"JOIN partner p ON p.partner_id = c.partner_id WHERE k.status = 'open' AND {which}"
         ).bindparams(*([bindparam("ids", expanding=True)] if case_ids is not None else [])),
         params,
@@ -286,7 +286,8 @@ def _release_suspense(conn: Connection, d: date, batch: str) -> dict[str, Any]:
             "INSERT INTO money_event (event_type, event_key, contract_id, business_date, currency, interest_minor, penalty_minor, batch_id) "
             "SELECT 'suspense_release', 'suspense_release:' || :day || ':' || c.contract_id, c.contract_id, :d, c.currency, "
             "c.suspended_interest_minor, c.suspended_penalty_minor, :batch FROM contract c "
-            "WHERE c.suspended_interest_minor + c.suspended_penalty_minor > 0 AND (c.dpd = 0 OR c.status IN ('paid_off', 'settled_early'))"
+            "WHERE c.suspended_interest_minor + c.suspended_penalty_minor > 0 AND (c.status IN ('paid_off', 'settled_early') "
+            "OR NOT EXISTS (SELECT 1 FROM contract_dpd cd WHERE cd.contract_id = c.contract_id))"
         ),
         {"d": d, "day": d.isoformat(), "batch": batch},
     ).rowcount

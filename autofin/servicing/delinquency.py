@@ -6,7 +6,8 @@ the bank's answer (the banks answer the next morning, after this step; a paid de
 contract current that night, a failed one lets the case open the next), and closes when the
 contract is current.
 Buckets: current (0), M1 1–30, M2 31–60, M3 61–90, M4+ over 90. Reads the billed-and-unpaid
-instalments (partial index) and the contracts that were past due yesterday, nothing else.
+instalments (partial index) and the contracts that were past due yesterday (contract_dpd, which
+holds a row for each contract past due), nothing else.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ BUCKET_SQL = "CASE WHEN {dpd} <= 0 THEN 'current' WHEN {dpd} <= 30 THEN 'M1' WHE
 
 
 def refresh_dpd(conn: Connection, d: date, scope: str | None = None, shard: Shard = WHOLE) -> tuple[int, int]:
-    """Recompute DPD and bucket as of D, for every contract (of the shard) or for those in `scope`
-    (a SELECT of contract ids). Leaves tmp_dpd holding the past-due contracts in scope. Returns (changed, cured)."""
+    """Recompute DPD and bucket (contract_dpd) as of D, for every contract (of the shard) or for
+    those in `scope` (a SELECT of contract ids). Leaves tmp_dpd holding the past-due contracts in
+    scope. Returns (bucket changes, cured)."""
     where_scope = ("" if scope is None else f" AND i.contract_id IN ({scope})") + shard.where("i.contract_id")
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_dpd (contract_id BIGINT PRIMARY KEY, dpd INTEGER)"))
     conn.execute(text("DELETE FROM tmp_dpd"))
@@ -39,26 +41,27 @@ def refresh_dpd(conn: Connection, d: date, scope: str | None = None, shard: Shar
         {"d": d},
     )
     analyze(conn, "tmp_dpd")
-    # contracts past due before and fully paid since become current
+    # contracts past due before and fully paid since become current: their row goes
     cured = conn.execute(
         text(
             # NOT EXISTS, not NOT IN: PostgreSQL turns NOT IN over a large set into a per-row scan
             # (8+ minutes for 143k touched contracts at 1M); an anti-join is linear
-            # (a written-off contract keeps the DPD it was written off at)
-            "UPDATE contract SET dpd = 0, bucket = 'current' WHERE dpd > 0 AND status <> 'written_off' "
-            "AND NOT EXISTS (SELECT 1 FROM tmp_dpd t WHERE t.contract_id = contract.contract_id)"
+            "DELETE FROM contract_dpd WHERE NOT EXISTS (SELECT 1 FROM tmp_dpd t WHERE t.contract_id = contract_dpd.contract_id) "
+            # a written-off contract keeps the DPD it was written off at
+            "AND NOT EXISTS (SELECT 1 FROM contract c WHERE c.contract_id = contract_dpd.contract_id AND c.status = 'written_off')"
             + ("" if scope is None else f" AND contract_id IN ({scope})") + shard.where("contract_id")
         )
     ).rowcount
     bucket = BUCKET_SQL.format(dpd="t.dpd")
     changed = conn.execute(
-        text(f"SELECT COUNT(*) FROM tmp_dpd t JOIN contract c ON c.contract_id = t.contract_id WHERE c.bucket <> ({bucket})")
+        text(f"SELECT COUNT(*) FROM tmp_dpd t LEFT JOIN contract_dpd cd ON cd.contract_id = t.contract_id "
+             f"WHERE COALESCE(cd.bucket, 'current') <> ({bucket})")
     ).scalar_one()
     conn.execute(
         text(
-            # a joined UPDATE (the IN keeps SQLite on the past-due contracts), not a subquery per column and row
-            f"UPDATE contract SET dpd = t.dpd, bucket = {bucket} FROM tmp_dpd t WHERE t.contract_id = contract.contract_id "
-            "AND contract.contract_id IN (SELECT contract_id FROM tmp_dpd) AND contract.dpd <> t.dpd"
+            # WHERE true: SQLite's parser needs it between an INSERT's SELECT and ON CONFLICT
+            f"INSERT INTO contract_dpd (contract_id, dpd, bucket) SELECT t.contract_id, t.dpd, {bucket} FROM tmp_dpd t WHERE true "
+            "ON CONFLICT (contract_id) DO UPDATE SET dpd = excluded.dpd, bucket = excluded.bucket WHERE contract_dpd.dpd <> excluded.dpd"
         )
     )
     return int(changed) + cured, cured
@@ -82,8 +85,9 @@ def age_arrears(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
     opened = conn.execute(
         text(
             "INSERT INTO collection_case (contract_id, status, opened_date, bucket_at_open, worst_bucket, worst_dpd) "
-            "SELECT c.contract_id, 'open', :d, c.bucket, c.bucket, c.dpd FROM contract c JOIN tmp_dpd t ON t.contract_id = c.contract_id "
-            "WHERE c.dpd > c.grace_days AND NOT EXISTS (SELECT 1 FROM collection_case k WHERE k.contract_id = c.contract_id AND k.status = 'open') "
+            "SELECT c.contract_id, 'open', :d, cd.bucket, cd.bucket, cd.dpd FROM tmp_dpd t JOIN contract_dpd cd ON cd.contract_id = t.contract_id "
+            "JOIN contract c ON c.contract_id = t.contract_id "
+            "WHERE cd.dpd > c.grace_days AND NOT EXISTS (SELECT 1 FROM collection_case k WHERE k.contract_id = c.contract_id AND k.status = 'open') "
             # nor while a debit for all it owed awaits the bank's answer (read later this night)
             "AND NOT EXISTS (SELECT 1 FROM tmp_in_flight f WHERE f.contract_id = c.contract_id)"
         ),
@@ -92,8 +96,8 @@ def age_arrears(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
     conn.execute(
         text(
             # joined, not three subqueries a case
-            "UPDATE collection_case SET worst_dpd = c.dpd, worst_bucket = c.bucket FROM contract c "
-            "WHERE c.contract_id = collection_case.contract_id AND collection_case.status = 'open' AND collection_case.worst_dpd < c.dpd"
+            "UPDATE collection_case SET worst_dpd = cd.dpd, worst_bucket = cd.bucket FROM contract_dpd cd "
+            "WHERE cd.contract_id = collection_case.contract_id AND collection_case.status = 'open' AND collection_case.worst_dpd < cd.dpd"
             + shard.where("collection_case.contract_id")
         )
     )
@@ -104,8 +108,9 @@ def age_arrears(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
         ),
         params,
     ).rowcount
-    buckets: dict[str, int] = dict(conn.execute(text("SELECT bucket, COUNT(*) FROM contract WHERE status = 'active' AND dpd > 0"
-                                     f"{shard.where('contract_id')} GROUP BY bucket")).all())
+    buckets: dict[str, int] = dict(conn.execute(text(
+        "SELECT cd.bucket, COUNT(*) FROM contract_dpd cd JOIN contract c ON c.contract_id = cd.contract_id WHERE c.status = 'active'"
+        f"{shard.where('cd.contract_id')} GROUP BY cd.bucket")).all())
     return {
         "contracts_past_due": int(sum(buckets.values())),
         "by_bucket": {k: int(v) for k, v in sorted(buckets.items())},

@@ -23,7 +23,7 @@ from autofin.servicing.context import StepContext
 from autofin.servicing.delinquency import note_debits_in_flight
 from autofin.servicing.shards import parse as parse_shard
 from autofin.servicing.sql import analyze, days_between, greatest, least
-from autofin.store.ledger import PENALTY, PENALTY_JOIN, post_batch
+from autofin.store.ledger import DPD, DPD_JOIN, PENALTY, PENALTY_JOIN, post_batch
 
 
 def accrue_penalties(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
@@ -77,10 +77,10 @@ def accrue_penalties(conn: Connection, d: date, ctx: StepContext) -> dict[str, A
     conn.execute(
         text(
             "INSERT INTO money_event (event_type, event_key, contract_id, business_date, currency, penalty_minor, batch_id) "
-            "SELECT CASE WHEN c.dpd > c.non_accrual_dpd THEN 'penalty_suspended' ELSE 'penalty_accrual' END, "
+            f"SELECT CASE WHEN {DPD} > c.non_accrual_dpd THEN 'penalty_suspended' ELSE 'penalty_accrual' END, "
             "'penalty:' || :day || ':' || t.contract_id, t.contract_id, :d, c.currency, SUM(t.amount), :batch "
-            "FROM tmp_penalty t JOIN contract c ON c.contract_id = t.contract_id WHERE t.amount > 0 GROUP BY t.contract_id, c.currency, "
-            "c.dpd, c.non_accrual_dpd"
+            f"FROM tmp_penalty t JOIN contract c ON c.contract_id = t.contract_id {DPD_JOIN} WHERE t.amount > 0 GROUP BY t.contract_id, c.currency, "
+            "cd.dpd, c.non_accrual_dpd"
         ),
         {"d": d, "day": d.isoformat(), "batch": batch},
     )

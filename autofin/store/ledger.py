@@ -314,6 +314,12 @@ PENALTY = "COALESCE(ip.penalty_minor, 0)"
 # the same of one instalment row, where a join cannot go (an UPDATE's WHERE): PENALTY_OF.format(row="instalment")
 PENALTY_OF = "COALESCE((SELECT ip.penalty_minor FROM instalment_penalty ip WHERE ip.instalment_id = {row}.instalment_id), 0)"
 BOOKED_PENALTY = "CASE WHEN i.status <> 'written_off' THEN ip.penalty_minor ELSE 0 END"
+# days past due and bucket of a contract `c` (contract_dpd: a row for each contract past due, none
+# for a current one): a reader joins DPD_JOIN and reads DPD and BUCKET; one that wants only the
+# contracts past due joins contract_dpd cd itself
+DPD_JOIN = "LEFT JOIN contract_dpd cd ON cd.contract_id = c.contract_id"
+DPD = "COALESCE(cd.dpd, 0)"
+BUCKET = "COALESCE(cd.bucket, 'current')"
 # what instalment i still owes of all it was billed (with PENALTY_JOIN)
 OWED = (f"i.principal_minor + i.interest_minor + i.fee_minor + {PENALTY} - i.paid_principal_minor - i.paid_interest_minor "
         "- i.paid_fee_minor - i.paid_penalty_minor")
@@ -372,8 +378,8 @@ def rebuild_subledger(conn: Connection) -> int:
 
 # what a contract owes on its books (the provisioning's exposure), from its kept sub-ledger balance b
 EXPOSURE = "b.unbilled_principal_minor + b.principal_minor + b.interest_minor + b.fee_minor + b.penalty_minor"
-_EXPOSURE_ROWS = ("SELECT c.contract_id, c.currency, c.bucket, " + EXPOSURE + " AS exposure_minor FROM {source} "
-                  "JOIN subledger_balance b ON b.contract_id = c.contract_id WHERE c.status = 'active'")
+_EXPOSURE_ROWS = (f"SELECT c.contract_id, c.currency, {BUCKET} AS bucket, {EXPOSURE} AS exposure_minor FROM {{source}} "
+                  f"JOIN subledger_balance b ON b.contract_id = c.contract_id {DPD_JOIN} WHERE c.status = 'active'")
 
 
 def refresh_exposure(conn: Connection, *, whole: bool = False) -> int:
@@ -390,9 +396,9 @@ def refresh_exposure(conn: Connection, *, whole: bool = False) -> int:
     conn.execute(text("DELETE FROM tmp_exposure"))
     scope = conn.execute(text(
         "INSERT INTO tmp_exposure (contract_id) SELECT contract_id FROM subledger_dirty "
-        "UNION SELECT c.contract_id FROM contract c JOIN provision_exposure k ON k.contract_id = c.contract_id WHERE c.dpd > 0 AND k.bucket <> c.bucket "
-        "UNION SELECT k.contract_id FROM provision_exposure k JOIN contract c ON c.contract_id = k.contract_id "
-        "WHERE k.bucket <> 'current' AND c.bucket <> k.bucket")).rowcount
+        "UNION SELECT cd.contract_id FROM contract_dpd cd JOIN provision_exposure k ON k.contract_id = cd.contract_id WHERE k.bucket <> cd.bucket "
+        "UNION SELECT k.contract_id FROM provision_exposure k LEFT JOIN contract_dpd cd ON cd.contract_id = k.contract_id "
+        "WHERE k.bucket <> 'current' AND COALESCE(cd.bucket, 'current') <> k.bucket")).rowcount
     # a contract no longer active leaves; the others are written in place, and only where they moved:
     # deleting and inserting them all again cost 2.9 s a night at 1M, for ~150k rows most of which are back
     conn.execute(text("DELETE FROM provision_exposure WHERE contract_id IN "

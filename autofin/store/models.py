@@ -38,11 +38,11 @@ class Base(DeclarativeBase):
 # (fillfactor 100, as a bulk load leaves them) every nightly update writes a version elsewhere and
 # an entry in every index of the table. The tables the night updates row by row keep that room: the
 # penalty accrued (instalment_penalty), the postings (subledger_balance), the worst DPD of the open
-# cases (collection_case). A 200k A/B, when the penalty was kept on the instalment: penalties
+# cases (collection_case), the DPD of the contracts past due (contract_dpd). A 200k A/B, when the penalty was kept on the instalment: penalties
 # 5 s -> 1.8 s a night. The instalment itself is not among them (since 0022): the night's updates
 # of it change its status (billing, most of allocation's), which its partial indexes name, so they
-# are never HOT. Nor is the contract: its DPD is in two indexes.
-HOT_UPDATES = {"instalment_penalty": 70, "subledger_balance": 70, "collection_case": 80}
+# are never HOT.
+HOT_UPDATES = {"contract_dpd": 70, "instalment_penalty": 70, "subledger_balance": 70, "collection_case": 80}
 
 
 def pk() -> Mapped[int]:
@@ -279,6 +279,24 @@ class ApprovalTask(Base):
 # ---------------------------------------------------------------- contracts and servicing
 
 
+class ContractDpd(Base):
+    """Days past due (DPD) and bucket of each contract past due: the age of its oldest billed
+    instalment still unpaid (servicing.delinquency). A row for each contract past due, none for a
+    current one (bucket 'current', DPD 0); a written-off contract keeps the row it was written off
+    with. Kept beside the contract, not on it: delinquency rewrites these every night for every
+    contract past due (~125k at 1M), and written in place they dirtied a page of the wide contract
+    table each (1.9-2.2 s a night with a 1.3-1.5 s commit, against 0.1 s here: bench/results.md,
+    2026-12-02 03:00). The table is also the past-due set the nightly steps start from. SQL readers
+    of a contract `c` join store.ledger.DPD_JOIN and read DPD and BUCKET; the ORM reads Contract.dpd
+    and Contract.bucket."""
+
+    __tablename__ = "contract_dpd"
+    __table_args__ = ({"postgresql_with": {"fillfactor": HOT_UPDATES["contract_dpd"]}},)
+    contract_id: Mapped[int] = mapped_column(BigId, ForeignKey("contract.contract_id"), primary_key=True, autoincrement=False)
+    dpd: Mapped[int] = mapped_column(Integer)
+    bucket: Mapped[str] = mapped_column(String(8))  # M1|M2|M3|M4+
+
+
 class Contract(Base):
     """A signed contract with a frozen copy of its terms (`terms`, and the columns the nightly
     steps compute with). status: pending_signature|signed|active|settled_early|paid_off|
@@ -286,15 +304,13 @@ class Contract(Base):
 
     __tablename__ = "contract"
     # a partner's exposure, summed at every submit, read from the index alone (partners.exposure)
-    # the past-due contracts (a tenth of a book), which delinquency and its check read every night without scanning the book
     __table_args__ = (Index("ix_contract_partner_exposure", "partner_id", "status", "financed_minor"),
                       # the few contracts holding interest in suspense, which the collections step reads every night
                       # the contracts holding a deposit, read each night for those past maturity with bills unpaid
                       Index("ix_contract_deposit_held", "maturity_date", sqlite_where=text("deposit_held_minor > 0"),
                             postgresql_where=text("deposit_held_minor > 0")),
-                      Index("ix_contract_suspense", "dpd", sqlite_where=text("suspended_interest_minor + suspended_penalty_minor > 0"),
-                            postgresql_where=text("suspended_interest_minor + suspended_penalty_minor > 0")),
-                      Index("ix_contract_past_due", "status", "bucket", sqlite_where=text("dpd > 0"), postgresql_where=text("dpd > 0")))
+                      Index("ix_contract_suspense", "status", sqlite_where=text("suspended_interest_minor + suspended_penalty_minor > 0"),
+                            postgresql_where=text("suspended_interest_minor + suspended_penalty_minor > 0")))
     contract_id: Mapped[int] = pk()
     contract_no: Mapped[str] = mapped_column(String(32), unique=True)
     application_id: Mapped[int | None] = fk("application.application_id", nullable=True)
@@ -335,8 +351,12 @@ class Contract(Base):
     suspended_interest_minor: Mapped[int] = money()  # interest (net of VAT) billed while non-accrual, held in suspense
     suspended_penalty_minor: Mapped[int] = money()  # penalty accrued while non-accrual, held in suspense
     deposit_held_minor: Mapped[int] = money()  # 保证金 received at activation and not yet applied or refunded (2241.04)
-    dpd: Mapped[int] = mapped_column(Integer, server_default="0")
-    bucket: Mapped[str] = mapped_column(String(8), server_default="current")
+    # read-only, from contract_dpd (delinquency writes it)
+    dpd: Mapped[int] = column_property(func.coalesce(
+        select(ContractDpd.dpd).where(ContractDpd.contract_id == contract_id).correlate_except(ContractDpd).scalar_subquery(), 0).label("dpd"))
+    bucket: Mapped[str] = column_property(func.coalesce(
+        select(ContractDpd.bucket).where(ContractDpd.contract_id == contract_id).correlate_except(ContractDpd).scalar_subquery(),
+        "current").label("bucket"))
     is_migrated: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     created_at: Mapped[datetime] = created_at()
     # the financing plan as approved (schedule included), frozen; instalment rows are written from it on activation

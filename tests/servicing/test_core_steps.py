@@ -2,6 +2,7 @@
 
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import insert, text
 
 from autofin.domain.allocation import OpenInstalment, allocate_receipt
@@ -99,15 +100,15 @@ def test_delinquency_opens_and_closes_collection_cases(sqlite_store, ctx):
     for name in ("business_day", "billing"):
         run_step(sqlite_store, name, D1, ctx)
     result = run_step(sqlite_store, "delinquency", D1, ctx)
-    past_due = q(sqlite_store, "SELECT COUNT(*) FROM contract WHERE dpd > 0")[0][0]
-    past_grace = q(sqlite_store, "SELECT COUNT(*) FROM contract WHERE dpd > grace_days")[0][0]
+    past_due = q(sqlite_store, "SELECT COUNT(*) FROM contract_dpd")[0][0]
+    past_grace = q(sqlite_store, "SELECT COUNT(*) FROM contract c JOIN contract_dpd cd ON cd.contract_id = c.contract_id WHERE cd.dpd > c.grace_days")[0][0]
     assert result.counts["contracts_past_due"] == past_due > result.counts["cases_opened"] == past_grace > 0
     run_step(sqlite_store, "penalties", D1, ctx)
     # pay one delinquent contract in full, and 1,000.00 more: its case closes the next day
     cid, owed = q(sqlite_store, "SELECT i.contract_id, SUM(i.principal_minor + i.interest_minor + i.fee_minor + COALESCE(p.penalty_minor, 0) - "
                                 "i.paid_principal_minor - i.paid_interest_minor - i.paid_fee_minor - i.paid_penalty_minor) "
                                 "FROM instalment i LEFT JOIN instalment_penalty p ON p.instalment_id = i.instalment_id "
-                                "JOIN contract c ON c.contract_id = i.contract_id WHERE c.dpd > 30 AND i.status = 'billed' "
+                                "JOIN contract_dpd cd ON cd.contract_id = i.contract_id WHERE cd.dpd > 30 AND i.status = 'billed' "
                                 "GROUP BY i.contract_id ORDER BY i.contract_id LIMIT 1")[0]
     credit_before = q(sqlite_store, "SELECT credit_minor FROM contract WHERE contract_id = :c", c=cid)[0][0]
     with sqlite_store.begin() as conn:
@@ -123,7 +124,8 @@ def test_delinquency_opens_and_closes_collection_cases(sqlite_store, ctx):
     result = run_step(sqlite_store, "delinquency", d2, ctx)
     assert result.counts["cases_closed"] >= 1
     assert q(sqlite_store, "SELECT status, closed_date FROM collection_case WHERE contract_id = :c", c=cid)[0] == ("closed", d2.isoformat())
-    assert q(sqlite_store, "SELECT dpd, bucket, credit_minor FROM contract WHERE contract_id = :c", c=cid)[0] == (0, "current", credit_before + 100_000)
+    assert q(sqlite_store, "SELECT credit_minor FROM contract WHERE contract_id = :c", c=cid)[0] == (credit_before + 100_000,)
+    assert q(sqlite_store, "SELECT COUNT(*) FROM contract_dpd WHERE contract_id = :c", c=cid)[0] == (0,)  # current: no row
     green(sqlite_store, d2)
 
 
@@ -186,6 +188,31 @@ def test_allocation_equals_the_reference_waterfall(store, ctx):
     green(store, D1)
 
 
+# each way the kept DPD (contract_dpd: a row for each contract past due) can part from the instalments
+PAST_DUE = "(SELECT MIN(contract_id) FROM contract_dpd)"
+CURRENT = ("(SELECT MIN(c.contract_id) FROM contract c WHERE c.status = 'active' "
+           "AND NOT EXISTS (SELECT 1 FROM contract_dpd cd WHERE cd.contract_id = c.contract_id))")
+
+
+@pytest.mark.parametrize(("change", "found"), [
+    (f"DELETE FROM contract_dpd WHERE contract_id = {PAST_DUE}", "1 contracts whose DPD differs from their oldest unpaid instalment"),
+    (f"UPDATE contract_dpd SET dpd = dpd + 1 WHERE contract_id = {PAST_DUE}", "1 contracts whose DPD differs from their oldest unpaid instalment"),
+    (f"INSERT INTO contract_dpd (contract_id, dpd, bucket) SELECT {CURRENT}, 3, 'M1'", "1 contracts past due with nothing unpaid"),
+    (f"UPDATE contract_dpd SET bucket = CASE bucket WHEN 'M1' THEN 'M2' ELSE 'M1' END WHERE contract_id = {PAST_DUE}",
+     "1 contracts whose bucket is not the one of their DPD"),
+    (f"UPDATE contract_dpd SET bucket = 'current' WHERE contract_id = {PAST_DUE}", "1 contracts whose bucket is not the one of their DPD"),
+])
+def test_the_close_finds_a_kept_dpd_that_parted_from_the_instalments(sqlite_store, ctx, change, found):
+    seed(sqlite_store, contracts=200)
+    for name in ("business_day", "billing", "delinquency"):
+        run_step(sqlite_store, name, D1, ctx)
+    green(sqlite_store, D1)
+    with sqlite_store.begin() as conn:
+        assert conn.execute(text(change)).rowcount == 1
+    with sqlite_store.connect() as conn:
+        assert found in nightly_checks(conn, D1)["dpd_consistent"]
+
+
 def test_a_month_end_close_records_each_active_contracts_bucket(sqlite_store, ctx):
     seed(sqlite_store, contracts=300)
     for d in (AS_OF + timedelta(days=n) for n in range(1, 11)):  # through 2026-11-30
@@ -196,8 +223,8 @@ def test_a_month_end_close_records_each_active_contracts_bucket(sqlite_store, ct
     outstanding = q(sqlite_store, "SELECT SUM(principal_minor - paid_principal_minor) FROM instalment i JOIN contract c "
                                   "ON c.contract_id = i.contract_id WHERE c.status = 'active'")[0][0]
     assert rows == [("2026-11-30", active, outstanding)]
-    assert q(sqlite_store, "SELECT COUNT(*) FROM bucket_snapshot s JOIN contract c ON c.contract_id = s.contract_id "
-                           "WHERE s.bucket <> c.bucket")[0][0] == 0
+    assert q(sqlite_store, "SELECT COUNT(*) FROM bucket_snapshot s LEFT JOIN contract_dpd cd ON cd.contract_id = s.contract_id "
+                           "WHERE s.bucket <> COALESCE(cd.bucket, 'current') OR s.dpd <> COALESCE(cd.dpd, 0)")[0][0] == 0
 
 
 def test_penalties_equal_their_formula_after_many_nights_and_a_catch_up(store, ctx, monkeypatch):

@@ -172,8 +172,9 @@ def test_the_provisioning_reads_only_what_can_have_changed_and_adds_up_as_the_wh
     seed(store, contracts=300)
     run_day(store, D1, ctx)
     run_day(store, D2, ctx)
-    whole = ("SELECT c.bucket, SUM(b.unbilled_principal_minor + b.principal_minor + b.interest_minor + b.fee_minor + b.penalty_minor) "
-             "FROM subledger_balance b JOIN contract c ON c.contract_id = b.contract_id WHERE c.status = 'active' GROUP BY c.bucket ORDER BY 1")
+    whole = ("SELECT COALESCE(cd.bucket, 'current'), SUM(b.unbilled_principal_minor + b.principal_minor + b.interest_minor + b.fee_minor + b.penalty_minor) "
+             "FROM subledger_balance b JOIN contract c ON c.contract_id = b.contract_id LEFT JOIN contract_dpd cd ON cd.contract_id = c.contract_id "
+             "WHERE c.status = 'active' GROUP BY cd.bucket ORDER BY 1")
     kept = rows(store, "SELECT bucket, exposure_minor FROM provision_run WHERE business_date = :d ORDER BY 1", d=D2)
     assert kept == rows(store, whole) and len(kept) >= 3  # current and some arrears buckets
     with store.connect() as conn:
@@ -182,7 +183,7 @@ def test_the_provisioning_reads_only_what_can_have_changed_and_adds_up_as_the_wh
     with store.connect() as conn:
         moved = step_done(conn, "delinquency", D2)["bucket_changes"]  # type: ignore[index]
     posted = rows(store, "SELECT COUNT(DISTINCT contract_id) FROM money_event WHERE business_date = :d AND contract_id IS NOT NULL", d=D2)[0][0]
-    past_due = rows(store, "SELECT COUNT(*) FROM contract WHERE dpd > 0")[0][0]
+    past_due = rows(store, "SELECT COUNT(*) FROM contract_dpd")[0][0]
     assert counts["exposure_contracts_read"] <= posted + moved
     assert moved < past_due  # the contracts past due that stayed in their bucket, unposted to, were not read
     with write_transaction(store) as conn:
@@ -214,8 +215,10 @@ def test_a_contract_written_off_leaves_the_provisioning_and_the_others_keep_addi
     assert rows(store, "SELECT COUNT(*) FROM provision_exposure WHERE contract_id = :c", c=contract.contract_id) == [(0,)]
     active = rows(store, "SELECT COUNT(*) FROM contract WHERE status = 'active'")[0][0]
     assert rows(store, "SELECT COUNT(*) FROM provision_exposure") == [(active,)]
-    whole = ("SELECT c.bucket, COUNT(*), SUM(b.unbilled_principal_minor + b.principal_minor + b.interest_minor + b.fee_minor + b.penalty_minor) "
-             "FROM subledger_balance b JOIN contract c ON c.contract_id = b.contract_id WHERE c.status = 'active' GROUP BY c.bucket ORDER BY 1")
+    whole = ("SELECT COALESCE(cd.bucket, 'current'), COUNT(*), "
+             "SUM(b.unbilled_principal_minor + b.principal_minor + b.interest_minor + b.fee_minor + b.penalty_minor) "
+             "FROM subledger_balance b JOIN contract c ON c.contract_id = b.contract_id LEFT JOIN contract_dpd cd ON cd.contract_id = c.contract_id "
+             "WHERE c.status = 'active' GROUP BY cd.bucket ORDER BY 1")
     assert rows(store, "SELECT bucket, contracts, exposure_minor FROM provision_run WHERE business_date = :d ORDER BY 1", d=d3) == rows(store, whole)
     with store.connect() as conn:
         assert failures(full_book_checks(conn, d3)) == {}

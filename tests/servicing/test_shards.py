@@ -25,7 +25,8 @@ DIGEST = {
     "instalments": "SELECT i.status, COUNT(*), SUM(i.paid_principal_minor + i.paid_interest_minor + i.paid_fee_minor + i.paid_penalty_minor), "
                    "SUM(COALESCE(p.penalty_minor, 0)), SUM(COALESCE(p.accrued_micro, 0)) FROM instalment i "
                    "LEFT JOIN instalment_penalty p ON p.instalment_id = i.instalment_id GROUP BY i.status ORDER BY i.status",
-    "contracts": "SELECT status, bucket, COUNT(*), SUM(dpd), SUM(credit_minor) FROM contract GROUP BY status, bucket ORDER BY status, bucket",
+    "contracts": "SELECT c.status, cd.bucket, COUNT(*), SUM(cd.dpd), SUM(c.credit_minor) FROM contract c "
+                 "LEFT JOIN contract_dpd cd ON cd.contract_id = c.contract_id GROUP BY c.status, cd.bucket ORDER BY c.status, cd.bucket",
     "orders": "SELECT status, COUNT(*), SUM(amount_minor) FROM debit_order GROUP BY status ORDER BY status",
     "receipts": "SELECT status, COUNT(*), SUM(amount_minor) FROM receipt GROUP BY status ORDER BY status",
     "cases": "SELECT status, worst_bucket, COUNT(*), SUM(worst_dpd) FROM collection_case GROUP BY status, worst_bucket ORDER BY status, worst_bucket",

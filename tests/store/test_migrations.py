@@ -12,7 +12,7 @@ def test_migrations_build_exactly_the_models(store):
     with store.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
     assert diff == []
-    assert current_revision(store) == head_revision() == "0022"
+    assert current_revision(store) == head_revision() == "0023"
     assert set(inspect(store).get_table_names()) >= set(Base.metadata.tables)
 
 
@@ -77,7 +77,7 @@ def test_upgrading_a_store_with_a_book_in_it(tmp_path):
     # suspense a contract holds, 0012, and the VAT deferred on a direct lease's principal, 0015, are
     # not there yet: nothing holds any)
     running = [Base.metadata.tables[name] for name in ("ledger_total", "subledger_balance", "subledger_dirty", "summary_batch",
-                                                         "provision_exposure", "instalment_penalty")]
+                                                         "provision_exposure", "instalment_penalty", "contract_dpd")]
     Base.metadata.create_all(engine, tables=running)
     # so do a voucher's batch and number of events (0016), which the migration fills from the events
     with engine.begin() as conn:
@@ -97,6 +97,9 @@ def test_upgrading_a_store_with_a_book_in_it(tmp_path):
         conn.execute(text("UPDATE instalment SET penalty_minor = p.penalty_minor, penalty_through_date = p.through_date "
                           "FROM instalment_penalty p WHERE p.instalment_id = instalment.instalment_id"))
         penalties = dict(conn.execute(text("SELECT instalment_id, penalty_minor FROM instalment WHERE penalty_minor > 0")).all())
+        # and the DPD on the contract until 0023
+        conn.execute(text("UPDATE contract SET dpd = d.dpd, bucket = d.bucket FROM contract_dpd d WHERE d.contract_id = contract.contract_id"))
+        past_due = sorted(conn.execute(text("SELECT contract_id, dpd, bucket FROM contract WHERE dpd > 0")).all())
         kept = {name: sorted(conn.execute(text(query)).all()) for name, query in RUNNING_TOTALS.items()}
     Base.metadata.drop_all(engine, tables=running)
     with engine.begin() as conn:
@@ -111,6 +114,8 @@ def test_upgrading_a_store_with_a_book_in_it(tmp_path):
         assert penalties and dict(conn.execute(text("SELECT instalment_id, accrued_micro / 1000000 FROM instalment_penalty "
                                                     "WHERE penalty_minor > 0")).all()) == penalties
         assert dict(conn.execute(text("SELECT instalment_id, penalty_minor FROM instalment_penalty WHERE penalty_minor > 0")).all()) == penalties
+        # 0023: the contracts past due beside the contract
+        assert past_due and sorted(conn.execute(text("SELECT contract_id, dpd, bucket FROM contract_dpd")).all()) == past_due
         # 0011: the running totals, as the ledger core keeps them
         assert len(kept["ledger_total"]) > 5 and len(kept["subledger_balance"]) == 30
         assert {name: sorted(conn.execute(text(query)).all()) for name, query in RUNNING_TOTALS.items()} == kept
@@ -250,6 +255,36 @@ def test_the_penalty_booked_moves_beside_the_instalment_and_back(tmp_path):
     assert {"penalty_minor", "penalty_accrued_micro", "penalty_through_date"}.isdisjoint(c["name"] for c in inspect(engine).get_columns("instalment"))
     with engine.connect() as conn:
         assert conn.execute(text(booked)).all() == before
+
+
+def test_the_days_past_due_move_beside_the_contract_and_back(tmp_path):
+    """0023 moves each contract's DPD and bucket to contract_dpd (a row only for a contract past
+    due), and its downgrade puts them back on the contract, current ones at 0 and 'current'."""
+    from datetime import date
+
+    from alembic import command
+
+    from autofin.store.engine import make_engine
+    from autofin.store.migrate import alembic_config
+    from tests.support.books import seed_store
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    upgrade(engine)
+    seed_store(engine, contracts=200, as_of=date(2026, 11, 2))
+    past_due = "SELECT contract_id, dpd, bucket FROM contract_dpd ORDER BY contract_id"
+    with engine.connect() as conn:
+        before = conn.execute(text(past_due)).all()
+        contracts = conn.execute(text("SELECT COUNT(*) FROM contract")).scalar_one()
+    assert 10 < len(before) < contracts and {b for _, _, b in before} <= {"M1", "M2", "M3", "M4+"}
+    command.downgrade(alembic_config(engine), "0022")
+    assert not inspect(engine).has_table("contract_dpd")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT contract_id, dpd, bucket FROM contract WHERE dpd > 0 ORDER BY contract_id")).all() == before
+        assert conn.execute(text("SELECT COUNT(*) FROM contract WHERE dpd = 0 AND bucket = 'current'")).scalar_one() == contracts - len(before)
+    upgrade(engine)
+    assert {"dpd", "bucket"}.isdisjoint(c["name"] for c in inspect(engine).get_columns("contract"))
+    with engine.connect() as conn:
+        assert conn.execute(text(past_due)).all() == before
 
 
 def test_postgresql_leaves_room_for_the_nightly_updates(pg_store):

@@ -2,9 +2,14 @@ with source as (
     select * from {{ source('store', 'contract') }}
 ),
 
+-- days past due and bucket: a row for each contract past due, none for a current one
+past_due as (
+    select * from {{ source('store', 'contract_dpd') }}
+),
+
 renamed as (
     select
-        contract_id,
+        source.contract_id,
         contract_no,
         application_id,
         partner_id,
@@ -26,10 +31,11 @@ renamed as (
         cast(maturity_date as date) as maturity_date,
         cast(closed_date as date) as closed_date,
         {{ minor_to_major('credit_minor') }} as customer_credit,
-        dpd,
-        bucket,
+        coalesce(past_due.dpd, 0) as dpd,
+        coalesce(past_due.bucket, 'current') as bucket,
         cast(is_migrated as boolean) as is_migrated
     from source
+    left join past_due using (contract_id)
 )
 
 select * from renamed
