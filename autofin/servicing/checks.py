@@ -82,7 +82,7 @@ def dpd_consistent(conn: Connection, d: date) -> list[str]:
     ).scalar_one()
     stale = conn.execute(
         text(
-            "SELECT COUNT(*) FROM contract_dpd cd JOIN contract c ON c.contract_id = cd.contract_id WHERE c.status <> 'written_off' "
+            "SELECT COUNT(*) FROM contract_dpd cd CROSS JOIN contract c WHERE c.contract_id = cd.contract_id AND c.status <> 'written_off' "
             "AND NOT EXISTS (SELECT 1 FROM instalment i WHERE i.contract_id = cd.contract_id AND i.status = 'billed' AND i.due_date < :d)"
         ),
         {"d": d},

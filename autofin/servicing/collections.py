@@ -140,9 +140,10 @@ def _reminders(conn: Connection, d: date, ctx: StepContext, setup: CollectionSet
                 text(
                     "SELECT c.contract_id, c.contract_no, c.currency, cd.dpd, cu.mobile, cu.name, :ref AS ref_date, "
                     f"{ARREARS} AS arrears "
-                    # from the contracts past due (contract_dpd), not a scan of the book per rule
-                    "FROM contract_dpd cd JOIN contract c ON c.contract_id = cd.contract_id JOIN customer cu ON cu.customer_id = c.customer_id "
-                    "WHERE c.status = 'active' AND cd.dpd = :days AND NOT EXISTS (SELECT 1 FROM notification n "
+                    # from the contracts past due (contract_dpd; CROSS JOIN keeps SQLite there), not a scan of
+                    # the book's active contracts per rule
+                    "FROM contract_dpd cd CROSS JOIN contract c JOIN customer cu ON cu.customer_id = c.customer_id "
+                    "WHERE c.contract_id = cd.contract_id AND c.status = 'active' AND cd.dpd = :days AND NOT EXISTS (SELECT 1 FROM notification n "
                     "WHERE n.rule_code = :rule AND n.contract_id = c.contract_id AND n.ref_date = :ref)"
                 ),
                 {"days": rule.days, "rule": rule.code, "ref": d - timedelta(days=rule.days)},

@@ -85,9 +85,10 @@ def age_arrears(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
     opened = conn.execute(
         text(
             "INSERT INTO collection_case (contract_id, status, opened_date, bucket_at_open, worst_bucket, worst_dpd) "
-            "SELECT c.contract_id, 'open', :d, cd.bucket, cd.bucket, cd.dpd FROM tmp_dpd t JOIN contract_dpd cd ON cd.contract_id = t.contract_id "
-            "JOIN contract c ON c.contract_id = t.contract_id "
-            "WHERE cd.dpd > c.grace_days AND NOT EXISTS (SELECT 1 FROM collection_case k WHERE k.contract_id = c.contract_id AND k.status = 'open') "
+            # CROSS JOIN: from the contracts past due (SQLite scanned the whole contract table)
+            "SELECT c.contract_id, 'open', :d, cd.bucket, cd.bucket, cd.dpd FROM tmp_dpd t CROSS JOIN contract_dpd cd CROSS JOIN contract c "
+            "WHERE cd.contract_id = t.contract_id AND c.contract_id = t.contract_id AND cd.dpd > c.grace_days "
+            "AND NOT EXISTS (SELECT 1 FROM collection_case k WHERE k.contract_id = c.contract_id AND k.status = 'open') "
             # nor while a debit for all it owed awaits the bank's answer (read later this night)
             "AND NOT EXISTS (SELECT 1 FROM tmp_in_flight f WHERE f.contract_id = c.contract_id)"
         ),
@@ -109,7 +110,8 @@ def age_arrears(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
         params,
     ).rowcount
     buckets: dict[str, int] = dict(conn.execute(text(
-        "SELECT cd.bucket, COUNT(*) FROM contract_dpd cd JOIN contract c ON c.contract_id = cd.contract_id WHERE c.status = 'active'"
+        # CROSS JOIN: from the contracts past due, not the active ones (SQLite's choice by the status index)
+        "SELECT cd.bucket, COUNT(*) FROM contract_dpd cd CROSS JOIN contract c WHERE c.contract_id = cd.contract_id AND c.status = 'active'"
         f"{shard.where('cd.contract_id')} GROUP BY cd.bucket")).all())
     return {
         "contracts_past_due": int(sum(buckets.values())),
