@@ -96,9 +96,12 @@ def _owed_by_mandate(conn: Connection, d: date) -> None:
             # net of the customer's credit, which the night's allocation applies to these bills first
             "INSERT INTO tmp_owed_all (contract_id, mandate_id, bank_code, owed) "
             f"SELECT i.contract_id, m.mandate_id, m.bank_code, SUM({OWED}) - c.credit_minor "
-            f"FROM instalment i {PENALTY_JOIN} JOIN contract c ON c.contract_id = i.contract_id "
+            # CROSS JOIN: from the billed instalments (partial index); SQLite walked every active contract
+            # by the status index and probed its bills (0.57 → 0.30 s on a typical weekday at 1M)
+            f"FROM instalment i {PENALTY_JOIN} CROSS JOIN contract c "
             "JOIN mandate m ON m.contract_id = i.contract_id AND m.status = 'active' "
-            "WHERE i.status = 'billed' AND i.due_date <= :d AND c.status = 'active' GROUP BY i.contract_id, m.mandate_id, m.bank_code, c.credit_minor "
+            "WHERE c.contract_id = i.contract_id AND i.status = 'billed' AND i.due_date <= :d AND c.status = 'active' "
+            "GROUP BY i.contract_id, m.mandate_id, m.bank_code, c.credit_minor "
             f"HAVING SUM({OWED}) > c.credit_minor"
         ),
         {"d": d},

@@ -298,7 +298,9 @@ def assign_by_rules(conn: Connection, d: date, setup: CollectionSetup, now: date
     assigned = conn.execute(text(
         "UPDATE collection_case SET group_code = t.group_code, assignee_user_id = t.user_id, "
         "assigned_at = CASE WHEN t.user_id IS NULL THEN NULL ELSE :now END FROM tmp_assign t "
-        "WHERE t.collection_case_id = collection_case.collection_case_id"), {"now": now}).rowcount
+        # the IN keeps SQLite on the cases dealt, not every case ever opened
+        "WHERE t.collection_case_id = collection_case.collection_case_id AND collection_case.collection_case_id IN "
+        "(SELECT collection_case_id FROM tmp_assign)"), {"now": now}).rowcount
     by_group: dict[str, int] = dict(conn.execute(text("SELECT group_code, COUNT(*) FROM tmp_assign GROUP BY group_code ORDER BY group_code")).all())
     unmanned = conn.execute(text("SELECT COUNT(*) FROM tmp_assign WHERE user_id IS NULL")).scalar_one()
     return {"cases_assigned": int(assigned) - int(unmanned), "cases_left_in_group_queue": int(unmanned),

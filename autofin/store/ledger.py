@@ -401,8 +401,9 @@ def refresh_exposure(conn: Connection, *, whole: bool = False) -> int:
         "WHERE k.bucket <> 'current' AND COALESCE(cd.bucket, 'current') <> k.bucket")).rowcount
     # a contract no longer active leaves; the others are written in place, and only where they moved:
     # deleting and inserting them all again cost 2.9 s a night at 1M, for ~150k rows most of which are back
+    # (CROSS JOIN: from the contracts re-read; SQLite read the whole status index for those not active)
     conn.execute(text("DELETE FROM provision_exposure WHERE contract_id IN "
-                      "(SELECT t.contract_id FROM tmp_exposure t JOIN contract c ON c.contract_id = t.contract_id WHERE c.status <> 'active')"))
+                      "(SELECT t.contract_id FROM tmp_exposure t CROSS JOIN contract c WHERE c.contract_id = t.contract_id AND c.status <> 'active')"))
     conn.execute(text("INSERT INTO provision_exposure (contract_id, currency, bucket, exposure_minor) "
                       + _EXPOSURE_ROWS.format(source="tmp_exposure t CROSS JOIN contract c") + " AND c.contract_id = t.contract_id "
                       "ON CONFLICT (contract_id) DO UPDATE SET currency = excluded.currency, bucket = excluded.bucket, "

@@ -1,0 +1,92 @@
+"""A night reads what can change that day, not the book: no statement of the cycle scans a table
+that grows with the book, except through a partial index of the few rows the step wants.
+
+Each statement of a weekend night, a night with debits out and the night their answers come in
+(SQLite, the seeded book) is explained (EXPLAIN QUERY PLAN), and its plan must not
+- scan a book table (`SCAN contract`, `SCAN i` of the instalments, ...) other than by a partial index, nor
+- walk the status index over every active contract (`INDEX ix_contract_status (status=?)`): a
+  planner without statistics prefers it to a partial index or to the small table it should start from
+  (each such case cost 0.1-0.6 s a night at 1M).
+The scans the night still does by design are listed in FULL_SCANS with what they cost at 1M.
+"""
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import event, text
+
+from tests.servicing.conftest import AS_OF, seed
+from tests.servicing.test_bank_cycle import D1, context, run_days
+
+# the tables with a row (or more) for each contract, or for each contract and day
+BOOK_TABLES = {"contract", "contract_dpd", "instalment", "instalment_penalty", "subledger_balance", "provision_exposure", "customer",
+               "vehicle", "mandate", "money_event", "receipt", "allocation", "debit_order", "journal_entry", "journal_line",
+               "notification", "collection_case", "bucket_snapshot", "application"}
+# statements that read a whole table on purpose, each night: (text they contain, why)
+FULL_SCANS = {
+    "FROM provision_exposure GROUP BY currency, bucket": "the allowance by bucket from the kept exposures (0.2 s at 1M)",
+    "FROM subledger_balance": "the close's sub-ledger totals against the GL control accounts (0.2 s at 1M)",
+    "FROM contract_dpd cd WHERE cd.dpd <= 0 OR cd.bucket <>": "the DPD check over the contracts past due, the table itself",
+    "SELECT contract_id FROM subledger_dirty UNION SELECT cd.contract_id FROM contract_dpd cd":
+        "the provisioning's re-read: the contracts past due whose bucket moved, from the past-due table",
+    "FROM contract_dpd cd CROSS JOIN contract c": "a reader that starts from the contracts past due",
+    "DELETE FROM contract_dpd": "delinquency's cures: the contracts past due yesterday and not today",
+}
+ALIAS = re.compile(r"\b(?:FROM|JOIN|UPDATE|INTO)\s+(\w+)(?:\s+(?:AS\s+)?(?!ON\b|WHERE\b|SET\b|JOIN\b|CROSS\b|LEFT\b|GROUP\b|ORDER\b"
+                   r"|USING\b|VALUES\b|SELECT\b|DEFAULT\b)(\w+))?", re.IGNORECASE)
+
+
+def _tables(statement: str) -> dict[str, str]:
+    """alias (or name) → table, as the plan names them."""
+    out = {}
+    for table, alias in ALIAS.findall(statement):
+        out[table] = table
+        if alias and alias[0] != "(":
+            out[alias] = table
+    return out
+
+
+def _book_scans(conn, statement: str, parameters, partial: set[str]) -> list[str]:
+    plan = [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()]
+    tables = _tables(statement)
+    found = []
+    for step in plan:
+        scan = re.match(r"SCAN (\w+)(?: USING (?:COVERING )?INDEX (\w+))?", step)
+        if scan and tables.get(scan[1]) in BOOK_TABLES and scan[2] not in partial:
+            found.append(step)
+        if "INDEX ix_contract_status (status=?)" in step:
+            found.append(step)
+    return found
+
+
+def test_no_statement_of_a_night_reads_the_whole_book(sqlite_store, tmp_path):
+    store = sqlite_store
+    seed(store, contracts=400)
+    ctx = context(tmp_path)
+    run_days(store, ctx, AS_OF + timedelta(days=1), D1 - timedelta(days=2))  # to the Saturday
+    seen: list[tuple[str, object]] = []
+
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        if not executemany and re.match(r"\s*(SELECT|INSERT|UPDATE|DELETE|WITH|CREATE TEMPORARY)\b", statement, re.IGNORECASE):
+            seen.append((statement, parameters))
+
+    event.listen(store, "before_cursor_execute", keep)
+    try:
+        run_days(store, ctx, D1 - timedelta(days=1), D1 + timedelta(days=1))  # Sunday, Monday (debits out), Tuesday (answers)
+    finally:
+        event.remove(store, "before_cursor_execute", keep)
+    assert len(seen) > 500
+    with store.connect() as conn:
+        partial = {name for (name,) in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index' AND sql LIKE '% WHERE %'"))}
+        # the step's temporary tables are gone with its connection: plan against empty ones of the same names
+        for statement, _ in seen:
+            for name in re.findall(r"CREATE TEMPORARY TABLE IF NOT EXISTS (tmp_\w+ \(.*\))", statement):
+                conn.exec_driver_sql(f"CREATE TEMPORARY TABLE IF NOT EXISTS {name}")
+        offenders = {}
+        for statement, parameters in seen:
+            if statement.lstrip().upper().startswith("CREATE") or any(known in statement for known in FULL_SCANS):
+                continue
+            found = _book_scans(conn, statement, parameters, partial)
+            if found:
+                offenders[re.sub(r"\s+", " ", statement)[:240]] = found
+    assert offenders == {}, "\n".join(f"{k}\n    {v}" for k, v in offenders.items())
