@@ -29,12 +29,15 @@ VAT_SQL = "i.interest_minor - (2 * i.interest_minor * 1000000 + (1000000 + c.vat
 def bill_instalments(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
     shard = parse_shard(ctx.shard)
     batch = shard.batch("billing", d)
-    params = {"d": d, "batch": batch}
+    params = {"d": d, "day": d.isoformat(), "batch": batch}
     conn.execute(
         text(
             "INSERT INTO money_event (event_type, event_key, contract_id, business_date, currency, principal_minor, interest_minor, "
             "fee_minor, vat_minor, principal_vat_minor, batch_id) "
-            f"SELECT {NON_ACCRUAL_OR}'billing' END, 'billing:' || i.instalment_id, i.contract_id, :d, c.currency, i.principal_minor, i.interest_minor, "
+            # the key leads with the night's date, as the penalties' does: tonight's keys sit side by side in the
+            # unique index, where 'billing:' || instalment_id put each on its own page among every key billed before
+            f"SELECT {NON_ACCRUAL_OR}'billing' END, 'billing:' || :day || ':' || i.instalment_id, i.contract_id, :d, c.currency, "
+            "i.principal_minor, i.interest_minor, "
             f"i.fee_minor, {VAT_SQL}, i.principal_vat_minor, :batch "
             # CROSS JOIN keeps SQLite on the instalments due (partial index) instead of probing every active contract
             f"FROM instalment i CROSS JOIN contract c {DPD_JOIN} "

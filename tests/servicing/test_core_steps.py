@@ -41,6 +41,10 @@ def test_billing_bills_what_falls_due_and_posts_it(store, ctx):
     again = run_step(store, "billing", D1, ctx)
     assert again.skipped and again.counts == result.counts
     assert q(store, "SELECT COUNT(*) FROM money_event WHERE event_type = 'billing'")[0][0] == due[0]
+    # one event an instalment, its key led by the night's date: tonight's keys side by side in the unique index
+    keys = [k for (k,) in q(store, "SELECT event_key FROM money_event WHERE event_type IN ('billing', 'billing_non_accrual')")]
+    billed = q(store, "SELECT instalment_id FROM instalment WHERE billed_date = :d", d=D1)
+    assert sorted(keys) == sorted(f"billing:{D1.isoformat()}:{i}" for (i,) in billed)
     run_step(store, "delinquency", D1, ctx)  # DPD is yesterday's until arrears are aged
     green(store, D1)
 
