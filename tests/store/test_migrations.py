@@ -226,20 +226,27 @@ def test_decisions_take_their_applications_dealer(tmp_path, monkeypatch):
                           "FROM application LIMIT 1"))
 
 
-def test_the_penalty_booked_moves_beside_the_instalment_and_back(tmp_path):
-    """0022 moves each instalment's booked penalty, exact accrual and date accrued through to
-    instalment_penalty (a row only where one was ever accrued), and its downgrade puts them back."""
+def _seeded_at_head(tmp_path, contracts: int):
+    """A SQLite store migrated to the head with a seeded book in it: where a migration's round trip starts."""
     from datetime import date
 
-    from alembic import command
-
     from autofin.store.engine import make_engine
-    from autofin.store.migrate import alembic_config
     from tests.support.books import seed_store
 
     engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
     upgrade(engine)
-    seed_store(engine, contracts=120, as_of=date(2026, 11, 2))
+    seed_store(engine, contracts=contracts, as_of=date(2026, 11, 2))
+    return engine
+
+
+def test_the_penalty_booked_moves_beside_the_instalment_and_back(tmp_path):
+    """0022 moves each instalment's booked penalty, exact accrual and date accrued through to
+    instalment_penalty (a row only where one was ever accrued), and its downgrade puts them back."""
+    from alembic import command
+
+    from autofin.store.migrate import alembic_config
+
+    engine = _seeded_at_head(tmp_path, contracts=120)
     booked = "SELECT instalment_id, penalty_minor, accrued_micro, through_date FROM instalment_penalty ORDER BY instalment_id"
     with engine.connect() as conn:
         before = conn.execute(text(booked)).all()
@@ -260,17 +267,11 @@ def test_the_penalty_booked_moves_beside_the_instalment_and_back(tmp_path):
 def test_the_days_past_due_move_beside_the_contract_and_back(tmp_path):
     """0023 moves each contract's DPD and bucket to contract_dpd (a row only for a contract past
     due), and its downgrade puts them back on the contract, current ones at 0 and 'current'."""
-    from datetime import date
-
     from alembic import command
 
-    from autofin.store.engine import make_engine
     from autofin.store.migrate import alembic_config
-    from tests.support.books import seed_store
 
-    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
-    upgrade(engine)
-    seed_store(engine, contracts=200, as_of=date(2026, 11, 2))
+    engine = _seeded_at_head(tmp_path, contracts=200)
     past_due = "SELECT contract_id, dpd, bucket FROM contract_dpd ORDER BY contract_id"
     with engine.connect() as conn:
         before = conn.execute(text(past_due)).all()
