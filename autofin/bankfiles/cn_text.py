@@ -46,6 +46,14 @@ def _clean(value: str) -> str:
     return value
 
 
+def _clean_all(values: list[str]) -> None:
+    """`_clean` over every value of a file: one search of their text, the value at fault named when there is one."""
+    text = "".join(values)
+    if "|" in text or "\r" in text or "\n" in text:
+        for value in values:
+            _clean(value)
+
+
 def _encode(lines: list[str]) -> bytes:
     return ("\r\n".join(lines) + "\r\n").encode(ENCODING)
 
@@ -66,11 +74,10 @@ def _decode(data: bytes) -> list[list[str]]:
 def render_debit(batch: DebitFile) -> bytes:
     currency = batch.instructions[0].currency
     lines = [f"H|{batch.message_id}|{batch.creditor.account}|{batch.collection_date:%Y%m%d}|{batch.count}|{write_amount(batch.total_minor, currency)}"]
+    _clean_all([v for tx in batch.instructions for v in (tx.end_to_end_id, tx.debtor_account, tx.debtor_name, tx.mandate_ref, tx.remittance)])
     for seq, tx in enumerate(batch.instructions, start=1):
-        lines.append(
-            "|".join(["D", str(seq), _clean(tx.end_to_end_id), _clean(tx.debtor_account), _clean(tx.debtor_name),
-                      write_amount(tx.amount_minor, tx.currency), _clean(tx.mandate_ref), _clean(tx.remittance)])
-        )
+        lines.append(f"D|{seq}|{tx.end_to_end_id}|{tx.debtor_account}|{tx.debtor_name}|{write_amount(tx.amount_minor, tx.currency)}|"
+                     f"{tx.mandate_ref}|{tx.remittance}")
     return _encode(lines)
 
 

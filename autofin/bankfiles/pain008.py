@@ -11,7 +11,7 @@ from datetime import date, datetime
 
 from autofin.bankfiles.amounts import read_amount, write_amount
 from autofin.bankfiles.records import BankFileError, Creditor, DebitFile, DebitInstruction, refusing_bad_values
-from autofin.bankfiles.xml import document_of, escaped, header, records, required, timestamp
+from autofin.bankfiles.xml import document_of, escaped, escaper, header, records, required, timestamp
 
 VERSIONS = ("pain.008.001.08", "pain.008.001.02")
 
@@ -53,19 +53,21 @@ def render(batch: DebitFile, version: str = "pain.008.001.08") -> bytes:
         f"        </Id>\n      </CdtrSchmeId>\n"
     )
     parts = [head]
+    esc = escaper(v for tx in batch.instructions for v in (tx.end_to_end_id, tx.currency, tx.mandate_ref, tx.debtor_name, tx.debtor_account,
+                                                           tx.remittance))
     for tx in batch.instructions:
         parts.append(
             f"      <DrctDbtTxInf>\n"
-            f"        <PmtId>\n          <EndToEndId>{e(tx.end_to_end_id)}</EndToEndId>\n        </PmtId>\n"
-            f'        <InstdAmt Ccy="{e(tx.currency)}">{write_amount(tx.amount_minor, tx.currency)}</InstdAmt>\n'
-            f"        <DrctDbtTx>\n          <MndtRltdInf>\n            <MndtId>{e(tx.mandate_ref)}</MndtId>\n"
+            f"        <PmtId>\n          <EndToEndId>{esc(tx.end_to_end_id)}</EndToEndId>\n        </PmtId>\n"
+            f'        <InstdAmt Ccy="{esc(tx.currency)}">{write_amount(tx.amount_minor, tx.currency)}</InstdAmt>\n'
+            f"        <DrctDbtTx>\n          <MndtRltdInf>\n            <MndtId>{esc(tx.mandate_ref)}</MndtId>\n"
             f"            <DtOfSgntr>{tx.mandate_signed.isoformat()}</DtOfSgntr>\n          </MndtRltdInf>\n        </DrctDbtTx>\n"
             f"        <DbtrAgt>\n          <FinInstnId>\n            <Othr>\n              <Id>NOTPROVIDED</Id>\n            </Othr>\n"
             f"          </FinInstnId>\n        </DbtrAgt>\n"
-            f"        <Dbtr>\n          <Nm>{e(tx.debtor_name)}</Nm>\n        </Dbtr>\n"
-            f"        <DbtrAcct>\n          <Id>\n            <Othr>\n              <Id>{e(tx.debtor_account)}</Id>\n            </Othr>\n"
+            f"        <Dbtr>\n          <Nm>{esc(tx.debtor_name)}</Nm>\n        </Dbtr>\n"
+            f"        <DbtrAcct>\n          <Id>\n            <Othr>\n              <Id>{esc(tx.debtor_account)}</Id>\n            </Othr>\n"
             f"          </Id>\n        </DbtrAcct>\n"
-            f"        <RmtInf>\n          <Ustrd>{e(tx.remittance)}</Ustrd>\n        </RmtInf>\n"
+            f"        <RmtInf>\n          <Ustrd>{esc(tx.remittance)}</Ustrd>\n        </RmtInf>\n"
             f"      </DrctDbtTxInf>\n"
         )
     parts.append("    </PmtInf>\n  </CstmrDrctDbtInitn>\n</Document>\n")

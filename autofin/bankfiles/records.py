@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import wraps
-from typing import ParamSpec, TypeVar
+from typing import NamedTuple, ParamSpec, TypeVar
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -43,8 +43,10 @@ class Creditor:
     scheme_id: str
 
 
-@dataclass(frozen=True)
-class DebitInstruction:
+class DebitInstruction(NamedTuple):
+    """One debit of a file. A named tuple, immutable like the other records and built in C: a
+    file of the worst night holds a million of them (a frozen dataclass cost 1.5 µs each)."""
+
     end_to_end_id: str
     amount_minor: int
     currency: str

@@ -114,7 +114,7 @@ def format_amount(amount: Decimal, currency: str = DEFAULT_CURRENCY) -> str:
 def format_minor(minor: int, currency: str = DEFAULT_CURRENCY) -> str:
     """Integer minor units as the decimal string in major units: 123456 → '1234.56'. The same
     string as format_amount(from_minor(...)), in integer arithmetic: bank files write one per line."""
-    if not isinstance(minor, int) or isinstance(minor, bool):
+    if type(minor) is not int:  # an int, not a bool (a subclass) nor a float
         raise FloatMoneyError(f"minor units must be int, got {type(minor).__name__}")
     digits = minor_digits(currency)
     if not digits:

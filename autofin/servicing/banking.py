@@ -73,9 +73,9 @@ def create_debit_orders(conn: Connection, d: date, ctx: StepContext) -> dict[str
     out: dict[str, Any] = {"orders": 0, "amount_minor": 0, "files": [], "by_bank": {}, "file_writing_seconds": 0.0}
     _owed_by_mandate(conn, d)
     for code, profile in sorted(ctx.banks.items()):
-        orders, amount = _select_debits(conn, d, profile)
+        _select_debits(conn, d, profile)
         started = perf_counter()
-        files = _write_files(conn, d, profile, ctx) if orders else []
+        orders, amount, files = _write_files(conn, d, profile, ctx)
         out["file_writing_seconds"] = round(out["file_writing_seconds"] + perf_counter() - started, 3)
         out["orders"] += orders
         out["amount_minor"] += amount
@@ -110,9 +110,9 @@ def _owed_by_mandate(conn: Connection, d: date) -> None:
     analyze(conn, "tmp_owed_all")
 
 
-def _select_debits(conn: Connection, d: date, profile: BankProfile) -> tuple[int, int]:
-    params = {"d": d, "bank": profile.code, "ymd": d.strftime("%Y%m%d"), "after": profile.representment_after_days,
-              "max": profile.max_attempts}
+def _select_debits(conn: Connection, d: date, profile: BankProfile) -> None:
+    """tmp_owed: the bank's contracts to debit tonight, with the amount and the attempt."""
+    params = {"d": d, "bank": profile.code, "after": profile.representment_after_days, "max": profile.max_attempts}
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_owed (contract_id BIGINT PRIMARY KEY, mandate_id BIGINT, owed BIGINT, attempt INTEGER)"))
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_last (contract_id BIGINT PRIMARY KEY, status TEXT, reason TEXT, "
                       "business_date DATE, attempt INTEGER)"))
@@ -146,57 +146,61 @@ def _select_debits(conn: Connection, d: date, profile: BankProfile) -> tuple[int
         ),
         params,
     )
-    inserted = conn.execute(
-        text(
-            "INSERT INTO debit_order (contract_id, mandate_id, end_to_end_id, amount_minor, currency, business_date, status, attempt) "
-            f"SELECT t.contract_id, t.mandate_id, 'AF' || :ymd || {zero_pad(conn, 't.contract_id', 12)}, t.owed, c.currency, :d, 'pending', t.attempt "
-            "FROM tmp_owed t JOIN contract c ON c.contract_id = t.contract_id ORDER BY t.contract_id"
-        ),
-        params,
-    ).rowcount
-    amount = conn.execute(text("SELECT COALESCE(SUM(owed), 0) FROM tmp_owed")).scalar_one()
-    return inserted, int(amount)
 
 
-def _write_files(conn: Connection, d: date, profile: BankProfile, ctx: StepContext) -> list[str]:
-    rows = conn.execute(
-        text(
-            "SELECT o.debit_order_id, o.end_to_end_id, o.amount_minor, o.currency, m.mandate_ref, m.signed_date, m.debtor_name, m.debtor_account, "
-            "c.contract_no FROM debit_order o JOIN mandate m ON m.mandate_id = o.mandate_id JOIN contract c ON c.contract_id = o.contract_id "
-            "WHERE o.business_date = :d AND o.debit_batch_id IS NULL AND m.bank_code = :bank ORDER BY o.debit_order_id"
-        ),
-        {"d": d, "bank": profile.code},
-    ).all()
-    names = []
-    created = datetime.combine(d, time(1, 0))
-    limit = profile.max_transactions_per_file
-    for seq, start in enumerate(range(0, len(rows), limit), start=1):
-        chunk = rows[start:start + limit]
-        message_id = f"AF{profile.code}{d:%Y%m%d}{seq:03d}"
-        batch = DebitFile(message_id, created, d, profile.creditor, tuple(
-            DebitInstruction(e2e, amount, cur, ref, signed if isinstance(signed, date) else date.fromisoformat(signed), name, account, no)
-            for _, e2e, amount, cur, ref, signed, name, account, no in chunk
-        ))
-        data = pain008.render(batch, profile.format) if profile.is_iso else cn_text.render_debit(batch)
+def _write_files(conn: Connection, d: date, profile: BankProfile, ctx: StepContext) -> tuple[int, int, list[str]]:
+    """The bank's orders of the night (tmp_owed) in files of at most the profile's maximum, in
+    contract order: each file's debit_batch row first, then the orders inserted already holding
+    their batch (tagging them afterwards rewrote every order of the night), then each file written
+    from its orders and held to the count and control sum its batch row registered."""
+    numbered = (f"SELECT t.*, (ROW_NUMBER() OVER (ORDER BY t.contract_id) - 1) / {int(profile.max_transactions_per_file)} AS file_no "
+                "FROM tmp_owed t")
+    files = conn.execute(text(f"SELECT file_no, COUNT(*), SUM(owed) FROM ({numbered}) n GROUP BY file_no ORDER BY file_no")).all()
+    if not files:
+        return 0, 0, []
+    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_debit_file (file_no BIGINT PRIMARY KEY, debit_batch_id BIGINT)"))
+    conn.execute(text("DELETE FROM tmp_debit_file"))
+    batches = []
+    for file_no, count, total in files:
+        count, total = int(count), int(total)  # PostgreSQL's SUM is a numeric
+        message_id = f"AF{profile.code}{d:%Y%m%d}{file_no + 1:03d}"
         name = f"{message_id}{profile.file_suffix}"
-        register_outbound(conn, ctx, profile.code, profile.format, name, message_id, data, d)
         batch_id = conn.execute(
             insert(DebitBatch).values(bank_code=profile.code, business_date=d, message_id=message_id, file_name=name,
-                                      tx_count=batch.count, ctrl_sum_minor=batch.total_minor, currency=profile.currency)
+                                      tx_count=count, ctrl_sum_minor=total, currency=profile.currency)
             .returning(DebitBatch.debit_batch_id)
         ).scalar_one()
-        # the bank by a key lookup per order: `mandate_id IN (all of the bank's mandates)` built that
-        # set once per file, half a million ids per file at 1M contracts
-        tagged = conn.execute(
-            text("UPDATE debit_order SET debit_batch_id = :b WHERE debit_order_id BETWEEN :lo AND :hi AND business_date = :d "
-                 "AND debit_batch_id IS NULL AND EXISTS (SELECT 1 FROM mandate m WHERE m.mandate_id = debit_order.mandate_id "
-                 "AND m.bank_code = :bank)"),
-            {"b": batch_id, "lo": chunk[0].debit_order_id, "hi": chunk[-1].debit_order_id, "d": d, "bank": profile.code},
-        ).rowcount
-        if tagged != batch.count:
-            raise RuntimeError(f"{name}: {tagged} orders tagged for {batch.count} written")
-        names.append(name)
-    return names
+        conn.execute(text("INSERT INTO tmp_debit_file (file_no, debit_batch_id) VALUES (:n, :b)"), {"n": file_no, "b": batch_id})
+        batches.append((batch_id, message_id, name, count, total))
+    conn.execute(
+        text(
+            "INSERT INTO debit_order (contract_id, mandate_id, end_to_end_id, amount_minor, currency, business_date, status, attempt, "
+            "debit_batch_id) "
+            f"SELECT t.contract_id, t.mandate_id, 'AF' || :ymd || {zero_pad(conn, 't.contract_id', 12)}, t.owed, c.currency, :d, 'pending', "
+            f"t.attempt, f.debit_batch_id FROM ({numbered}) t JOIN contract c ON c.contract_id = t.contract_id "
+            "JOIN tmp_debit_file f ON f.file_no = t.file_no ORDER BY t.contract_id"
+        ),
+        {"d": d, "ymd": d.strftime("%Y%m%d")},
+    )
+    created = datetime.combine(d, time(1, 0))
+    for batch_id, message_id, name, count, total in batches:
+        rows = conn.execute(
+            text(
+                "SELECT o.end_to_end_id, o.amount_minor, o.currency, m.mandate_ref, m.signed_date, m.debtor_name, m.debtor_account, "
+                "c.contract_no FROM debit_order o JOIN mandate m ON m.mandate_id = o.mandate_id JOIN contract c ON c.contract_id = o.contract_id "
+                "WHERE o.debit_batch_id = :b ORDER BY o.debit_order_id"
+            ),
+            {"b": batch_id},
+        ).all()
+        batch = DebitFile(message_id, created, d, profile.creditor, tuple(
+            DebitInstruction(e2e, amount, cur, ref, signed if isinstance(signed, date) else date.fromisoformat(signed), debtor, account, no)
+            for e2e, amount, cur, ref, signed, debtor, account, no in rows
+        ))
+        if (batch.count, batch.total_minor) != (count, total):
+            raise RuntimeError(f"{name}: {batch.count} orders of {batch.total_minor} read back for {count} of {total} registered")
+        data = pain008.render(batch, profile.format) if profile.is_iso else cn_text.render_debit(batch)
+        register_outbound(conn, ctx, profile.code, profile.format, name, message_id, data, d)
+    return sum(b[3] for b in batches), sum(b[4] for b in batches), [b[2] for b in batches]
 
 
 # ------------------------------------------------------------------ upload
