@@ -74,7 +74,7 @@ def run_phase(name: str, args: list[str], env: dict, items: int = 0, unit: str =
 
 
 def cycle_day(d: str, env: dict, workdir: Path, shards: int = 1) -> tuple[Phase, list[dict]]:
-    timings = workdir / f"timings-{d}-{shards}.json"
+    timings = workdir / f"timings-{Path(env['AUTOFIN_DATA_DIR']).name}-{d}-{shards}.json"  # one file per book and night
     label = f"cycle day {d}" + (f", {shards} shards" if shards > 1 else "")
     # the night's own cost: the report to the Dagster UI's instance (2 s of importing Dagster) is left
     # to its store_runs sensor, as when Dagster runs the night itself
