@@ -200,7 +200,7 @@ def _write_files(conn: Connection, d: date, profile: BankProfile, ctx: StepConte
             raise RuntimeError(f"{name}: {batch.count} orders of {batch.total_minor} read back for {count} of {total} registered")
         data = pain008.render(batch, profile.format) if profile.is_iso else cn_text.render_debit(batch)
         register_outbound(conn, ctx, profile.code, profile.format, name, message_id, data, d)
-    return sum(b[3] for b in batches), sum(b[4] for b in batches), [b[2] for b in batches]
+    return sum(n for *_, n, _ in batches), sum(total for *_, total in batches), [name for _, _, name, _, _ in batches]
 
 
 # ------------------------------------------------------------------ upload
