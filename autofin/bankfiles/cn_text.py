@@ -40,18 +40,16 @@ RESULT_CODES = {
 CODE_FOR_REASON = {reason: code for code, (reason, _) in RESULT_CODES.items() if reason}
 
 
-def _clean(value: str) -> str:
-    if "|" in value or "\r" in value or "\n" in value:
-        raise ValueError(f"{value!r} cannot go in a pipe-delimited field")
-    return value
+def _unfit(value: str) -> bool:
+    return "|" in value or "\r" in value or "\n" in value
 
 
-def _clean_all(values: list[str]) -> None:
-    """`_clean` over every value of a file: one search of their text, the value at fault named when there is one."""
-    text = "".join(values)
-    if "|" in text or "\r" in text or "\n" in text:
-        for value in values:
-            _clean(value)
+def _check_fields(values: list[str]) -> None:
+    """Every value of a file fit for a pipe-delimited field: one search of their text, and the
+    value at fault named when there is one."""
+    if _unfit("".join(values)):
+        bad = next(v for v in values if _unfit(v))
+        raise ValueError(f"{bad!r} cannot go in a pipe-delimited field")
 
 
 def _encode(lines: list[str]) -> bytes:
@@ -74,7 +72,7 @@ def _decode(data: bytes) -> list[list[str]]:
 def render_debit(batch: DebitFile) -> bytes:
     currency = batch.instructions[0].currency
     lines = [f"H|{batch.message_id}|{batch.creditor.account}|{batch.collection_date:%Y%m%d}|{batch.count}|{write_amount(batch.total_minor, currency)}"]
-    _clean_all([v for tx in batch.instructions for v in (tx.end_to_end_id, tx.debtor_account, tx.debtor_name, tx.mandate_ref, tx.remittance)])
+    _check_fields([v for tx in batch.instructions for v in (tx.end_to_end_id, tx.debtor_account, tx.debtor_name, tx.mandate_ref, tx.remittance)])
     for seq, tx in enumerate(batch.instructions, start=1):
         lines.append(f"D|{seq}|{tx.end_to_end_id}|{tx.debtor_account}|{tx.debtor_name}|{write_amount(tx.amount_minor, tx.currency)}|"
                      f"{tx.mandate_ref}|{tx.remittance}")

@@ -26,6 +26,16 @@ def test_debit_file_is_gbk_with_a_summary_line():
     assert cn_text.parse_debit(data, CREDITOR).instructions[1].amount_minor == 376500
 
 
+@pytest.mark.parametrize(("field", "value"), [("debtor_name", "王|伟"), ("remittance", "AF1\r\nD|9|X"), ("mandate_ref", "MDT\n1"),
+                                              ("debtor_account", "6222|0"), ("end_to_end_id", "E2E|1")])
+def test_a_value_that_would_break_the_lines_is_refused_by_name(field, value):
+    good = batch()
+    txs = (good.instructions[0], good.instructions[1]._replace(**{field: value}))
+    with pytest.raises(ValueError, match="cannot go in a pipe-delimited field") as refused:
+        cn_text.render_debit(DebitFile(good.message_id, good.created_at, good.collection_date, CREDITOR, txs))
+    assert repr(value) in str(refused.value)
+
+
 def test_result_file_maps_codes_to_iso_reasons():
     results = [TransactionStatus("E2E1", "settled", None, 501308), TransactionStatus("E2E2", "rejected", "AM04", 376500)]
     data = cn_text.render_result("AFICBC20261123001", results)
