@@ -161,8 +161,10 @@ def _write_files(conn: Connection, d: date, profile: BankProfile, ctx: StepConte
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_debit_file (file_no BIGINT PRIMARY KEY, debit_batch_id BIGINT)"))
     conn.execute(text("DELETE FROM tmp_debit_file"))
     batches = []
+    orders = amount = 0
     for file_no, count, total in files:
         count, total = int(count), int(total)  # PostgreSQL's SUM is a numeric
+        orders, amount = orders + count, amount + total
         message_id = f"AF{profile.code}{d:%Y%m%d}{file_no + 1:03d}"
         name = f"{message_id}{profile.file_suffix}"
         batch_id = conn.execute(
@@ -200,7 +202,7 @@ def _write_files(conn: Connection, d: date, profile: BankProfile, ctx: StepConte
             raise RuntimeError(f"{name}: {batch.count} orders of {batch.total_minor} read back for {count} of {total} registered")
         data = pain008.render(batch, profile.format) if profile.is_iso else cn_text.render_debit(batch)
         register_outbound(conn, ctx, profile.code, profile.format, name, message_id, data, d)
-    return sum(n for *_, n, _ in batches), sum(total for *_, total in batches), [name for _, _, name, _, _ in batches]
+    return orders, amount, [name for _, _, name, _, _ in batches]
 
 
 # ------------------------------------------------------------------ upload
