@@ -20,7 +20,7 @@ from sqlalchemy import Connection, text
 
 from autofin.servicing.context import StepContext
 from autofin.servicing.shards import parse as parse_shard
-from autofin.servicing.sql import analyze
+from autofin.servicing.sql import analyze, by_partial_index
 from autofin.store.ledger import DPD, DPD_JOIN, post_batch
 
 # the event type of a contract's money event that is income unless the contract is past its non-accrual threshold
@@ -39,12 +39,13 @@ def bill_instalments(conn: Connection, d: date, ctx: StepContext) -> dict[str, A
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_bill (instalment_id BIGINT PRIMARY KEY, contract_id BIGINT, "
                       "principal_minor BIGINT, interest_minor BIGINT, fee_minor BIGINT, principal_vat_minor BIGINT)"))
     conn.execute(text("DELETE FROM tmp_bill"))
-    conn.execute(
-        text("INSERT INTO tmp_bill (instalment_id, contract_id, principal_minor, interest_minor, fee_minor, principal_vat_minor) "
-             "SELECT instalment_id, contract_id, principal_minor, interest_minor, fee_minor, principal_vat_minor FROM instalment "
-             "WHERE status = 'scheduled' AND due_date <= :d" + shard.where("contract_id")),
-        params,
-    )
+    with by_partial_index(conn):
+        conn.execute(
+            text("INSERT INTO tmp_bill (instalment_id, contract_id, principal_minor, interest_minor, fee_minor, principal_vat_minor) "
+                 "SELECT instalment_id, contract_id, principal_minor, interest_minor, fee_minor, principal_vat_minor FROM instalment "
+                 "WHERE status = 'scheduled' AND due_date <= :d" + shard.where("contract_id")),
+            params,
+        )
     analyze(conn, "tmp_bill")
     conn.execute(
         text(
