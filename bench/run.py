@@ -159,6 +159,9 @@ def typical_book(n: int, env: dict, workdir: Path, server, db: str) -> tuple[lis
         tuesday_2, tuesday_2_steps = cycle_day("2026-11-24", shards_env, workdir, shards=2)
         tuesday_2.name, tuesday_2.target = "Tuesday 2026-11-24 as 2 contract shards side by side", "PostgreSQL ≤ 60 s"
         phases.append(tuesday_2)
+        letters = to_the_close(tuesday_2, tuesday_2_steps)  # to its close, as every other night
+        if letters:
+            phases.append(letters)
     simulate_banks("2026-11-24", env)
     wednesday, wednesday_steps = cycle_day("2026-11-25", env, workdir)
     wednesday.name, wednesday.target = "a typical weekday 2026-11-25 (Wednesday: a day's dues, Tuesday's answers)", "1M ≤ 10 s, RSS ≤ 4 GiB"
