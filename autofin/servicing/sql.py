@@ -54,7 +54,7 @@ def by_partial_index(conn: Connection) -> Iterator[None]:
         yield
         return
     conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-    try:
-        yield
-    finally:
-        conn.exec_driver_sql("RESET enable_seqscan")
+    yield
+    # not in a `finally`: after an error the transaction is rolled back, the setting with it, and a
+    # RESET sent into the failed transaction would only hide the error that failed it
+    conn.exec_driver_sql("RESET enable_seqscan")

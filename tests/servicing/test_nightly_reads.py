@@ -13,8 +13,11 @@ The scans the night still does by design are listed in FULL_SCANS with what they
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import event, text
+from sqlalchemy.exc import ProgrammingError
 
+from autofin.servicing.sql import by_partial_index
 from tests.servicing.conftest import AS_OF, seed
 from tests.servicing.test_bank_cycle import D1, context, run_days
 
@@ -122,3 +125,11 @@ def test_postgresql_bills_through_the_partial_index_of_the_scheduled_instalments
         event.remove(pg_store, "before_cursor_execute", explain)
     # by the partial index with scans off; the statements after it planned as PostgreSQL sees fit
     assert seen[0] == ("off", True) and seen[1:] and all(setting == "on" for setting, _ in seen[1:]), seen
+
+
+def test_a_failed_read_by_the_partial_index_reports_its_own_error(pg_store):
+    """The setting goes with the failed transaction; nothing sent after the error hides it."""
+    with pytest.raises(ProgrammingError, match="no_such_table"), pg_store.begin() as conn, by_partial_index(conn):
+        conn.exec_driver_sql("SELECT * FROM no_such_table")
+    with pg_store.connect() as conn:
+        assert conn.exec_driver_sql("SHOW enable_seqscan").scalar_one() == "on"
