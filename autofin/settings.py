@@ -46,6 +46,14 @@ def cycle_shards() -> int:
     return int(os.environ.get("AUTOFIN_CYCLE_SHARDS", "1"))
 
 
+def answer_readers() -> int | None:
+    """How many processes read the banks' answer files ahead of their applying (AUTOFIN_ANSWER_READERS;
+    0: none, the step reads each itself). Unset: one per core but the step's own, on a night whose
+    files are large enough to be worth starting them (`bankfiles.reading.readers_for`)."""
+    value = os.environ.get("AUTOFIN_ANSWER_READERS")
+    return int(value) if value else None
+
+
 def sqlite_busy_timeout_ms() -> int:
     """How long a SQLite writer waits for another writer's lock before failing (AUTOFIN_SQLITE_BUSY_MS)."""
     return int(os.environ.get("AUTOFIN_SQLITE_BUSY_MS", "30000"))

@@ -32,7 +32,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, Connection, Date, MetaData, Table, Text, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
-from autofin.bankfiles import cn_text, importers, pain008
+from autofin.bankfiles import cn_text, importers, pain008, reading
 from autofin.bankfiles.profiles import BankProfile
 from autofin.bankfiles.reasons import REASONS, failure_reason
 from autofin.bankfiles.records import BankFileError, DebitFile, DebitInstruction, Statement, StatusReport
@@ -43,6 +43,7 @@ from autofin.servicing.days import is_bank_day
 from autofin.servicing.outbound import register_outbound
 from autofin.servicing.reversal import reverse_receipts
 from autofin.servicing.sql import analyze, days_between, zero_pad
+from autofin.settings import answer_readers
 from autofin.store.bulk import insert_rows
 from autofin.store.ledger import OWED, PENALTY_JOIN
 from autofin.store.models import BankFile, BankStatementLine, DebitBatch
@@ -254,13 +255,19 @@ def apply_bank_answers(conn: Connection, d: date, ctx: StepContext) -> dict[str,
                               "rejected": 0, "returned": 0, "pending": 0, "settled_minor": 0, "statement_lines": 0, "records_read": 0,
                               "reading_seconds": 0.0, "payouts_paid": 0, "payouts_failed": 0, "payouts_paid_minor": 0,
                               "contracts_activated": 0}
+    night: list[tuple[str, Path]] = []
     for code in sorted(ctx.banks):
         inbound = ctx.bank_folder("inbound", code)
         files = [p for p in inbound.iterdir() if p.is_file() and not p.name.startswith(".")]
         # statuses before settlements before statements, whatever the names
-        for path in sorted(files, key=lambda p: (importers.apply_order(_head(p)), p.name)):
-            _take_file(conn, d, ctx, code, path, counts)
+        night += [(code, path) for path in sorted(files, key=lambda p: (importers.apply_order(_head(p)), p.name))]
+    # each file read (by reader processes, ahead of its applying, on a night worth it) and applied in turn
+    readers = reading.readers_for([path for _, path in night], answer_readers(), os.cpu_count())
+    read = reading.readings([(ctx.banks[code], path) for code, path in night], readers)
+    for (code, path), answer in zip(night, read, strict=True):
+        _take_file(conn, d, ctx, code, path, answer, counts)
     counts["reading_seconds"] = round(counts["reading_seconds"], 3)
+    counts["readers"] = readers
     return counts
 
 
@@ -298,9 +305,10 @@ def _move_after_commit(ctx: StepContext, path: Path, area: Path, digest: str, no
     ctx.after_commit.append(move)
 
 
-def _take_file(conn: Connection, d: date, ctx: StepContext, bank: str, path: Path, counts: dict[str, Any]) -> None:
-    """Read, check and apply one answer file, or quarantine it with the reason: whatever is wrong
-    with one file (its bytes, its schema, its figures, its ids) stops only that file."""
+def _take_file(conn: Connection, d: date, ctx: StepContext, bank: str, path: Path, answer: reading.Reading,
+               counts: dict[str, Any]) -> None:
+    """Check and apply one answer file (`answer`: its reading), or quarantine it with the reason:
+    whatever is wrong with one file (its bytes, its schema, its figures, its ids) stops only that file."""
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     archive = ctx.bank_folder("archive", bank)
@@ -316,15 +324,12 @@ def _take_file(conn: Connection, d: date, ctx: StepContext, bank: str, path: Pat
         reason = f"duplicate: a file with the same content (sha256 {digest[:12]}…) was already {known.status}"
     content = None
     if reason is None:
-        started = perf_counter()
-        try:
-            content = importers.read_answer(ctx.banks[bank], importer, data)
-        except BankFileError as exc:
-            reason = exc.reason
-        except Exception as exc:
-            log.warning("%s: unreadable (%s)", path.name, exc, exc_info=True)
-            reason = f"unreadable: {type(exc).__name__}: {exc}"[:300]
-        counts["reading_seconds"] += perf_counter() - started
+        if answer.sha256 != digest:  # changed since its reader read it: the bytes held here are read
+            answer = reading.read_bytes(ctx.banks[bank], data)
+        counts["reading_seconds"] += answer.seconds
+        content, reason = answer.content, answer.reason
+        if answer.failure is not None:
+            log.warning("%s: %s\n%s", path.name, reason, answer.failure)
     if content is not None:
         message_id = content.message_id
         try:

@@ -3,6 +3,7 @@ on, only booked money in the order's currency and a plausible value date settles
 failure carries a known reason that the re-presentation rules act on."""
 
 import re
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -55,13 +56,16 @@ DTDS = {
 }
 
 
-def test_files_with_a_dtd_or_entities_are_quarantined_and_the_night_goes_on(night):
+@pytest.mark.parametrize("readers", ["0", "2"])  # read in the step's process, or by two reader processes ahead of it
+def test_files_with_a_dtd_or_entities_are_quarantined_and_the_night_goes_on(night, readers, monkeypatch):
     engine, ctx, download = night
+    monkeypatch.setenv("AUTOFIN_ANSWER_READERS", readers)
     good = (download / "AFBOC20261123001.pain002.xml").read_bytes()
     for name, (doctype, use) in DTDS.items():
         (download / f"X-{name}.pain002.xml").write_bytes(with_doctype(good, doctype, use))
         (download / f"Y-{name}.camt054.xml").write_bytes(with_doctype((download / "AFBOC20261123001.camt054.xml").read_bytes(), doctype, use))
-    run_day(engine, D2, ctx)
+    answers = {r.step: r.counts for r in run_day(engine, D2, ctx)}["bank_returns"]
+    assert answers["readers"] == int(readers)
     seen = files(engine)
     for name in DTDS:
         for hostile in (f"X-{name}.pain002.xml", f"Y-{name}.camt054.xml"):
@@ -71,6 +75,22 @@ def test_files_with_a_dtd_or_entities_are_quarantined_and_the_night_goes_on(nigh
         "AFBOC20261123001.pain002.xml", "AFBOC20261123001.camt054.xml", "STMBOC20261123.camt053.xml", "AFICBC20261123001.result.txt"}
     assert reason_notes(ctx) == sorted(f"{n}.reason.txt" for n, (s, _) in seen.items() if s == "quarantined")
     assert q(engine, "SELECT COUNT(*) FROM debit_order WHERE status = 'settled'")[0][0] > 0
+
+
+def test_a_file_changed_after_its_reader_read_it_is_applied_as_stored(night, monkeypatch):
+    """What a reader read is used only for the bytes the step stores: a file replaced in between
+    (here: its reading swapped for another file's) is read again by the step itself."""
+    engine, ctx, _ = night
+    readings = banking.reading.readings
+
+    def stale(files, readers):
+        for (_, path), answer in zip(files, readings(files, readers), strict=True):
+            yield replace(answer, sha256="0" * 64, content=None, reason="a reading of other bytes") if path.name.endswith(".camt054.xml") else answer
+
+    monkeypatch.setattr(banking.reading, "readings", stale)
+    run_day(engine, D2, ctx)
+    assert files(engine)["AFBOC20261123001.camt054.xml"] == ("applied", None)
+    assert q(engine, "SELECT COUNT(*) FROM receipt WHERE source = 'debit'")[0][0] > 0
 
 
 def test_a_step_rolled_back_leaves_no_reason_notes(night, monkeypatch):

@@ -1,0 +1,147 @@
+"""A night's answer files read ahead by reader processes: the same readings, in the files' order,
+as read in the step's own process; a bounded number of files read ahead; readers that end with
+the step's process, however it ends."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+
+from autofin.bankfiles import camt, importers, reading
+from autofin.bankfiles.records import StatementEntry, TransactionStatus
+from autofin.reference import bank_profiles
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+BOOKED = date(2026, 11, 23)
+
+
+def _statement(account: str, lines: int) -> bytes:
+    entries = [StatementEntry(10_000 + k, "CNY", True, BOOKED, f"E2E{k:08d}") for k in range(lines)]
+    return camt.render_camt053(message_id=f"STM-{lines}", created_at=datetime(2026, 11, 24, 6), account=account, booking=BOOKED,
+                               opening_minor=0, entries=entries)
+
+
+def _notification(account: str, n: int) -> bytes:
+    return camt.render_camt054(message_id=f"NTF-{n}", created_at=datetime(2026, 11, 24, 6), account=account, booking=BOOKED,
+                               transactions=[TransactionStatus(f"E2E{n:04d}{k:04d}", "settled", None, 5_000 + k) for k in range(50)])
+
+
+@pytest.fixture
+def night(tmp_path):
+    """BOC's and ICBC's golden answers, notifications, a statement larger than all the others, and two bad files."""
+    banks = bank_profiles()
+    boc, icbc = banks["BOC"], banks["ICBC"]
+    files = []
+    for name, data, profile in [
+        ("a.pain002.xml", (FIXTURES / "pain002_boc_20261124.xml").read_bytes(), boc),
+        ("b.camt054.xml", _notification(boc.creditor.account, 1), boc),
+        ("c.bad.xml", b"<Document><CstmrPmtStsRpt>not well-formed", boc),
+        ("d.camt053.xml", _statement(boc.creditor.account, 3_000), boc),  # the largest, in the middle
+        ("e.camt054.xml", _notification(boc.creditor.account, 2), boc),
+        ("f.result.txt", (FIXTURES / "cn_text_icbc_20261123_result.txt").read_bytes(), icbc),
+        ("g.other-account.camt054.xml", _notification("62220000000000000001", 3), boc),
+        ("h.camt054.xml", _notification(boc.creditor.account, 4), boc),
+    ]:
+        (tmp_path / name).write_bytes(data)
+        files.append((profile, tmp_path / name))
+    return files
+
+
+def _outcome(readings):
+    return [(r.sha256, r.content, r.reason) for r in readings]
+
+
+@pytest.mark.parametrize("readers", [1, 2])
+def test_readers_give_the_same_readings_in_the_files_order(night, readers):
+    here = _outcome(reading.readings(night, 0))
+    assert _outcome(reading.readings(night, readers)) == here
+    reasons = {path.name: r for (_, path), (_, _, r) in zip(night, here, strict=True) if r is not None}
+    assert reasons.keys() == {"c.bad.xml", "g.other-account.camt054.xml"}
+    assert "not well-formed" in reasons["c.bad.xml"] and "62220000000000000001" in reasons["g.other-account.camt054.xml"]
+    assert len(here[3][1].entries) == 3_000
+
+
+def test_files_larger_than_the_read_ahead_budget_are_read_one_at_a_time(night, monkeypatch):
+    monkeypatch.setattr(reading, "AHEAD_BYTES", 1)
+    assert _outcome(reading.readings(night, 2)) == _outcome(reading.readings(night, 0))
+
+
+def test_an_error_no_check_foresaw_is_that_files_reason_with_its_traceback(night, monkeypatch):
+    read_answer = importers.read_answer
+
+    def broken(profile, importer, data):
+        if importer is not None and importer.kind == "camt.053":
+            raise KeyError("no such thing")
+        return read_answer(profile, importer, data)
+
+    monkeypatch.setattr(importers, "read_answer", broken)  # in this process only: readers 0
+    outcome = list(reading.readings(night, 0))
+    assert outcome[3].content is None and outcome[3].reason == "unreadable: KeyError: 'no such thing'"
+    assert "KeyError" in outcome[3].failure
+    assert all(r.failure is None for k, r in enumerate(outcome) if k != 3)
+
+
+def test_leaving_the_loop_early_stops_the_readers(night):
+    import multiprocessing
+
+    for first in reading.readings(night, 2):
+        assert first.content is not None
+        break
+    assert multiprocessing.active_children() == []
+
+
+def test_readers_end_when_the_steps_process_is_killed(night, tmp_path):
+    """kill -9 of the step's process leaves no reader waiting for work that will never come."""
+    big = [(profile, path) for profile, path in night if path.name == "d.camt053.xml"] * 40
+    script = textwrap.dedent(f"""
+        import multiprocessing, os, sys
+        from pathlib import Path
+        from autofin.bankfiles import reading
+        from autofin.reference import bank_profiles
+        files = [(bank_profiles()["BOC"], Path({str(big[0][1])!r}))] * {len(big)}
+        for k, _ in enumerate(reading.readings(files, 2)):
+            if k == 1:
+                print(" ".join(str(p.pid) for p in multiprocessing.active_children()), flush=True)
+                os.kill(os.getpid(), 9)
+    """)
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=Path(__file__).parents[2])
+    assert run.returncode == -signal.SIGKILL, run.stderr
+    readers = [int(pid) for pid in run.stdout.split()]
+    assert len(readers) >= 2
+    deadline = time.monotonic() + 10
+    while (alive := [pid for pid in readers if _alive(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert alive == []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie (ended, not yet reaped by the init process) has ended
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().split(")")[-1].split()[0] != "Z"
+
+
+@pytest.mark.parametrize(("configured", "cores", "total", "readers"), [
+    (None, 2, reading.POOL_FROM_BYTES, 2),  # a large night on two cores: a reader per core
+    (None, 16, reading.POOL_FROM_BYTES, reading.MAX_READERS),
+    (None, 2, reading.POOL_FROM_BYTES - 1, 0),  # a quiet night: read in the step's process
+    (None, 1, 10 * reading.POOL_FROM_BYTES, 0),  # one core: nothing to read beside
+    (None, None, 10 * reading.POOL_FROM_BYTES, 0),  # cores unknown
+    (3, 1, 1, 3),  # as configured (AUTOFIN_ANSWER_READERS)
+    (0, 8, 10 * reading.POOL_FROM_BYTES, 0),
+    (-1, 8, 10 * reading.POOL_FROM_BYTES, 0),
+])
+def test_readers_for_a_night(tmp_path, configured, cores, total, readers):
+    files = [tmp_path / "a", tmp_path / "b"]
+    files[0].write_bytes(b"x" * (total // 2))
+    files[1].write_bytes(b"x" * (total - total // 2))
+    assert reading.readers_for(files, configured, cores) == readers
