@@ -131,16 +131,17 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.parametrize(("configured", "cores", "total", "readers"), [
-    (None, 2, reading.POOL_FROM_BYTES, 2),  # a large night on two cores: a reader per core
-    (None, 16, reading.POOL_FROM_BYTES, reading.MAX_READERS),
-    (None, 2, reading.POOL_FROM_BYTES - 1, 0),  # a quiet night: read in the step's process
-    (None, 1, 10 * reading.POOL_FROM_BYTES, 0),  # one core: nothing to read beside
-    (None, None, 10 * reading.POOL_FROM_BYTES, 0),  # cores unknown
+    (None, 2, 1024, 2),  # a large night on two cores: a reader per core
+    (None, 16, 1024, reading.MAX_READERS),
+    (None, 2, 1023, 0),  # a smaller night: read in the step's process
+    (None, 1, 10_240, 0),  # one core: nothing to read beside
+    (None, None, 10_240, 0),  # cores unknown
     (3, 1, 1, 3),  # as configured (AUTOFIN_ANSWER_READERS)
-    (0, 8, 10 * reading.POOL_FROM_BYTES, 0),
-    (-1, 8, 10 * reading.POOL_FROM_BYTES, 0),
+    (0, 8, 10_240, 0),
+    (-1, 8, 10_240, 0),
 ])
-def test_readers_for_a_night(tmp_path, configured, cores, total, readers):
+def test_readers_for_a_night(tmp_path, monkeypatch, configured, cores, total, readers):
+    monkeypatch.setattr(reading, "POOL_FROM_BYTES", 1024)
     files = [tmp_path / "a", tmp_path / "b"]
     files[0].write_bytes(b"x" * (total // 2))
     files[1].write_bytes(b"x" * (total - total // 2))
