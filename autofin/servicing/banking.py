@@ -267,7 +267,7 @@ def apply_bank_answers(conn: Connection, d: date, ctx: StepContext) -> dict[str,
     for (code, path), answer in zip(night, read, strict=True):
         _take_file(conn, d, ctx, code, path, answer, counts)
     counts["reading_seconds"] = round(counts["reading_seconds"], 3)
-    counts["readers"] = readers
+    counts["reader_processes"] = readers
     return counts
 
 

@@ -65,7 +65,7 @@ def test_files_with_a_dtd_or_entities_are_quarantined_and_the_night_goes_on(nigh
         (download / f"X-{name}.pain002.xml").write_bytes(with_doctype(good, doctype, use))
         (download / f"Y-{name}.camt054.xml").write_bytes(with_doctype((download / "AFBOC20261123001.camt054.xml").read_bytes(), doctype, use))
     answers = {r.step: r.counts for r in run_day(engine, D2, ctx)}["bank_returns"]
-    assert answers["readers"] == int(readers)
+    assert answers["reader_processes"] == int(readers)
     seen = files(engine)
     for name in DTDS:
         for hostile in (f"X-{name}.pain002.xml", f"Y-{name}.camt054.xml"):
