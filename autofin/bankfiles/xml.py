@@ -115,11 +115,17 @@ def records(root: etree._Element, record: str, fields: tuple[str, ...]) -> list[
     counts. One XSLT pass in C per file (the stylesheet compiled once per namespace and shape)
     instead of an XPath per field and record: what makes a night's answers cheap to read.
     """
-    count, *rows = str(_flattener(namespace(root), record, fields)(root)).split(_ROW)
-    cells = [row.split(_CELL) for row in rows[:-1]]
-    if len(cells) != int(count) or any(len(c) != max(len(fields), 1) for c in cells):
+    count, _, body = str(_flattener(namespace(root), record, fields)(root)).partition(_ROW)
+    n, width = int(count), max(len(fields), 1)
+    # every value ends with a separator (the last of a record with the row's): one split for the file,
+    # and a separator inside a value shows as one value too many
+    values = body.replace(_ROW, _CELL).split(_CELL)
+    if len(values) != n * width + 1:
         raise BankFileError("a value holds the private-use characters U+E000/U+E001, which this reader does not accept")
-    return [[value.strip() or None for value in c] for c in cells] if fields else [[] for _ in cells]
+    if not fields:
+        return [[] for _ in range(n)]
+    cleaned = [value.strip() or None for value in values[:-1]]
+    return [cleaned[k:k + width] for k in range(0, n * width, width)]
 
 
 def header(root: etree._Element, body: str, fields: tuple[str, ...], what: str) -> list[str | None]:
