@@ -11,9 +11,10 @@ A reading is only data: the records, or the reason the file cannot be read, with
 bytes read (the step checks it against the bytes it stores and, should the file have changed since,
 reads those bytes itself: what is applied is always what is stored). Reader processes are spawned
 (nothing of the step's process, its open store or its threads, is copied into them; each imports
-what a reader needs and, as spawn does, the step's main module: 0.2 s for the cycle's command line)
-only for a night whose files are worth it, and end with the step's process however it ends. The
-files of a smaller night are read in the step's own process, one at a time, as each is applied.
+what a reader needs and, as spawn does, the step's main module: 0.2 s for the cycle's command line,
+1 s for Dagster's) only for a night whose files are worth it, and end with the step's process
+however it ends. The files of a smaller night are read in the step's own process, one at a time,
+as each is applied.
 """
 
 from __future__ import annotations
