@@ -185,3 +185,27 @@ def test_days_run_outside_dagster_are_reported_to_it_once(tmp_path, monkeypatch)
     assert report_store_runs(instance, engine, partitions) == 0
     instance.delete_run(running.run_id)
     assert report_store_runs(instance, engine, partitions) == len(STEP_ORDER)
+
+
+def test_the_answers_read_by_reader_processes_under_dagster(tmp_path, monkeypatch):
+    """AUTOFIN_ANSWER_READERS=2: inside a Dagster materialization the night's answer files are read by
+    two spawned reader processes, and the day applies them and closes with its checks green."""
+    from autofin.bankfiles.simulator import simulate
+    from autofin.reference import bank_profiles
+
+    monkeypatch.setenv("AUTOFIN_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("AUTOFIN_ANSWER_READERS", "2")
+    url = seeded_sqlite(tmp_path / "autofin.db", contracts=300, as_of=date(2026, 11, 18), seed=4)
+    resources = {"servicing": ServicingResource(database_url=url, bank_dir=str(tmp_path / "bank_files"))}
+    instance = DagsterInstance.ephemeral()
+    cycle_assets, cycle_checks = cycle_for(url)
+    for day in ("2026-11-19", "2026-11-20"):  # the Friday's debits go out
+        assert materialize([*cycle_assets, *cycle_checks], partition_key=day, resources=resources, instance=instance).success
+    for code, profile in bank_profiles().items():
+        simulate(profile, tmp_path / "bank_files" / "remote" / code, date(2026, 11, 20), seed=3)
+    result = materialize([*cycle_assets, *cycle_checks], partition_key="2026-11-21", resources=resources, instance=instance)
+    assert result.success and all(c.passed for c in result.get_asset_check_evaluations())
+    answers = result.asset_materializations_for_node("bank_answers")[0].metadata
+    assert answers["reader_processes"].value == 2
+    assert answers["settled"].value > 0 and answers["records_read"].value > answers["settled"].value
+    assert len(answers["applied"].value) >= 3 and "quarantined" not in answers  # every file read by the readers applied
