@@ -28,6 +28,7 @@ import traceback
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,14 +83,20 @@ def readings(files: Sequence[tuple[BankProfile, Path]], readers: int) -> Iterato
         submitted: dict[int, Future[Reading]] = {largest: pool.submit(read_file, *files[largest])}
         waiting = deque(k for k in range(len(files)) if k != largest)
         for k in range(len(files)):
-            # the readers keep going while what they have read and not yet been applied stays within the budget
-            while waiting and sum(sizes[j] for j in submitted) + sizes[waiting[0]] <= AHEAD_BYTES:
-                j = waiting.popleft()
-                submitted[j] = pool.submit(read_file, *files[j])
-            if k not in submitted:  # larger than what the budget has left: read on its own
-                waiting.popleft()
-                submitted[k] = pool.submit(read_file, *files[k])
-            yield submitted.pop(k).result()
+            try:
+                # the readers keep going while what they have read and not yet been applied stays within the budget
+                while waiting and sum(sizes[j] for j in submitted) + sizes[waiting[0]] <= AHEAD_BYTES:
+                    j = waiting.popleft()
+                    submitted[j] = pool.submit(read_file, *files[j])
+                if k not in submitted:  # larger than what the budget has left: read on its own
+                    waiting.popleft()
+                    submitted[k] = pool.submit(read_file, *files[k])
+                reading = submitted.pop(k).result()
+            except BrokenProcessPool as exc:
+                raise RuntimeError(f"a reader process ended abruptly (killed, or out of memory) while the night's answers were read: "
+                                   f"{files[k][1].name} was not read. Run the step again; AUTOFIN_ANSWER_READERS=0 reads in the "
+                                   "step's own process") from exc
+            yield reading
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

@@ -96,6 +96,22 @@ def test_leaving_the_loop_early_stops_the_readers(night):
     assert multiprocessing.active_children() == []
 
 
+def test_a_reader_killed_fails_the_reading_clearly(night, monkeypatch):
+    """A reader killed (the OOM killer, an operator) stops the night's reading with an error that says
+    so and names the file not read; the other reader is stopped too."""
+    import multiprocessing
+
+    monkeypatch.setattr(reading, "AHEAD_BYTES", 1)  # one file in flight beside the largest
+    files = [job for job in night if job[1].name == "b.camt054.xml"] * 6
+    read = reading.readings(files, 2)
+    assert next(read).content is not None
+    for child in multiprocessing.active_children():
+        os.kill(child.pid, signal.SIGKILL)
+    with pytest.raises(RuntimeError, match=r"a reader process ended abruptly .*: b\.camt054\.xml was not read"):
+        list(read)
+    assert multiprocessing.active_children() == []
+
+
 def test_readers_end_when_the_steps_process_is_killed(night, tmp_path):
     """kill -9 of the step's process leaves no reader waiting for work that will never come."""
     big = [(profile, path) for profile, path in night if path.name == "d.camt053.xml"] * 40
