@@ -113,6 +113,11 @@ def _follow(parent: int) -> None:
     threading.Thread(target=watch, name="follow-the-step", daemon=True).start()
 
 
+def usable_cores() -> int | None:
+    """The cores this process may run on (its CPU affinity, as a container's cpuset sets it), else the machine's."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
 def readers_for(files: Sequence[Path], configured: int | None, cores: int | None) -> int:
     """How many reader processes a night's `files` get: as configured (AUTOFIN_ANSWER_READERS), else
     one per core (up to `MAX_READERS`) when the files are large enough to be worth starting them. As

@@ -262,7 +262,7 @@ def apply_bank_answers(conn: Connection, d: date, ctx: StepContext) -> dict[str,
         # statuses before settlements before statements, whatever the names
         night += [(code, path) for path in sorted(files, key=lambda p: (importers.apply_order(_head(p)), p.name))]
     # each file read (by reader processes, ahead of its applying, on a night worth it) and applied in turn
-    readers = reading.readers_for([path for _, path in night], answer_readers(), os.cpu_count())
+    readers = reading.readers_for([path for _, path in night], answer_readers(), reading.usable_cores())
     read = reading.readings([(ctx.banks[code], path) for code, path in night], readers)
     for (code, path), answer in zip(night, read, strict=True):
         _take_file(conn, d, ctx, code, path, answer, counts)

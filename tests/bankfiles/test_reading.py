@@ -162,3 +162,10 @@ def test_readers_for_a_night(tmp_path, monkeypatch, configured, cores, total, re
     files[0].write_bytes(b"x" * (total // 2))
     files[1].write_bytes(b"x" * (total - total // 2))
     assert reading.readers_for(files, configured, cores) == readers
+
+
+def test_the_cores_counted_are_those_the_process_may_run_on(monkeypatch):
+    """A container limited to one CPU of a large machine gets no readers (its cpuset, not the machine's cores)."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {5})
+    assert reading.usable_cores() == 1
+    assert reading.readers_for([], None, reading.usable_cores()) == 0
