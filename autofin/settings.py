@@ -48,8 +48,8 @@ def cycle_shards() -> int:
 
 def answer_readers() -> int | None:
     """How many processes read the banks' answer files ahead of their applying (AUTOFIN_ANSWER_READERS;
-    0: none, the step reads each itself). Unset: one per core but the step's own, on a night whose
-    files are large enough to be worth starting them (`bankfiles.reading.readers_for`)."""
+    0: none, the step reads each itself). Unset: one per core the process may run on, at most 4, on a
+    night whose files are large enough to be worth starting them (`bankfiles.reading.readers_for`)."""
     value = os.environ.get("AUTOFIN_ANSWER_READERS")
     return int(value) if value else None
 
