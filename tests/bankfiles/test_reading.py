@@ -2,6 +2,7 @@
 as read in the step's own process; a bounded number of files read ahead; readers that end with
 the step's process, however it ends."""
 
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -88,8 +89,6 @@ def test_an_error_no_check_foresaw_is_that_files_reason_with_its_traceback(night
 
 
 def test_leaving_the_loop_early_stops_the_readers(night):
-    import multiprocessing
-
     for first in reading.readings(night, 2):
         assert first.content is not None
         break
@@ -99,8 +98,6 @@ def test_leaving_the_loop_early_stops_the_readers(night):
 def test_a_reader_killed_fails_the_reading_clearly(night, monkeypatch):
     """A reader killed (the OOM killer, an operator) stops the night's reading with an error that says
     so and names the file not read; the other reader is stopped too."""
-    import multiprocessing
-
     monkeypatch.setattr(reading, "AHEAD_BYTES", 1)  # one file in flight beside the largest
     files = [job for job in night if job[1].name == "b.camt054.xml"] * 6
     read = reading.readings(files, 2)
