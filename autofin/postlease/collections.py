@@ -33,7 +33,7 @@ from autofin.origination.errors import Conflict, Forbidden
 from autofin.origination.partners import amount_minor
 from autofin.reference import collection_setup, voucher_templates
 from autofin.store.engine import iso
-from autofin.store.ledger import balances_of, post_contract_events
+from autofin.store.ledger import balances_of, post_contract_events, take_from_suspense
 from autofin.store.models import (
     Allocation,
     AppUser,
@@ -798,8 +798,9 @@ def execute_write_off(conn: Connection, who: Principal, r: Any, contract: Any, t
     conn.execute(update(Instalment).where(Instalment.contract_id == contract.contract_id, Instalment.status.in_(("scheduled", "billed")))
                  .values(status="written_off"))
     conn.execute(update(Contract).where(Contract.contract_id == contract.contract_id)
-                 .values(status="written_off", closed_date=today, credit_minor=Contract.credit_minor - plan["credit"],
-                         suspended_interest_minor=0, suspended_penalty_minor=0))
+                 .values(status="written_off", closed_date=today, credit_minor=Contract.credit_minor - plan["credit"]))
+    # all it held in suspense goes: reversed against what is written off, the rest released
+    take_from_suspense(conn, contract.contract_id, contract.suspended_interest_minor, contract.suspended_penalty_minor)
     case_id = r.details["case_id"]
     conn.execute(update(CollectionCase).where(CollectionCase.contract_id == contract.contract_id, CollectionCase.status == "open")
                  .values(status="closed", closed_date=today, close_reason="written_off", stage="written_off"))

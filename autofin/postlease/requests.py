@@ -33,7 +33,7 @@ from autofin.reference import approval_matrix, calendar, voucher_templates
 from autofin.servicing import payouts
 from autofin.servicing.reversal import reverse_receipts
 from autofin.store.engine import iso
-from autofin.store.ledger import post_contract_events
+from autofin.store.ledger import post_contract_events, take_from_suspense
 from autofin.store.models import (
     Allocation,
     AppUser,
@@ -237,8 +237,7 @@ def _execute_waiver(conn: Connection, who: Principal, r: Any, contract: Any, tod
     if held_i or held_p:
         events.append({"event_type": "suspense_release", "event_key": f"suspense_release:waiver:{r.post_lease_request_id}",
                        "interest_minor": held_i, "penalty_minor": held_p})
-        conn.execute(update(Contract).where(Contract.contract_id == contract.contract_id).values(
-            suspended_interest_minor=Contract.suspended_interest_minor - held_i, suspended_penalty_minor=Contract.suspended_penalty_minor - held_p))
+        take_from_suspense(conn, contract.contract_id, held_i, held_p)
     total = sum(asked.values())
     receipt_id = conn.execute(insert(Receipt).values(
         contract_id=contract.contract_id, source="waiver", source_ref=f"waiver:{r.post_lease_request_id}", amount_minor=total,

@@ -3,7 +3,7 @@
 One money event per instalment (principal, interest with its VAT, fee), posted in the same
 transaction as a summary batch (the vouchers step writes the day's one billing voucher). A contract past its frozen non-accrual threshold (非应计: DPD as
 of last night's aging over `non_accrual_dpd`) is billed as billing_non_accrual: its interest net of
-VAT is held in suspense (2241.03, the contract's suspended_interest_minor), not income. Reads only not-yet-billed instalments due by D
+VAT is held in suspense (2241.03, the contract's row of contract_suspense), not income. Reads only not-yet-billed instalments due by D
 (partial index), gathered first into tmp_bill.
 VAT is inside the interest: vat = interest − round(interest / (1 + vat rate)), the rule in
 integers: interest − (2·interest·10⁶ + (10⁶ + ppm)) / (2·(10⁶ + ppm)). A direct lease taxed on the
@@ -21,7 +21,7 @@ from sqlalchemy import Connection, text
 from autofin.servicing.context import StepContext
 from autofin.servicing.shards import parse as parse_shard
 from autofin.servicing.sql import analyze, by_partial_index
-from autofin.store.ledger import DPD, DPD_JOIN, post_batch
+from autofin.store.ledger import DPD, DPD_JOIN, hold_in_suspense, post_batch
 
 # the event type of a contract's money event that is income unless the contract is past its non-accrual threshold
 NON_ACCRUAL_OR = f"CASE WHEN {DPD} > c.non_accrual_dpd THEN 'billing_non_accrual' ELSE "
@@ -68,15 +68,7 @@ def bill_instalments(conn: Connection, d: date, ctx: StepContext) -> dict[str, A
         ),
         params,
     ).rowcount
-    suspended = conn.execute(
-        text(
-            # the interest net of VAT each non-accrual contract billed tonight holds in suspense
-            "UPDATE contract SET suspended_interest_minor = suspended_interest_minor + (SELECT SUM(me.interest_minor - me.vat_minor) "
-            "FROM money_event me WHERE me.batch_id = :batch AND me.contract_id = contract.contract_id AND me.event_type = 'billing_non_accrual') "
-            "WHERE contract_id IN (SELECT contract_id FROM money_event WHERE batch_id = :batch AND event_type = 'billing_non_accrual')"
-        ),
-        params,
-    ).rowcount
+    suspended = hold_in_suspense(conn, batch)  # the interest net of VAT each non-accrual contract billed tonight
     posted = post_batch(conn, batch, ctx.templates, summary=True)
     totals = conn.execute(
         text("SELECT COALESCE(SUM(principal_minor), 0), COALESCE(SUM(interest_minor), 0), COALESCE(SUM(fee_minor), 0), "

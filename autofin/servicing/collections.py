@@ -314,8 +314,9 @@ def _release_suspense(conn: Connection, d: date, batch: str) -> dict[str, Any]:
         text(
             "INSERT INTO money_event (event_type, event_key, contract_id, business_date, currency, interest_minor, penalty_minor, batch_id) "
             "SELECT 'suspense_release', 'suspense_release:' || :day || ':' || c.contract_id, c.contract_id, :d, c.currency, "
-            "c.suspended_interest_minor, c.suspended_penalty_minor, :batch FROM contract c "
-            "WHERE c.suspended_interest_minor + c.suspended_penalty_minor > 0 AND (c.status IN ('paid_off', 'settled_early') "
+            # CROSS JOIN: from the contracts holding suspense (~20k at 1M) to their contracts
+            "s.interest_minor, s.penalty_minor, :batch FROM contract_suspense s CROSS JOIN contract c "
+            "WHERE c.contract_id = s.contract_id AND s.interest_minor + s.penalty_minor > 0 AND (c.status IN ('paid_off', 'settled_early') "
             "OR NOT EXISTS (SELECT 1 FROM contract_dpd cd WHERE cd.contract_id = c.contract_id))"
         ),
         {"d": d, "day": d.isoformat(), "batch": batch},
@@ -324,10 +325,9 @@ def _release_suspense(conn: Connection, d: date, batch: str) -> dict[str, Any]:
     if released:
         amount = int(conn.execute(text("SELECT COALESCE(SUM(interest_minor + penalty_minor), 0) FROM money_event WHERE batch_id = :batch "
                                        "AND event_type = 'suspense_release'"), {"batch": batch}).scalar_one())
-        conn.execute(text("UPDATE contract SET suspended_interest_minor = 0, suspended_penalty_minor = 0 WHERE contract_id IN "
+        conn.execute(text("DELETE FROM contract_suspense WHERE contract_id IN "
                           "(SELECT contract_id FROM money_event WHERE batch_id = :batch AND event_type = 'suspense_release')"), {"batch": batch})
-    held = conn.execute(text("SELECT COUNT(*), COALESCE(SUM(suspended_interest_minor + suspended_penalty_minor), 0) FROM contract "
-                             "WHERE suspended_interest_minor + suspended_penalty_minor > 0")).one()
+    held = conn.execute(text("SELECT COUNT(*), COALESCE(SUM(interest_minor + penalty_minor), 0) FROM contract_suspense")).one()
     return {"non_accrual_released": int(released), "suspense_released_minor": amount, "non_accrual_holding": int(held[0]),
             "suspense_held_minor": int(held[1])}
 

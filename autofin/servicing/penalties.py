@@ -23,7 +23,7 @@ from autofin.servicing.context import StepContext
 from autofin.servicing.delinquency import note_debits_in_flight
 from autofin.servicing.shards import parse as parse_shard
 from autofin.servicing.sql import analyze, days_between, greatest, least
-from autofin.store.ledger import DPD, DPD_JOIN, PENALTY, PENALTY_JOIN, post_batch
+from autofin.store.ledger import DPD, DPD_JOIN, PENALTY, PENALTY_JOIN, hold_in_suspense, post_batch
 
 
 def accrue_penalties(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
@@ -84,16 +84,7 @@ def accrue_penalties(conn: Connection, d: date, ctx: StepContext) -> dict[str, A
         ),
         {"d": d, "day": d.isoformat(), "batch": batch},
     )
-    conn.execute(
-        text(
-            # a non-accrual contract's penalty is held in suspense (2241.03), not income. A joined UPDATE from
-            # the batch's events: a subquery per contract went through the contract's every event, its whole history
-            "UPDATE contract SET suspended_penalty_minor = suspended_penalty_minor + me.penalty_minor FROM money_event me "
-            # (driven from the batch's index: no IN over the same events is needed to keep SQLite off the whole book)
-            "WHERE me.batch_id = :batch AND me.event_type = 'penalty_suspended' AND me.contract_id = contract.contract_id"
-        ),
-        {"batch": batch},
-    )
+    hold_in_suspense(conn, batch)  # a non-accrual contract's penalty is held in suspense (2241.03), not income
     posted = post_batch(conn, batch, ctx.templates, summary=True)
     instalments, amount = conn.execute(text("SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM tmp_penalty WHERE amount > 0")).one()
     return {"instalments": int(instalments), "contracts": posted.events, "penalty_minor": int(amount)}

@@ -38,11 +38,12 @@ class Base(DeclarativeBase):
 # (fillfactor 100, as a bulk load leaves them) every nightly update writes a version elsewhere and
 # an entry in every index of the table. The tables the night updates row by row keep that room: the
 # penalty accrued (instalment_penalty), the postings (subledger_balance), the worst DPD of the open
-# cases (collection_case), the DPD of the contracts past due (contract_dpd). A 200k A/B, when the penalty was kept on the instalment: penalties
-# 5 s -> 1.8 s a night. The instalment itself is not among them (since 0022): the night's updates
-# of it change its status (billing, most of allocation's), which its partial indexes name, so they
-# are never HOT.
-HOT_UPDATES = {"contract_dpd": 70, "instalment_penalty": 70, "subledger_balance": 70, "collection_case": 80}
+# cases (collection_case), the DPD of the contracts past due (contract_dpd), the suspense of the
+# non-accrual ones (contract_suspense). A 200k A/B, when the penalty was kept on the instalment:
+# penalties 5 s -> 1.8 s a night. The instalment itself is not among them (since 0022): the night's
+# updates of it change its status (billing, most of allocation's), which its partial indexes name,
+# so they are never HOT.
+HOT_UPDATES = {"contract_dpd": 70, "contract_suspense": 70, "instalment_penalty": 70, "subledger_balance": 70, "collection_case": 80}
 
 
 def pk() -> Mapped[int]:
@@ -297,6 +298,24 @@ class ContractDpd(Base):
     bucket: Mapped[str] = mapped_column(String(8))  # M1|M2|M3|M4+
 
 
+class ContractSuspense(Base):
+    """非应计: the interest (net of VAT) billed and the penalty accrued while a contract was non-accrual
+    (past its non_accrual_dpd), held in suspense (2241.03) instead of income, until the contract is
+    current again (collections releases it to income), or waived, or written off. A row for each
+    contract holding some, none for the others. Kept beside the contract, not on it: the penalties
+    step adds to it every night for every non-accrual contract (~20k at 1M), and on the wide
+    contract row each addition dirtied a page of the contract table (18,350 of the 35,473 pages the
+    1M Sunday's penalties wrote: bench/results.md, 2026-12-02 21:30). The ORM reads
+    Contract.suspended_interest_minor and Contract.suspended_penalty_minor; store.ledger's
+    hold_in_suspense and take_from_suspense write it."""
+
+    __tablename__ = "contract_suspense"
+    __table_args__ = ({"postgresql_with": {"fillfactor": HOT_UPDATES["contract_suspense"]}},)
+    contract_id: Mapped[int] = mapped_column(BigId, ForeignKey("contract.contract_id"), primary_key=True, autoincrement=False)
+    interest_minor: Mapped[int] = money()
+    penalty_minor: Mapped[int] = money()
+
+
 class Contract(Base):
     """A signed contract with a frozen copy of its terms (`terms`, and the columns the nightly
     steps compute with). status: pending_signature|signed|active|settled_early|paid_off|
@@ -312,9 +331,6 @@ class Contract(Base):
         # those holding a deposit, read each night for those past maturity with bills unpaid
         Index("ix_contract_deposit_held", "status", "maturity_date", sqlite_where=text("deposit_held_minor > 0"),
               postgresql_where=text("deposit_held_minor > 0")),
-        # those holding interest or penalty in suspense, read each night for those to release
-        Index("ix_contract_suspense", "status", sqlite_where=text("suspended_interest_minor + suspended_penalty_minor > 0"),
-              postgresql_where=text("suspended_interest_minor + suspended_penalty_minor > 0")),
         # those holding customer credit, offered to their bills each night (allocation)
         Index("ix_contract_credit", "status", sqlite_where=text("credit_minor > 0"), postgresql_where=text("credit_minor > 0")),
     )
@@ -355,8 +371,6 @@ class Contract(Base):
     activated_date: Mapped[date | None] = mapped_column(Date)
     closed_date: Mapped[date | None] = mapped_column(Date)
     credit_minor: Mapped[int] = money()
-    suspended_interest_minor: Mapped[int] = money()  # interest (net of VAT) billed while non-accrual, held in suspense
-    suspended_penalty_minor: Mapped[int] = money()  # penalty accrued while non-accrual, held in suspense
     deposit_held_minor: Mapped[int] = money()  # 保证金 received at activation and not yet applied or refunded (2241.04)
     # read-only, from contract_dpd (delinquency writes it)
     dpd: Mapped[int] = column_property(func.coalesce(
@@ -364,6 +378,13 @@ class Contract(Base):
     bucket: Mapped[str] = column_property(func.coalesce(
         select(ContractDpd.bucket).where(ContractDpd.contract_id == contract_id).correlate_except(ContractDpd).scalar_subquery(),
         "current").label("bucket"))
+    # read-only, from contract_suspense (billing and penalties add to it, collections releases it)
+    suspended_interest_minor: Mapped[int] = column_property(func.coalesce(
+        select(ContractSuspense.interest_minor).where(ContractSuspense.contract_id == contract_id).correlate_except(ContractSuspense)
+        .scalar_subquery(), 0).label("suspended_interest_minor"))
+    suspended_penalty_minor: Mapped[int] = column_property(func.coalesce(
+        select(ContractSuspense.penalty_minor).where(ContractSuspense.contract_id == contract_id).correlate_except(ContractSuspense)
+        .scalar_subquery(), 0).label("suspended_penalty_minor"))
     is_migrated: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     created_at: Mapped[datetime] = created_at()
     # the financing plan as approved (schedule included), frozen; instalment rows are written from it on activation

@@ -6,6 +6,7 @@ counting it as a loss. The sub-ledger keeps what each contract holds and ties it
 from datetime import timedelta
 from types import SimpleNamespace
 
+import pytest
 from sqlalchemy import select, text, update
 
 from autofin.origination.access import Principal
@@ -29,8 +30,12 @@ def events(engine, contract_id, d):
 
 
 def held(engine, contract_id):
+    """What the contract holds in suspense, as the ORM reads it; its contract_suspense row is there only
+    while it holds some."""
     with engine.connect() as conn:
         row = conn.execute(select(Contract.suspended_interest_minor, Contract.suspended_penalty_minor).where(Contract.contract_id == contract_id)).one()
+        kept = conn.execute(text("SELECT interest_minor, penalty_minor FROM contract_suspense WHERE contract_id = :c"), {"c": contract_id}).all()
+    assert kept == ([] if tuple(row) == (0, 0) else [tuple(row)])
     return int(row[0]), int(row[1])
 
 
@@ -141,3 +146,19 @@ def test_a_waiver_takes_from_the_suspense_first(store, ctx):
     assert after.get("6011.02", 0) == before.get("6011.02", 0)  # released and waived: income unmoved
     assert after["2241.03"] - before["2241.03"] == held_penalty and before["1122.04"] - after["1122.04"] == held_penalty
     assert set(tied(store).values()) == {0}
+
+
+def test_taking_more_than_is_held_fails_and_keeps_it(store, ctx):
+    from autofin.domain.errors import DomainError
+    from autofin.store.ledger import take_from_suspense
+
+    cid = past_its_threshold(store)
+    run_day(store, D1, ctx)
+    interest, penalty = held(store, cid)
+    for i, p, whose in ((interest, penalty + 1, cid), (interest + 1, 0, cid), (0, 1, 10**9)):
+        with pytest.raises(DomainError, match="holds less in suspense"), write_transaction(store) as conn:
+            take_from_suspense(conn, whose, i, p)
+    assert held(store, cid) == (interest, penalty)
+    with write_transaction(store) as conn:
+        take_from_suspense(conn, cid, 0, 1)
+    assert held(store, cid) == (interest, penalty - 1)

@@ -12,7 +12,7 @@ def test_migrations_build_exactly_the_models(store):
     with store.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
     assert diff == []
-    assert current_revision(store) == head_revision() == "0024"
+    assert current_revision(store) == head_revision() == "0025"
     assert set(inspect(store).get_table_names()) >= set(Base.metadata.tables)
 
 
@@ -77,7 +77,7 @@ def test_upgrading_a_store_with_a_book_in_it(tmp_path):
     # suspense a contract holds, 0012, and the VAT deferred on a direct lease's principal, 0015, are
     # not there yet: nothing holds any)
     running = [Base.metadata.tables[name] for name in ("ledger_total", "subledger_balance", "subledger_dirty", "summary_batch",
-                                                         "provision_exposure", "instalment_penalty", "contract_dpd")]
+                                                         "provision_exposure", "instalment_penalty", "contract_dpd", "contract_suspense")]
     Base.metadata.create_all(engine, tables=running)
     # so do a voucher's batch and number of events (0016), which the migration fills from the events
     with engine.begin() as conn:
@@ -286,6 +286,33 @@ def test_the_days_past_due_move_beside_the_contract_and_back(tmp_path):
     assert {"dpd", "bucket"}.isdisjoint(c["name"] for c in inspect(engine).get_columns("contract"))
     with engine.connect() as conn:
         assert conn.execute(text(past_due)).all() == before
+
+
+def test_the_suspense_moves_beside_the_contract_and_back(tmp_path):
+    """0025 moves the interest and penalty each non-accrual contract holds in suspense to
+    contract_suspense (a row only for a contract holding some), and its downgrade puts them back on
+    the contract, the others at 0."""
+    from alembic import command
+
+    from autofin.store.migrate import alembic_config
+
+    engine = _seeded_at_head(tmp_path, contracts=60)
+    held = [(3, 12_345, 0), (7, 0, 678), (11, 9_001, 1)]
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO contract_suspense (contract_id, interest_minor, penalty_minor) VALUES (:c, :i, :p)"),
+                     [{"c": c, "i": i, "p": p} for c, i, p in held])
+        contracts = conn.execute(text("SELECT COUNT(*) FROM contract")).scalar_one()
+    command.downgrade(alembic_config(engine), "0024")
+    assert not inspect(engine).has_table("contract_suspense")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT contract_id, suspended_interest_minor, suspended_penalty_minor FROM contract "
+                                 "WHERE suspended_interest_minor + suspended_penalty_minor > 0 ORDER BY contract_id")).all() == held
+        assert conn.execute(text("SELECT COUNT(*) FROM contract WHERE suspended_interest_minor = 0 AND suspended_penalty_minor = 0"
+                                 )).scalar_one() == contracts - len(held)
+    upgrade(engine)
+    assert {"suspended_interest_minor", "suspended_penalty_minor"}.isdisjoint(c["name"] for c in inspect(engine).get_columns("contract"))
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT contract_id, interest_minor, penalty_minor FROM contract_suspense ORDER BY contract_id")).all() == held
 
 
 def test_postgresql_leaves_room_for_the_nightly_updates(pg_store):
