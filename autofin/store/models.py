@@ -531,8 +531,10 @@ class Instalment(Base):
         UniqueConstraint("contract_id", "seq"),
         # the billing step reads only instalments not yet billed, by due date
         Index("ix_instalment_scheduled_due", "due_date", sqlite_where=text("status = 'scheduled'"), postgresql_where=text("status = 'scheduled'")),
-        # arrears, penalties and allocation read only billed-and-unpaid instalments
-        Index("ix_instalment_billed_contract", "contract_id", sqlite_where=text("status = 'billed'"), postgresql_where=text("status = 'billed'")),
+        # arrears, penalties and allocation read only billed-and-unpaid instalments; the DPD of each contract
+        # (the oldest due date it owes on: delinquency, and the close's check of it) from the index alone
+        Index("ix_instalment_billed_contract", "contract_id", "due_date", sqlite_where=text("status = 'billed'"),
+              postgresql_where=text("status = 'billed'")),
     )
     instalment_id: Mapped[int] = pk()
     contract_id: Mapped[int] = fk("contract.contract_id", index=False)
