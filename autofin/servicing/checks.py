@@ -2,8 +2,9 @@
 
 The nightly checks read only what can have changed: the trial balance and the ledger side of the
 tie add up ledger_total (a few rows a day), the sub-ledger side the kept per-contract balances
-(subledger_balance), and the per-contract rules look at the contracts in `scope` (the day close
-passes those with money events since the last close). Both sides of the tie are kept by the same
+(subledger_balance); nothing paid beyond what is owed and no negative credit are held for the whole
+book through partial indexes of the few rows that could break them, and the DPD of every contract
+past due from the billed instalments' index. Both sides of the tie are kept by the same
 postings, so the tie catches a posting to a control account without a contract; the contracts
 posted to by per-event batches (the API's money moves, a few a night) are also held to their
 instalments at the close. An instalment moved by a bulk step without its money event, or by hand,
@@ -30,6 +31,7 @@ from autofin.store.ledger import (
     summary_events_differ,
     trial_balance_as_of,
 )
+from autofin.store.models import OVERPAID_CANDIDATES
 
 
 def trial_balance_zero(conn: Connection, d: date) -> list[str]:
@@ -46,17 +48,17 @@ def subledger_ties(conn: Connection) -> list[str]:
     ]
 
 
-def no_negative_balances(conn: Connection, scope: str | None = None) -> list[str]:
-    """No instalment paid beyond what it owes, no negative customer credit (of the contracts in `scope`, or of all)."""
+def no_negative_balances(conn: Connection) -> list[str]:
+    """No instalment paid beyond what it owes, no negative customer credit, in the whole book: read
+    through partial indexes of the few rows that could break them (OVERPAID_CANDIDATES: paid beyond an
+    amount, or with penalty paid; credit below zero), so the close reads those and nothing else."""
     bad_instalments = conn.execute(
         text(
-            "SELECT COUNT(*) FROM instalment WHERE status = 'billed' AND (paid_principal_minor > principal_minor "
+            f"SELECT COUNT(*) FROM instalment WHERE {OVERPAID_CANDIDATES} AND (paid_principal_minor > principal_minor "
             f"OR paid_interest_minor > interest_minor OR paid_fee_minor > fee_minor OR paid_penalty_minor > {PENALTY_OF.format(row='instalment')})"
-            + ("" if scope is None else f" AND contract_id IN ({scope})")
         )
     ).scalar_one()
-    bad_credit = conn.execute(text("SELECT COUNT(*) FROM contract WHERE credit_minor < 0"
-                                   + ("" if scope is None else f" AND contract_id IN ({scope})"))).scalar_one()
+    bad_credit = conn.execute(text("SELECT COUNT(*) FROM contract WHERE credit_minor < 0")).scalar_one()
     out = []
     if bad_instalments:
         out.append(f"{bad_instalments} instalments paid beyond what they owe")
@@ -146,13 +148,13 @@ def unidentified_ties(conn: Connection) -> list[str]:
 
 def nightly_checks(conn: Connection, d: date, scope: str | None = None) -> dict[str, list[str]]:
     """The day close's checks. With `scope` (a SELECT of contract ids: the contracts posted to since the
-    last close) the per-contract rules look at those contracts and the debit files at D's and those
-    still in flight; without, at the whole book."""
+    last close) the contracts posted to by per-event batches are held to their instalments, and the
+    debit files looked at are D's and those still in flight; without, every file."""
     return {
         "trial_balance_zero": trial_balance_zero(conn, d),
         "subledger_ties_to_ledger": subledger_ties(conn),
         **({} if scope is None else {"subledger_matches_instalments": subledger_drift(conn, scope=RECHECK)}),
-        "no_negative_balances": no_negative_balances(conn, scope),
+        "no_negative_balances": no_negative_balances(conn),
         "dpd_consistent": dpd_consistent(conn, d),
         "debits_accounted_for": debits_accounted_for(conn, d if scope is not None else None),
         "unidentified_ties_to_ledger": unidentified_ties(conn),

@@ -333,6 +333,8 @@ class Contract(Base):
               postgresql_where=text("deposit_held_minor > 0")),
         # those holding customer credit, offered to their bills each night (allocation)
         Index("ix_contract_credit", "status", sqlite_where=text("credit_minor > 0"), postgresql_where=text("credit_minor > 0")),
+        # none, unless something is wrong: the close checks the whole book for negative credit each night
+        Index("ix_contract_negative_credit", "credit_minor", sqlite_where=text("credit_minor < 0"), postgresql_where=text("credit_minor < 0")),
     )
     contract_id: Mapped[int] = pk()
     contract_no: Mapped[str] = mapped_column(String(32), unique=True)
@@ -520,6 +522,11 @@ class InstalmentPenalty(Base):
     through_date: Mapped[date | None] = mapped_column(Date)
 
 
+# the billed instalments that could be paid beyond what they owe (servicing.checks.no_negative_balances)
+OVERPAID_CANDIDATES = ("status = 'billed' AND (paid_principal_minor > principal_minor OR paid_interest_minor > interest_minor "
+                       "OR paid_fee_minor > fee_minor OR paid_penalty_minor > 0)")
+
+
 class Instalment(Base):
     """One scheduled instalment and what has been billed and paid of it.
     status: scheduled (not yet due) | billed (due, something unpaid) | paid | settled (not yet due
@@ -535,6 +542,11 @@ class Instalment(Base):
         # (the oldest due date it owes on: delinquency, and the close's check of it) from the index alone
         Index("ix_instalment_billed_contract", "contract_id", "due_date", sqlite_where=text("status = 'billed'"),
               postgresql_where=text("status = 'billed'")),
+        # the billed instalments the close's check of overpayment reads, over the whole book each night: paid
+        # beyond an amount, or with penalty paid (what penalty is booked lives in instalment_penalty). A
+        # handful: the others never enter the index
+        Index("ix_instalment_overpaid_candidates", "contract_id", sqlite_where=text(OVERPAID_CANDIDATES),
+              postgresql_where=text(OVERPAID_CANDIDATES)),
     )
     instalment_id: Mapped[int] = pk()
     contract_id: Mapped[int] = fk("contract.contract_id", index=False)

@@ -243,3 +243,28 @@ def test_the_check_command_answers_with_its_exit_code(tmp_path):
     full = subprocess.run([sys.executable, "-m", "autofin.cli", "cycle", "check", "--full"], env=env, capture_output=True, text=True)
     assert quick.returncode == 0 and full.returncode == 1
     assert "subledger_balances_match_instalments     FAILED: " in full.stdout
+
+
+@pytest.mark.parametrize("breach, named", [
+    ("UPDATE instalment SET paid_interest_minor = interest_minor + 1 WHERE instalment_id = :i", "1 instalments paid beyond what they owe"),
+    ("UPDATE instalment SET paid_penalty_minor = 1 WHERE instalment_id = :i", "1 instalments paid beyond what they owe"),
+    ("UPDATE contract SET credit_minor = -1 WHERE contract_id = :c", "1 contracts with negative customer credit"),
+])
+def test_the_close_sees_an_overpaid_instalment_or_negative_credit_anywhere_in_the_book(store, ctx, breach, named):
+    """Nothing paid beyond what is owed and no negative credit hold for the whole book every night, not only
+    for the contracts posted to: the few rows that could break them are in partial indexes (an
+    instalment paid beyond its amounts or with penalty paid, a contract with credit below zero), so
+    the close reads those and nothing else. Here the breach is on a contract nothing was posted to."""
+    seed(store, contracts=200)
+    run_day(store, D1, ctx)
+    for name in ("business_day", "billing", "delinquency", "penalties", "allocation", "vouchers", "voucher_export"):
+        run_step(store, name, D2, ctx)
+    contract_id, instalment_id = rows(store, "SELECT i.contract_id, i.instalment_id FROM instalment i WHERE i.status = 'billed' "
+                                             "AND NOT EXISTS (SELECT 1 FROM subledger_dirty d WHERE d.contract_id = i.contract_id) "
+                                             "AND NOT EXISTS (SELECT 1 FROM instalment_penalty p WHERE p.instalment_id = i.instalment_id) "
+                                             "ORDER BY i.instalment_id LIMIT 1")[0]
+    with write_transaction(store) as conn:
+        conn.execute(text(breach), {"i": instalment_id, "c": contract_id})
+    with pytest.raises(CheckFailedError) as failed:
+        run_step(store, "day_close", D2, ctx)
+    assert f"no_negative_balances: {named}" in str(failed.value)

@@ -12,7 +12,7 @@ def test_migrations_build_exactly_the_models(store):
     with store.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
     assert diff == []
-    assert current_revision(store) == head_revision() == "0026"
+    assert current_revision(store) == head_revision() == "0027"
     assert set(inspect(store).get_table_names()) >= set(Base.metadata.tables)
 
 
