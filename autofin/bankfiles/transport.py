@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Protocol
 from autofin.bankfiles.profiles import BankProfile
 from autofin.files import write_atomically
 
-if TYPE_CHECKING:
-    import paramiko
+if TYPE_CHECKING:  # imported where a bank is reached over SFTP: importing paramiko (and its cryptography)
+    import paramiko  # costs a process 0.17 s, and a night on the local folder, the API and the reports never need it
 
 log = logging.getLogger("autofin.transport")
 
@@ -76,16 +76,9 @@ class LocalFolderTransport:
         shutil.move(str(self.inbound / name), str(self.archive_dir / name))
 
 
-def _paramiko():  # noqa: ANN202
-    """paramiko, imported when a bank is first reached over SFTP: importing it (and its cryptography)
-    costs every process 0.17 s, and a night with the local folder, the API and the reports never need it."""
+def _pinned_key(spec: str) -> paramiko.PKey:
     import paramiko
 
-    return paramiko
-
-
-def _pinned_key(spec: str) -> paramiko.PKey:
-    paramiko = _paramiko()
     kind, _, b64 = spec.strip().partition(" ")
     b64 = b64.split()[0] if b64 else ""
     try:
@@ -101,7 +94,8 @@ class SftpTransport:
         self.profile, self.s, self._sleep = profile, profile.sftp, sleep
 
     def _connect(self) -> tuple[paramiko.SSHClient, paramiko.SFTPClient]:
-        paramiko = _paramiko()
+        import paramiko
+
         client = paramiko.SSHClient()
         client.set_missing_host_key_policy(paramiko.RejectPolicy())
         key = _pinned_key(self.s.host_key)
@@ -114,7 +108,8 @@ class SftpTransport:
         return client, client.open_sftp()
 
     def _with_retries(self, what: str, fn):  # noqa: ANN001, ANN202
-        paramiko = _paramiko()
+        import paramiko
+
         delay, last = self.s.backoff_seconds, None
         for attempt in range(1, self.s.retries + 1):
             try:
