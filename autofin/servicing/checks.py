@@ -54,6 +54,8 @@ def no_negative_balances(conn: Connection) -> list[str]:
     amount, or with penalty paid; credit below zero), so the close reads those and nothing else."""
     bad_instalments = conn.execute(
         text(
+            # the candidates' predicate stated whole, as the partial index has it (a planner uses the index only
+            # for a query that implies it), then the rule itself, with the penalty booked
             f"SELECT COUNT(*) FROM instalment WHERE {OVERPAID_CANDIDATES} AND (paid_principal_minor > principal_minor "
             f"OR paid_interest_minor > interest_minor OR paid_fee_minor > fee_minor OR paid_penalty_minor > {PENALTY_OF.format(row='instalment')})"
         )
