@@ -48,9 +48,12 @@ def open_first_task(conn: Connection, application_id: int, *, outcome: str, grad
     return route
 
 
+_OPEN_TASK = insert(ApprovalTask)  # built once: `.values(...)` per call cost ~0.2 ms of every submit
+
+
 def _open_task(conn: Connection, application_id: int, route: list[str], seq: int, now: datetime) -> None:
-    conn.execute(insert(ApprovalTask).values(application_id=application_id, tier=route[seq - 1], tier_seq=seq, status="open",
-                                             route=route, created_at=now))
+    conn.execute(_OPEN_TASK, {"application_id": application_id, "tier": route[seq - 1], "tier_seq": seq, "status": "open",
+                              "route": route, "created_at": now})
 
 
 # ---------------------------------------------------------------- reading
