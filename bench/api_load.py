@@ -41,6 +41,7 @@ class LoadResult:
     max_ms: float
     outcomes: dict[str, int]
     server_peak_rss_mib: float
+    server_cpu_ms: float  # the server's CPU (its workers' too) over the submit phase, per submit
 
     @property
     def achieved_rate(self) -> float:
@@ -81,6 +82,16 @@ def _peak_rss_mib(pid: int) -> float:
     except OSError:
         pass
     return 0.0
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU of `pid` and every process below it (uvicorn's workers), from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") + sum(_cpu_seconds(int(c)) for c in children)
 
 
 def run(count: int, rate: float, env: dict, max_seconds: float = 120.0, workers: int = 1) -> LoadResult:
@@ -188,13 +199,15 @@ async def _submit_all(base: str, drafts: list[str], token: str, rate: float, max
 
     bounded = [n for k, n in enumerate(drafts) if k / rate < max_seconds]
     print(f"[bench] submitting {len(bounded)} applications at {rate:.0f}/s …", flush=True)
+    cpu_before = _cpu_seconds(server_pid)
     await asyncio.gather(*(one(k, n) for k, n in enumerate(bounded)))
     seconds = time.perf_counter() - start
+    cpu_ms = 1000 * (_cpu_seconds(server_pid) - cpu_before) / len(bounded)
     rss = _peak_rss_mib(server_pid)
     while not pool.empty():
         pool.get_nowait().writer.close()
     return LoadResult(len(bounded), sum(outcomes.values()), errors, seconds, _percentile(latencies, 0.5), _percentile(latencies, 0.99),
-                      max(latencies), outcomes, rss)
+                      max(latencies), outcomes, rss, cpu_ms)
 
 
 def main() -> None:
@@ -206,7 +219,7 @@ def main() -> None:
     result = run(args.count, args.rate, dict(os.environ), workers=args.workers)
     print(f"submits {result.sent} at {result.achieved_rate:.0f}/s: p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, "
           f"max {result.max_ms:.1f} ms; errors {result.errors or 'none'}; outcomes {result.outcomes}; "
-          f"server peak RSS {result.server_peak_rss_mib:.0f} MiB")
+          f"server CPU {result.server_cpu_ms:.2f} ms a submit; server peak RSS {result.server_peak_rss_mib:.0f} MiB")
 
 
 if __name__ == "__main__":
