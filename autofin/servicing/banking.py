@@ -24,10 +24,12 @@ import hashlib
 import logging
 import os
 import re
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from time import perf_counter
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import BigInteger, Column, Connection, Date, MetaData, Table, Text, insert, select, text
 from sqlalchemy.exc import IntegrityError
@@ -40,11 +42,11 @@ from autofin.files import write_atomically
 from autofin.servicing import payouts
 from autofin.servicing.context import StepContext
 from autofin.servicing.days import is_bank_day
-from autofin.servicing.outbound import register_outbound
+from autofin.servicing.outbound import Written, register_outbound, write_outbound
 from autofin.servicing.reversal import reverse_receipts
 from autofin.servicing.sql import analyze, days_between, zero_pad
 from autofin.settings import answer_readers
-from autofin.store.bulk import insert_rows
+from autofin.store.bulk import fetch_rows, insert_rows
 from autofin.store.ledger import OWED, PENALTY_JOIN
 from autofin.store.models import BankFile, BankStatementLine, DebitBatch
 
@@ -90,19 +92,19 @@ def _owed_by_mandate(conn: Connection, d: date) -> None:
     mandate and that mandate's bank, for every bank in one pass over the billed instalments (a pass
     per bank read them all once for each). Contracts with a debit awaiting its answer are left out."""
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_owed_all (contract_id BIGINT PRIMARY KEY, mandate_id BIGINT, "
-                      "bank_code TEXT, owed BIGINT)"))
+                      "bank_code TEXT, owed BIGINT, currency TEXT)"))
     conn.execute(text("DELETE FROM tmp_owed_all"))
     conn.execute(
         text(
             # net of the customer's credit, which the night's allocation applies to these bills first
-            "INSERT INTO tmp_owed_all (contract_id, mandate_id, bank_code, owed) "
-            f"SELECT i.contract_id, m.mandate_id, m.bank_code, SUM({OWED}) - c.credit_minor "
+            "INSERT INTO tmp_owed_all (contract_id, mandate_id, bank_code, owed, currency) "
+            f"SELECT i.contract_id, m.mandate_id, m.bank_code, SUM({OWED}) - c.credit_minor, c.currency "
             # CROSS JOIN: from the billed instalments (partial index); SQLite walked every active contract
             # by the status index and probed its bills (0.57 → 0.30 s on a typical weekday at 1M)
             f"FROM instalment i {PENALTY_JOIN} CROSS JOIN contract c "
             "JOIN mandate m ON m.contract_id = i.contract_id AND m.status = 'active' "
             "WHERE c.contract_id = i.contract_id AND i.status = 'billed' AND i.due_date <= :d AND c.status = 'active' "
-            "GROUP BY i.contract_id, m.mandate_id, m.bank_code, c.credit_minor "
+            "GROUP BY i.contract_id, m.mandate_id, m.bank_code, c.credit_minor, c.currency "
             f"HAVING SUM({OWED}) > c.credit_minor"
         ),
         {"d": d},
@@ -114,12 +116,13 @@ def _owed_by_mandate(conn: Connection, d: date) -> None:
 def _select_debits(conn: Connection, d: date, profile: BankProfile) -> None:
     """tmp_owed: the bank's contracts to debit tonight, with the amount and the attempt."""
     params = {"d": d, "bank": profile.code, "after": profile.representment_after_days, "max": profile.max_attempts}
-    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_owed (contract_id BIGINT PRIMARY KEY, mandate_id BIGINT, owed BIGINT, attempt INTEGER)"))
+    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_owed (contract_id BIGINT PRIMARY KEY, mandate_id BIGINT, owed BIGINT, currency TEXT, "
+                      "attempt INTEGER)"))
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_last (contract_id BIGINT PRIMARY KEY, status TEXT, reason TEXT, "
                       "business_date DATE, attempt INTEGER)"))
     conn.execute(text("DELETE FROM tmp_owed"))
     conn.execute(text("DELETE FROM tmp_last"))
-    conn.execute(text("INSERT INTO tmp_owed (contract_id, mandate_id, owed, attempt) SELECT contract_id, mandate_id, owed, 1 "
+    conn.execute(text("INSERT INTO tmp_owed (contract_id, mandate_id, owed, currency, attempt) SELECT contract_id, mandate_id, owed, currency, 1 "
                       "FROM tmp_owed_all WHERE bank_code = :bank"), params)
     conn.execute(
         text(
@@ -152,58 +155,101 @@ def _select_debits(conn: Connection, d: date, profile: BankProfile) -> None:
 def _write_files(conn: Connection, d: date, profile: BankProfile, ctx: StepContext) -> tuple[int, int, list[str]]:
     """The bank's orders of the night (tmp_owed) in files of at most the profile's maximum, in
     contract order: each file's debit_batch row first, then the orders inserted already holding
-    their batch (tagging them afterwards rewrote every order of the night), then each file written
-    from its orders and held to the count and control sum its batch row registered."""
-    numbered = (f"SELECT t.*, (ROW_NUMBER() OVER (ORDER BY t.contract_id) - 1) / {int(profile.max_transactions_per_file)} AS file_no "
-                "FROM tmp_owed t")
-    files = conn.execute(text(f"SELECT file_no, COUNT(*), SUM(owed) FROM ({numbered}) n GROUP BY file_no ORDER BY file_no")).all()
+    their batch (tagging them afterwards rewrote every order of the night), each file rendered from
+    the same lines and held, with the orders inserted, to the count and control sum its batch row
+    registered.
+
+    The lines are read once (numbered in tmp_numbered, so neither read nor insert sorts), before the
+    orders are inserted, and a thread renders and writes the files while the store inserts them:
+    the drivers of SQLite and PostgreSQL let go of the interpreter while a statement runs, so the
+    rendering (Python) and the insert (the store's C) share the night's two cores. The worst night
+    at 1M (920k debits), with the rendering as bytes: 12.7–15.8 → 8.7–11.4 s in the same hour."""
+    _number_orders(conn, profile.max_transactions_per_file)
+    files = conn.execute(text("SELECT file_no, COUNT(*), SUM(owed) FROM tmp_numbered GROUP BY file_no ORDER BY file_no")).all()
     if not files:
         return 0, 0, []
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_debit_file (file_no BIGINT PRIMARY KEY, debit_batch_id BIGINT)"))
     conn.execute(text("DELETE FROM tmp_debit_file"))
     batches = []
-    orders = amount = 0
     for file_no, count, total in files:
-        count, total = int(count), int(total)  # PostgreSQL's SUM is a numeric
-        orders, amount = orders + count, amount + total
         message_id = f"AF{profile.code}{d:%Y%m%d}{file_no + 1:03d}"
-        name = f"{message_id}{profile.file_suffix}"
+        batch = _Batch(message_id, f"{message_id}{profile.file_suffix}", int(count), int(total))  # PostgreSQL's SUM is a numeric
         batch_id = conn.execute(
-            insert(DebitBatch).values(bank_code=profile.code, business_date=d, message_id=message_id, file_name=name,
-                                      tx_count=count, ctrl_sum_minor=total, currency=profile.currency)
+            insert(DebitBatch).values(bank_code=profile.code, business_date=d, message_id=message_id, file_name=batch.name,
+                                      tx_count=batch.tx_count, ctrl_sum_minor=batch.ctrl_sum_minor, currency=profile.currency)
             .returning(DebitBatch.debit_batch_id)
         ).scalar_one()
         conn.execute(text("INSERT INTO tmp_debit_file (file_no, debit_batch_id) VALUES (:n, :b)"), {"n": file_no, "b": batch_id})
-        batches.append((batch_id, message_id, name, count, total))
-    conn.execute(
+        batches.append(batch)
+    e2e = f"'AF' || :ymd || {zero_pad(conn, 't.contract_id', 12)}"
+    params = {"d": d, "ymd": d.strftime("%Y%m%d")}
+    lines = fetch_rows(
+        conn,
         text(
-            "INSERT INTO debit_order (contract_id, mandate_id, end_to_end_id, amount_minor, currency, business_date, status, attempt, "
-            "debit_batch_id) "
-            f"SELECT t.contract_id, t.mandate_id, 'AF' || :ymd || {zero_pad(conn, 't.contract_id', 12)}, t.owed, c.currency, :d, 'pending', "
-            f"t.attempt, f.debit_batch_id FROM ({numbered}) t JOIN contract c ON c.contract_id = t.contract_id "
-            "JOIN tmp_debit_file f ON f.file_no = t.file_no ORDER BY t.contract_id"
+            f"SELECT {e2e}, t.owed, t.currency, m.mandate_ref, m.signed_date, m.debtor_name, m.debtor_account, c.contract_no "
+            "FROM tmp_numbered t JOIN mandate m ON m.mandate_id = t.mandate_id JOIN contract c ON c.contract_id = t.contract_id ORDER BY t.seq"
         ),
-        {"d": d, "ymd": d.strftime("%Y%m%d")},
+        params,
     )
     created = datetime.combine(d, time(1, 0))
-    for batch_id, message_id, name, count, total in batches:
-        rows = conn.execute(
-            text(
-                "SELECT o.end_to_end_id, o.amount_minor, o.currency, m.mandate_ref, m.signed_date, m.debtor_name, m.debtor_account, "
-                "c.contract_no FROM debit_order o JOIN mandate m ON m.mandate_id = o.mandate_id JOIN contract c ON c.contract_id = o.contract_id "
-                "WHERE o.debit_batch_id = :b ORDER BY o.debit_order_id"
-            ),
-            {"b": batch_id},
-        ).all()
-        batch = DebitFile(message_id, created, d, profile.creditor, tuple(
+
+    def written(batch: _Batch, lines: Sequence[Any]) -> Written:
+        debits = DebitFile(batch.message_id, created, d, profile.creditor, tuple(
             DebitInstruction(e2e, amount, cur, ref, signed if isinstance(signed, date) else date.fromisoformat(signed), debtor, account, no)
-            for e2e, amount, cur, ref, signed, debtor, account, no in rows
+            for e2e, amount, cur, ref, signed, debtor, account, no in lines
         ))
-        if (batch.count, batch.total_minor) != (count, total):
-            raise RuntimeError(f"{name}: {batch.count} orders of {batch.total_minor} read back for {count} of {total} registered")
-        data = pain008.render(batch, profile.format) if profile.is_iso else cn_text.render_debit(batch)
-        register_outbound(conn, ctx, profile.code, profile.format, name, message_id, data, d)
-    return orders, amount, [name for _, _, name, _, _ in batches]
+        if (debits.count, debits.total_minor) != (batch.tx_count, batch.ctrl_sum_minor):
+            raise RuntimeError(f"{batch.name}: {debits.count} orders of {debits.total_minor} to write, "
+                               f"{batch.tx_count} of {batch.ctrl_sum_minor} registered")
+        data = pain008.render(debits, profile.format) if profile.is_iso else cn_text.render_debit(debits)
+        return write_outbound(ctx, profile.code, batch.name, data)
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="debit-files")
+    try:
+        at, writings = 0, []
+        for batch in batches:
+            writings.append(pool.submit(written, batch, lines[at:at + batch.tx_count]))
+            at += batch.tx_count
+        del lines
+        conn.execute(
+            text(
+                "INSERT INTO debit_order (contract_id, mandate_id, end_to_end_id, amount_minor, currency, business_date, status, attempt, "
+                f"debit_batch_id) SELECT t.contract_id, t.mandate_id, {e2e}, t.owed, t.currency, :d, 'pending', t.attempt, f.debit_batch_id "
+                "FROM tmp_numbered t JOIN tmp_debit_file f ON f.file_no = t.file_no ORDER BY t.seq"
+            ),
+            params,
+        )
+        inserted = {int(file_no): (int(count), int(total)) for file_no, count, total in conn.execute(text(
+            "SELECT f.file_no, COUNT(*), SUM(o.amount_minor) FROM tmp_debit_file f JOIN debit_order o ON o.debit_batch_id = f.debit_batch_id "
+            "GROUP BY f.file_no"
+        ))}
+        for file_no, (batch, writing) in enumerate(zip(batches, writings, strict=True)):
+            if inserted.get(file_no) != (batch.tx_count, batch.ctrl_sum_minor):
+                raise RuntimeError(f"{batch.name}: {batch.tx_count} orders of {batch.ctrl_sum_minor} registered, the store holds {inserted.get(file_no)}")
+            register_outbound(conn, writing.result(), profile.format, batch.message_id, d)
+    finally:
+        pool.shutdown(cancel_futures=True)
+    return sum(b.tx_count for b in batches), sum(b.ctrl_sum_minor for b in batches), [b.name for b in batches]
+
+
+class _Batch(NamedTuple):
+    message_id: str
+    name: str
+    tx_count: int
+    ctrl_sum_minor: int
+
+
+def _number_orders(conn: Connection, per_file: int) -> None:
+    """tmp_numbered: tmp_owed in contract order, each order with its place (seq) and its file."""
+    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_numbered (seq BIGINT PRIMARY KEY, contract_id BIGINT, mandate_id BIGINT, "
+                      "owed BIGINT, currency TEXT, attempt INTEGER, file_no BIGINT)"))
+    conn.execute(text("DELETE FROM tmp_numbered"))
+    conn.execute(text(
+        "INSERT INTO tmp_numbered (seq, contract_id, mandate_id, owed, currency, attempt, file_no) "
+        f"SELECT n.seq, n.contract_id, n.mandate_id, n.owed, n.currency, n.attempt, n.seq / {int(per_file)} FROM "
+        "(SELECT ROW_NUMBER() OVER (ORDER BY contract_id) - 1 AS seq, contract_id, mandate_id, owed, currency, attempt FROM tmp_owed) n"
+    ))
+    analyze(conn, "tmp_numbered")
 
 
 # ------------------------------------------------------------------ upload

@@ -39,7 +39,7 @@ from autofin.origination.errors import Conflict, NotFound
 from autofin.reference import bank_profiles, payee_setup, voucher_templates
 from autofin.servicing.context import StepContext
 from autofin.servicing.days import is_bank_day
-from autofin.servicing.outbound import register_outbound
+from autofin.servicing.outbound import register_outbound, write_outbound
 from autofin.store.engine import as_date, iso
 from autofin.store.ledger import component_columns, post_batch
 from autofin.store.models import ApplicationItem, Contract, Disbursement, MoneyEvent, Partner, Payout, PayoutBatch
@@ -282,7 +282,7 @@ def _write_bank_files(conn: Connection, d: date, ctx: StepContext, profile: Bank
                            f"{r.contract_no} {REMITTANCE[r.kind]}") for r in chunk))
         data = pain001.render(batch, settings.format)
         name = f"{message_id}.xml"
-        register_outbound(conn, ctx, profile.code, settings.format, name, message_id, data, d)
+        register_outbound(conn, write_outbound(ctx, profile.code, name, data), settings.format, message_id, d)
         batch_id = conn.execute(insert(PayoutBatch).values(
             bank_code=profile.code, business_date=d, message_id=message_id, file_name=name, tx_count=batch.count,
             ctrl_sum_minor=batch.total_minor, currency=chunk[0].currency).returning(PayoutBatch.payout_batch_id)).scalar_one()

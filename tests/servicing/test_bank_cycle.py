@@ -1,19 +1,21 @@
 """The cycle with the banks: files out, answers in, the bad ones quarantined, the books green."""
 
+import hashlib
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from functools import partial
 
+import pytest
 from sqlalchemy import text
 
-from autofin.bankfiles import camt, pain002
+from autofin.bankfiles import camt, cn_text, pain002, pain008
 from autofin.bankfiles.records import TransactionStatus
 from autofin.bankfiles.simulator import simulate
 from autofin.bankfiles.transport import transport_for
 from autofin.reference import bank_profiles, calendar, voucher_templates
 from autofin.servicing.checks import nightly_checks
 from autofin.servicing.context import StepContext
-from autofin.servicing.cycle import run_day
+from autofin.servicing.cycle import run_day, run_step
 from autofin.store.ledger import event_share
 from tests.servicing.conftest import AS_OF, seed
 
@@ -82,6 +84,49 @@ def test_files_split_at_the_profile_maximum(sqlite_store, tmp_path):
         assert all(b[1] <= 40 and b[2] == b[4] for b in mine)
     assert len({b[3] for b in batches}) == len(batches)
     assert q(sqlite_store, "SELECT COUNT(*) FROM debit_order WHERE status <> 'sent'")[0][0] == 0
+
+
+def test_every_file_holds_its_batch_orders_and_a_failed_rendering_leaves_nothing(sqlite_store, tmp_path, monkeypatch):
+    """The files are rendered by a thread while the orders are inserted: a rendering that fails
+    stops the step whole (no order, batch or file registered), and the re-run writes files that hold
+    exactly their batch's orders, in order, with the same bytes on every run."""
+    seed(sqlite_store, contracts=1200)
+    banks = {code: replace(p, max_transactions_per_file=40) for code, p in bank_profiles().items()}
+    ctx = context(tmp_path, banks)
+    run_days(sqlite_store, ctx, AS_OF + timedelta(days=1), D1 - timedelta(days=1), answer=False)
+    for step in ("business_day", "billing", "delinquency", "penalties"):
+        run_step(sqlite_store, step, D1, ctx)
+    rendered = []
+
+    def failing_on_the_third(batch, version="pain.008.001.08"):
+        rendered.append(batch.message_id)
+        if len(rendered) == 3:
+            raise RuntimeError("disk full")
+        return real_render(batch, version)
+
+    real_render = pain008.render
+    monkeypatch.setattr(pain008, "render", failing_on_the_third)
+    with pytest.raises(RuntimeError, match="disk full"):
+        run_step(sqlite_store, "debit_orders", D1, ctx)
+    assert q(sqlite_store, "SELECT (SELECT COUNT(*) FROM debit_order), (SELECT COUNT(*) FROM debit_batch), (SELECT COUNT(*) FROM bank_file)") == [
+        (0, 0, 0)]
+    # the files written before the failure stay unregistered (never sent); the re-run writes them again, byte for byte
+    first = ctx.bank_root / "outbound" / "BOC" / f"{rendered[0]}.xml"
+    before = first.read_bytes()
+    monkeypatch.setattr(pain008, "render", real_render)
+    result = run_step(sqlite_store, "debit_orders", D1, ctx)
+    assert first.read_bytes() == before
+    assert result.counts["orders"] == q(sqlite_store, "SELECT COUNT(*) FROM debit_order")[0][0] > 40
+    files = q(sqlite_store, "SELECT b.bank_code, b.file_name, b.debit_batch_id, f.sha256 FROM debit_batch b "
+                            "JOIN bank_file f ON f.message_id = b.message_id ORDER BY b.debit_batch_id")
+    assert len(files) == len(result.counts["files"]) > 2
+    for bank, name, batch_id, digest in files:
+        data = (ctx.bank_root / "outbound" / bank / name).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == digest
+        parsed = pain008.parse(data) if name.endswith(".xml") else cn_text.parse_debit(data, ctx.banks[bank].creditor)
+        assert [(tx.end_to_end_id, tx.amount_minor) for tx in parsed.instructions] == [
+            tuple(r) for r in q(sqlite_store, "SELECT end_to_end_id, amount_minor FROM debit_order WHERE debit_batch_id = :b "
+                                              "ORDER BY debit_order_id", b=batch_id)]
 
 
 def _first_boc_answers(engine, ctx, tmp_path):
