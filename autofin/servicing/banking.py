@@ -169,7 +169,7 @@ def _write_files(conn: Connection, d: date, profile: BankProfile, ctx: StepConte
     orders are inserted, and a thread renders and writes the files while the store inserts them:
     the drivers of SQLite and PostgreSQL let go of the interpreter while a statement runs, so the
     rendering (Python) and the insert (the store's C) share the night's two cores. The worst night
-    at 1M (920k debits), with the rendering as bytes: 12.7–15.8 → 8.7–11.4 s in the same hour."""
+    at 1M (920k debits), with the rendering as bytes: 12.6–15.8 → 8.7–11.4 s in the same hour."""
     _number_orders(conn, profile.max_transactions_per_file)
     files = conn.execute(text("SELECT file_no, COUNT(*), SUM(owed) FROM tmp_numbered GROUP BY file_no ORDER BY file_no")).all()
     if not files:
