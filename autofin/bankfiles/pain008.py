@@ -60,8 +60,8 @@ def render(batch: DebitFile, version: str = "pain.008.001.08") -> bytes:
     parts = [head.encode("utf-8")]
     parts += [
         _TRANSACTION % (esc(tx.end_to_end_id).encode(), esc(tx.currency).encode(), write_amount(tx.amount_minor, tx.currency).encode(),
-               esc(tx.mandate_ref).encode(), tx.mandate_signed.isoformat().encode(), esc(tx.debtor_name).encode(),
-               esc(tx.debtor_account).encode(), esc(tx.remittance).encode())
+                        esc(tx.mandate_ref).encode(), tx.mandate_signed.isoformat().encode(), esc(tx.debtor_name).encode(),
+                        esc(tx.debtor_account).encode(), esc(tx.remittance).encode())
         for tx in batch.instructions
     ]
     parts.append(b"    </PmtInf>\n  </CstmrDrctDbtInitn>\n</Document>\n")
