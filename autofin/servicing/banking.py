@@ -47,6 +47,7 @@ from autofin.servicing.reversal import reverse_receipts
 from autofin.servicing.sql import analyze, days_between, zero_pad
 from autofin.settings import answer_readers
 from autofin.store.bulk import fetch_rows, insert_rows
+from autofin.store.engine import as_date
 from autofin.store.ledger import OWED, PENALTY_JOIN
 from autofin.store.models import BankFile, BankStatementLine, DebitBatch
 
@@ -201,7 +202,7 @@ def _write_files(conn: Connection, d: date, profile: BankProfile, ctx: StepConte
 
     def written(batch: _Batch, lines: Sequence[Any]) -> Written:
         debits = DebitFile(batch.message_id, created, d, profile.creditor, tuple(
-            DebitInstruction(e2e, amount, cur, ref, signed if isinstance(signed, date) else date.fromisoformat(signed), debtor, account, no)
+            DebitInstruction(e2e, amount, cur, ref, as_date(signed), debtor, account, no)
             for e2e, amount, cur, ref, signed, debtor, account, no in lines
         ))
         if (debits.count, debits.total_minor) != (batch.tx_count, batch.ctrl_sum_minor):

@@ -28,7 +28,7 @@ from autofin.servicing.context import StepContext, StepFn
 from autofin.servicing.days import DayNotReadyError, last_closed_day, open_business_day, require_runnable
 from autofin.servicing.shards import SHARDED_STEPS
 from autofin.servicing.shards import split as split_shards
-from autofin.store.engine import write_transaction
+from autofin.store.engine import as_date, write_transaction
 from autofin.store.migrate import require_current
 from autofin.store.models import StepRun
 
@@ -165,7 +165,7 @@ def catch_up(engine: Engine, to: date, ctx: StepContext, *, on_step: Callable[[S
 def status(conn: Connection, limit: int = 10) -> list[tuple[date, str, int]]:
     """The latest business days: date, status, steps done."""
     return [
-        (d if isinstance(d, date) else date.fromisoformat(d), s, int(n))
+        (as_date(d), s, int(n))
         for d, s, n in conn.execute(
             text(
                 "SELECT b.business_date, b.status, (SELECT COUNT(DISTINCT r.step) FROM step_run r WHERE r.business_date = b.business_date) "
