@@ -18,10 +18,10 @@ import json
 import time
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import Connection, Engine, delete, func, insert, select, text
+from sqlalchemy import Column, Connection, Engine, MetaData, Table, delete, func, insert, select, text
 
 from autofin.domain.errors import DomainError
 from autofin.domain.identity import USCC_ALPHABET, ric_check_digit, uscc_check_digit, vin_check_digit
@@ -30,7 +30,7 @@ from autofin.domain.products import ProductTerms
 from autofin.domain.schedule_batch import build_schedules, div_half_up, due_dates, method_codes
 from autofin.progress import Progress
 from autofin.reference import calendar, vehicle_models, voucher_templates
-from autofin.store.bulk import insert_rows, sync_sequences
+from autofin.store.bulk import indexes_built_after, insert_rows, next_id, sync_sequences
 from autofin.store.engine import is_sqlite
 from autofin.store.ledger import post_batch, rebuild_subledger, refresh_exposure
 from autofin.store.models import (
@@ -110,7 +110,17 @@ def seed_book(engine: Engine, *, contracts: int, as_of: date, seed: int = 7, chu
         raise DomainError(f"due day {due_day}: must be between 1 and 28 (every month has it)")
     started = time.perf_counter()
     report = SeedReport()
-    with engine.begin() as conn:
+    # one connection throughout: SQLite's instalments are staged in its temporary tables (a seed killed
+    # half-way leaves none behind)
+    with engine.connect() as conn:
+        _seed(conn, contracts=contracts, as_of=as_of, seed=seed, chunk=chunk, show_progress=show_progress, due_day=due_day, report=report)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _seed(conn: Connection, *, contracts: int, as_of: date, seed: int, chunk: int, show_progress: bool, due_day: int | None,
+          report: SeedReport) -> None:
+    with conn.begin():
         existing = conn.execute(select(func.count()).select_from(Contract)).scalar_one()
         if existing:
             raise BookNotEmptyError(f"the store already holds {existing:,} contracts; seed an empty store (make demo starts from a new one)")
@@ -123,17 +133,19 @@ def seed_book(engine: Engine, *, contracts: int, as_of: date, seed: int = 7, chu
         report.partners = _seed_partners(conn, contracts, np.random.default_rng([seed, 0]))
     models = list(vehicle_models().values())
     templates = voucher_templates()
+    staged = _InstalmentsStaged(conn)
     progress = Progress(contracts, "seeding contracts", "contracts") if show_progress else None
     for number, first in enumerate(range(1, contracts + 1, chunk)):
         last = min(first + chunk - 1, contracts)
         rng = np.random.default_rng([seed, 1, number])
-        with engine.begin() as conn:
+        with conn.begin():
             _tune(conn)
             _seed_chunk(conn, rng, np.arange(first, last + 1, dtype=np.int64), as_of, products, models, report.partners, templates, report,
-                        due_day)
+                        due_day, staged)
         if progress:
             progress.advance(last - first + 1)
-    with engine.begin() as conn:
+    with conn.begin():
+        staged.load(conn)
         _set_partner_limits(conn)
         sync_sequences(conn, [Partner.__table__, Customer.__table__, Vehicle.__table__, Contract.__table__, Mandate.__table__, Instalment.__table__])
         rebuild_subledger(conn)  # the migrated book's sub-ledger balances from its instalments; its events keep them after
@@ -146,8 +158,64 @@ def seed_book(engine: Engine, *, contracts: int, as_of: date, seed: int = 7, chu
                 counts={"contracts": report.contracts, "instalments": report.instalments, "money_events": report.money_events},
             )
         )
-    report.seconds = time.perf_counter() - started
-    return report
+
+
+class _InstalmentsStaged:
+    """Where the chunks put their instalments (and the penalties that name them). SQLite keeps the
+    instalments in due-date order without a rowid (migration 0028): inserted chunk by chunk, each row
+    went into the middle of the table by a search of its key (the seed's instalments 12.4 → 34.8 s at
+    100k). So on SQLite the chunks append them to temporary tables, and `load` moves them in once, in
+    the table's order, numbered in that order (so the unique index of the ids, which the references
+    need kept, is appended to as well), the other indexes dropped before and built after. The
+    penalties follow, by contract and sequence. PostgreSQL's heap takes them as they come."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.staged = is_sqlite(conn)
+        self.instalments, self.penalties = cast(Table, Instalment.__table__), cast(Table, InstalmentPenalty.__table__)
+        if self.staged:
+            self.instalments, self.penalties = (
+                Table(f"staged_{t.name}", MetaData(), *(Column(c.name, c.type, primary_key=c.primary_key, server_default=_default(c))
+                                                        for c in t.columns), prefixes=["TEMPORARY"])
+                for t in (self.instalments, self.penalties)
+            )
+            for table in (self.instalments, self.penalties):
+                table.drop(conn, checkfirst=True)
+                table.create(conn)
+            conn.commit()
+
+    def next_instalment_id(self, conn: Connection) -> int:
+        return next_id(conn, self.instalments)
+
+    def load(self, conn: Connection) -> None:
+        if not self.staged:
+            return
+        instalments, penalties = cast(Table, Instalment.__table__), cast(Table, InstalmentPenalty.__table__)
+        numbered = _columns_in_store(conn, instalments, self.instalments, leave="instalment_id")
+        with indexes_built_after(conn, instalments):
+            conn.execute(
+                text(f"INSERT INTO instalment (instalment_id, {numbered}) SELECT :before + ROW_NUMBER() OVER (ORDER BY due_date, instalment_id), "
+                     f"{numbered} FROM {self.instalments.name} ORDER BY due_date, instalment_id"),
+                {"before": next_id(conn, instalments) - 1},
+            )
+        named = _columns_in_store(conn, penalties, self.penalties, leave="instalment_id", prefix="p.")
+        conn.execute(text(
+            f"INSERT INTO instalment_penalty (instalment_id, {named.replace('p.', '')}) SELECT i.instalment_id, {named} "
+            f"FROM {self.penalties.name} p JOIN {self.instalments.name} s ON s.instalment_id = p.instalment_id "
+            "CROSS JOIN instalment i WHERE i.contract_id = s.contract_id AND i.seq = s.seq"
+        ))
+        self.penalties.drop(conn)
+        self.instalments.drop(conn)
+
+
+def _default(column: Column) -> Any:
+    return None if column.server_default is None else getattr(column.server_default, "arg", None)
+
+
+def _columns_in_store(conn: Connection, target: Table, staged: Table, leave: str, prefix: str = "") -> str:
+    """The staged columns the store's table has too, but `leave` (a store seeded at an old revision,
+    in the migrations' tests, has others)."""
+    have = {name for _, name, *_ in conn.exec_driver_sql(f"PRAGMA table_info({target.name})")}
+    return ", ".join(f"{prefix}{c.name}" for c in staged.columns if c.name in have and c.name != leave)
 
 
 def _tune(conn: Connection) -> None:
@@ -188,7 +256,7 @@ def _set_partner_limits(conn: Connection) -> None:
     )
 
 
-def _seed_chunk(conn, rng, ids, as_of, products, models, n_partners, templates, report, due_day) -> None:  # noqa: ANN001
+def _seed_chunk(conn, rng, ids, as_of, products, models, n_partners, templates, report, due_day, staged) -> None:  # noqa: ANN001
     m = len(ids)
     codes = list(PRODUCT_MIX)
     product_idx = rng.choice(len(codes), size=m, p=list(PRODUCT_MIX.values()))
@@ -340,7 +408,7 @@ def _seed_chunk(conn, rng, ids, as_of, products, models, n_partners, templates, 
                                           "signed_date", "status"], mandates)
 
     # ---- instalments
-    first_instalment_id = int(conn.execute(text("SELECT COALESCE(MAX(instalment_id), 0) + 1 FROM instalment")).scalar_one())
+    first_instalment_id = staged.next_instalment_id(conn)
     due_str = np.datetime_as_string(due)
     # an object array: the date where the mask holds, None elsewhere (numpy's stubs do not take None as a value)
     billed_date = np.where(billed, due_str, np.array(None)).tolist()
@@ -355,13 +423,13 @@ def _seed_chunk(conn, rng, ids, as_of, products, models, n_partners, templates, 
         due_str.tolist(), status_row.tolist(), sched.principal_minor.tolist(), sched.interest_minor.tolist(), sched.fee_minor.tolist(),
         pp.tolist(), pi.tolist(), pf.tolist(), zero.tolist(), billed_date, paid_date,
     ]
-    insert_rows(conn, Instalment.__table__, [
+    insert_rows(conn, staged.instalments, [
         "instalment_id", "contract_id", "seq", "due_date", "status", "principal_minor", "interest_minor", "fee_minor",
         "paid_principal_minor", "paid_interest_minor", "paid_fee_minor", "paid_penalty_minor", "billed_date",
         "paid_date"], list(zip(*columns, strict=False)))
     # the penalty accrued on the instalments past their grace days, through the cut-over date
     accruing = unpaid & (days_over > grace)
-    insert_rows(conn, InstalmentPenalty.__table__, ["instalment_id", "penalty_minor", "accrued_micro", "through_date"],
+    insert_rows(conn, staged.penalties, ["instalment_id", "penalty_minor", "accrued_micro", "through_date"],
                 list(zip(instalment_ids[accruing].tolist(), penalty[accruing].tolist(), accrued_micro[accruing].tolist(),
                          [as_of.isoformat()] * int(accruing.sum()), strict=True)))
 

@@ -30,6 +30,7 @@ from autofin.origination.audit import audit
 from autofin.origination.errors import Conflict, NotFound
 from autofin.origination.esign import SignatureProvider
 from autofin.reference import bank_profiles, voucher_templates
+from autofin.store.bulk import insert_assigning_ids
 from autofin.store.engine import iso
 from autofin.store.ledger import event_share, post_contract_events
 from autofin.store.models import (
@@ -370,7 +371,7 @@ def activate(conn: Connection, who: Principal | str, row: Any, paid_date: date, 
     principal = sum(r["principal_minor"] for r in rows)
     if principal != row.financed_minor:
         raise AssertionError(f"contract {row.contract_no}: Σ principal {principal} ≠ financed {row.financed_minor}")
-    conn.execute(insert(Instalment), rows)
+    insert_assigning_ids(conn, Instalment.__table__, rows)
     conn.execute(update(Contract).where(Contract.contract_id == row.contract_id).values(status="active", activated_date=paid_date))
     batch = f"disbursement:{disbursement_id}"
     posted = post_contract_events(conn, batch, row, paid_date, [{"event_type": "disbursement", "event_key": batch,

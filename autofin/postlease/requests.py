@@ -32,6 +32,7 @@ from autofin.postlease.settlement import instalments_of, keep_schedule
 from autofin.reference import approval_matrix, calendar, voucher_templates
 from autofin.servicing import payouts
 from autofin.servicing.reversal import reverse_receipts
+from autofin.store.bulk import insert_assigning_ids
 from autofin.store.engine import iso
 from autofin.store.ledger import post_contract_events, take_from_suspense
 from autofin.store.models import (
@@ -421,7 +422,7 @@ def _execute_extension(conn: Connection, who: Principal, r: Any, contract: Any, 
     for n in new:
         n["principal_vat_minor"] = principal_vat_minor(n["principal_minor"], n["interest_minor"], contract.vat_rate_ppm, contract.vat_basis)
     new[-1]["principal_vat_minor"] += last.principal_vat_minor - last_vat - sum(n["principal_vat_minor"] for n in new)
-    conn.execute(insert(Instalment), new)
+    insert_assigning_ids(conn, Instalment.__table__, new)
     maturity = new[-1]["due_date"]
     conn.execute(update(Contract).where(Contract.contract_id == contract.contract_id).values(
         balloon_minor=0, term_months=contract.term_months + len(new), maturity_date=maturity,

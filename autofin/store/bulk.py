@@ -3,12 +3,13 @@
 Loading: SQLite, executemany of a prepared INSERT inside the caller's transaction; PostgreSQL,
 COPY. Rows are tuples in `columns` order; dates as `datetime.date`, money as int. Callers that
 assign primary keys themselves call `sync_sequences` once afterwards (PostgreSQL identities).
-Reading: `fetch_rows`, the driver's tuples.
+Reading: `fetch_rows`, the driver's tuples. A load of a whole table: `indexes_built_after`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Executable, FromClause, Table, text
@@ -76,3 +77,49 @@ def next_id(conn: Connection, into: Table | FromClause) -> int:
     table = _table(into)
     (pk,) = table.primary_key.columns
     return int(conn.execute(text(f"SELECT COALESCE(MAX({pk.name}), 0) + 1 FROM {table.name}")).scalar_one())
+
+
+def insert_assigning_ids(conn: Connection, into: Table | FromClause, rows: list[dict[str, Any]]) -> None:
+    """INSERT `rows` (without their ids) into a table that on SQLite gives out none: the instalments,
+    kept there in due-date order without a rowid (migration 0028). The ids are taken here, the next
+    after the largest: a write transaction holds SQLite's one write lock, so no other can take them
+    meanwhile. PostgreSQL's identity gives them as for any table."""
+    if not rows:
+        return
+    table = _table(into)
+    if is_sqlite(conn):
+        (pk,) = table.primary_key.columns
+        first = next_id(conn, table)
+        rows = [{**row, pk.name: first + k} for k, row in enumerate(rows)]
+    conn.execute(table.insert(), rows)
+
+
+@contextmanager
+def indexes_built_after(conn: Connection, into: Table | FromClause) -> Iterator[None]:
+    """A bulk load into `into` with its indexes built after it. On SQLite every index the schema
+    names for the table is dropped before the load and created again after it, as the schema held
+    it: one sort each instead of a search per row. Kept: the table's key, a table constraint's index,
+    and an index a foreign key refers to (SQLite refuses any write to a parent table whose referenced
+    key has lost its unique index, foreign keys being enforced). The caller's transaction holds it
+    all: a load that fails rolls back to the indexes as they were. PostgreSQL: as it is."""
+    table = _table(into)
+    if not is_sqlite(conn):
+        yield
+        return
+    referenced = set()
+    for (child,) in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table'").all():
+        keys: dict[int, list[str]] = {}
+        for key, _, parent, _, to, *_ in conn.exec_driver_sql(f'PRAGMA foreign_key_list("{child}")'):
+            if parent == table.name:
+                keys.setdefault(key, []).append(to)
+        referenced |= {tuple(columns) for columns in keys.values()}
+    indexes = [
+        (name, sql) for name, sql in conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL ORDER BY name", (table.name,))
+        if tuple(column for _, _, column in conn.exec_driver_sql(f'PRAGMA index_info("{name}")')) not in referenced
+    ]
+    for name, _ in indexes:
+        conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    yield
+    for _, sql in indexes:
+        conn.exec_driver_sql(sql)

@@ -7,7 +7,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Connection, Engine, inspect, text
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -26,12 +26,47 @@ def alembic_config(engine: Engine | None = None) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    """The migrations up to `revision`, in one transaction (see `_migrate`)."""
+    _migrate(engine, "upgrade", revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """The migrations after `revision` undone, in one transaction (see `_migrate`)."""
+    _migrate(engine, "downgrade", revision)
+
+
+def _migrate(engine: Engine, direction: str, revision: str) -> None:
+    """Alembic's upgrade or downgrade in one transaction. On SQLite a table is rebuilt to change its
+    shape (create the new one, copy, drop the old, rename), and a table others refer to cannot be
+    dropped while foreign keys are enforced: SQLite's own procedure is followed, enforcement off
+    around the transaction (it cannot change inside one) and every reference checked before the
+    commit (`PRAGMA foreign_key_check`)."""
     from alembic import command
 
-    with engine.begin() as conn:
-        cfg = alembic_config(engine)
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            _driver_pragma(conn, "foreign_keys=OFF")
+        try:
+            with conn.begin():
+                cfg = alembic_config(engine)
+                cfg.attributes["connection"] = conn
+                getattr(command, direction)(cfg, revision)
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"the migration left {len(broken)} broken references, the first: {tuple(broken[0])}")
+        finally:
+            if sqlite:
+                _driver_pragma(conn, "foreign_keys=ON")
+
+
+def _driver_pragma(conn: Connection, pragma: str) -> None:
+    """A PRAGMA on the sqlite3 connection itself, outside any transaction (SQLAlchemy would begin one)."""
+    driver = conn.connection.driver_connection
+    if driver is None:
+        raise RuntimeError("the connection is closed")
+    driver.execute(f"PRAGMA {pragma}")
 
 
 def current_revision(engine: Engine) -> str | None:

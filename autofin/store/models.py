@@ -535,7 +535,12 @@ class Instalment(Base):
 
     __tablename__ = "instalment"
     __table_args__ = (
-        UniqueConstraint("contract_id", "seq"),
+        # on SQLite the table is kept in due-date order, keyed (due_date, instalment_id) without a rowid
+        # (migration 0028); instalment_id, which every reference names, is unique by an index of its own,
+        # and so is (contract_id, seq): indexes, not table constraints, that a bulk load can drop and rebuild
+        UniqueConstraint("contract_id", "seq").ddl_if(dialect="postgresql"),
+        Index("ux_instalment_contract_id_seq", "contract_id", "seq", unique=True).ddl_if(dialect="sqlite"),
+        Index("uq_instalment_instalment_id", "instalment_id", unique=True).ddl_if(dialect="sqlite"),
         # the billing step reads only instalments not yet billed, by due date
         Index("ix_instalment_scheduled_due", "due_date", sqlite_where=text("status = 'scheduled'"), postgresql_where=text("status = 'scheduled'")),
         # arrears, penalties and allocation read only billed-and-unpaid instalments; the DPD of each contract

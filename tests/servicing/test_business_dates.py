@@ -87,9 +87,7 @@ def test_dagster_refuses_a_date_that_has_not_ended(tmp_path, monkeypatch):
 def test_the_bank_day_is_a_column_of_the_business_day(sqlite_store, tmp_path, monkeypatch):
     """Opening a day records whether the banks work on it; migration 0010 fills the column from the
     step runs of days opened before it existed. The cut-over day was never opened: NULL."""
-    from alembic import command
-
-    from autofin.store.migrate import alembic_config, upgrade
+    from autofin.store.migrate import downgrade, upgrade
 
     monkeypatch.setenv("AUTOFIN_SIMULATED_TODAY", "2026-11-25")
     seed(sqlite_store, contracts=50)
@@ -97,9 +95,6 @@ def test_the_bank_day_is_a_column_of_the_business_day(sqlite_store, tmp_path, mo
     flags = "SELECT business_date, is_bank_day FROM business_day ORDER BY 1"
     expected = [("2026-11-20", None), ("2026-11-21", 0), ("2026-11-22", 0), ("2026-11-23", 1)]
     assert [(str(d)[:10], f) for d, f in q(sqlite_store, flags)] == expected
-    with sqlite_store.begin() as conn:
-        cfg = alembic_config(sqlite_store)
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0009")
+    downgrade(sqlite_store, "0009")
     upgrade(sqlite_store)
     assert [(str(d)[:10], f) for d, f in q(sqlite_store, flags)] == expected

@@ -4,15 +4,25 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from autofin.store.ledger import exposure_drift
-from autofin.store.migrate import current_revision, head_revision, upgrade
+from autofin.store.migrate import current_revision, downgrade, head_revision, upgrade
 from autofin.store.models import Base
+
+# keys of one back end only (the model says which: `ddl_if`): SQLite's instalments, kept by due date
+# without a rowid, hold instalment_id and (contract_id, seq) unique by indexes (migration 0028);
+# PostgreSQL's hold (contract_id, seq) as a table constraint
+ONE_BACK_END = {("uq_instalment_instalment_id", "index"): "sqlite", ("ux_instalment_contract_id_seq", "index"): "sqlite",
+                ("uq_instalment_contract_id_seq", "unique_constraint"): "postgresql"}
 
 
 def test_migrations_build_exactly_the_models(store):
+    def this_back_end(obj, name, type_, reflected, compare_to) -> bool:
+        return ONE_BACK_END.get((name, type_), store.dialect.name) == store.dialect.name
+
     with store.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True, "include_object": this_back_end}),
+                                Base.metadata)
     assert diff == []
-    assert current_revision(store) == head_revision() == "0027"
+    assert current_revision(store) == head_revision() == "0028"
     assert set(inspect(store).get_table_names()) >= set(Base.metadata.tables)
 
 
@@ -166,17 +176,15 @@ def test_a_contract_has_one_active_mandate(tmp_path):
     never repaired; once it is put right, the store itself refuses a second active mandate."""
     from datetime import date
 
-    from alembic import command
     from sqlalchemy.exc import IntegrityError
 
     from autofin.store.engine import make_engine
-    from autofin.store.migrate import alembic_config
     from tests.support.books import seed_store
 
     engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
     upgrade(engine)
     seed_store(engine, contracts=5, as_of=date(2026, 11, 2))  # today's seeder writes today's tables: seed, then go back
-    command.downgrade(alembic_config(engine), "0017")
+    downgrade(engine, "0017")
     second = ("INSERT INTO mandate (contract_id, mandate_ref, bank_code, debtor_name, debtor_account, signed_date, status, created_at) "
               "SELECT contract_id, mandate_ref || :suffix, bank_code, debtor_name, debtor_account, signed_date, 'active', created_at "
               "FROM mandate WHERE mandate_id = (SELECT MIN(mandate_id) FROM mandate)")
@@ -199,11 +207,9 @@ def test_a_contract_has_one_active_mandate(tmp_path):
 
 def test_decisions_take_their_applications_dealer(tmp_path, monkeypatch):
     """0019 gives every decision already stored its application's dealer, NOT NULL from then on."""
-    from alembic import command
     from sqlalchemy.exc import IntegrityError
 
     from autofin.store.engine import make_engine
-    from autofin.store.migrate import alembic_config
     from tests.api.conftest import make_world
 
     engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
@@ -211,7 +217,7 @@ def test_decisions_take_their_applications_dealer(tmp_path, monkeypatch):
     for world in make_world(engine, tmp_path, monkeypatch, contracts=5):
         world.submitted("dealer_a")
         world.approved("dealer_b")
-    command.downgrade(alembic_config(engine), "0018")
+    downgrade(engine, "0018")
     assert "partner_id" not in {c["name"] for c in inspect(engine).get_columns("decision")}
     upgrade(engine)
     with engine.connect() as conn:
@@ -242,16 +248,12 @@ def _seeded_at_head(tmp_path, contracts: int):
 def test_the_penalty_booked_moves_beside_the_instalment_and_back(tmp_path):
     """0022 moves each instalment's booked penalty, exact accrual and date accrued through to
     instalment_penalty (a row only where one was ever accrued), and its downgrade puts them back."""
-    from alembic import command
-
-    from autofin.store.migrate import alembic_config
-
     engine = _seeded_at_head(tmp_path, contracts=120)
     booked = "SELECT instalment_id, penalty_minor, accrued_micro, through_date FROM instalment_penalty ORDER BY instalment_id"
     with engine.connect() as conn:
         before = conn.execute(text(booked)).all()
     assert len(before) > 10 and all(p > 0 for _, p, _, _ in before)
-    command.downgrade(alembic_config(engine), "0021")
+    downgrade(engine, "0021")
     assert not inspect(engine).has_table("instalment_penalty")
     with engine.connect() as conn:
         on_row = conn.execute(text("SELECT instalment_id, penalty_minor, penalty_accrued_micro, penalty_through_date FROM instalment "
@@ -267,9 +269,6 @@ def test_the_penalty_booked_moves_beside_the_instalment_and_back(tmp_path):
 def test_the_days_past_due_move_beside_the_contract_and_back(tmp_path):
     """0023 moves each contract's DPD and bucket to contract_dpd (a row only for a contract past
     due), and its downgrade puts them back on the contract, current ones at 0 and 'current'."""
-    from alembic import command
-
-    from autofin.store.migrate import alembic_config
 
     engine = _seeded_at_head(tmp_path, contracts=200)
     past_due = "SELECT contract_id, dpd, bucket FROM contract_dpd ORDER BY contract_id"
@@ -277,7 +276,7 @@ def test_the_days_past_due_move_beside_the_contract_and_back(tmp_path):
         before = conn.execute(text(past_due)).all()
         contracts = conn.execute(text("SELECT COUNT(*) FROM contract")).scalar_one()
     assert 10 < len(before) < contracts and {b for _, _, b in before} <= {"M1", "M2", "M3", "M4+"}
-    command.downgrade(alembic_config(engine), "0022")
+    downgrade(engine, "0022")
     assert not inspect(engine).has_table("contract_dpd")
     with engine.connect() as conn:
         assert conn.execute(text("SELECT contract_id, dpd, bucket FROM contract WHERE dpd > 0 ORDER BY contract_id")).all() == before
@@ -292,17 +291,13 @@ def test_the_suspense_moves_beside_the_contract_and_back(tmp_path):
     """0025 moves the interest and penalty each non-accrual contract holds in suspense to
     contract_suspense (a row only for a contract holding some), and its downgrade puts them back on
     the contract, the others at 0."""
-    from alembic import command
-
-    from autofin.store.migrate import alembic_config
-
     engine = _seeded_at_head(tmp_path, contracts=60)
     held = [(3, 12_345, 0), (7, 0, 678), (11, 9_001, 1)]
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO contract_suspense (contract_id, interest_minor, penalty_minor) VALUES (:c, :i, :p)"),
                      [{"c": c, "i": i, "p": p} for c, i, p in held])
         contracts = conn.execute(text("SELECT COUNT(*) FROM contract")).scalar_one()
-    command.downgrade(alembic_config(engine), "0024")
+    downgrade(engine, "0024")
     assert not inspect(engine).has_table("contract_suspense")
     with engine.connect() as conn:
         assert conn.execute(text("SELECT contract_id, suspended_interest_minor, suspended_penalty_minor FROM contract "
@@ -313,6 +308,90 @@ def test_the_suspense_moves_beside_the_contract_and_back(tmp_path):
     assert {"suspended_interest_minor", "suspended_penalty_minor"}.isdisjoint(c["name"] for c in inspect(engine).get_columns("contract"))
     with engine.connect() as conn:
         assert conn.execute(text("SELECT contract_id, interest_minor, penalty_minor FROM contract_suspense ORDER BY contract_id")).all() == held
+
+
+def test_the_instalments_are_kept_by_due_date_on_sqlite_and_back(tmp_path):
+    """0028 rebuilds SQLite's instalment table in due-date order without a rowid, every value and every
+    reference to it kept (the penalties and allocations name instalment_id); its downgrade rebuilds
+    it in id order, the same again."""
+    from datetime import timedelta
+
+    from autofin.store.bulk import insert_assigning_ids
+    from autofin.store.engine import make_engine
+    from autofin.store.models import Instalment
+    from tests.servicing.conftest import AS_OF, seed
+    from tests.servicing.test_bank_cycle import D1, context, run_days
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    upgrade(engine)
+    seed(engine, contracts=150)
+    run_days(engine, context(tmp_path), AS_OF + timedelta(days=1), D1 + timedelta(days=1))  # Monday's debits answered on Tuesday
+    # the seed numbers its instalments in due-date order; one added later (an extension's, say) takes the next
+    # id with an earlier due date than many, so the id order is not the due-date order
+    with engine.begin() as conn:
+        insert_assigning_ids(conn, Instalment.__table__, [{"contract_id": 1, "seq": 99, "due_date": D1 + timedelta(days=40), "status": "scheduled",
+                                                          "principal_minor": 1, "interest_minor": 0, "fee_minor": 0}])
+    everything = "SELECT * FROM instalment ORDER BY instalment_id"
+    layout = "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'instalment'"
+    indexes = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'instalment' ORDER BY name"
+    with engine.connect() as conn:
+        before = conn.execute(text(everything)).all()
+        indexed = conn.execute(text(indexes)).all()
+        references = conn.execute(text("SELECT (SELECT COUNT(*) FROM instalment_penalty), (SELECT COUNT(*) FROM allocation "
+                                       "WHERE instalment_id IS NOT NULL)")).one()
+        assert "WITHOUT ROWID" in conn.execute(text(layout)).scalar_one()
+        stored = [r.instalment_id for r in conn.execute(text("SELECT instalment_id, status FROM instalment NOT INDEXED"))]  # the table's own order
+        keyed = [r.instalment_id for r in conn.execute(text("SELECT instalment_id FROM instalment ORDER BY due_date, instalment_id"))]
+    assert len(before) > 1000 and min(references) > 10
+    assert stored == keyed != sorted(stored)
+    for step in (lambda: downgrade(engine, "0027"), lambda: upgrade(engine)):
+        step()
+        with engine.connect() as conn:
+            assert conn.execute(text(everything)).all() == before
+            assert conn.execute(text("PRAGMA foreign_key_check")).all() == []
+            assert conn.execute(text("SELECT i.instalment_id FROM instalment_penalty p LEFT JOIN instalment i ON i.instalment_id = p.instalment_id "
+                                     "WHERE i.instalment_id IS NULL")).all() == []
+    with engine.connect() as conn:
+        assert "WITHOUT ROWID" in conn.execute(text(layout)).scalar_one()
+        assert conn.execute(text(indexes)).all() == indexed  # the unique keys and every partial index, as they were
+    assert {name for name, _ in indexed} == {"uq_instalment_instalment_id", "ux_instalment_contract_id_seq", "ix_instalment_scheduled_due",
+                                            "ix_instalment_billed_contract", "ix_instalment_overpaid_candidates"}
+
+
+def test_new_instalments_take_the_ids_after_the_largest(store):
+    """A table without a rowid gives out no ids: SQLite's instalments take theirs from
+    insert_assigning_ids, PostgreSQL's from its identity; either way after every id given before."""
+    from datetime import date
+
+    from autofin.store.bulk import insert_assigning_ids
+    from autofin.store.models import Instalment
+    from tests.support.books import seed_store
+
+    seed_store(store, contracts=3, as_of=date(2026, 11, 2))
+    row = {"seq": 99, "due_date": date(2031, 1, 5), "status": "scheduled", "principal_minor": 1, "interest_minor": 0, "fee_minor": 0,
+           "principal_vat_minor": 0}
+    with store.begin() as conn:
+        largest, contract_id = conn.execute(text("SELECT MAX(instalment_id), MIN(contract_id) FROM instalment")).one()
+        insert_assigning_ids(conn, Instalment.__table__, [{**row, "contract_id": contract_id}, {**row, "contract_id": contract_id, "seq": 100}])
+        added = conn.execute(text("SELECT instalment_id, seq FROM instalment WHERE seq >= 99 ORDER BY seq")).all()
+    assert [seq for _, seq in added] == [99, 100]
+    assert added[0][0] > largest and added[1][0] > added[0][0]
+
+
+def test_a_migration_never_commits_a_broken_reference(tmp_path):
+    """SQLite's migrations run with foreign keys unenforced (a table others refer to is rebuilt by
+    dropping it); every reference is checked before the commit, and one left broken refuses it."""
+    engine = _seeded_at_head(tmp_path, contracts=5)
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        raw.execute("PRAGMA foreign_keys=OFF")
+        raw.execute("INSERT INTO instalment_penalty (instalment_id, penalty_minor, accrued_micro) VALUES (987654321, 1, 1)")
+        raw.execute("PRAGMA foreign_keys=ON")
+    with pytest.raises(RuntimeError, match=r"the migration left 1 broken references, the first: \('instalment_penalty'"):
+        downgrade(engine, "0027")
+    with engine.connect() as conn:
+        assert "WITHOUT ROWID" in conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'instalment'")).scalar_one()
+        assert current_revision(engine) == "0028"
 
 
 def test_postgresql_leaves_room_for_the_nightly_updates(pg_store):
