@@ -29,6 +29,14 @@ class Progress:
             print(f"{self.label}: {self.done:,}/{self.total:,} {self.unit} ({fraction:.0%}, {elapsed:.1f}s)", file=self.stream, flush=True)
             self._next_line = min(1.0, fraction + 0.1)
 
+    def note(self, text: str) -> None:
+        """A line of what the work does next, when it is long and not counted (beside the bar on a terminal)."""
+        line = f"{self.label}: {text} ({time.perf_counter() - self.started:.1f}s)"
+        if self._bar is not None:
+            self._bar.write(line, file=self.stream)
+        else:
+            print(line, file=self.stream, flush=True)
+
     def __enter__(self) -> Progress:
         return self
 

@@ -83,6 +83,8 @@ def test_store_commands_end_to_end(tmp_path: Path):
     seeded = run("demo", "seed", "--contracts", "400", "--as-of", "2026-11-20", "--seed", "3", env=env)
     assert "seeded 400 contracts" in seeded.stdout
     assert "seeding contracts: 400/400" in seeded.stderr  # plain progress lines off a terminal
+    # the long steps after the count say what they do (SQLite's instalments move in at the end, in due-date order)
+    assert "seeding contracts: the instalments move in, in due-date order, their indexes built after (" in seeded.stderr
     summary = run("demo", "summary", "--as-of", "2026-11-20", env=env).stdout
     assert "difference (debit − credit): 0.00" in summary
     assert "BREAK" not in summary and summary.count(" ok") == 9  # 1531, 1122.01–.04, 2221.05 (deferred VAT), 2241.01 (credit), .03 (suspense), .04 (deposits)

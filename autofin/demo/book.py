@@ -144,8 +144,12 @@ def _seed(conn: Connection, *, contracts: int, as_of: date, seed: int, chunk: in
                         due_day, staged)
         if progress:
             progress.advance(last - first + 1)
+    if progress and staged.staged:
+        progress.note("the instalments move in, in due-date order, their indexes built after")
     with conn.begin():
         staged.load(conn)
+        if progress:
+            progress.note("the sub-ledger and the provisioning's exposures from the book")
         _set_partner_limits(conn)
         sync_sequences(conn, [Partner.__table__, Customer.__table__, Vehicle.__table__, Contract.__table__, Mandate.__table__, Instalment.__table__])
         rebuild_subledger(conn)  # the migrated book's sub-ledger balances from its instalments; its events keep them after
