@@ -194,16 +194,16 @@ class _InstalmentsStaged:
         if not self.staged:
             return
         instalments, penalties = cast(Table, Instalment.__table__), cast(Table, InstalmentPenalty.__table__)
-        numbered = _columns_in_store(conn, instalments, self.instalments, leave="instalment_id")
+        numbered = ", ".join(_columns_in_store(conn, instalments, self.instalments, leave="instalment_id"))
         with indexes_built_after(conn, instalments):
             conn.execute(
                 text(f"INSERT INTO instalment (instalment_id, {numbered}) SELECT :before + ROW_NUMBER() OVER (ORDER BY due_date, instalment_id), "
                      f"{numbered} FROM {self.instalments.name} ORDER BY due_date, instalment_id"),
                 {"before": next_id(conn, instalments) - 1},
             )
-        named = _columns_in_store(conn, penalties, self.penalties, leave="instalment_id", prefix="p.")
+        named = _columns_in_store(conn, penalties, self.penalties, leave="instalment_id")
         conn.execute(text(
-            f"INSERT INTO instalment_penalty (instalment_id, {named.replace('p.', '')}) SELECT i.instalment_id, {named} "
+            f"INSERT INTO instalment_penalty (instalment_id, {', '.join(named)}) SELECT i.instalment_id, {', '.join(f'p.{c}' for c in named)} "
             f"FROM {self.penalties.name} p JOIN {self.instalments.name} s ON s.instalment_id = p.instalment_id "
             "CROSS JOIN instalment i WHERE i.contract_id = s.contract_id AND i.seq = s.seq"
         ))
@@ -215,11 +215,11 @@ def _default(column: Column) -> Any:
     return None if column.server_default is None else getattr(column.server_default, "arg", None)
 
 
-def _columns_in_store(conn: Connection, target: Table, staged: Table, leave: str, prefix: str = "") -> str:
+def _columns_in_store(conn: Connection, target: Table, staged: Table, leave: str) -> list[str]:
     """The staged columns the store's table has too, but `leave` (a store seeded at an old revision,
     in the migrations' tests, has others)."""
     have = {name for _, name, *_ in conn.exec_driver_sql(f"PRAGMA table_info({target.name})")}
-    return ", ".join(f"{prefix}{c.name}" for c in staged.columns if c.name in have and c.name != leave)
+    return [c.name for c in staged.columns if c.name in have and c.name != leave]
 
 
 def _tune(conn: Connection) -> None:
