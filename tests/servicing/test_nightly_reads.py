@@ -133,3 +133,29 @@ def test_a_failed_read_by_the_partial_index_reports_its_own_error(pg_store):
         conn.exec_driver_sql("SELECT * FROM no_such_table")
     with pg_store.connect() as conn:
         assert conn.exec_driver_sql("SHOW enable_seqscan").scalar_one() == "on"
+
+
+def test_the_days_past_due_are_read_from_the_billed_instalments_index_alone(sqlite_store, tmp_path):
+    """Delinquency's DPD of every contract and the close's check of it read the billed instalments'
+    partial index, not a row of the table for each (0029: the status is in the index, which SQLite
+    3.40 needs to take the index as covering; a million lookups on the one-due-day book's Tuesday)."""
+    store = sqlite_store
+    seed(store, contracts=60)
+    seen: list[tuple[str, object]] = []
+
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        if "FROM instalment i WHERE i.status = 'billed' AND i.due_date <" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(store, "before_cursor_execute", keep)
+    try:
+        run_days(store, context(tmp_path), AS_OF + timedelta(days=1), AS_OF + timedelta(days=1))
+    finally:
+        event.remove(store, "before_cursor_execute", keep)
+    assert len(seen) >= 2  # delinquency's, the close's
+    with store.connect() as conn:
+        conn.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_dpd (contract_id BIGINT PRIMARY KEY, dpd INTEGER)")
+        for statement, parameters in seen:
+            plan = [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()]
+            readings = [step for step in plan if re.match(r"(SCAN|SEARCH) i\b", step)]
+            assert readings and all("USING COVERING INDEX ix_instalment_billed_contract" in step for step in readings), (statement, plan)
