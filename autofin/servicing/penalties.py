@@ -22,7 +22,7 @@ from autofin.domain.money import PPM, sql_div_round_half_up
 from autofin.servicing.context import StepContext
 from autofin.servicing.delinquency import note_debits_in_flight
 from autofin.servicing.shards import parse as parse_shard
-from autofin.servicing.sql import analyze, days_between, greatest, least
+from autofin.servicing.sql import analyze, days_between, greatest, indexed_by, least
 from autofin.store.ledger import DPD, DPD_JOIN, PENALTY, PENALTY_JOIN, hold_in_suspense, post_batch
 
 
@@ -54,7 +54,7 @@ def accrue_penalties(conn: Connection, d: date, ctx: StepContext) -> dict[str, A
             f"SELECT b.instalment_id, b.contract_id, {greatest(conn, '0', f'{capped} - b.penalty')}, {exact} FROM ("
             f"  SELECT i.instalment_id, i.contract_id, {PENALTY} AS penalty, COALESCE(ip.accrued_micro, 0) AS accrued_micro, {basis} AS basis, "
             f"  c.penalty_rate_ppm AS rate, c.penalty_cap_ppm AS cap, {overdue} AS overdue, {accrued_days} AS accrued_days, c.grace_days AS grace "
-            f"  FROM instalment i {PENALTY_JOIN} JOIN contract c ON c.contract_id = i.contract_id "
+            f"  FROM {indexed_by(conn, 'instalment i', 'ix_instalment_billed_contract')} {PENALTY_JOIN} JOIN contract c ON c.contract_id = i.contract_id "
             "  WHERE i.status = 'billed' AND i.due_date < :d AND (ip.through_date IS NULL OR ip.through_date < :d)"
             "  AND NOT EXISTS (SELECT 1 FROM tmp_in_flight f WHERE f.contract_id = i.contract_id)"
             f"{shard.where('i.contract_id')}) b "

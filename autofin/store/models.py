@@ -960,7 +960,12 @@ class Notification(Base):
     channel: sms|email|letter. status: queued|sent|failed. One per rule, contract and reference date."""
 
     __tablename__ = "notification"
-    __table_args__ = (UniqueConstraint("rule_code", "contract_id", "ref_date"),)
+    __table_args__ = (
+        UniqueConstraint("rule_code", "contract_id", "ref_date"),
+        # the letters step reads the letters still queued, not every notification of the store's history (0030)
+        Index("ix_notification_queued_letters", "business_date", sqlite_where=text("status = 'queued' AND channel = 'letter'"),
+              postgresql_where=text("status = 'queued' AND channel = 'letter'")),
+    )
     notification_id: Mapped[int] = pk()
     rule_code: Mapped[str] = mapped_column(String(16))
     contract_id: Mapped[int] = fk("contract.contract_id")

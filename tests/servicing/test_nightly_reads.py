@@ -59,6 +59,12 @@ def _book_scans(conn, statement: str, parameters, partial: set[str]) -> list[str
             found.append(step)
         if "INDEX ix_contract_status (status=?)" in step:
             found.append(step)
+        # a range with only an upper bound over the leading column of a book table's key or full index reads
+        # all history before the bound: SQLite's instalments keyed by due date (0028), `due_date < D`, are
+        # every instalment due before D (a lower bound, a recent window, is not)
+        ranged = re.match(r"SEARCH (\w+) USING (?:COVERING )?(?:PRIMARY KEY|INDEX (\w+)) \((\w+)<\?\)", step)
+        if ranged and tables.get(ranged[1]) in BOOK_TABLES and ranged[2] not in partial:
+            found.append(step)
     return found
 
 
