@@ -98,21 +98,23 @@ def insert_assigning_ids(conn: Connection, into: Table | FromClause, rows: list[
 def indexes_built_after(conn: Connection, into: Table | FromClause) -> Iterator[None]:
     """A bulk load into `into` with its indexes built after it. On SQLite every index the schema
     names for the table is dropped before the load and created again after it, as the schema held
-    it: one sort each instead of a search per row. Kept: the table's key, a table constraint's index,
-    and an index a foreign key refers to (SQLite refuses any write to a parent table whose referenced
-    key has lost its unique index, foreign keys being enforced). The caller's transaction holds it
+    it: one sort each instead of a search per row. Kept: the table's key and a table constraint's
+    index, and, while foreign keys are enforced, an index a foreign key refers to (SQLite refuses any
+    write to a parent table whose referenced key has lost its unique index; a load inside
+    `store.engine.references_checked_at_commit` drops those too). The caller's transaction holds it
     all: a load that fails rolls back to the indexes as they were. PostgreSQL: as it is."""
     table = _table(into)
     if not is_sqlite(conn):
         yield
         return
     referenced = set()
-    for (child,) in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table'").all():
-        keys: dict[int, list[str]] = {}
-        for key, _, parent, _, to, *_ in conn.exec_driver_sql(f'PRAGMA foreign_key_list("{child}")'):
-            if parent == table.name:
-                keys.setdefault(key, []).append(to)
-        referenced |= {tuple(columns) for columns in keys.values()}
+    if conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one():
+        for (child,) in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table'").all():
+            keys: dict[int, list[str]] = {}
+            for key, _, parent, _, to, *_ in conn.exec_driver_sql(f'PRAGMA foreign_key_list("{child}")'):
+                if parent == table.name:
+                    keys.setdefault(key, []).append(to)
+            referenced |= {tuple(columns) for columns in keys.values()}
     indexes = [
         (name, sql) for name, sql in conn.exec_driver_sql(
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL ORDER BY name", (table.name,))

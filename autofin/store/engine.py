@@ -97,6 +97,47 @@ def is_sqlite(conn_or_engine: Connection | Engine) -> bool:
     return conn_or_engine.dialect.name == "sqlite"
 
 
+def grouped_by_sorting(conn: Connection, column: str) -> str:
+    """The GROUP BY key of a whole-table aggregation by `column`, read in the table's own order and
+    sorted. SQLite groups by an index that yields the column's order if there is one, then looks each
+    row up by the table's key: for the instalments, kept in due-date order (0028), 33M lookups in a
+    random order at 1M (by contract over 200k contracts: 21 s against 4.2 s read and sorted). `+column`
+    is an expression no index serves. PostgreSQL chooses by its statistics: the column as it is."""
+    return f"+{column}" if is_sqlite(conn) else column
+
+
+@contextmanager
+def references_checked_at_commit(conn: Connection, what: str, tables: tuple[str, ...] = ()) -> Iterator[None]:
+    """A transaction on `conn` whose references SQLite checks once, before the commit, rather than
+    row by row: foreign keys unenforced around it (the setting cannot change inside a transaction),
+    then `PRAGMA foreign_key_check` of `tables` (all, when none are named), and any reference left
+    broken refuses the commit. SQLite's own procedure for rebuilding a table others refer to (the
+    migrations), and what lets a bulk load drop a referenced table's unique index until it is built
+    again (the seed). `what` names the work in the error. PostgreSQL: a plain transaction."""
+    sqlite = is_sqlite(conn)
+    if sqlite:
+        _driver_pragma(conn, "foreign_keys=OFF")
+    try:
+        with conn.begin():
+            yield
+            if sqlite:
+                broken = [row for table in tables or (None,)
+                          for row in conn.exec_driver_sql("PRAGMA foreign_key_check" + (f'("{table}")' if table else "")).all()]
+                if broken:
+                    raise RuntimeError(f"{what} left {len(broken)} broken references, the first: {tuple(broken[0])}")
+    finally:
+        if sqlite:
+            _driver_pragma(conn, "foreign_keys=ON")
+
+
+def _driver_pragma(conn: Connection, pragma: str) -> None:
+    """A PRAGMA on the sqlite3 connection itself, outside any transaction (SQLAlchemy would begin one)."""
+    driver = conn.connection.driver_connection
+    if driver is None:
+        raise RuntimeError("the connection is closed")
+    driver.execute(f"PRAGMA {pragma}")
+
+
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
     """One atomic unit of work that writes: commit on success, roll back on any error."""

@@ -7,7 +7,9 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy import Engine, inspect, text
+
+from autofin.store.engine import references_checked_at_commit
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -39,34 +41,14 @@ def _migrate(engine: Engine, direction: str, revision: str) -> None:
     """Alembic's upgrade or downgrade in one transaction. On SQLite a table is rebuilt to change its
     shape (create the new one, copy, drop the old, rename), and a table others refer to cannot be
     dropped while foreign keys are enforced: SQLite's own procedure is followed, enforcement off
-    around the transaction (it cannot change inside one) and every reference checked before the
-    commit (`PRAGMA foreign_key_check`)."""
+    around the transaction and every reference checked before the commit
+    (`store.engine.references_checked_at_commit`)."""
     from alembic import command
 
-    with engine.connect() as conn:
-        sqlite = conn.dialect.name == "sqlite"
-        if sqlite:
-            _driver_pragma(conn, "foreign_keys=OFF")
-        try:
-            with conn.begin():
-                cfg = alembic_config(engine)
-                cfg.attributes["connection"] = conn
-                getattr(command, direction)(cfg, revision)
-                if sqlite:
-                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
-                    if broken:
-                        raise RuntimeError(f"the migration left {len(broken)} broken references, the first: {tuple(broken[0])}")
-        finally:
-            if sqlite:
-                _driver_pragma(conn, "foreign_keys=ON")
-
-
-def _driver_pragma(conn: Connection, pragma: str) -> None:
-    """A PRAGMA on the sqlite3 connection itself, outside any transaction (SQLAlchemy would begin one)."""
-    driver = conn.connection.driver_connection
-    if driver is None:
-        raise RuntimeError("the connection is closed")
-    driver.execute(f"PRAGMA {pragma}")
+    with engine.connect() as conn, references_checked_at_commit(conn, "the migration"):
+        cfg = alembic_config(engine)
+        cfg.attributes["connection"] = conn
+        getattr(command, direction)(cfg, revision)
 
 
 def current_revision(engine: Engine) -> str | None:
