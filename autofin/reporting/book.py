@@ -13,6 +13,7 @@ from autofin.domain.errors import DomainError
 from autofin.domain.ledger import TrialBalanceRow
 from autofin.domain.money import from_minor
 from autofin.reference import chart_of_accounts
+from autofin.store.engine import grouped_by_sorting
 from autofin.store.ledger import BUCKET, DPD_JOIN, ControlAccountTie, subledger_vs_ledger, trial_balance_as_of
 
 BUCKET_ORDER = ("current", "M1", "M2", "M3", "M4+")
@@ -90,13 +91,17 @@ def book_summary(conn: Connection, as_of: date) -> BookSummary:
             "JOIN product p ON p.product_id = pv.product_id GROUP BY p.product_code, c.status ORDER BY p.product_code, c.status"
         )
     ).all()
+    # each contract's instalments summed first, in the table's own order (store.engine.grouped_by_sorting),
+    # then the contracts by bucket: a join from the contracts looked each instalment up by contract
     by_bucket = conn.execute(
         text(
-            f"SELECT {BUCKET}, COUNT(DISTINCT c.contract_id), "
-            "COALESCE(SUM(CASE WHEN i.status = 'scheduled' THEN i.principal_minor ELSE i.principal_minor - i.paid_principal_minor END), 0), "
-            "COALESCE(SUM(CASE WHEN i.status = 'billed' THEN i.principal_minor + i.interest_minor + i.fee_minor "
-            "- i.paid_principal_minor - i.paid_interest_minor - i.paid_fee_minor ELSE 0 END), 0) "
-            f"FROM contract c JOIN instalment i ON i.contract_id = c.contract_id {DPD_JOIN} WHERE c.status = 'active' GROUP BY cd.bucket"
+            f"SELECT {BUCKET}, COUNT(*), COALESCE(SUM(i.principal), 0), COALESCE(SUM(i.owed), 0) FROM contract c JOIN ("
+            "SELECT contract_id, "
+            "SUM(CASE WHEN status = 'scheduled' THEN principal_minor ELSE principal_minor - paid_principal_minor END) AS principal, "
+            "SUM(CASE WHEN status = 'billed' THEN principal_minor + interest_minor + fee_minor "
+            "- paid_principal_minor - paid_interest_minor - paid_fee_minor ELSE 0 END) AS owed "
+            f"FROM instalment GROUP BY {grouped_by_sorting(conn, 'contract_id')}) i ON i.contract_id = c.contract_id "
+            f"{DPD_JOIN} WHERE c.status = 'active' GROUP BY cd.bucket"
         )
     ).all()
     order = {b: k for k, b in enumerate(BUCKET_ORDER)}

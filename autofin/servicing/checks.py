@@ -21,6 +21,7 @@ from sqlalchemy import Connection, text
 from autofin.reference import chart_of_accounts
 from autofin.reporting.book import yuan
 from autofin.servicing.payouts import payouts_tie
+from autofin.store.engine import grouped_by_sorting
 from autofin.store.ledger import (
     PENALTY_OF,
     RECHECK,
@@ -131,7 +132,8 @@ def schedules_repay_financed(conn: Connection) -> list[str]:
     rows = conn.execute(
         text(
             "SELECT c.contract_no, c.financed_minor, s.principal FROM contract c JOIN (SELECT contract_id, SUM(principal_minor) AS principal "
-            "FROM instalment GROUP BY contract_id) s ON s.contract_id = c.contract_id WHERE s.principal <> c.financed_minor LIMIT 20"
+            f"FROM instalment GROUP BY {grouped_by_sorting(conn, 'contract_id')}) s ON s.contract_id = c.contract_id "
+            "WHERE s.principal <> c.financed_minor LIMIT 20"
         )
     ).all()
     return [f"{no}: schedule principal {yuan(p)} ≠ financed {yuan(f)}" for no, f, p in rows]

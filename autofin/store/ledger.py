@@ -24,7 +24,7 @@ from sqlalchemy import Connection, delete, func, insert, select, text, update
 from autofin.domain.errors import DomainError
 from autofin.domain.ledger import COMPONENTS, Account, Template, TrialBalanceRow, line_sql_expression, post_event, trial_balance
 from autofin.domain.ledger import JournalLine as DomainJournalLine
-from autofin.store.engine import as_date
+from autofin.store.engine import as_date, grouped_by_sorting
 from autofin.store.models import JournalEntry, JournalLine, LedgerTotal, MoneyEvent, SummaryBatch
 
 
@@ -344,9 +344,10 @@ KEPT_ACCOUNTS = {
 assert list(KEPT_ACCOUNTS) == [*SUBLEDGER_COLUMNS, *CONTRACT_HELD], "KEPT_ACCOUNTS lists the computed balances, in their order"
 
 
-def _balances_sql(scope: str | None) -> str:
+def _balances_sql(scope: str | None, group: str = "i.contract_id") -> str:
     """Each contract's sub-ledger balances (SUBLEDGER_COLUMNS from its instalments, its credit and suspense from itself):
-    for every contract, or for those whose ids the SELECT `scope` gives."""
+    for every contract, or for those whose ids the SELECT `scope` gives. `group`: the instalments' GROUP BY key
+    (`store.engine.grouped_by_sorting` for the whole book)."""
     where_i = "" if scope is None else f" WHERE i.contract_id IN ({scope})"
     where_c = "" if scope is None else f" WHERE c.contract_id IN ({scope})"
     sums = ", ".join(f"SUM({expr}) AS {name}" for name, expr in SUBLEDGER_COLUMNS.items())
@@ -358,7 +359,7 @@ def _balances_sql(scope: str | None) -> str:
     booked = ("instalment_penalty ip CROSS JOIN instalment i WHERE i.instalment_id = ip.instalment_id" if scope is None
               else f"instalment i JOIN instalment_penalty ip ON ip.instalment_id = i.instalment_id{where_i}")
     return (f"SELECT c.contract_id, {picks}, {held} FROM contract c LEFT JOIN "
-            f"(SELECT i.contract_id, {sums} FROM instalment i{where_i} GROUP BY i.contract_id) s ON s.contract_id = c.contract_id "
+            f"(SELECT i.contract_id, {sums} FROM instalment i{where_i} GROUP BY {group}) s ON s.contract_id = c.contract_id "
             f"LEFT JOIN (SELECT i.contract_id, SUM({BOOKED_PENALTY}) AS booked FROM {booked} GROUP BY i.contract_id) p "
             f"ON p.contract_id = c.contract_id{where_c}")
 
@@ -399,7 +400,8 @@ def rebuild_subledger(conn: Connection) -> int:
     book: a book loaded without money events for its balances starts from here). Afterwards
     `post_batch` keeps them, event by event. Returns the contracts written."""
     conn.execute(text("DELETE FROM subledger_balance"))
-    return int(conn.execute(text(f"INSERT INTO subledger_balance (contract_id, {', '.join(KEPT_ACCOUNTS)}) {_balances_sql(None)}")).rowcount)
+    return int(conn.execute(text(f"INSERT INTO subledger_balance (contract_id, {', '.join(KEPT_ACCOUNTS)}) "
+                                 f"{_balances_sql(None, grouped_by_sorting(conn, 'i.contract_id'))}")).rowcount)
 
 
 # what a contract owes on its books (the provisioning's exposure), from its kept sub-ledger balance b
@@ -462,9 +464,10 @@ def subledger_drift(conn: Connection, limit: int = 20, scope: str | None = None)
     check). An instalment changed without a money event, or an event whose amounts are not the change
     it made, shows here, and nowhere in the tie: that adds up the kept balances."""
     names = list(KEPT_ACCOUNTS)
+    balances = _balances_sql(scope, "i.contract_id" if scope else grouped_by_sorting(conn, "i.contract_id"))
     rows = conn.execute(
         text(
-            f"SELECT c.contract_no, {', '.join(f'k.{n}, f.{n}' for n in names)} FROM ({_balances_sql(scope)}) f "
+            f"SELECT c.contract_no, {', '.join(f'k.{n}, f.{n}' for n in names)} FROM ({balances}) f "
             f"JOIN contract c ON c.contract_id = f.contract_id LEFT JOIN subledger_balance k ON k.contract_id = f.contract_id "
             "WHERE " + " OR ".join(f"COALESCE(k.{n}, 0) <> f.{n}" for n in names) + f" ORDER BY c.contract_id LIMIT {int(limit)}"
         )
