@@ -1,0 +1,45 @@
+"""A whole table's load with its indexes built after it, and references checked once at the commit
+(SQLite: what the demo seed's instalments go through, and the migrations)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from autofin.store.bulk import indexes_built_after
+from autofin.store.engine import references_checked_at_commit
+from autofin.store.models import Instalment
+
+INDEXES = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'instalment' AND sql IS NOT NULL ORDER BY name"
+
+
+def test_a_load_drops_the_indexes_no_reference_needs_and_builds_them_again_as_they_were(sqlite_store):
+    with sqlite_store.begin() as conn:
+        before = conn.execute(text(INDEXES)).all()
+        with indexes_built_after(conn, Instalment.__table__):
+            during = [name for name, _ in conn.execute(text(INDEXES))]
+        after = conn.execute(text(INDEXES)).all()
+    # foreign keys enforced: the ids' unique index stays, which the penalties and allocations refer to
+    assert during == ["uq_instalment_instalment_id"]
+    assert after == before and len(before) == 5
+
+
+def test_a_load_that_fails_leaves_the_indexes_as_they_were(sqlite_store):
+    with sqlite_store.connect() as conn:
+        before = conn.execute(text(INDEXES)).all()
+        conn.rollback()
+        with pytest.raises(RuntimeError, match="the load broke"), conn.begin(), indexes_built_after(conn, Instalment.__table__):
+            raise RuntimeError("the load broke")
+        assert conn.execute(text(INDEXES)).all() == before
+
+
+def test_references_are_checked_at_the_commit_and_a_broken_one_refuses_it(sqlite_store):
+    with sqlite_store.connect() as conn:
+        broken = r"the load left 1 broken references, the first: \('instalment_penalty'"
+        with pytest.raises(RuntimeError, match=broken), references_checked_at_commit(conn, "the load", ("instalment_penalty",)):
+            with indexes_built_after(conn, Instalment.__table__):  # unenforced: the referenced index goes too
+                assert conn.execute(text(INDEXES)).all() == []
+            conn.execute(text("INSERT INTO instalment_penalty (instalment_id, penalty_minor, accrued_micro) VALUES (987654321, 1, 1)"))
+        assert conn.execute(text("SELECT COUNT(*) FROM instalment_penalty")).scalar_one() == 0
+        assert len(conn.execute(text(INDEXES)).all()) == 5
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1  # enforced again after it
