@@ -545,8 +545,10 @@ class Instalment(Base):
         Index("ix_instalment_scheduled_due", "due_date", sqlite_where=text("status = 'scheduled'"), postgresql_where=text("status = 'scheduled'")),
         # arrears, penalties and allocation read only billed-and-unpaid instalments; the DPD of each contract
         # (the oldest due date it owes on: delinquency, and the close's check of it) from the index alone: the
-        # status is in it too, as SQLite 3.40 takes a column named only in the index's condition as not covered (0029)
-        Index("ix_instalment_billed_contract", "contract_id", "due_date", "status", sqlite_where=text("status = 'billed'"),
+        # status is in it too, as SQLite 3.40 takes a column named only in the index's condition as not covered (0029),
+        # and second, so that `contract_id = X AND status = 'billed'` matches two of its columns and SQLite takes it
+        # rather than the (contract_id, seq) index of every instalment of the contract (0031)
+        Index("ix_instalment_billed_contract", "contract_id", "status", "due_date", sqlite_where=text("status = 'billed'"),
               postgresql_where=text("status = 'billed'")),
         # the billed instalments the close's check of overpayment reads, over the whole book each night: paid
         # beyond an amount, or with penalty paid (what penalty is booked lives in instalment_penalty). A
