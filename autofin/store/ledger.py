@@ -344,10 +344,11 @@ KEPT_ACCOUNTS = {
 assert list(KEPT_ACCOUNTS) == [*SUBLEDGER_COLUMNS, *CONTRACT_HELD], "KEPT_ACCOUNTS lists the computed balances, in their order"
 
 
-def _balances_sql(scope: str | None, group: str = "i.contract_id") -> str:
+def _balances_sql(conn: Connection, scope: str | None) -> str:
     """Each contract's sub-ledger balances (SUBLEDGER_COLUMNS from its instalments, its credit and suspense from itself):
-    for every contract, or for those whose ids the SELECT `scope` gives. `group`: the instalments' GROUP BY key
-    (`store.engine.grouped_by_sorting` for the whole book)."""
+    for every contract (the instalments read in the table's order and sorted: `store.engine.grouped_by_sorting`),
+    or for those whose ids the SELECT `scope` gives."""
+    group = "i.contract_id" if scope is not None else grouped_by_sorting(conn, "i.contract_id")
     where_i = "" if scope is None else f" WHERE i.contract_id IN ({scope})"
     where_c = "" if scope is None else f" WHERE c.contract_id IN ({scope})"
     sums = ", ".join(f"SUM({expr}) AS {name}" for name, expr in SUBLEDGER_COLUMNS.items())
@@ -391,7 +392,7 @@ def take_from_suspense(conn: Connection, contract_id: int, interest_minor: int, 
 
 def balances_of(conn: Connection, contract_id: int) -> dict[str, int]:
     """One contract's sub-ledger balances now, from its instalments (SUBLEDGER_COLUMNS and credit_minor)."""
-    row = conn.execute(text(_balances_sql(str(int(contract_id))))).one()._mapping
+    row = conn.execute(text(_balances_sql(conn, str(int(contract_id))))).one()._mapping
     return {name: int(row[name]) for name in KEPT_ACCOUNTS}
 
 
@@ -401,7 +402,7 @@ def rebuild_subledger(conn: Connection) -> int:
     `post_batch` keeps them, event by event. Returns the contracts written."""
     conn.execute(text("DELETE FROM subledger_balance"))
     return int(conn.execute(text(f"INSERT INTO subledger_balance (contract_id, {', '.join(KEPT_ACCOUNTS)}) "
-                                 f"{_balances_sql(None, grouped_by_sorting(conn, 'i.contract_id'))}")).rowcount)
+                                 f"{_balances_sql(conn, None)}")).rowcount)
 
 
 # what a contract owes on its books (the provisioning's exposure), from its kept sub-ledger balance b
@@ -464,10 +465,9 @@ def subledger_drift(conn: Connection, limit: int = 20, scope: str | None = None)
     check). An instalment changed without a money event, or an event whose amounts are not the change
     it made, shows here, and nowhere in the tie: that adds up the kept balances."""
     names = list(KEPT_ACCOUNTS)
-    balances = _balances_sql(scope, "i.contract_id" if scope else grouped_by_sorting(conn, "i.contract_id"))
     rows = conn.execute(
         text(
-            f"SELECT c.contract_no, {', '.join(f'k.{n}, f.{n}' for n in names)} FROM ({balances}) f "
+            f"SELECT c.contract_no, {', '.join(f'k.{n}, f.{n}' for n in names)} FROM ({_balances_sql(conn, scope)}) f "
             f"JOIN contract c ON c.contract_id = f.contract_id LEFT JOIN subledger_balance k ON k.contract_id = f.contract_id "
             "WHERE " + " OR ".join(f"COALESCE(k.{n}, 0) <> f.{n}" for n in names) + f" ORDER BY c.contract_id LIMIT {int(limit)}"
         )
