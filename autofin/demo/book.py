@@ -37,6 +37,7 @@ from autofin.store.models import (
     BusinessDay,
     Contract,
     ContractDpd,
+    ContractLastBill,
     Customer,
     Instalment,
     InstalmentPenalty,
@@ -409,6 +410,11 @@ def _seed_chunk(conn, rng, ids, as_of, products, models, n_partners, templates, 
                 [(row[0], int(dpd[k]), str(buckets[k])) for k, row in enumerate(contracts_rows) if dpd[k] > 0])
     insert_rows(conn, Mandate.__table__, ["mandate_id", "contract_id", "mandate_ref", "bank_code", "debtor_name", "debtor_account",
                                           "signed_date", "status"], mandates)
+    # each contract's last bill: its last billed instalment's date (billed in seq order, as they fall due)
+    ever_billed = n_billed > 0
+    last_billed = np.datetime_as_string(due[starts + np.maximum(n_billed, 1) - 1])
+    insert_rows(conn, ContractLastBill.__table__, ["contract_id", "billed_date"],
+                list(zip(ids[ever_billed].tolist(), last_billed[ever_billed].tolist(), strict=True)))
 
     # ---- instalments
     first_instalment_id = staged.next_instalment_id(conn)

@@ -140,7 +140,8 @@ def _select_debits(conn: Connection, d: date, profile: BankProfile) -> None:
         )
     )
     reasons = _sql_codes(profile.representment_reasons)
-    billed_since = "EXISTS (SELECT 1 FROM instalment i WHERE i.contract_id = l.contract_id AND i.billed_date > l.business_date)"
+    # billed since the failure: the contract's last bill (kept by billing) after the failed debit's date
+    billed_since = "EXISTS (SELECT 1 FROM contract_last_bill b WHERE b.contract_id = l.contract_id AND b.billed_date > l.business_date)"
     failed = f"l.status IN ('rejected', 'returned') AND l.reason IN ({reasons})"
     # too soon after a failure, or out of attempts until something new falls due
     conn.execute(

@@ -4,7 +4,8 @@ One money event per instalment (principal, interest with its VAT, fee), posted i
 transaction as a summary batch (the vouchers step writes the day's one billing voucher). A contract past its frozen non-accrual threshold (非应计: DPD as
 of last night's aging over `non_accrual_dpd`) is billed as billing_non_accrual: its interest net of
 VAT is held in suspense (2241.03, the contract's row of contract_suspense), not income. Reads only not-yet-billed instalments due by D
-(partial index), gathered first into tmp_bill.
+(partial index), gathered first into tmp_bill. Each contract billed has the night's date as its last
+bill (contract_last_bill, which the representment rule reads).
 VAT is inside the interest: vat = interest − round(interest / (1 + vat rate)), the rule in
 integers: interest − (2·interest·10⁶ + (10⁶ + ppm)) / (2·(10⁶ + ppm)). A direct lease taxed on the
 whole rental also owes the VAT on the instalment's principal, written on the instalment at
@@ -68,6 +69,17 @@ def bill_instalments(conn: Connection, d: date, ctx: StepContext) -> dict[str, A
         ),
         params,
     ).rowcount
+    # each contract billed tonight was last billed tonight (kept for the representment rule; the later
+    # date stays should an earlier night be billed again)
+    conn.execute(
+        text(
+            "INSERT INTO contract_last_bill (contract_id, billed_date) SELECT t.contract_id, :d FROM tmp_bill t CROSS JOIN contract c "
+            "WHERE c.contract_id = t.contract_id AND c.status = 'active' GROUP BY t.contract_id "
+            "ON CONFLICT (contract_id) DO UPDATE SET billed_date = CASE WHEN excluded.billed_date > contract_last_bill.billed_date "
+            "THEN excluded.billed_date ELSE contract_last_bill.billed_date END"
+        ),
+        params,
+    )
     suspended = hold_in_suspense(conn, batch)  # the interest net of VAT each non-accrual contract billed tonight
     posted = post_batch(conn, batch, ctx.templates, summary=True)
     totals = conn.execute(

@@ -139,6 +139,20 @@ def schedules_repay_financed(conn: Connection) -> list[str]:
     return [f"{no}: schedule principal {yuan(p)} ≠ financed {yuan(f)}" for no, f, p in rows]
 
 
+def last_bills_match_instalments(conn: Connection) -> list[str]:
+    """Each contract's kept last bill (contract_last_bill) is the latest billed_date of its
+    instalments, and only a contract with a billed instalment has one (a scan of the whole book)."""
+    latest = ("SELECT contract_id, MAX(billed_date) AS billed_date FROM instalment WHERE billed_date IS NOT NULL "
+              f"GROUP BY {grouped_by_sorting(conn, 'contract_id')}")
+    count, example = conn.execute(
+        text(
+            f"SELECT COUNT(*), MIN(COALESCE(i.contract_id, b.contract_id)) FROM ({latest}) i FULL JOIN contract_last_bill b ON b.contract_id = i.contract_id "
+            "WHERE i.billed_date IS NULL OR b.billed_date IS NULL OR i.billed_date <> b.billed_date"
+        )
+    ).one()
+    return [f"{count} contracts whose kept last bill date is not the latest billed date of their instalments (e.g. contract id {example})"] if count else []
+
+
 UNIDENTIFIED_ACCOUNT = "2241.02"
 
 
@@ -176,4 +190,5 @@ def full_book_checks(conn: Connection, d: date) -> dict[str, list[str]]:
         "subledger_balances_match_instalments": subledger_drift(conn),
         "provisioning_sees_the_book": exposure_drift(conn),
         "schedules_repay_financed": schedules_repay_financed(conn),
+        "last_bills_match_instalments": last_bills_match_instalments(conn),
     }

@@ -39,11 +39,12 @@ class Base(DeclarativeBase):
 # an entry in every index of the table. The tables the night updates row by row keep that room: the
 # penalty accrued (instalment_penalty), the postings (subledger_balance), the worst DPD of the open
 # cases (collection_case), the DPD of the contracts past due (contract_dpd), the suspense of the
-# non-accrual ones (contract_suspense). A 200k A/B, when the penalty was kept on the instalment:
-# penalties 5 s -> 1.8 s a night. The instalment itself is not among them (since 0022): the night's
+# non-accrual ones (contract_suspense), the date each contract was last billed (contract_last_bill).
+# A 200k A/B, when the penalty was kept on the instalment: penalties 5 s -> 1.8 s a night. The instalment itself is not among them (since 0022): the night's
 # updates of it change its status (billing, most of allocation's), which its partial indexes name,
 # so they are never HOT.
-HOT_UPDATES = {"contract_dpd": 70, "contract_suspense": 70, "instalment_penalty": 70, "subledger_balance": 70, "collection_case": 80}
+HOT_UPDATES = {"contract_dpd": 70, "contract_suspense": 70, "instalment_penalty": 70, "subledger_balance": 70, "collection_case": 80,
+               "contract_last_bill": 80}
 
 
 def pk() -> Mapped[int]:
@@ -296,6 +297,21 @@ class ContractDpd(Base):
     contract_id: Mapped[int] = mapped_column(BigId, ForeignKey("contract.contract_id"), primary_key=True, autoincrement=False)
     dpd: Mapped[int] = mapped_column(Integer)
     bucket: Mapped[str] = mapped_column(String(8))  # M1|M2|M3|M4+
+
+
+class ContractLastBill(Base):
+    """The business date each contract was last billed: the latest billed_date of its instalments,
+    a row for each contract ever billed. Billing writes instalment.billed_date and nothing else
+    does (a schedule changed after the fact re-plans or drops unbilled instalments only), so billing
+    keeps this row in the same transaction and it stays exact. The representment rule ("anything
+    billed since the failed debit?") reads one row per failed contract here, where it read every
+    instalment of the contract (3.9 s of a 1M Friday's 5.7 s debit step, bench/results.md 2026-12-03
+    08:27); the full-book check holds every row to the instalments."""
+
+    __tablename__ = "contract_last_bill"
+    __table_args__ = ({"postgresql_with": {"fillfactor": HOT_UPDATES["contract_last_bill"]}},)
+    contract_id: Mapped[int] = mapped_column(BigId, ForeignKey("contract.contract_id"), primary_key=True, autoincrement=False)
+    billed_date: Mapped[date] = mapped_column(Date)
 
 
 class ContractSuspense(Base):

@@ -13,9 +13,10 @@ from autofin.bankfiles.records import TransactionStatus
 from autofin.bankfiles.simulator import simulate
 from autofin.bankfiles.transport import transport_for
 from autofin.reference import bank_profiles, calendar, voucher_templates
-from autofin.servicing.checks import nightly_checks
+from autofin.servicing.checks import full_book_checks, nightly_checks
 from autofin.servicing.context import StepContext
 from autofin.servicing.cycle import run_day, run_step
+from autofin.store.engine import as_date, write_transaction
 from autofin.store.ledger import event_share
 from tests.servicing.conftest import AS_OF, seed
 
@@ -205,6 +206,49 @@ def test_closed_accounts_stop_the_mandate_and_insufficient_funds_are_represented
         simulate(ctx.banks["BOC"], ctx.bank_root / "remote" / "BOC", D1 + timedelta(days=1 + n), seed=99)
     orders = q(sqlite_store, "SELECT business_date, attempt FROM debit_order WHERE contract_id = :c ORDER BY debit_order_id", c=contract)
     assert [(str(d), a) for d, a in orders][:2] == [("2026-11-23", 1), ("2026-11-26", 2)]
+
+
+def test_a_debit_out_of_attempts_waits_for_the_next_bill(store, tmp_path, monkeypatch):
+    """The representment rule: a debit failed for a reason the bank re-presents is tried again after
+    the bank's days, as the next attempt, up to its attempts; then not again until something new is
+    billed, when the count starts over. "Billed since" is the contract's kept last bill, which billing
+    writes and the full-book check holds to the instalments."""
+    monkeypatch.setenv("AUTOFIN_SIMULATED_TODAY", "2027-01-01")  # the nights up to the next bill may lie ahead of the clock
+    seed(store, contracts=800)
+    ctx = context(tmp_path, {"BOC": bank_profiles()["BOC"]})
+    profile = ctx.banks["BOC"]
+    _first_boc_answers(store, ctx, tmp_path)
+    run_day(store, D1 + timedelta(days=1), ctx)  # the answers applied
+    # the AM04 failures of D1 whose contract has nothing more falling due for a week, and the soonest to fall due after that
+    failed = q(store, "SELECT o.contract_id, MIN(i.due_date) FROM debit_order o JOIN instalment i ON i.contract_id = o.contract_id "
+                      "AND i.status = 'scheduled' WHERE o.status = 'rejected' AND o.reason_code = 'AM04' GROUP BY o.contract_id "
+                      "HAVING MIN(i.due_date) > :quiet ORDER BY 2, 1", quiet=D1 + timedelta(days=profile.representment_after_days + 1))
+    (out_of_attempts, next_due), (retried, _) = failed[0], failed[1]
+    next_due = date.fromisoformat(str(next_due)[:10])
+    def last_bill(contract):
+        return as_date(q(store, "SELECT billed_date FROM contract_last_bill WHERE contract_id = :c", c=contract)[0][0])
+
+    assert last_bill(out_of_attempts) <= D1
+    with write_transaction(store) as conn:  # its debit of D1 was the bank's last attempt
+        conn.execute(text("UPDATE debit_order SET attempt = :n WHERE contract_id = :c AND business_date = :d"),
+                     {"n": profile.max_attempts, "c": out_of_attempts, "d": D1})
+    run_days(store, ctx, D1 + timedelta(days=2), next_due, answer=False)
+
+    def orders(contract):
+        return [(str(d)[:10], a) for d, a in q(store, "SELECT business_date, attempt FROM debit_order WHERE contract_id = :c "
+                                                      "ORDER BY debit_order_id", c=contract)]
+
+    # after the bank's days, the next attempt; out of attempts, nothing until the next bill, then attempt 1
+    assert orders(retried) == [(str(D1), 1), (str(D1 + timedelta(days=profile.representment_after_days)), 2)]
+    assert orders(out_of_attempts) == [(str(D1), profile.max_attempts), (str(next_due), 1)]
+    assert last_bill(out_of_attempts) == next_due
+    with store.connect() as conn:
+        assert full_book_checks(conn, next_due)["last_bills_match_instalments"] == []
+    with write_transaction(store) as conn:  # a kept last bill edited by hand shows in the full check
+        conn.execute(text("UPDATE contract_last_bill SET billed_date = :d WHERE contract_id = :c"), {"d": D1, "c": out_of_attempts})
+    with store.connect() as conn:
+        assert full_book_checks(conn, next_due)["last_bills_match_instalments"] == [
+            f"1 contracts whose kept last bill date is not the latest billed date of their instalments (e.g. contract id {out_of_attempts})"]
 
 
 def test_a_return_after_settlement_reverses_the_receipt(sqlite_store, tmp_path):

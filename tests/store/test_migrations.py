@@ -22,7 +22,7 @@ def test_migrations_build_exactly_the_models(store):
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True, "include_object": this_back_end}),
                                 Base.metadata)
     assert diff == []
-    assert current_revision(store) == head_revision() == "0031"
+    assert current_revision(store) == head_revision() == "0032"
     assert set(inspect(store).get_table_names()) >= set(Base.metadata.tables)
 
 
@@ -52,6 +52,7 @@ RUNNING_TOTALS = {
     "ledger_total": "SELECT batch_id, entry_date, account_code, currency, debit_minor, credit_minor FROM ledger_total",
     "subledger_balance": "SELECT contract_id, unbilled_principal_minor, principal_minor, interest_minor, fee_minor, penalty_minor, "
                          "credit_minor FROM subledger_balance",
+    "contract_last_bill": "SELECT contract_id, billed_date FROM contract_last_bill",
 }
 
 
@@ -87,7 +88,8 @@ def test_upgrading_a_store_with_a_book_in_it(tmp_path):
     # suspense a contract holds, 0012, and the VAT deferred on a direct lease's principal, 0015, are
     # not there yet: nothing holds any)
     running = [Base.metadata.tables[name] for name in ("ledger_total", "subledger_balance", "subledger_dirty", "summary_batch",
-                                                         "provision_exposure", "instalment_penalty", "contract_dpd", "contract_suspense")]
+                                                         "provision_exposure", "instalment_penalty", "contract_dpd", "contract_suspense",
+                                                         "contract_last_bill")]
     Base.metadata.create_all(engine, tables=running)
     # so do a voucher's batch and number of events (0016), which the migration fills from the events
     with engine.begin() as conn:
@@ -126,8 +128,8 @@ def test_upgrading_a_store_with_a_book_in_it(tmp_path):
         assert dict(conn.execute(text("SELECT instalment_id, penalty_minor FROM instalment_penalty WHERE penalty_minor > 0")).all()) == penalties
         # 0023: the contracts past due beside the contract
         assert past_due and sorted(conn.execute(text("SELECT contract_id, dpd, bucket FROM contract_dpd")).all()) == past_due
-        # 0011: the running totals, as the ledger core keeps them
-        assert len(kept["ledger_total"]) > 5 and len(kept["subledger_balance"]) == 30
+        # 0011: the running totals, as the ledger core keeps them; 0032: each contract's last bill, as billing keeps it
+        assert len(kept["ledger_total"]) > 5 and len(kept["subledger_balance"]) == 30 and len(kept["contract_last_bill"]) > 20
         assert {name: sorted(conn.execute(text(query)).all()) for name, query in RUNNING_TOTALS.items()} == kept
         # 0016: every voucher of one event knows its batch
         entries, same_batch, events = conn.execute(text("SELECT COUNT(*), SUM(je.batch_id = me.batch_id), SUM(je.events) FROM journal_entry je "
@@ -391,7 +393,7 @@ def test_a_migration_never_commits_a_broken_reference(tmp_path):
         downgrade(engine, "0027")
     with engine.connect() as conn:
         assert "WITHOUT ROWID" in conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'instalment'")).scalar_one()
-        assert current_revision(engine) == "0031"
+        assert current_revision(engine) == "0032"
 
 
 def test_postgresql_leaves_room_for_the_nightly_updates(pg_store):
