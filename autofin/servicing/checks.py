@@ -150,7 +150,10 @@ def last_bills_match_instalments(conn: Connection) -> list[str]:
             "WHERE i.billed_date IS NULL OR b.billed_date IS NULL OR i.billed_date <> b.billed_date"
         )
     ).one()
-    return [f"{count} contracts whose kept last bill date is not the latest billed date of their instalments (e.g. contract id {example})"] if count else []
+    if not count:
+        return []
+    number = conn.execute(text("SELECT contract_no FROM contract WHERE contract_id = :c"), {"c": example}).scalar()
+    return [f"{count} contracts whose kept last bill date is not the latest billed date of their instalments (e.g. {number})"]
 
 
 UNIDENTIFIED_ACCOUNT = "2241.02"
