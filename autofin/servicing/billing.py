@@ -21,7 +21,7 @@ from sqlalchemy import Connection, text
 
 from autofin.servicing.context import StepContext
 from autofin.servicing.shards import parse as parse_shard
-from autofin.servicing.sql import analyze, by_partial_index
+from autofin.servicing.sql import analyze, by_partial_index, greatest
 from autofin.store.ledger import DPD, DPD_JOIN, hold_in_suspense, post_batch
 
 # the event type of a contract's money event that is income unless the contract is past its non-accrual threshold
@@ -75,8 +75,7 @@ def bill_instalments(conn: Connection, d: date, ctx: StepContext) -> dict[str, A
         text(
             "INSERT INTO contract_last_bill (contract_id, billed_date) SELECT t.contract_id, :d FROM tmp_bill t CROSS JOIN contract c "
             "WHERE c.contract_id = t.contract_id AND c.status = 'active' GROUP BY t.contract_id "
-            "ON CONFLICT (contract_id) DO UPDATE SET billed_date = CASE WHEN excluded.billed_date > contract_last_bill.billed_date "
-            "THEN excluded.billed_date ELSE contract_last_bill.billed_date END"
+            f"ON CONFLICT (contract_id) DO UPDATE SET billed_date = {greatest(conn, 'excluded.billed_date', 'contract_last_bill.billed_date')}"
         ),
         params,
     )

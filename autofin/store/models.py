@@ -40,9 +40,9 @@ class Base(DeclarativeBase):
 # penalty accrued (instalment_penalty), the postings (subledger_balance), the worst DPD of the open
 # cases (collection_case), the DPD of the contracts past due (contract_dpd), the suspense of the
 # non-accrual ones (contract_suspense), the date each contract was last billed (contract_last_bill).
-# A 200k A/B, when the penalty was kept on the instalment: penalties 5 s -> 1.8 s a night. The instalment itself is not among them (since 0022): the night's
-# updates of it change its status (billing, most of allocation's), which its partial indexes name,
-# so they are never HOT.
+# A 200k A/B, when the penalty was kept on the instalment: penalties 5 s -> 1.8 s a night. The
+# instalment itself is not among them (since 0022): the night's updates of it change its status
+# (billing, most of allocation's), which its partial indexes name, so they are never HOT.
 HOT_UPDATES = {"contract_dpd": 70, "contract_suspense": 70, "instalment_penalty": 70, "subledger_balance": 70, "collection_case": 80,
                "contract_last_bill": 80}
 

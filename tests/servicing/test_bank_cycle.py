@@ -225,6 +225,7 @@ def test_a_debit_out_of_attempts_waits_for_the_next_bill(store, tmp_path, monkey
                       "HAVING MIN(i.due_date) > :quiet ORDER BY 2, 1", quiet=D1 + timedelta(days=profile.representment_after_days + 1))
     (out_of_attempts, next_due), (retried, _) = failed[0], failed[1]
     next_due = date.fromisoformat(str(next_due)[:10])
+
     def last_bill(contract):
         return as_date(q(store, "SELECT billed_date FROM contract_last_bill WHERE contract_id = :c", c=contract)[0][0])
 
