@@ -8,7 +8,7 @@ from sqlalchemy import event, insert, text
 from autofin.domain.allocation import OpenInstalment, allocate_receipt
 from autofin.domain.money import from_minor, ppm_to_rate
 from autofin.domain.penalties import penalty_accrual
-from autofin.domain.products import PenaltyTerms
+from autofin.domain.products import ALLOCATION_COMPONENTS, PenaltyTerms
 from autofin.servicing.checks import nightly_checks
 from autofin.servicing.cycle import run_step
 from autofin.store.models import Receipt
@@ -190,6 +190,78 @@ def test_allocation_equals_the_reference_waterfall(store, ctx):
     assert billed and all(left > 0 and day is None for day, left, _ in billed)
     assert any(received > 0 for _, _, received in billed)  # part-paid ones among them
     green(store, D1)
+
+
+def test_allocation_equals_the_reference_waterfall_over_arrears_penalties_and_orders(store, ctx):
+    """The waterfall where it branches: several instalments billed, penalties booked, each contract
+    with its own order of the components, a component paid in part or already overpaid, receipts
+    that end on a component's edge, short of it, past everything; one contract paid in two rounds."""
+    import random
+
+    rng = random.Random(15)
+    seed(store, contracts=300)
+    run_step(store, "business_day", D1, ctx)
+    run_step(store, "billing", D1, ctx)
+    contracts = [cid for (cid,) in q(store, "SELECT DISTINCT contract_id FROM instalment WHERE status = 'billed' ORDER BY contract_id")[:48]]
+    with store.begin() as conn:
+        for n, cid in enumerate(contracts):
+            order = list(ALLOCATION_COMPONENTS)
+            rng.shuffle(order)
+            conn.execute(text("UPDATE contract SET allocation_order = :o WHERE contract_id = :c"), {"o": ",".join(order), "c": cid})
+            if n % 3:  # in arrears: the next one or two instalments billed too
+                conn.execute(text("UPDATE instalment SET status = 'billed', billed_date = :d WHERE contract_id = :c AND status = 'scheduled' "
+                                  "AND seq < (SELECT MIN(seq) FROM instalment WHERE contract_id = :c AND status = 'scheduled') + :k"),
+                             {"d": D1, "c": cid, "k": n % 3})
+            for k, (iid,) in enumerate(q_in(conn, "SELECT instalment_id FROM instalment WHERE contract_id = :c AND status = 'billed' ORDER BY seq", c=cid)):
+                if (n + k) % 4:
+                    conn.execute(text("INSERT INTO instalment_penalty (instalment_id, penalty_minor, accrued_micro, through_date) "
+                                      "VALUES (:i, :p, 0, :d) ON CONFLICT (instalment_id) DO UPDATE SET penalty_minor = excluded.penalty_minor"),
+                                 {"i": iid, "p": rng.randint(1, 90_000), "d": D1})
+                if (n + k) % 5 == 0:  # paid in part before tonight
+                    conn.execute(text("UPDATE instalment SET paid_interest_minor = interest_minor / 2 WHERE instalment_id = :i"), {"i": iid})
+                if n % 7 == 0 and k == 0:  # a component paid past its due (nothing open there: the waterfall passes it)
+                    conn.execute(text("UPDATE instalment SET paid_fee_minor = fee_minor + 3 WHERE instalment_id = :i"), {"i": iid})
+    expected, receipts = {}, []
+    for n, cid in enumerate(contracts):
+        order = q(store, "SELECT allocation_order FROM contract WHERE contract_id = :c", c=cid)[0][0].split(",")
+        left = [OpenInstalment(r[0], r[1], r[2] if isinstance(r[2], date) else date.fromisoformat(r[2]), *r[3:])
+                for r in q(store, "SELECT i.instalment_id, i.seq, i.due_date, COALESCE(p.penalty_minor, 0) - i.paid_penalty_minor, "
+                                  "i.fee_minor - i.paid_fee_minor, i.interest_minor - i.paid_interest_minor, "
+                                  "i.principal_minor - i.paid_principal_minor FROM instalment i "
+                                  "LEFT JOIN instalment_penalty p ON p.instalment_id = i.instalment_id "
+                                  "WHERE i.contract_id = :c AND i.status = 'billed'", c=cid)]
+        first = min(left, key=lambda o: (o.due_date, o.seq))
+        owed = sum(max(getattr(o, c), 0) for o in left for c in ALLOCATION_COMPONENTS)
+        edge = next(getattr(first, c) for c in order if getattr(first, c) > 0)  # exactly the first open component
+        amounts = [[1], [edge], [edge + 1], [owed - 1], [owed], [owed + 12_345], [max(1, owed // 3), owed]][n % 7]
+        lines = []
+        for amount in amounts:
+            got = allocate_receipt(amount, left, order)
+            lines.append(sorted((line.instalment_id, line.component, line.amount) for line in got if line.instalment_id)
+                         + [(None, "credit", line.amount) for line in got if line.instalment_id is None])
+            paid = {(line.instalment_id, line.component): line.amount for line in got if line.instalment_id}
+            left = [OpenInstalment(o.instalment_id, o.seq, o.due_date, *(getattr(o, c) - paid.get((o.instalment_id, c), 0)
+                    for c in ALLOCATION_COMPONENTS)) for o in left]
+            receipts.append({"contract_id": cid, "source": "transfer", "source_ref": f"W{n}-{len(receipts)}", "amount_minor": amount,
+                             "value_date": D1, "business_date": D1})
+        expected[cid] = (lines, {o.instalment_id: all(getattr(o, c) <= 0 for c in ALLOCATION_COMPONENTS) for o in left})
+    with store.begin() as conn:
+        conn.execute(insert(Receipt), receipts)
+    run_step(store, "delinquency", D1, ctx)
+    result = run_step(store, "allocation", D1, ctx)
+    assert (result.counts["receipts"], result.counts["rounds"]) == (len(receipts), 2)
+    got = {}
+    for cid, rid, iid, comp, amount in q(store, "SELECT r.contract_id, r.receipt_id, a.instalment_id, a.component, a.amount_minor "
+                                               "FROM allocation a JOIN receipt r ON r.receipt_id = a.receipt_id ORDER BY r.receipt_id"):
+        got.setdefault(cid, {}).setdefault(rid, []).append((iid, comp, amount))
+    for cid, (lines, settled) in expected.items():
+        assert [sorted(v, key=str) for v in got[cid].values()] == [sorted(v, key=str) for v in lines], cid
+        states = dict(q(store, f"SELECT instalment_id, status FROM instalment WHERE instalment_id IN ({', '.join(map(str, settled))})"))
+        assert {iid: status == "paid" for iid, status in states.items()} == settled, cid
+
+
+def q_in(conn, sql, **params):
+    return conn.execute(text(sql), params).all()
 
 
 # each way the kept DPD (contract_dpd: a row for each contract past due) can part from the instalments
