@@ -1,9 +1,9 @@
 """Allocation: unapplied receipts applied by each contract's frozen waterfall, set-based.
 
 The set-based twin of `domain.allocation.allocate_receipt`. The open amounts of a contract's
-billed instalments are laid out in waterfall order (instalment by due date and sequence, then
-component by the contract's allocation order) with a running total (a window function); each
-receipt takes min(open, receipt − running total before it). Several receipts of one contract
+billed instalments are laid out in waterfall order (instalment by due date and sequence) with a
+running total (a window function); each instalment takes min(its open total, receipt − running
+total before it), split over its components in the contract's allocation order. Several receipts of one contract
 are applied in rounds, in receipt order. The rest becomes customer credit; instalments fully
 paid are marked paid; contracts with nothing left open close as paid off. One receipt money
 event per receipt, posted in the same transaction as a summary batch (one voucher a day).
@@ -20,7 +20,7 @@ from autofin.domain.products import ALLOCATION_COMPONENTS
 from autofin.servicing.context import StepContext
 from autofin.servicing.delinquency import refresh_dpd
 from autofin.servicing.shards import parse as parse_shard
-from autofin.servicing.sql import analyze, least, position
+from autofin.servicing.sql import analyze, greatest, least, position
 from autofin.store.ledger import PENALTY, PENALTY_JOIN, PENALTY_OF, post_batch
 
 OPEN_AMOUNT = {
@@ -31,18 +31,38 @@ OPEN_AMOUNT = {
 }
 
 
-def _dues_sql(conn: Connection) -> str:
-    """The open amounts of the round's contracts' billed instalments, one row per component, each
-    instalment read once (a component table joined to it, not a scan per component)."""
-    components = " UNION ALL ".join(f"SELECT '{comp}' AS component" for comp in ALLOCATION_COMPONENTS)
-    amount = " ".join(f"WHEN '{comp}' THEN {OPEN_AMOUNT[comp]}" for comp in ALLOCATION_COMPONENTS)
-    rank = " ".join(f"WHEN '{comp}' THEN {position(conn, comp, 'c.allocation_order')}" for comp in ALLOCATION_COMPONENTS)
-    return (
-        f"SELECT i.contract_id, i.instalment_id, i.due_date, i.seq, k.component, CASE k.component {amount} END AS amount, "
-        f"CASE k.component {rank} END AS comp_rank "
+def _paid_into_sql(conn: Connection) -> str:
+    """What each receipt of the round pays into each of its contract's billed instalments, a column
+    per component: the open amounts (never below zero) of the round's contracts' billed instalments,
+    one row an instalment, with a running total over the contract's instalments in due-date order;
+    an instalment the receipt reaches takes min(its open total, what is left of the receipt), split
+    over its components in the contract's allocation order (a component takes what is left after
+    the components ranked before it). The window runs over instalments, not over a row per
+    component (the worst Tuesday at 1M: 2.26M component rows, 964k instalments; 11.6–12.2 → 7.1–7.3 s),
+    and the instalment's update reads these rows as they are, without grouping them again."""
+    comps = ALLOCATION_COMPONENTS
+    open_amount = {c: greatest(conn, OPEN_AMOUNT[c], "0") for c in comps}
+    rank = {c: position(conn, c, "c.allocation_order") for c in comps}
+    total = " + ".join(f"d.{c}" for c in comps)
+    reached = least(conn, "o.total", "r.amount - (o.cum - o.total)")  # what is left of the receipt for this instalment
+
+    def paid(comp: str) -> str:
+        ranked_before = " + ".join(f"CASE WHEN o.rank_{other} < o.rank_{comp} THEN o.{other} ELSE 0 END" for other in comps if other != comp)
+        return greatest(conn, "0", least(conn, f"o.{comp}", f"{reached} - ({ranked_before})"))
+
+    dues = (
+        f"SELECT i.contract_id, i.instalment_id, i.due_date, i.seq, {', '.join(f'{open_amount[c]} AS {c}' for c in comps)}, "
+        f"{', '.join(f'{rank[c]} AS rank_{c}' for c in comps)}, {PENALTY} AS penalty_booked "
         # from the round's contracts (CROSS JOIN keeps SQLite in this order): not every billed instalment of the book
-        f"FROM tmp_round r CROSS JOIN instalment i {PENALTY_JOIN} JOIN contract c ON c.contract_id = i.contract_id CROSS JOIN ({components}) k "
+        f"FROM tmp_round r CROSS JOIN instalment i {PENALTY_JOIN} JOIN contract c ON c.contract_id = i.contract_id "
         "WHERE i.contract_id = r.contract_id AND i.status = 'billed'"
+    )
+    return (
+        f"INSERT INTO tmp_alloc (instalment_id, receipt_id, {', '.join(comps)}, penalty_booked) "
+        f"SELECT o.instalment_id, r.receipt_id, {', '.join(paid(c) for c in comps)}, o.penalty_booked "
+        f"FROM (SELECT d.*, {total} AS total, SUM({total}) OVER (PARTITION BY d.contract_id ORDER BY d.due_date, d.seq "
+        f"ROWS UNBOUNDED PRECEDING) AS cum FROM ({dues}) d WHERE {total} > 0) o "
+        "JOIN tmp_round r ON r.contract_id = o.contract_id WHERE r.amount > o.cum - o.total"
     )
 
 
@@ -51,12 +71,10 @@ def allocate_receipts(conn: Connection, d: date, ctx: StepContext) -> dict[str, 
     batch = shard.batch("allocation", d)
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_round (contract_id BIGINT PRIMARY KEY, receipt_id BIGINT, amount BIGINT)"))
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_touched (contract_id BIGINT PRIMARY KEY)"))
-    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_alloc (receipt_id BIGINT, instalment_id BIGINT, component VARCHAR(12), "
-                      "amount BIGINT)"))
+    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_alloc (instalment_id BIGINT PRIMARY KEY, receipt_id BIGINT, penalty BIGINT, "
+                      "fee BIGINT, interest BIGINT, principal BIGINT, penalty_booked BIGINT)"))
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_receipt_sum (receipt_id BIGINT PRIMARY KEY, penalty BIGINT, fee BIGINT, "
                       "interest BIGINT, principal BIGINT, credit BIGINT)"))
-    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_paid (instalment_id BIGINT PRIMARY KEY, penalty BIGINT, fee BIGINT, "
-                      "interest BIGINT, principal BIGINT, penalty_booked BIGINT)"))
     conn.execute(text("DELETE FROM tmp_touched"))
     conn.execute(text("DELETE FROM tmp_receipt_sum"))
     credit_offsets = _offer_credit(conn, d, shard)
@@ -154,56 +172,47 @@ def _offer_credit(conn: Connection, d: date, shard: Any) -> int:
 
 
 def _apply_round(conn: Connection, d: date) -> None:
-    """One round: each contract's receipt in tmp_round laid over its open amounts. The round's
-    allocations are worked out in tmp_alloc first, and every later statement reads them there, not
+    """One round: each contract's receipt in tmp_round laid over its open amounts. What it pays into
+    each instalment is worked out in tmp_alloc first, and every later statement reads it there, not
     back from the allocation table (whose history grows with the book)."""
-    before = "o.cum - o.amount"
+    comps = ALLOCATION_COMPONENTS
     conn.execute(text("DELETE FROM tmp_alloc"))
-    conn.execute(
-        text(
-            "INSERT INTO tmp_alloc (receipt_id, instalment_id, component, amount) "
-            f"SELECT r.receipt_id, o.instalment_id, o.component, {least(conn, 'o.amount', f'r.amount - ({before})')} "
-            f"FROM (SELECT d.*, SUM(d.amount) OVER (PARTITION BY d.contract_id ORDER BY d.due_date, d.seq, d.comp_rank "
-            f"ROWS UNBOUNDED PRECEDING) AS cum FROM ({_dues_sql(conn)}) d WHERE d.amount > 0) o "
-            f"JOIN tmp_round r ON r.contract_id = o.contract_id WHERE r.amount > {before}"
-        )
-    )
+    conn.execute(text(_paid_into_sql(conn)))
+    analyze(conn, "tmp_alloc")
     # what the round paid per receipt (its money event's amounts); what is left of each receipt is credit
-    sums = ", ".join(f"SUM(CASE WHEN component = '{c}' THEN amount ELSE 0 END) AS {c}" for c in ALLOCATION_COMPONENTS)
     conn.execute(
         text(
-            f"INSERT INTO tmp_receipt_sum (receipt_id, {', '.join(ALLOCATION_COMPONENTS)}, credit) "
-            f"SELECT r.receipt_id, {', '.join(f'COALESCE(s.{c}, 0)' for c in ALLOCATION_COMPONENTS)}, r.amount - COALESCE(s.total, 0) "
-            f"FROM tmp_round r LEFT JOIN (SELECT receipt_id, {sums}, SUM(amount) AS total FROM tmp_alloc GROUP BY receipt_id) s "
-            "ON s.receipt_id = r.receipt_id"
+            f"INSERT INTO tmp_receipt_sum (receipt_id, {', '.join(comps)}, credit) "
+            f"SELECT r.receipt_id, {', '.join(f'COALESCE(s.{c}, 0)' for c in comps)}, r.amount - COALESCE(s.total, 0) "
+            f"FROM tmp_round r LEFT JOIN (SELECT receipt_id, {', '.join(f'SUM({c}) AS {c}' for c in comps)}, "
+            f"SUM({' + '.join(comps)}) AS total FROM tmp_alloc GROUP BY receipt_id) s ON s.receipt_id = r.receipt_id"
         )
     )
+    # the allocation lines: one per instalment and component paid, then the receipt's credit
+    amount = " ".join(f"WHEN '{c}' THEN a.{c}" for c in comps)
+    components = " UNION ALL ".join(f"SELECT '{c}' AS component" for c in comps)
     conn.execute(
-        text("INSERT INTO tmp_alloc (receipt_id, instalment_id, component, amount) SELECT s.receipt_id, NULL, 'credit', s.credit "
-             "FROM tmp_round r JOIN tmp_receipt_sum s ON s.receipt_id = r.receipt_id WHERE s.credit > 0")
+        text("INSERT INTO allocation (receipt_id, instalment_id, component, amount_minor, business_date) "
+             f"SELECT a.receipt_id, a.instalment_id, k.component, CASE k.component {amount} END, :d "
+             f"FROM tmp_alloc a CROSS JOIN ({components}) k "
+             f"WHERE CASE k.component {amount} END > 0"),
+        {"d": d},
     )
     conn.execute(
         text("INSERT INTO allocation (receipt_id, instalment_id, component, amount_minor, business_date) "
-             "SELECT receipt_id, instalment_id, component, amount, :d FROM tmp_alloc"),
+             "SELECT s.receipt_id, NULL, 'credit', s.credit, :d FROM tmp_round r JOIN tmp_receipt_sum s ON s.receipt_id = r.receipt_id "
+             "WHERE s.credit > 0"),
         {"d": d},
     )
-    conn.execute(text("DELETE FROM tmp_paid"))
-    conn.execute(
-        text(f"INSERT INTO tmp_paid (instalment_id, {', '.join(ALLOCATION_COMPONENTS)}, penalty_booked) "
-             f"SELECT a.instalment_id, a.{', a.'.join(ALLOCATION_COMPONENTS)}, COALESCE(ip.penalty_minor, 0) "
-             f"FROM (SELECT instalment_id, {sums} FROM tmp_alloc WHERE instalment_id IS NOT NULL GROUP BY instalment_id) a "
-             "LEFT JOIN instalment_penalty ip ON ip.instalment_id = a.instalment_id")
-    )
-    analyze(conn, "tmp_paid")
     # one write per instalment paid into: the paid amounts and, where that pays it in full, its status
-    # (the penalty booked is kept beside the instalment: tmp_paid brought it)
+    # (the penalty booked is kept beside the instalment: tmp_alloc brought it)
     paid_in_full = " AND ".join(f"{'p.penalty_booked' if c == 'penalty' else f'{c}_minor'} = paid_{c}_minor + p.{c}" for c in ALLOCATION_COMPONENTS)
     sets = ", ".join(f"paid_{c}_minor = paid_{c}_minor + p.{c}" for c in ALLOCATION_COMPONENTS)
     conn.execute(
         text(f"UPDATE instalment SET {sets}, status = CASE WHEN {paid_in_full} THEN 'paid' ELSE status END, "
              f"paid_date = CASE WHEN {paid_in_full} THEN :d ELSE paid_date END "
-             "FROM tmp_paid p WHERE instalment.instalment_id = p.instalment_id "
-             "AND instalment.instalment_id IN (SELECT instalment_id FROM tmp_paid)"),  # the IN keeps SQLite off a scan of the book
+             "FROM tmp_alloc p WHERE instalment.instalment_id = p.instalment_id "
+             "AND instalment.instalment_id IN (SELECT instalment_id FROM tmp_alloc)"),  # the IN keeps SQLite off a scan of the book
         {"d": d},
     )
     # a billed instalment with nothing open that no money went to (all its amounts zero) is paid too
