@@ -15,7 +15,7 @@ from autofin.bankfiles.transport import transport_for
 from autofin.reference import bank_profiles, calendar, voucher_templates
 from autofin.servicing.checks import full_book_checks, nightly_checks
 from autofin.servicing.context import StepContext
-from autofin.servicing.cycle import run_day, run_step
+from autofin.servicing.cycle import STEP_ORDER, run_day, run_step
 from autofin.store.engine import as_date, write_transaction
 from autofin.store.ledger import event_share
 from tests.servicing.conftest import AS_OF, seed
@@ -324,6 +324,59 @@ def test_a_debit_collected_on_the_due_date_pays_on_time(store, tmp_path):
     for _, _, penalty, through, principal, rate, _ in failed:
         assert str(through)[:10] == wednesday.isoformat()
         assert penalty == (2 * principal * rate * 2 + 1_000_000) // 2_000_000  # two days from the due date, rounded once
+
+
+def test_a_collected_debit_the_statement_does_not_show_is_a_break_two_nights_after_its_value_date(store, tmp_path):
+    """A debit the bank answered as collected that its statement does not show is a break
+    (missing_from_statement) on the night its value date is two days past, not before, and once; one
+    recorded late, its value date already that far past, is a break the night it is recorded."""
+    seed(store, contracts=800)
+    ctx = context(tmp_path)
+    run_days(store, ctx, AS_OF + timedelta(days=1), D1)  # the Monday's debits out, the banks answer
+    tuesday, wednesday, thursday = (D1 + timedelta(days=n) for n in (1, 2, 3))
+    statement_banks = ", ".join(f"'{code}'" for code, p in ctx.banks.items() if p.is_iso)
+    recorded = ("SELECT r.receipt_id, r.source_ref, r.amount_minor, m.bank_code, r.value_date FROM receipt r "
+                "JOIN debit_order o ON o.end_to_end_id = r.source_ref JOIN mandate m ON m.mandate_id = o.mandate_id "
+                f"WHERE r.source = 'debit' AND m.bank_code IN ({statement_banks}) AND r.business_date = :d ORDER BY r.receipt_id")
+    missing = "SELECT reference, bank_code, bank_minor, book_minor, business_date FROM reconciliation_break WHERE kind = 'missing_from_statement'"
+
+    def night(d, before_reconciliation=lambda: None):
+        for name in STEP_ORDER:
+            if name == "reconciliation":
+                before_reconciliation()
+            run_step(store, name, d, ctx)
+        for code, profile in ctx.banks.items():
+            simulate(profile, ctx.bank_root / "remote" / code, d, seed=3)
+
+    def take_line_away(reference):
+        with write_transaction(store) as conn:
+            assert conn.execute(text("DELETE FROM bank_statement_line WHERE reference = :r"), {"r": reference}).rowcount == 1
+
+    gone = []
+
+    def leave_one_out():  # a debit answered as collected that the statement does not show
+        gone.extend(q(store, recorded, d=tuesday)[:1])
+        take_line_away(gone[0][1])
+
+    night(tuesday, leave_one_out)
+    assert as_date(gone[0][4]) == D1
+    assert q(store, missing) == []  # its value date is yesterday: the statement may still come
+    late = []
+
+    def record_late():  # a debit answered today whose value date is a week back, not on any statement
+        late.extend(q(store, recorded, d=wednesday)[:1])
+        with write_transaction(store) as conn:
+            conn.execute(text("UPDATE receipt SET value_date = :v WHERE receipt_id = :r"), {"v": D1 - timedelta(days=7), "r": late[0][0]})
+        take_line_away(late[0][1])
+
+    night(wednesday, record_late)
+    breaks = sorted((ref, bank, bank_minor, book_minor, str(day)[:10]) for ref, bank, bank_minor, book_minor, day in q(store, missing))
+    assert breaks == sorted([(gone[0][1], gone[0][3], 0, gone[0][2], wednesday.isoformat()),
+                             (late[0][1], late[0][3], 0, late[0][2], wednesday.isoformat())])
+    night(thursday)
+    assert len(q(store, missing)) == 2  # once each
+    with store.connect() as conn:
+        assert {k: v for k, v in nightly_checks(conn, thursday).items() if v} == {}
 
 
 def test_a_statement_too_large_for_one_file_comes_in_pages_and_every_page_reconciles(sqlite_store, tmp_path, monkeypatch):
