@@ -14,13 +14,14 @@ read every instalment and line.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import Connection, text
 
-from autofin.reference import chart_of_accounts
+from autofin.reference import bank_profiles, chart_of_accounts
 from autofin.reporting.book import yuan
 from autofin.servicing.payouts import payouts_tie
+from autofin.servicing.reconciliation import missing_from_statement
 from autofin.store.engine import grouped_by_sorting
 from autofin.store.ledger import (
     PENALTY_OF,
@@ -156,6 +157,20 @@ def last_bills_match_instalments(conn: Connection) -> list[str]:
     return [f"{count} contracts whose kept last bill date is not the latest billed date of their instalments (e.g. {number})"]
 
 
+def statement_gaps_are_breaks(conn: Connection, d: date) -> list[str]:
+    """Every collected debit of a bank that sends statements that no statement line shows by the day
+    after its value date is a break, as of the night of `d` (a scan of every debit receipt). The nightly reconciliation reads
+    only those whose statement day passed that night, and those recorded since the night before."""
+    banks = sorted(code for code, p in bank_profiles().items() if p.is_iso)
+    if not banks:
+        return []
+    every_debit = "SELECT receipt_id FROM receipt WHERE source = 'debit'"
+    count, example = conn.execute(
+        text(f"SELECT COUNT(*), MIN(r.source_ref) {missing_from_statement(banks, every_debit)}"), {"cutoff": d - timedelta(days=1)},
+    ).one()
+    return [f"{count} collected debits the statement does not show and no break names (e.g. {example})"] if count else []
+
+
 UNIDENTIFIED_ACCOUNT = "2241.02"
 
 
@@ -194,4 +209,5 @@ def full_book_checks(conn: Connection, d: date) -> dict[str, list[str]]:
         "provisioning_sees_the_book": exposure_drift(conn),
         "schedules_repay_financed": schedules_repay_financed(conn),
         "last_bills_match_instalments": last_bills_match_instalments(conn),
+        "statement_gaps_are_breaks": statement_gaps_are_breaks(conn, d),
     }

@@ -748,6 +748,9 @@ class Receipt(Base):
     保证金冲抵): no new money. status: unapplied|applied|reversed."""
 
     __tablename__ = "receipt"
+    # the collected debits by value date: reconciliation reads those whose statement day passed tonight
+    __table_args__ = (Index("ix_receipt_debit_value_date", "value_date", sqlite_where=text("source = 'debit'"),
+                            postgresql_where=text("source = 'debit'")),)
     receipt_id: Mapped[int] = pk()
     contract_id: Mapped[int] = fk("contract.contract_id")
     source: Mapped[str] = mapped_column(String(12))

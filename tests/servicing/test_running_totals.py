@@ -236,7 +236,7 @@ def test_the_check_command_answers_with_its_exit_code(tmp_path):
     env = {**os.environ, "AUTOFIN_DATA_DIR": str(tmp_path), "AUTOFIN_DATABASE_URL": url}
     ok = subprocess.run([sys.executable, "-m", "autofin.cli", "cycle", "check", "--full"], env=env, capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
-    assert f"full-book checks as of {AS_OF}: 13 of 13 ok" in ok.stdout
+    assert f"full-book checks as of {AS_OF}: 14 of 14 ok" in ok.stdout
     subprocess.run(["sqlite3", str(tmp_path / "autofin.db"), "UPDATE instalment SET principal_minor = principal_minor + 1 "
                     "WHERE instalment_id = (SELECT MIN(instalment_id) FROM instalment WHERE status = 'scheduled')"], check=True)
     quick = subprocess.run([sys.executable, "-m", "autofin.cli", "cycle", "check"], env=env, capture_output=True, text=True)
