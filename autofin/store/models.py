@@ -748,9 +748,14 @@ class Receipt(Base):
     保证金冲抵): no new money. status: unapplied|applied|reversed."""
 
     __tablename__ = "receipt"
-    # the collected debits by value date: reconciliation reads those whose statement day passed tonight
-    __table_args__ = (Index("ix_receipt_debit_value_date", "value_date", sqlite_where=text("source = 'debit'"),
-                            postgresql_where=text("source = 'debit'")),)
+    __table_args__ = (
+        # the collected debits by value date: reconciliation reads those whose statement day passed tonight
+        Index("ix_receipt_debit_value_date", "value_date", sqlite_where=text("source = 'debit'"), postgresql_where=text("source = 'debit'")),
+        # the receipts the night's allocation has still to apply, by contract: an applied receipt leaves it (an
+        # index of every receipt's status moved each applied one from one key to another, and grew with history)
+        Index("ix_receipt_unapplied", "contract_id", "business_date", sqlite_where=text("status = 'unapplied'"),
+              postgresql_where=text("status = 'unapplied'")),
+    )
     receipt_id: Mapped[int] = pk()
     contract_id: Mapped[int] = fk("contract.contract_id")
     source: Mapped[str] = mapped_column(String(12))
@@ -759,7 +764,7 @@ class Receipt(Base):
     currency: Mapped[str] = currency()
     value_date: Mapped[date] = mapped_column(Date)
     business_date: Mapped[date] = mapped_column(Date, index=True)
-    status: Mapped[str] = mapped_column(String(12), server_default="unapplied", index=True)
+    status: Mapped[str] = mapped_column(String(12), server_default="unapplied")
     payer_name: Mapped[str | None] = mapped_column(String(200))
     created_by: Mapped[int | None] = fk("app_user.user_id", nullable=True, index=False)
     created_at: Mapped[datetime] = created_at()
