@@ -3,10 +3,11 @@
 The set-based twin of `domain.allocation.allocate_receipt`. The open amounts of a contract's
 billed instalments are laid out in waterfall order (instalment by due date and sequence) with a
 running total (a window function); each instalment takes min(its open total, receipt − running
-total before it), split over its components in the contract's allocation order. Several receipts of one contract
-are applied in rounds, in receipt order. The rest becomes customer credit; instalments fully
-paid are marked paid; contracts with nothing left open close as paid off. One receipt money
-event per receipt, posted in the same transaction as a summary batch (one voucher a day).
+total before it), split over its components in the contract's allocation order. Several
+receipts of one contract are applied in rounds, in receipt order. The rest becomes customer
+credit; instalments fully paid are marked paid; contracts with nothing left open close as paid
+off. One receipt money event per receipt, posted in the same transaction as a summary batch (one
+voucher a day).
 """
 
 from __future__ import annotations
