@@ -133,6 +133,17 @@ def test_delinquency_opens_and_closes_collection_cases(sqlite_store, ctx):
     green(sqlite_store, d2)
 
 
+def as_the_reference_sees_it(store, cid):
+    """A contract's allocation order and its billed instalments' open amounts, as the reference waterfall takes them."""
+    order = q(store, "SELECT allocation_order FROM contract WHERE contract_id = :c", c=cid)[0][0].split(",")
+    return order, [OpenInstalment(r[0], r[1], r[2] if isinstance(r[2], date) else date.fromisoformat(r[2]), *r[3:])
+                   for r in q(store, "SELECT i.instalment_id, i.seq, i.due_date, COALESCE(p.penalty_minor, 0) - i.paid_penalty_minor, "
+                                     "i.fee_minor - i.paid_fee_minor, i.interest_minor - i.paid_interest_minor, "
+                                     "i.principal_minor - i.paid_principal_minor FROM instalment i "
+                                     "LEFT JOIN instalment_penalty p ON p.instalment_id = i.instalment_id "
+                                     "WHERE i.contract_id = :c AND i.status = 'billed'", c=cid)]
+
+
 def test_allocation_equals_the_reference_waterfall(store, ctx):
     seed(store, contracts=500)
     run_step(store, "business_day", D1, ctx)
@@ -140,13 +151,7 @@ def test_allocation_equals_the_reference_waterfall(store, ctx):
     contracts = q(store, "SELECT DISTINCT i.contract_id FROM instalment i WHERE i.status = 'billed' ORDER BY i.contract_id")[:40]
     expected, receipts, billed_ids = {}, [], []
     for n, (cid,) in enumerate(contracts):
-        order = q(store, "SELECT allocation_order FROM contract WHERE contract_id = :c", c=cid)[0][0].split(",")
-        open_rows = [OpenInstalment(r[0], r[1], r[2] if isinstance(r[2], date) else date.fromisoformat(r[2]), *r[3:])
-                     for r in q(store, "SELECT i.instalment_id, i.seq, i.due_date, COALESCE(p.penalty_minor, 0) - i.paid_penalty_minor, "
-                                       "i.fee_minor - i.paid_fee_minor, i.interest_minor - i.paid_interest_minor, "
-                                       "i.principal_minor - i.paid_principal_minor FROM instalment i "
-                                       "LEFT JOIN instalment_penalty p ON p.instalment_id = i.instalment_id "
-                                       "WHERE i.contract_id = :c AND i.status = 'billed'", c=cid)]
+        order, open_rows = as_the_reference_sees_it(store, cid)
         owed = sum(o.penalty + o.fee + o.interest + o.principal for o in open_rows)
         billed_ids.extend(o.instalment_id for o in open_rows)
         amounts = [max(1, owed * (n % 5 + 1) // 4 - 777)] + ([owed // 3 + 1] if n % 3 == 0 else [])
@@ -212,7 +217,8 @@ def test_allocation_equals_the_reference_waterfall_over_arrears_penalties_and_or
                 conn.execute(text("UPDATE instalment SET status = 'billed', billed_date = :d WHERE contract_id = :c AND status = 'scheduled' "
                                   "AND seq < (SELECT MIN(seq) FROM instalment WHERE contract_id = :c AND status = 'scheduled') + :k"),
                              {"d": D1, "c": cid, "k": n % 3})
-            for k, (iid,) in enumerate(q_in(conn, "SELECT instalment_id FROM instalment WHERE contract_id = :c AND status = 'billed' ORDER BY seq", c=cid)):
+            billed = conn.execute(text("SELECT instalment_id FROM instalment WHERE contract_id = :c AND status = 'billed' ORDER BY seq"), {"c": cid})
+            for k, (iid,) in enumerate(billed.all()):
                 if (n + k) % 4:
                     conn.execute(text("INSERT INTO instalment_penalty (instalment_id, penalty_minor, accrued_micro, through_date) "
                                       "VALUES (:i, :p, 0, :d) ON CONFLICT (instalment_id) DO UPDATE SET penalty_minor = excluded.penalty_minor"),
@@ -223,13 +229,7 @@ def test_allocation_equals_the_reference_waterfall_over_arrears_penalties_and_or
                     conn.execute(text("UPDATE instalment SET paid_fee_minor = fee_minor + 3 WHERE instalment_id = :i"), {"i": iid})
     expected, receipts = {}, []
     for n, cid in enumerate(contracts):
-        order = q(store, "SELECT allocation_order FROM contract WHERE contract_id = :c", c=cid)[0][0].split(",")
-        left = [OpenInstalment(r[0], r[1], r[2] if isinstance(r[2], date) else date.fromisoformat(r[2]), *r[3:])
-                for r in q(store, "SELECT i.instalment_id, i.seq, i.due_date, COALESCE(p.penalty_minor, 0) - i.paid_penalty_minor, "
-                                  "i.fee_minor - i.paid_fee_minor, i.interest_minor - i.paid_interest_minor, "
-                                  "i.principal_minor - i.paid_principal_minor FROM instalment i "
-                                  "LEFT JOIN instalment_penalty p ON p.instalment_id = i.instalment_id "
-                                  "WHERE i.contract_id = :c AND i.status = 'billed'", c=cid)]
+        order, left = as_the_reference_sees_it(store, cid)
         first = min(left, key=lambda o: (o.due_date, o.seq))
         owed = sum(max(getattr(o, c), 0) for o in left for c in ALLOCATION_COMPONENTS)
         edge = next(getattr(first, c) for c in order if getattr(first, c) > 0)  # exactly the first open component
@@ -258,10 +258,6 @@ def test_allocation_equals_the_reference_waterfall_over_arrears_penalties_and_or
         assert [sorted(v, key=str) for v in got[cid].values()] == [sorted(v, key=str) for v in lines], cid
         states = dict(q(store, f"SELECT instalment_id, status FROM instalment WHERE instalment_id IN ({', '.join(map(str, settled))})"))
         assert {iid: status == "paid" for iid, status in states.items()} == settled, cid
-
-
-def q_in(conn, sql, **params):
-    return conn.execute(text(sql), params).all()
 
 
 # each way the kept DPD (contract_dpd: a row for each contract past due) can part from the instalments
