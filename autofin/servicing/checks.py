@@ -21,7 +21,7 @@ from sqlalchemy import Connection, text
 from autofin.reference import bank_profiles, chart_of_accounts
 from autofin.reporting.book import yuan
 from autofin.servicing.payouts import payouts_tie
-from autofin.servicing.reconciliation import missing_from_statement
+from autofin.servicing.reconciliation import missing_from_statement, statement_banks
 from autofin.store.engine import grouped_by_sorting
 from autofin.store.ledger import (
     PENALTY_OF,
@@ -159,9 +159,10 @@ def last_bills_match_instalments(conn: Connection) -> list[str]:
 
 def statement_gaps_are_breaks(conn: Connection, d: date) -> list[str]:
     """Every collected debit of a bank that sends statements that no statement line shows by the day
-    after its value date is a break, as of the night of `d` (a scan of every debit receipt). The nightly reconciliation reads
-    only those whose statement day passed that night, and those recorded since the night before."""
-    banks = sorted(code for code, p in bank_profiles().items() if p.is_iso)
+    after its value date is a break, as of the night of `d` (a scan of every debit receipt). The
+    nightly reconciliation reads only those whose statement day passed that night, and those
+    recorded since the night before."""
+    banks = statement_banks(bank_profiles())
     if not banks:
         return []
     every_debit = "SELECT receipt_id FROM receipt WHERE source = 'debit'"

@@ -10,17 +10,19 @@ statement day has just passed, not every recent one; the full-book check reads t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, text
 
+from autofin.bankfiles.profiles import BankProfile
 from autofin.servicing.context import StepContext
 from autofin.servicing.sql import indexed_by
 
 
 def reconcile(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
-    statement_banks = sorted(code for code, p in ctx.banks.items() if p.is_iso)
+    banks = statement_banks(ctx.banks)
     matched = conn.execute(
         text(
             "UPDATE bank_statement_line SET status = 'matched' WHERE status = 'break' AND booking_date <= :d AND is_credit = :yes "
@@ -49,22 +51,27 @@ def reconcile(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
         {"d": d},
     ).rowcount
     missing = 0
-    if statement_banks:
+    if banks:
         # the collected debits whose statement day passed tonight, and those recorded since last night's
         # run (late, their value date already past): the others were looked at on an earlier night, and
-        # a statement line, once read, stays (the full-book check holds every collected debit to the rule)
-        # (those recorded since, by their business date: SQLite would take the value dates before the cutoff,
-        # every collected debit of the book's history)
+        # a statement line, once read, stays (the full-book check holds every collected debit to the rule).
+        # Those recorded since are read by their business date: SQLite would take the value dates before
+        # the cutoff, every collected debit of the book's history
         tonight = ("SELECT receipt_id FROM receipt WHERE source = 'debit' AND value_date = :due UNION SELECT receipt_id FROM "
                    f"{indexed_by(conn, 'receipt', 'ix_receipt_business_date')} WHERE source = 'debit' AND business_date >= :since "
                    "AND value_date < :cutoff")
         missing = conn.execute(
             text("INSERT INTO reconciliation_break (business_date, bank_code, kind, reference, bank_minor, book_minor) "
-                 f"SELECT :d, m.bank_code, 'missing_from_statement', r.source_ref, 0, r.amount_minor {missing_from_statement(statement_banks, tonight)}"),
+                 f"SELECT :d, m.bank_code, 'missing_from_statement', r.source_ref, 0, r.amount_minor {missing_from_statement(banks, tonight)}"),
             {"d": d, "due": d - timedelta(days=2), "cutoff": d - timedelta(days=1), "since": d - timedelta(days=1)},
         ).rowcount
     open_breaks = conn.execute(text("SELECT COUNT(*) FROM reconciliation_break WHERE status = 'open'")).scalar_one()
     return {"matched": matched, "new_breaks": unmatched + missing, "open_breaks": int(open_breaks)}
+
+
+def statement_banks(profiles: Mapping[str, BankProfile]) -> list[str]:
+    """The codes of the banks that send statements (camt.053: the ISO profiles)."""
+    return sorted(code for code, p in profiles.items() if p.is_iso)
 
 
 def missing_from_statement(statement_banks: list[str], candidates: str) -> str:

@@ -1,5 +1,6 @@
 """Billing, delinquency, penalties and allocation on a seeded book: amounts, idempotency, ties."""
 
+import random
 from datetime import date, timedelta
 
 import pytest
@@ -201,8 +202,6 @@ def test_allocation_equals_the_reference_waterfall_over_arrears_penalties_and_or
     """The waterfall where it branches: several instalments billed, penalties booked, each contract
     with its own order of the components, a component paid in part or already overpaid, receipts
     that end on a component's edge, short of it, past everything; one contract paid in two rounds."""
-    import random
-
     rng = random.Random(15)
     seed(store, contracts=300)
     run_step(store, "business_day", D1, ctx)
