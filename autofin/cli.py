@@ -569,8 +569,8 @@ def users_add(username: str, role: str, partner_code: str | None) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=1, show_default=True, type=int, help="Server processes (each with its own connections); on SQLite keep 1, "
-              "on PostgreSQL one per core.")
+@click.option("--workers", default=1, show_default=True, type=int, help="Server processes (each with its own connections): one per core, "
+              "on SQLite too (their writes queue on a file lock beside the store).")
 @fail_clearly
 def api(host: str, port: int, workers: int) -> None:
     """Serve the entry API (OpenAPI at /docs)."""

@@ -18,7 +18,7 @@ from autofin.domain.lifecycle import APPLICATION
 from autofin.domain.money import D, format_minor, from_minor, to_minor
 from autofin.domain.products import ProductTerms
 from autofin.domain.quotes import FEE_KEYS, FinancingPlan, plan_as_dict, plan_for_product
-from autofin.domain.rules import pre_approve
+from autofin.domain.rules import PreApproval, RuleSet, pre_approve
 from autofin.files import write_atomically
 from autofin.origination.access import Principal, scope
 from autofin.origination.antifraud import SimulatedWatchlist, Watchlist, fraud_facts
@@ -287,6 +287,7 @@ def _ratio(numerator: Decimal, denominator: Decimal) -> Decimal | None:
     return None if not denominator else (numerator / denominator).quantize(Decimal("0.0001"))
 
 
+_APPLICATION = select(Application).where(Application.application_id == bindparam("id"))
 _PARTNER = select(Partner).where(Partner.partner_id == bindparam("id"))
 _CUSTOMER = select(Customer).where(Customer.customer_id == bindparam("id"))
 _VEHICLE = select(Vehicle).where(Vehicle.vehicle_id == bindparam("id"))
@@ -299,9 +300,28 @@ _SUBMITTED = (update(Application).where(Application.application_id == bindparam(
               .values(status=bindparam("status"), submitted_at=bindparam("submitted_at")))
 
 
+@dataclass(frozen=True)
+class Decided:
+    """A pre-approval decided on one read of the store (`decide`), not yet recorded (`record`)."""
+
+    row: Any  # the application as the decision read it
+    rules: RuleSet
+    facts: dict[str, Any]
+    result: PreApproval
+    consent: Any  # the credit authorization the bureau query recorded
+    bureau_source: str
+
+
 def submit(conn: Connection, who: Principal, row: Any, now: datetime, today: date, adapters: Adapters) -> dict[str, Any]:
-    """Pre-approval: documents present, partner able and within its limit, then bureau, anti-fraud,
-    scorecard and rules; the decision is stored with everything it saw."""
+    """Pre-approval decided and recorded in one transaction (what the API does in two: `decide` on a
+    read, `record` in a short write)."""
+    return record(conn, who, decide(conn, who, row, now, today, adapters), now)
+
+
+def decide(conn: Connection, who: Principal, row: Any, now: datetime, today: date, adapters: Adapters) -> Decided:
+    """Pre-approval on a read of the store: documents present, partner able and within its limit,
+    then bureau, anti-fraud, scorecard and rules. Nothing is written: the bureau's query and the
+    rules take most of a submit's time, and hold no writer's lock (`record` writes the outcome)."""
     APPLICATION.check(row.status, "submitted")
     partner = conn.execute(_PARTNER, {"id": row.partner_id}).one()
     _require_able(partner, "submit")
@@ -312,13 +332,7 @@ def submit(conn: Connection, who: Principal, row: Any, now: datetime, today: dat
     if missing:
         raise InputError("documents", f"upload {', '.join(missing)} before submitting")
     exp = exposure(conn, partner.partner_id)
-    if exp["total_minor"] + row.financed_minor > partner.credit_limit_minor:
-        raise InputError(
-            "financed_amount",
-            f"partner {partner.partner_code}'s exposure {format_minor(exp['total_minor'])} + this application "
-            f"{format_minor(row.financed_minor)} = {format_minor(exp['total_minor'] + row.financed_minor)} exceeds its credit limit "
-            f"{format_minor(partner.credit_limit_minor)}",
-        )
+    _within_limit(partner, exp, row)
 
     consent = conn.execute(_CONSENT, {"id": row.application_id, "doc_type": CONSENT}).one()
     consent_ref = f"document {consent.document_id} sha256:{consent.sha256}"
@@ -344,19 +358,42 @@ def submit(conn: Connection, who: Principal, row: Any, now: datetime, today: dat
             "reference_min": None if ref is None else ref[0], "reference_max": None if ref is None else ref[1],
             "price_in_range": ref is not None and ref[0] <= price <= ref[1],
         },
-        "partner": {"rating": partner.rating, "status": partner.status, "credit_limit": from_minor(partner.credit_limit_minor),
-                    "exposure": from_minor(exp["total_minor"]), "exposure_after": from_minor(exp["total_minor"] + row.financed_minor)},
+        "partner": _partner_facts(partner, exp, row),
         "bureau": {k: v for k, v in report.facts().items() if k != "source"},
         "fraud": fraud_facts(conn, row, customer, partner, vehicle, ref, now, adapters.watchlist),
     }
     rules = rule_set()
-    result = pre_approve(rules, facts)
+    return Decided(row, rules, facts, pre_approve(rules, facts), consent, report.source)
+
+
+def record(conn: Connection, who: Principal, decided: Decided, now: datetime) -> dict[str, Any]:
+    """The decision, the application's new status, the audit rows and the first approval task, in
+    the caller's write transaction. What the decision may not have raced is read again here: the
+    application must be exactly as it was decided (else 409: submit it again), and the partner able
+    and within its limit as of now. Should the partner's facts have moved meanwhile (its exposure by
+    another submit, its rating), the rules run again on them. The bureau report, the anti-fraud
+    counts and the rest are what the decision saw, and are recorded as such."""
+    # locked on PostgreSQL (SQLite has one writer): a second record of this application or another
+    # of this partner waits for this one's commit, and then reads what it wrote
+    row = conn.execute(_APPLICATION.with_for_update(), {"id": decided.row.application_id}).one()
+    if tuple(row) != tuple(decided.row):
+        raise Conflict(f"application {row.application_no} changed while it was being decided (now {row.status}); submit it again")
+    partner = conn.execute(_PARTNER.with_for_update(), {"id": row.partner_id}).one()
+    _require_able(partner, "submit")
+    exp = exposure(conn, partner.partner_id)
+    _within_limit(partner, exp, row)
+    facts, result = decided.facts, decided.result
+    partner_now = _partner_facts(partner, exp, row)
+    if partner_now != facts["partner"]:
+        facts = {**facts, "partner": partner_now}
+        result = pre_approve(decided.rules, facts)
+    rules, consent = decided.rules, decided.consent
     details = {
         "rule_set": rules.name, "rule_set_version": rules.version, "rule_set_sha256": rules.sha256, "rules_evaluated": result.evaluated,
         "rule_hits": [{"rule": h.rule, "outcome": h.outcome, "reason": h.reason, "description": h.description, **({"error": h.error} if h.error else {})}
                       for h in result.hits],
         "scorecard": [{"characteristic": name, "value": value, "points": points} for name, value, points in result.score.parts],
-        "inputs": facts, "bureau_source": report.source,
+        "inputs": facts, "bureau_source": decided.bureau_source,
         "bureau_consent": {"document_id": consent.document_id, "sha256": consent.sha256, "uploaded_at": consent.created_at},
     }
     details = jsonable(details)
@@ -377,6 +414,21 @@ def submit(conn: Connection, who: Principal, row: Any, now: datetime, today: dat
     return {"outcome": result.outcome, "status": status, "reason_code": result.reason_code, "rule_set_version": rules.label,
             "score": result.score.points, "grade": result.score.grade, "approval_route": route,
             **{k: details[k] for k in ("rule_hits", "scorecard", "inputs")}}
+
+
+def _within_limit(partner: Any, exp: dict[str, int], row: Any) -> None:
+    if exp["total_minor"] + row.financed_minor > partner.credit_limit_minor:
+        raise InputError(
+            "financed_amount",
+            f"partner {partner.partner_code}'s exposure {format_minor(exp['total_minor'])} + this application "
+            f"{format_minor(row.financed_minor)} = {format_minor(exp['total_minor'] + row.financed_minor)} exceeds its credit limit "
+            f"{format_minor(partner.credit_limit_minor)}",
+        )
+
+
+def _partner_facts(partner: Any, exp: dict[str, int], row: Any) -> dict[str, Any]:
+    return {"rating": partner.rating, "status": partner.status, "credit_limit": from_minor(partner.credit_limit_minor),
+            "exposure": from_minor(exp["total_minor"]), "exposure_after": from_minor(exp["total_minor"] + row.financed_minor)}
 
 
 # ---------------------------------------------------------------- documents

@@ -3,16 +3,25 @@ anti-fraud, limits, idempotency, scope, and nothing half-written."""
 
 from __future__ import annotations
 
+import fcntl
 import shutil
-from datetime import date
+import threading
+from datetime import UTC, date, datetime
 
 import pytest
 import yaml
 from sqlalchemy import event, func, select, update
 
+from autofin.api.deps import Store
+from autofin.domain.errors import InputError
+from autofin.origination.applications import Adapters, decide, get_application, record, submit
+from autofin.origination.bureau import SimulatedBureau
+from autofin.origination.partners import exposure
+from autofin.origination.users import authenticate
 from autofin.settings import assets_dir
+from autofin.store.engine import write_transaction
 from autofin.store.models import Application, AuditEvent, Contract, Decision, Document, Partner, Vehicle
-from tests.api.conftest import JPEG, PDF, World
+from tests.api.conftest import AS_OF, JPEG, PDF, World
 
 
 def test_the_plan_is_the_quote(world: World):
@@ -287,3 +296,171 @@ def test_the_flow_on_postgresql(pg_store, tmp_path, monkeypatch):
         assert pg.call("POST", "/applications", "dealer_a", 201, json=body, headers={"Idempotency-Key": "k1"}).json() == first
         pg.call("POST", f"/partners/{pg.dealer_b}/rating", "credit_manager", 200, json={"rating": "A"})
         assert pg.call("GET", f"/partners/{pg.dealer_b}/history", "auditor", 200).json()[-1]["new"] == "A"
+
+
+class _BureauMeanwhile(SimulatedBureau):
+    """The bureau, which while it answers lets the rest of the world move on (`meanwhile`, once)."""
+
+    def __init__(self, meanwhile=None) -> None:
+        self.meanwhile, self.queries = meanwhile, 0
+
+    def query(self, kind: str, id_number: str, consent: str | None = None):
+        self.queries += 1
+        if self.meanwhile is not None:
+            act, self.meanwhile = self.meanwhile, None
+            act()
+        return super().query(kind, id_number, consent)
+
+
+def _asking(world: World, bureau: _BureauMeanwhile) -> _BureauMeanwhile:
+    world.client.app.state.store.adapters = Adapters(bureau=bureau)
+    return bureau
+
+
+def _submit_trail(world: World, application_no: str) -> tuple[str, int, int]:
+    """The application's status, its decisions and its submit audit rows."""
+    with world.engine.connect() as conn:
+        app = conn.execute(select(Application).where(Application.application_no == application_no)).one()
+        decisions = conn.execute(select(func.count()).select_from(Decision).where(Decision.application_id == app.application_id)).scalar_one()
+        audits = conn.execute(select(func.count()).select_from(AuditEvent)
+                              .where(AuditEvent.entity_id == application_no, AuditEvent.action == "application.submitted")).scalar_one()
+    return app.status, decisions, audits
+
+
+def test_the_bureau_is_asked_while_nothing_holds_the_stores_writer_and_the_partner_is_read_again(world: World):
+    """The bureau may take seconds: the store is not locked while it answers. A dealer re-rated D
+    meanwhile is what the recorded decision sees (its rules run again on the partner as it is)."""
+
+    def rerate() -> None:  # another user's write while the bureau answers: before, it waited for the submit's lock
+        with write_transaction(world.engine) as conn:
+            conn.execute(update(Partner).where(Partner.partner_code == world.dealer_a).values(rating="D"))
+
+    _asking(world, _BureauMeanwhile(rerate))
+    result = world.submitted()
+    assert result["status"] == "referred" and [h["rule"] for h in result["rule_hits"]][:1] == ["PARTNER_RATING_D"]
+    assert result["inputs"]["partner"]["rating"] == "D"
+    assert _decision(world, result["application_no"]).details["inputs"]["partner"]["rating"] == "D"
+
+
+def test_an_application_changed_while_it_was_decided_is_refused_and_nothing_is_recorded(world: World):
+    app = world.application()
+    no = app["application_no"]
+    world.upload_required(no)
+
+    def cancel() -> None:  # cancelled by someone else while the bureau answered
+        with write_transaction(world.engine) as conn:
+            conn.execute(update(Application).where(Application.application_no == no).values(status="cancelled"))
+
+    _asking(world, _BureauMeanwhile(cancel))
+    refused = world.call("POST", f"/applications/{no}/submit", "dealer_a", 409).json()
+    assert refused["detail"] == f"application {no} changed while it was being decided (now cancelled); submit it again"
+    assert _submit_trail(world, no) == ("cancelled", 0, 0)
+
+
+def test_two_submits_of_one_dealer_that_fit_its_limit_each_but_not_together(world: World):
+    """The limit is checked again where the decision is recorded: the submit recorded second,
+    decided while the first one was not yet, is refused with the figures as they are then."""
+    first, second = world.application(), world.application()
+    for app in (first, second):
+        world.upload_required(app["application_no"])
+    with world.engine.begin() as conn:
+        partner_id = conn.execute(select(Partner.partner_id).where(Partner.partner_code == world.dealer_a)).scalar_one()
+        held = exposure(conn, partner_id)["total_minor"]
+        conn.execute(update(Partner).where(Partner.partner_id == partner_id).values(credit_limit_minor=held + 2 * 106200_00 - 1))
+
+    def the_other_submit() -> None:  # recorded while this one's bureau answers
+        with write_transaction(world.engine) as conn:
+            who = authenticate(conn, world.tokens["dealer_a"])
+            row = conn.execute(select(Application).where(Application.application_no == second["application_no"])).one()
+            assert submit(conn, who, row, datetime.now(UTC), AS_OF, Adapters())["status"] == "pre_approved"
+
+    _asking(world, _BureauMeanwhile(the_other_submit))
+    detail = world.call("POST", f"/applications/{first['application_no']}/submit", "dealer_a", 422).json()["detail"][0]
+    assert detail["loc"][-1] == "financed_amount"
+    assert detail["msg"] == (f"partner {world.dealer_a}'s exposure {(held + 106200_00) // 100}.00 + this application 106200.00 = "
+                             f"{(held + 2 * 106200_00) // 100}.00 exceeds its credit limit {(held + 2 * 106200_00) // 100 - 1}.99")
+    assert _submit_trail(world, first["application_no"]) == ("draft", 0, 0)
+    assert _submit_trail(world, second["application_no"]) == ("pre_approved", 1, 1)
+
+
+def test_a_repeated_submit_is_answered_from_its_key_without_asking_the_bureau_again(world: World):
+    bureau = _asking(world, _BureauMeanwhile())
+    app = world.application()
+    no = app["application_no"]
+    world.upload_required(no)
+    key = {"Idempotency-Key": f"submit-{no}"}
+    decided = world.call("POST", f"/applications/{no}/submit", "dealer_a", 200, headers=key).json()
+    again = world.call("POST", f"/applications/{no}/submit", "dealer_a", 200, headers=key)
+    assert again.json() == decided and again.headers["Idempotent-Replayed"] == "true"
+    assert bureau.queries == 1
+    world.call("POST", f"/applications/{no}/submit", "dealer_a", 422, headers={"Idempotency-Key": "x" * 129})
+    assert bureau.queries == 1 and _submit_trail(world, no) == ("pre_approved", 1, 1)
+
+
+def test_api_processes_on_one_sqlite_store_queue_their_writes_on_a_file_lock(world: World):
+    """Each API process (a `Store` of its own) holds an exclusive flock of `<store>.api-writers`
+    while it writes, so the next one is woken when it is free, not by SQLite's sleeping busy handler."""
+    store = world.client.app.state.store
+    other = Store(world.engine)
+    queue = f"{world.engine.url.database}.api-writers"
+    entered: list[str] = []
+
+    def write_too() -> None:
+        with other.write():
+            entered.append("other")
+
+    with store.write():
+        with open(queue, "ab") as probe, pytest.raises(BlockingIOError):
+            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        waiting = threading.Thread(target=write_too)
+        waiting.start()
+        waiting.join(0.3)
+        assert entered == [] and waiting.is_alive()
+        entered.append("first")
+    waiting.join(5)
+    assert entered == ["first", "other"]
+    with open(queue, "ab") as probe:  # free again once both are done
+        fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def test_on_postgresql_two_records_of_one_dealer_queue_on_the_partner_and_the_second_sees_the_first(pg_store, tmp_path, monkeypatch):
+    """Two API processes record at once (READ COMMITTED): the second waits on the partner's row
+    until the first commits, then finds the limit taken. Without the lock both were recorded."""
+    from tests.api.conftest import make_world
+
+    for pg in make_world(pg_store, tmp_path, monkeypatch):
+        _two_records_of_one_dealer_at_once(pg)
+
+
+def _two_records_of_one_dealer_at_once(pg: World) -> None:
+    first, second = pg.application(), pg.application()
+    for app in (first, second):
+        pg.upload_required(app["application_no"])
+    with pg.engine.begin() as conn:
+        partner_id = conn.execute(select(Partner.partner_id).where(Partner.partner_code == pg.dealer_a)).scalar_one()
+        held = exposure(conn, partner_id)["total_minor"]
+        conn.execute(update(Partner).where(Partner.partner_id == partner_id).values(credit_limit_minor=held + 2 * 106200_00 - 1))
+    now = datetime.now(UTC)
+    with pg.engine.connect() as conn:
+        who = authenticate(conn, pg.tokens["dealer_a"])
+        decided = [decide(conn, who, get_application(conn, who, app["application_no"]), now, AS_OF, Adapters()) for app in (first, second)]
+    outcome: list[str] = []
+
+    def record_second() -> None:
+        try:
+            with write_transaction(pg.engine) as conn:
+                record(conn, who, decided[1], now)
+            outcome.append("recorded")
+        except InputError as exc:
+            outcome.append(exc.field)
+
+    with write_transaction(pg.engine) as conn:
+        assert record(conn, who, decided[0], now)["status"] == "pre_approved"
+        waiting = threading.Thread(target=record_second)
+        waiting.start()
+        waiting.join(0.5)
+        assert waiting.is_alive() and outcome == []  # held on the partner's row
+    waiting.join(10)
+    assert outcome == ["financed_amount"]
+    assert _submit_trail(pg, first["application_no"]) == ("pre_approved", 1, 1)
+    assert _submit_trail(pg, second["application_no"]) == ("draft", 0, 0)

@@ -9,7 +9,7 @@ from fastapi import File, Form, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 
 from autofin.api.deps import Caller, IdempotencyKeyHeader, StoreDep, requires
-from autofin.api.idempotency import run_once
+from autofin.api.idempotency import replayed, run_once
 from autofin.api.public import ApplicationPublic, ApplicationSummaryPublic, DocumentPublic, PreApprovalPublic, PublicRouter
 from autofin.api.schemas import ApplicationIn, CancelIn, Limit, Offset, PathId
 from autofin.origination import applications as svc
@@ -51,12 +51,17 @@ def update_application(s: StoreDep, application_no: str, body: ApplicationIn, wh
 @router.post("/{application_no}/submit", response_model=PreApprovalPublic, dependencies=[requires("applications.write")])
 def submit(s: StoreDep, application_no: str, who: Caller, idempotency_key: IdempotencyKeyHeader = None) -> JSONResponse:
     """Pre-approval: bureau, anti-fraud, scorecard and the rule set; the decision and every rule hit
-    come back (and stay on the application)."""
+    come back (and stay on the application). Decided on a read, recorded in a short write (409
+    should the application change in between)."""
+    path, now = f"/applications/{application_no}/submit", s.clock()
+    with s.read() as conn:
+        seen = replayed(conn, who, idempotency_key, "POST", path, "")
+        if seen is not None:
+            return seen
+        decided = svc.decide(conn, who, svc.get_application(conn, who, application_no), now, s.today(), s.adapters)
     with s.write() as conn:
-        row = svc.get_application(conn, who, application_no)
-        return run_once(conn, who, idempotency_key, "POST", f"/applications/{application_no}/submit", "",
-                        lambda: (200, {"application_no": application_no, **svc.submit(conn, who, row, s.clock(), s.today(), s.adapters)}),
-                        PreApprovalPublic)
+        return run_once(conn, who, idempotency_key, "POST", path, "",
+                        lambda: (200, {"application_no": application_no, **svc.record(conn, who, decided, now)}), PreApprovalPublic)
 
 
 @router.post("/{application_no}/cancel", dependencies=[requires("applications.write")])
