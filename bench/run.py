@@ -179,9 +179,10 @@ def typical_book(n: int, env: dict, workdir: Path, server, db: str) -> tuple[lis
                             {**env, "AUTOFIN_REPORTS_DIR": str(workdir / "reports")}, n, "contracts", "1M ≤ 120 s"))
     from bench.api_load import run as api_load
 
-    # SQLite has one writer: one server process serialises its writes in memory, where two wait on the
-    # file lock (at 100k contracts p99 55 ms with one, 287 ms with two); PostgreSQL takes two.
-    workers = 1 if db == "sqlite" else 2
+    # two server processes on either store: a submit decides on a read and holds the writer only to
+    # record it; on SQLite the processes queue their writes on a file lock (12-03 16:00, a 20k store:
+    # 147/s achieved with one process, 184/s with two, in the same slow hour)
+    workers = 2
     load = api_load(API_SUBMITS, 200.0, env, workers=workers)
     phases.append(Phase(f"API submit at 200/s, {workers} worker{'s' if workers > 1 else ''}: p50 {load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} ms "
                         f"(errors {sum(load.errors.values())}; server CPU {load.server_cpu_ms:.1f} ms a submit)",
