@@ -180,8 +180,8 @@ def typical_book(n: int, env: dict, workdir: Path, server, db: str) -> tuple[lis
     from bench.api_load import run as api_load
 
     # two server processes on either store: a submit decides on a read and holds the writer only to
-    # record it; on SQLite the processes queue their writes on a file lock (12-03 16:00, a 20k store:
-    # 147/s achieved with one process, 184/s with two, in the same slow hour)
+    # record it; on SQLite the processes queue their writes on a file lock (12-03, in slow hours: a 20k
+    # store 147/s achieved with one process, 184/s with two; the 1M store 171/s either way)
     workers = 2
     load = api_load(API_SUBMITS, 200.0, env, workers=workers)
     phases.append(Phase(f"API submit at 200/s, {workers} worker{'s' if workers > 1 else ''}: p50 {load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} ms "
