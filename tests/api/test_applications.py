@@ -360,13 +360,7 @@ def test_an_application_changed_while_it_was_decided_is_refused_and_nothing_is_r
 def test_two_submits_of_one_dealer_that_fit_its_limit_each_but_not_together(world: World):
     """The limit is checked again where the decision is recorded: the submit recorded second,
     decided while the first one was not yet, is refused with the figures as they are then."""
-    first, second = world.application(), world.application()
-    for app in (first, second):
-        world.upload_required(app["application_no"])
-    with world.engine.begin() as conn:
-        partner_id = conn.execute(select(Partner.partner_id).where(Partner.partner_code == world.dealer_a)).scalar_one()
-        held = exposure(conn, partner_id)["total_minor"]
-        conn.execute(update(Partner).where(Partner.partner_id == partner_id).values(credit_limit_minor=held + 2 * 106200_00 - 1))
+    first, second, held = _two_drafts_one_cent_over_the_limit_together(world)
 
     def the_other_submit() -> None:  # recorded while this one's bureau answers
         with write_transaction(world.engine) as conn:
@@ -381,6 +375,19 @@ def test_two_submits_of_one_dealer_that_fit_its_limit_each_but_not_together(worl
                              f"{(held + 2 * 106200_00) // 100}.00 exceeds its credit limit {(held + 2 * 106200_00) // 100 - 1}.99")
     assert _submit_trail(world, first["application_no"]) == ("draft", 0, 0)
     assert _submit_trail(world, second["application_no"]) == ("pre_approved", 1, 1)
+
+
+def _two_drafts_one_cent_over_the_limit_together(world: World) -> tuple[dict, dict, int]:
+    """Two drafts of dealer A ready to submit (106,200.00 each), its limit set so that either fits
+    and both do not by a cent; and the exposure it held before them."""
+    first, second = world.application(), world.application()
+    for app in (first, second):
+        world.upload_required(app["application_no"])
+    with world.engine.begin() as conn:
+        partner_id = conn.execute(select(Partner.partner_id).where(Partner.partner_code == world.dealer_a)).scalar_one()
+        held = exposure(conn, partner_id)["total_minor"]
+        conn.execute(update(Partner).where(Partner.partner_id == partner_id).values(credit_limit_minor=held + 2 * 106200_00 - 1))
+    return first, second, held
 
 
 def test_a_repeated_submit_is_answered_from_its_key_without_asking_the_bureau_again(world: World):
@@ -433,13 +440,7 @@ def test_on_postgresql_two_records_of_one_dealer_queue_on_the_partner_and_the_se
 
 
 def _two_records_of_one_dealer_at_once(pg: World) -> None:
-    first, second = pg.application(), pg.application()
-    for app in (first, second):
-        pg.upload_required(app["application_no"])
-    with pg.engine.begin() as conn:
-        partner_id = conn.execute(select(Partner.partner_id).where(Partner.partner_code == pg.dealer_a)).scalar_one()
-        held = exposure(conn, partner_id)["total_minor"]
-        conn.execute(update(Partner).where(Partner.partner_id == partner_id).values(credit_limit_minor=held + 2 * 106200_00 - 1))
+    first, second, _ = _two_drafts_one_cent_over_the_limit_together(pg)
     now = datetime.now(UTC)
     with pg.engine.connect() as conn:
         who = authenticate(conn, pg.tokens["dealer_a"])
