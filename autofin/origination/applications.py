@@ -320,8 +320,9 @@ def submit(conn: Connection, who: Principal, row: Any, now: datetime, today: dat
 
 def decide(conn: Connection, who: Principal, row: Any, now: datetime, today: date, adapters: Adapters) -> Decided:
     """Pre-approval on a read of the store: documents present, partner able and within its limit,
-    then bureau, anti-fraud, scorecard and rules. Nothing is written: the bureau's query and the
-    rules take most of a submit's time, and hold no writer's lock (`record` writes the outcome)."""
+    then bureau, anti-fraud, scorecard and rules. Nothing is written, so the bureau's query (a call
+    to an outside service), the anti-fraud counts and the rules hold no writer's lock (`record`
+    writes the outcome)."""
     APPLICATION.check(row.status, "submitted")
     partner = conn.execute(_PARTNER, {"id": row.partner_id}).one()
     _require_able(partner, "submit")
