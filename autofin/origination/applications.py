@@ -312,12 +312,6 @@ class Decided:
     bureau_source: str
 
 
-def submit(conn: Connection, who: Principal, row: Any, now: datetime, today: date, adapters: Adapters) -> dict[str, Any]:
-    """Pre-approval decided and recorded in one transaction (what the API does in two: `decide` on a
-    read, `record` in a short write)."""
-    return record(conn, who, decide(conn, who, row, now, today, adapters), now)
-
-
 def decide(conn: Connection, who: Principal, row: Any, now: datetime, today: date, adapters: Adapters) -> Decided:
     """Pre-approval on a read of the store: documents present, partner able and within its limit,
     then bureau, anti-fraud, scorecard and rules. Nothing is written, so the bureau's query (a call

@@ -14,7 +14,7 @@ from sqlalchemy import event, func, select, update
 
 from autofin.api.deps import Store
 from autofin.domain.errors import InputError
-from autofin.origination.applications import Adapters, decide, get_application, record, submit
+from autofin.origination.applications import Adapters, decide, get_application, record
 from autofin.origination.bureau import SimulatedBureau
 from autofin.origination.partners import exposure
 from autofin.origination.users import authenticate
@@ -364,9 +364,9 @@ def test_two_submits_of_one_dealer_that_fit_its_limit_each_but_not_together(worl
 
     def the_other_submit() -> None:  # recorded while this one's bureau answers
         with write_transaction(world.engine) as conn:
-            who = authenticate(conn, world.tokens["dealer_a"])
-            row = conn.execute(select(Application).where(Application.application_no == second["application_no"])).one()
-            assert submit(conn, who, row, datetime.now(UTC), AS_OF, Adapters())["status"] == "pre_approved"
+            who, now = authenticate(conn, world.tokens["dealer_a"]), datetime.now(UTC)
+            decided = decide(conn, who, get_application(conn, who, second["application_no"]), now, AS_OF, Adapters())
+            assert record(conn, who, decided, now)["status"] == "pre_approved"
 
     _asking(world, _BureauMeanwhile(the_other_submit))
     detail = world.call("POST", f"/applications/{first['application_no']}/submit", "dealer_a", 422).json()["detail"][0]
