@@ -108,20 +108,24 @@ def dpd_consistent(conn: Connection, d: date) -> list[str]:
 
 def debits_accounted_for(conn: Connection, d: date | None = None) -> list[str]:
     """Debits sent = debits answered + in flight: every uploaded file's orders are all there, each
-    settled, rejected, returned or still sent; nothing is pending in an uploaded file. With `d`, the
-    files of D and those with debits still in flight (the bank step touches no others); without, all."""
-    recent = "" if d is None else (" AND (b.business_date = :d OR EXISTS (SELECT 1 FROM debit_order s WHERE s.status = 'sent' "
-                                   "AND s.debit_batch_id = b.debit_batch_id))")
+    settled, rejected, returned or still sent; nothing is pending in an uploaded file. With `d` (the
+    close), D's files, the files with a debit still in flight and any with a debit pending: the bank
+    steps touch no others, and an order moved back to pending shows wherever it is; without, every file.
+
+    Counted from the indexes alone, each file's orders by (status, debit_batch_id): joining the orders
+    read every in-flight order's row, and finding the files in flight by the status index alone read
+    all of them once for every file that had none (4.7 s of a 6.5 s close after two silent weeks at 1M)."""
+    recent = "" if d is None else (" AND (b.business_date = :d OR b.debit_batch_id IN "
+                                   "(SELECT o.debit_batch_id FROM debit_order o WHERE o.status IN ('sent', 'pending')))")
     rows = conn.execute(
         text(
-            "SELECT b.message_id, b.tx_count, COUNT(o.debit_order_id), "
-            "SUM(CASE WHEN o.status IN ('sent', 'settled', 'rejected', 'returned') THEN 1 ELSE 0 END) "
-            "FROM debit_batch b LEFT JOIN debit_order o ON o.debit_batch_id = b.debit_batch_id "
-            f"WHERE b.status = 'uploaded'{recent} GROUP BY b.debit_batch_id, b.message_id, b.tx_count"
+            "SELECT b.message_id, b.tx_count, (SELECT COUNT(*) FROM debit_order o WHERE o.debit_batch_id = b.debit_batch_id), "
+            "(SELECT COUNT(*) FROM debit_order o WHERE o.status IN ('sent', 'settled', 'rejected', 'returned') AND o.debit_batch_id = b.debit_batch_id) "
+            f"FROM debit_batch b WHERE b.status = 'uploaded'{recent} ORDER BY b.debit_batch_id"
         ),
         {"d": d},
     ).all()
-    out = [f"file {m}: {sent} debits sent, {n} on record, {ok or 0} answered or in flight" for m, sent, n, ok in rows if not sent == n == (ok or 0)]
+    out = [f"file {m}: {sent} debits sent, {n} on record, {ok} answered or in flight" for m, sent, n, ok in rows if not sent == n == ok]
     unbatched = conn.execute(text("SELECT COUNT(*) FROM debit_order WHERE status <> 'pending' AND debit_batch_id IS NULL")).scalar_one()
     if unbatched:
         out.append(f"{unbatched} debit orders sent without a file")

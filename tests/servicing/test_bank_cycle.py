@@ -13,7 +13,7 @@ from autofin.bankfiles.records import TransactionStatus
 from autofin.bankfiles.simulator import simulate
 from autofin.bankfiles.transport import transport_for
 from autofin.reference import bank_profiles, calendar, voucher_templates
-from autofin.servicing.checks import full_book_checks, nightly_checks
+from autofin.servicing.checks import debits_accounted_for, full_book_checks, nightly_checks
 from autofin.servicing.context import StepContext
 from autofin.servicing.cycle import STEP_ORDER, run_day, run_step
 from autofin.store.engine import as_date, write_transaction
@@ -62,6 +62,46 @@ def test_days_with_the_banks_stay_green(store, tmp_path):
     assert q(store, "SELECT COUNT(*) FROM reconciliation_break")[0][0] == 0
     # the voucher export of each day is on disk
     assert sorted(p.name for p in (tmp_path / "exports" / "ledger").iterdir())[0] == f"vouchers-{AS_OF + timedelta(days=1)}.csv"
+
+
+def test_the_close_holds_every_file_in_flight_or_with_a_pending_debit_to_its_count_and_the_full_check_every_file(store, tmp_path):
+    """Debits sent = debits answered + in flight. The close looks at D's files, the files with a debit
+    still in flight and any uploaded file with a debit pending; the full-book check at every file."""
+    seed(store, contracts=800)
+    ctx = context(tmp_path)
+    run_days(store, ctx, AS_OF + timedelta(days=1), D1)  # the Monday's debits out and answered
+    d2, d3 = D1 + timedelta(days=1), D1 + timedelta(days=2)
+    run_days(store, ctx, d2, d3, answer=False)  # Tuesday applies them; Wednesday's debits stay in flight
+
+    def accounted(d):
+        with store.connect() as conn:
+            return debits_accounted_for(conn, d), full_book_checks(conn, d)["debits_accounted_for"]  # the close's scope; every file
+
+    def first_order(business_date, status):
+        return q(store, "SELECT o.debit_order_id, b.message_id, b.tx_count FROM debit_order o JOIN debit_batch b ON b.debit_batch_id = o.debit_batch_id "
+                        "WHERE b.business_date = :d AND o.status = :s ORDER BY o.debit_order_id LIMIT 1", d=business_date, s=status)[0]
+
+    def set_status(order_id, status):
+        with write_transaction(store) as conn:
+            conn.execute(text("UPDATE debit_order SET status = :s WHERE debit_order_id = :o"), {"s": status, "o": order_id})
+
+    assert accounted(d3) == ([], [])
+    # a debit of Monday's answered file back to pending: no longer in flight, not of D, yet the close sees it
+    answered, monday_file, monday_count = first_order(D1, "settled")
+    set_status(answered, "pending")
+    named = [f"file {monday_file}: {monday_count} debits sent, {monday_count} on record, {monday_count - 1} answered or in flight"]
+    assert accounted(d3) == (named, named)
+    set_status(answered, "settled")
+    # a debit of Wednesday's file (in flight) in a state no answer gives
+    in_flight, wednesday_file, wednesday_count = first_order(d3, "sent")
+    set_status(in_flight, "lost")
+    named = [f"file {wednesday_file}: {wednesday_count} debits sent, {wednesday_count} on record, {wednesday_count - 1} answered or in flight"]
+    assert accounted(d3) == (named, named)
+    set_status(in_flight, "sent")
+    # Monday's answered file short of a debit: only the full-book check counts every file again
+    with write_transaction(store) as conn:
+        conn.execute(text("UPDATE debit_order SET debit_batch_id = NULL, status = 'pending' WHERE debit_order_id = :o"), {"o": answered})
+    assert accounted(d3) == ([], [f"file {monday_file}: {monday_count} debits sent, {monday_count - 1} on record, {monday_count - 1} answered or in flight"])
 
 
 def test_a_weekend_sends_no_debits(sqlite_store, tmp_path):
