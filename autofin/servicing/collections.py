@@ -152,9 +152,11 @@ def _reminders(conn: Connection, d: date, ctx: StepContext, setup: CollectionSet
             ).all()
             values = [{"contract_no": r.contract_no, "dpd": r.dpd, "arrears": format_minor(int(r.arrears), r.currency)} for r in found]
         for f, v in zip(found, values, strict=True):
-            rows.append({"rule_code": rule.code, "contract_id": f.contract_id, "contract_no": f.contract_no, "channel": rule.channel,
+            ref_date = as_date(f.ref_date)
+            rows.append({"key": _key(rule.code, f.contract_id, ref_date), "rule_code": rule.code, "contract_id": f.contract_id,
+                         "contract_no": f.contract_no, "channel": rule.channel,
                          "recipient": f.mobile if rule.channel == "sms" else (f.name if rule.channel == "letter" else None),
-                         "body": render(rule.text, v), "ref_date": as_date(f.ref_date), "business_date": d})
+                         "body": render(rule.text, v), "ref_date": ref_date, "business_date": d})
     if not rows:
         return {"reminders": 0, "reminders_sent": 0}
     # the messages go to the adapter first and each row is written once, with what came of it: sent
@@ -165,7 +167,7 @@ def _reminders(conn: Connection, d: date, ctx: StepContext, setup: CollectionSet
     # day closes (send_letters).
     accepted = _hand_over(d, ctx, [r for r in rows if r["channel"] != "letter"], None)
     outcome = [("queued", None) if r["channel"] == "letter" or accepted is None else
-               ("sent", accepted[_key(r)]) if _key(r) in accepted else ("failed", None) for r in rows]
+               ("sent", accepted[r["key"]]) if r["key"] in accepted else ("failed", None) for r in rows]
     insert_rows(conn, Notification.__table__, ["rule_code", "contract_id", "channel", "recipient", "body", "ref_date", "business_date",
                                                "status", "provider_ref"],
                 [(r["rule_code"], r["contract_id"], r["channel"], r["recipient"], r["body"], r["ref_date"], d, status, ref)
@@ -177,9 +179,9 @@ def _reminders(conn: Connection, d: date, ctx: StepContext, setup: CollectionSet
             "reminders_by_rule": dict(sorted(by_rule.items()))}
 
 
-def _key(row: dict[str, Any]) -> str:
-    """A message's key, the same on a re-run: rule, contract, reference date."""
-    return f"{row['rule_code']}:{row['contract_id']}:{row['ref_date'].isoformat()}"
+def _key(rule_code: str, contract_id: int, ref_date: date) -> str:
+    """A message's key, the same on a re-run: rule, contract, reference date (each row carries it, made once)."""
+    return f"{rule_code}:{contract_id}:{ref_date.isoformat()}"
 
 
 def _hand_over(d: date, ctx: StepContext, rows: list[dict[str, Any]], print_file: tuple[bytes, list[int]] | None) -> dict[str, str] | None:
@@ -190,7 +192,7 @@ def _hand_over(d: date, ctx: StepContext, rows: list[dict[str, Any]], print_file
     if not rows:
         return {}
     pages = iter(print_file[1] if print_file else [])
-    messages = [Message(_key(r), r["rule_code"], r["channel"], r["recipient"], r["contract_no"], r["body"],
+    messages = [Message(r["key"], r["rule_code"], r["channel"], r["recipient"], r["contract_no"], r["body"],
                         next(pages) if r["channel"] == "letter" else None) for r in rows]
     return ctx.notifier.send(d, messages, print_file[0] if print_file else None)
 
@@ -201,7 +203,7 @@ def _send(conn: Connection, d: date, ctx: StepContext, rows: list[dict[str, Any]
     accepted = _hand_over(d, ctx, rows, print_file)
     if accepted is None or not rows:
         return 0
-    marks = [{"ref": accepted.get(_key(r)), "status": "sent" if _key(r) in accepted else "failed", "rule": r["rule_code"],
+    marks = [{"ref": accepted.get(r["key"]), "status": "sent" if r["key"] in accepted else "failed", "rule": r["rule_code"],
               "contract_id": r["contract_id"], "ref_date": r["ref_date"]} for r in rows]
     conn.execute(text("UPDATE notification SET status = :status, provider_ref = :ref WHERE rule_code = :rule AND contract_id = :contract_id "
                       "AND ref_date = :ref_date"), marks)
@@ -219,6 +221,7 @@ def send_letters(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
         "ORDER BY n.business_date, n.rule_code, n.contract_id, n.ref_date"), {"d": d})]
     for r in rows:
         r["ref_date"] = as_date(r["ref_date"])
+        r["key"] = _key(r["rule_code"], r["contract_id"], r["ref_date"])
     if ctx.notifier is None or not rows:
         return {"letters": len(rows), "letters_sent": 0}
     # the PDF library takes a second to import: only a night with letters pays for it (every cycle process did)
