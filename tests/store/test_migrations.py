@@ -380,15 +380,22 @@ def test_new_instalments_take_the_ids_after_the_largest(store):
     assert added[0][0] > largest and added[1][0] > added[0][0]
 
 
-def test_a_migration_never_commits_a_broken_reference(tmp_path):
-    """SQLite's migrations run with foreign keys unenforced (a table others refer to is rebuilt by
-    dropping it); every reference is checked before the commit, and one left broken refuses it."""
+def _with_a_broken_reference(tmp_path):
+    """A small store at the head holding one penalty row whose instalment does not exist."""
     engine = _seeded_at_head(tmp_path, contracts=5)
     with engine.connect() as conn:
         raw = conn.connection.driver_connection
         raw.execute("PRAGMA foreign_keys=OFF")
         raw.execute("INSERT INTO instalment_penalty (instalment_id, penalty_minor, accrued_micro) VALUES (987654321, 1, 1)")
         raw.execute("PRAGMA foreign_keys=ON")
+        raw.commit()
+    return engine
+
+
+def test_a_migration_never_commits_a_broken_reference(tmp_path):
+    """SQLite's migrations run with foreign keys unenforced (a table others refer to is rebuilt by
+    dropping it); every reference is checked before the commit, and one left broken refuses it."""
+    engine = _with_a_broken_reference(tmp_path)
     with pytest.raises(RuntimeError, match=r"the migration left 1 broken references, the first: \('instalment_penalty'"):
         downgrade(engine, "0027")
     with engine.connect() as conn:
@@ -409,13 +416,7 @@ def test_an_upgrade_with_nothing_to_do_writes_nothing_and_checks_nothing(tmp_pat
     """`db upgrade` on a store already at the head returns at once: the check of every reference
     that guards a migration's commit took a minute at 1M for no migration. (A reference broken
     beforehand is the full-book check's to find, not a migration that did not run.)"""
-    engine = _seeded_at_head(tmp_path, contracts=5)
-    with engine.connect() as conn:
-        raw = conn.connection.driver_connection
-        raw.execute("PRAGMA foreign_keys=OFF")
-        raw.execute("INSERT INTO instalment_penalty (instalment_id, penalty_minor, accrued_micro) VALUES (987654321, 1, 1)")
-        raw.execute("PRAGMA foreign_keys=ON")
-        raw.commit()
+    engine = _with_a_broken_reference(tmp_path)
     upgrade(engine)
     assert current_revision(engine) == head_revision()
     with pytest.raises(RuntimeError, match=r"the migration left 1 broken references"):
