@@ -34,7 +34,7 @@ from autofin.servicing.context import StepContext
 from autofin.servicing.sql import analyze, least
 from autofin.store.bulk import insert_rows
 from autofin.store.engine import as_date
-from autofin.store.ledger import BUCKET, DPD_JOIN, OWED, PENALTY_JOIN, post_batch, refresh_exposure
+from autofin.store.ledger import BUCKET, DPD_JOIN, OWED, PENALTY_JOIN, exposure_totals, post_batch, refresh_exposure
 from autofin.store.models import Notification
 
 ALLOWANCE_ACCOUNT = "1231"
@@ -362,10 +362,10 @@ def _deposits_at_term_end(conn: Connection, d: date, batch: str) -> dict[str, An
 
 
 def _provisions(conn: Connection, d: date, setup: CollectionSetup, batch: str) -> dict[str, Any]:
-    # the exposure of the contracts that can have changed, from their kept sub-ledger balances, then
-    # the book's by bucket from the kept rows
+    # the exposure of the contracts that can have changed, from their kept sub-ledger balances, and
+    # the book's by bucket from the totals kept with them
     read = refresh_exposure(conn)
-    rows = conn.execute(text("SELECT currency, bucket, COUNT(*), SUM(exposure_minor) FROM provision_exposure GROUP BY currency, bucket")).all()
+    rows = exposure_totals(conn)
     required: dict[str, int] = {}
     runs = []
     for cur, bucket, n, amount in rows:

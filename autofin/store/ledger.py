@@ -24,6 +24,7 @@ from sqlalchemy import Connection, delete, func, insert, select, text, update
 from autofin.domain.errors import DomainError
 from autofin.domain.ledger import COMPONENTS, Account, Template, TrialBalanceRow, line_sql_expression, post_event, trial_balance
 from autofin.domain.ledger import JournalLine as DomainJournalLine
+from autofin.domain.money import format_minor
 from autofin.store.engine import as_date, grouped_by_sorting
 from autofin.store.models import JournalEntry, JournalLine, LedgerTotal, MoneyEvent, SummaryBatch
 
@@ -413,14 +414,19 @@ _EXPOSURE_ROWS = (f"SELECT c.contract_id, c.currency, {BUCKET} AS bucket, {EXPOS
 
 def refresh_exposure(conn: Connection, *, whole: bool = False) -> int:
     """Bring provision_exposure (each active contract's exposure and bucket) up to date from the kept
-    sub-ledger balances (current: post_batch keeps them). Only the contracts that changed are read:
-    those posted to since the last close (their balance, or their status, moved; a status moves only
-    with a money event), and those whose bucket moved with the days, without an event: past due now
-    or when last seen, in another bucket than the kept one. Returns the contracts re-read."""
+    sub-ledger balances (current: post_batch keeps them), and provision_total (those rows added up by
+    currency and bucket) with it. Only the contracts that changed are read: those posted to since the
+    last close (their balance, or their status, moved; a status moves only with a money event), and
+    those whose bucket moved with the days, without an event: past due now or when last seen, in
+    another bucket than the kept one. Their rows as they were are taken out of the totals, and added
+    back as they are now. Returns the contracts re-read."""
     if whole:
         conn.execute(text("DELETE FROM provision_exposure"))
-        return int(conn.execute(text("INSERT INTO provision_exposure (contract_id, currency, bucket, exposure_minor) "
+        read = int(conn.execute(text("INSERT INTO provision_exposure (contract_id, currency, bucket, exposure_minor) "
                                      + _EXPOSURE_ROWS.format(source="contract c"))).rowcount)
+        conn.execute(text("DELETE FROM provision_total"))
+        conn.execute(text(f"INSERT INTO provision_total (currency, bucket, contracts, exposure_minor) {_TOTALS}"))
+        return read
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_exposure (contract_id BIGINT PRIMARY KEY)"))
     conn.execute(text("DELETE FROM tmp_exposure"))
     scope = conn.execute(text(
@@ -428,6 +434,7 @@ def refresh_exposure(conn: Connection, *, whole: bool = False) -> int:
         "UNION SELECT cd.contract_id FROM contract_dpd cd JOIN provision_exposure k ON k.contract_id = cd.contract_id WHERE k.bucket <> cd.bucket "
         "UNION SELECT k.contract_id FROM provision_exposure k LEFT JOIN contract_dpd cd ON cd.contract_id = k.contract_id "
         "WHERE k.bucket <> 'current' AND COALESCE(cd.bucket, 'current') <> k.bucket")).rowcount
+    _count_into_totals(conn, -1)
     # a contract no longer active leaves; the others are written in place, and only where they moved:
     # deleting and inserting them all again cost 2.9 s a night at 1M, for ~150k rows most of which are back
     # (CROSS JOIN: from the contracts re-read; SQLite read the whole status index for those not active)
@@ -438,7 +445,42 @@ def refresh_exposure(conn: Connection, *, whole: bool = False) -> int:
                       "ON CONFLICT (contract_id) DO UPDATE SET currency = excluded.currency, bucket = excluded.bucket, "
                       "exposure_minor = excluded.exposure_minor WHERE provision_exposure.bucket <> excluded.bucket "
                       "OR provision_exposure.exposure_minor <> excluded.exposure_minor OR provision_exposure.currency <> excluded.currency"))
+    _count_into_totals(conn, +1)
+    conn.execute(text("DELETE FROM provision_total WHERE contracts = 0"))  # a bucket left empty, as a sum of no rows shows it
     return int(scope)
+
+
+# provision_exposure's rows added up, as provision_total keeps them
+_TOTALS = "SELECT currency, bucket, COUNT(*), SUM(exposure_minor) FROM provision_exposure GROUP BY currency, bucket"
+
+
+def _count_into_totals(conn: Connection, sign: int) -> None:
+    """provision_total += sign × the provision_exposure rows of the contracts in tmp_exposure (a
+    contract without one, new or gone, counts nothing)."""
+    conn.execute(text(
+        f"INSERT INTO provision_total (currency, bucket, contracts, exposure_minor) SELECT k.currency, k.bucket, {sign} * COUNT(*), "
+        f"{sign} * SUM(k.exposure_minor) FROM tmp_exposure t CROSS JOIN provision_exposure k WHERE k.contract_id = t.contract_id "
+        "GROUP BY k.currency, k.bucket ON CONFLICT (currency, bucket) DO UPDATE SET contracts = provision_total.contracts + excluded.contracts, "
+        "exposure_minor = provision_total.exposure_minor + excluded.exposure_minor"))
+
+
+def exposure_totals(conn: Connection) -> list[tuple[str, str, int, int]]:
+    """The book's exposure by currency and bucket, as the provisioning keeps it: (currency, bucket, contracts, exposure)."""
+    return [(cur, bucket, int(n), int(amount)) for cur, bucket, n, amount in conn.execute(text(
+        "SELECT currency, bucket, contracts, exposure_minor FROM provision_total ORDER BY currency, bucket")).all()]
+
+
+def exposure_totals_drift(conn: Connection) -> list[str]:
+    """Buckets whose kept total is not their provision_exposure rows added up (a scan of them all, for the full-book check)."""
+    kept = {(cur, bucket): (n, amount) for cur, bucket, n, amount in exposure_totals(conn)}
+    rows = {(cur, bucket): (int(n), int(amount)) for cur, bucket, n, amount in conn.execute(text(_TOTALS)).all()}
+    drift = []
+    for cur, bucket in sorted(set(kept) | set(rows)):
+        (kept_n, kept_amount), (n, amount) = kept.get((cur, bucket), (0, 0)), rows.get((cur, bucket), (0, 0))
+        if (kept_n, kept_amount) != (n, amount):
+            drift.append(f"{cur} {bucket}: the kept total is {kept_n} contracts, {format_minor(kept_amount, cur)}; "
+                         f"their rows add up to {n}, {format_minor(amount, cur)}")
+    return drift
 
 
 def exposure_drift(conn: Connection, limit: int = 20) -> list[str]:

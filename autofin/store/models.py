@@ -1037,6 +1037,19 @@ class ProvisionExposure(Base):
     exposure_minor: Mapped[int] = money(None)
 
 
+class ProvisionTotal(Base):
+    """The book's exposure by currency and bucket: provision_exposure's rows added up. The nightly
+    provisioning takes the rows it rewrites out of these totals and adds them back rewritten, so the
+    allowance is read from a few rows instead of a sum over every active contract (0.4–0.9 s a
+    night at 1M); the full-book check adds the rows up again."""
+
+    __tablename__ = "provision_total"
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(8), primary_key=True)
+    contracts: Mapped[int] = mapped_column(BigInteger)
+    exposure_minor: Mapped[int] = money(None)
+
+
 class BucketSnapshot(Base):
     """Each active contract's delinquency at a month end, for month-over-month roll rates."""
 

@@ -27,7 +27,6 @@ BOOK_TABLES = {"contract", "contract_dpd", "contract_last_bill", "instalment", "
                "notification", "collection_case", "bucket_snapshot", "application"}
 # statements that read a whole table on purpose, each night: (text they contain, why)
 FULL_SCANS = {
-    "FROM provision_exposure GROUP BY currency, bucket": "the allowance by bucket from the kept exposures (0.2 s at 1M)",
     "FROM subledger_balance": "the close's sub-ledger totals against the GL control accounts (0.2 s at 1M)",
     "FROM contract_dpd cd WHERE cd.dpd <= 0 OR cd.bucket <>": "the DPD check over the contracts past due, the table itself",
     "SELECT contract_id FROM subledger_dirty UNION SELECT cd.contract_id FROM contract_dpd cd":

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select, text
 
 from autofin.domain.ledger import COMPONENTS, post_event
+from autofin.domain.money import format_minor
 from autofin.servicing.checks import full_book_checks, nightly_checks
 from autofin.servicing.context import CheckFailedError
 from autofin.servicing.cycle import run_day, run_step, step_done
@@ -186,11 +187,21 @@ def test_the_provisioning_reads_only_what_can_have_changed_and_adds_up_as_the_wh
     past_due = rows(store, "SELECT COUNT(*) FROM contract_dpd")[0][0]
     assert counts["exposure_contracts_read"] <= posted + moved
     assert moved < past_due  # the contracts past due that stayed in their bucket, unposted to, were not read
+    # the allowance was read from the kept totals, not the rows: they are the rows added up, no bucket left at nought
+    assert rows(store, "SELECT bucket, contracts, exposure_minor FROM provision_total ORDER BY 1") == rows(
+        store, "SELECT bucket, COUNT(*), SUM(exposure_minor) FROM provision_exposure GROUP BY bucket ORDER BY 1")
     with write_transaction(store) as conn:
         conn.execute(text("UPDATE provision_exposure SET exposure_minor = exposure_minor + 1 WHERE contract_id = "
                           "(SELECT MIN(contract_id) FROM provision_exposure)"))
     with store.connect() as conn:
-        assert len(failures(full_book_checks(conn, D2))["provisioning_sees_the_book"]) == 1
+        found = failures(full_book_checks(conn, D2))
+    assert len(found["provisioning_sees_the_book"]) == 1
+    # the row no longer adds up to its bucket's kept total, whichever bucket it is in
+    (bucket, n, amount), = rows(store, "SELECT k.bucket, t.contracts, t.exposure_minor FROM provision_exposure k JOIN provision_total t "
+                                       "ON t.currency = k.currency AND t.bucket = k.bucket "
+                                       "WHERE k.contract_id = (SELECT MIN(contract_id) FROM provision_exposure)")
+    assert found["provisioning_totals_add_up"] == [f"CNY {bucket}: the kept total is {n} contracts, {format_minor(amount)}; "
+                                                   f"their rows add up to {n}, {format_minor(amount + 1)}"]
 
 
 def test_a_contract_written_off_leaves_the_provisioning_and_the_others_keep_adding_up(store, ctx):
@@ -236,7 +247,7 @@ def test_the_check_command_answers_with_its_exit_code(tmp_path):
     env = {**os.environ, "AUTOFIN_DATA_DIR": str(tmp_path), "AUTOFIN_DATABASE_URL": url}
     ok = subprocess.run([sys.executable, "-m", "autofin.cli", "cycle", "check", "--full"], env=env, capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
-    assert f"full-book checks as of {AS_OF}: 14 of 14 ok" in ok.stdout
+    assert f"full-book checks as of {AS_OF}: 15 of 15 ok" in ok.stdout
     subprocess.run(["sqlite3", str(tmp_path / "autofin.db"), "UPDATE instalment SET principal_minor = principal_minor + 1 "
                     "WHERE instalment_id = (SELECT MIN(instalment_id) FROM instalment WHERE status = 'scheduled')"], check=True)
     quick = subprocess.run([sys.executable, "-m", "autofin.cli", "cycle", "check"], env=env, capture_output=True, text=True)

@@ -3,7 +3,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from autofin.store.ledger import exposure_drift
+from autofin.store.ledger import exposure_drift, exposure_totals_drift
 from autofin.store.migrate import current_revision, downgrade, head_revision, upgrade
 from autofin.store.models import Base
 
@@ -22,7 +22,7 @@ def test_migrations_build_exactly_the_models(store):
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True, "include_object": this_back_end}),
                                 Base.metadata)
     assert diff == []
-    assert current_revision(store) == head_revision() == "0035"
+    assert current_revision(store) == head_revision() == "0036"
     assert set(inspect(store).get_table_names()) >= set(Base.metadata.tables)
 
 
@@ -89,7 +89,7 @@ def test_upgrading_a_store_with_a_book_in_it(tmp_path):
     # not there yet: nothing holds any)
     running = [Base.metadata.tables[name] for name in ("ledger_total", "subledger_balance", "subledger_dirty", "summary_batch",
                                                          "provision_exposure", "instalment_penalty", "contract_dpd", "contract_suspense",
-                                                         "contract_last_bill")]
+                                                         "contract_last_bill", "provision_total")]
     Base.metadata.create_all(engine, tables=running)
     # so do a voucher's batch and number of events (0016), which the migration fills from the events
     with engine.begin() as conn:
@@ -139,6 +139,8 @@ def test_upgrading_a_store_with_a_book_in_it(tmp_path):
         assert conn.execute(text("SELECT COUNT(*) FROM provision_exposure")).scalar_one() == conn.execute(
             text("SELECT COUNT(*) FROM contract WHERE status = 'active'")).scalar_one() > 20
         assert exposure_drift(conn) == []
+        # 0036: and those rows added up by currency and bucket
+        assert exposure_totals_drift(conn) == [] and conn.execute(text("SELECT SUM(contracts) FROM provision_total")).scalar_one() > 20
     engine.dispose()
 
 
@@ -400,7 +402,7 @@ def test_a_migration_never_commits_a_broken_reference(tmp_path):
         downgrade(engine, "0027")
     with engine.connect() as conn:
         assert "WITHOUT ROWID" in conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'instalment'")).scalar_one()
-        assert current_revision(engine) == "0035"
+        assert current_revision(engine) == "0036"
 
 
 def test_postgresql_leaves_room_for_the_nightly_updates(pg_store):
