@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import yaml
 
@@ -19,10 +19,19 @@ from autofin.domain.ledger import Account, Template, parse_chart, parse_template
 from autofin.domain.products import ProductTerms
 from autofin.settings import assets_dir
 
+# libyaml's safe loader, which PyYAML's wheels are built with: every process reads the reference
+# files, which took the pure-Python loader 0.04–0.05 s of each night's start (libyaml: 0.01 s)
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def parse_yaml(source: str | bytes | IO[str]) -> Any:
+    """YAML read as plain data (no tags that build objects), the one way the code reads it."""
+    return yaml.load(source, Loader=_SAFE_LOADER)
+
 
 def read_yaml(path: Path) -> Any:
     with open(path, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        return parse_yaml(fh)
 
 
 def _as_date(value: Any) -> date:
@@ -93,21 +102,21 @@ def rule_set(name: str = "pre_approval") -> Any:
     """The rule set assets/rules/<name>.yaml; the next submission after an edit uses the edited rules."""
     from autofin.domain.rules import parse_rule_set
 
-    return _reloading(assets_dir() / "rules" / f"{name}.yaml", lambda text: parse_rule_set(yaml.safe_load(text), text))
+    return _reloading(assets_dir() / "rules" / f"{name}.yaml", lambda text: parse_rule_set(parse_yaml(text), text))
 
 
 def approval_matrix() -> Any:
     """assets/rules/approval_matrix.yaml: credit tiers by amount, grade and business type; post-lease chains."""
     from autofin.domain.approval import parse_matrix
 
-    return _reloading(assets_dir() / "rules" / "approval_matrix.yaml", lambda text: parse_matrix(yaml.safe_load(text)))
+    return _reloading(assets_dir() / "rules" / "approval_matrix.yaml", lambda text: parse_matrix(parse_yaml(text)))
 
 
 def payee_setup() -> Any:
     """assets/payees.yaml: who is paid which financed item, and their accounts (domain.payouts)."""
     from autofin.domain.payouts import parse_payees
 
-    return _reloading(assets_dir() / "payees.yaml", lambda text: parse_payees(yaml.safe_load(text)))
+    return _reloading(assets_dir() / "payees.yaml", lambda text: parse_payees(parse_yaml(text)))
 
 
 def collection_setup() -> Any:
@@ -115,7 +124,7 @@ def collection_setup() -> Any:
     reminders and provisioning rates (贷后参数配置), re-read when the file changes."""
     from autofin.domain.collections import parse_collections
 
-    return _reloading(assets_dir() / "collections.yaml", lambda text: parse_collections(yaml.safe_load(text)))
+    return _reloading(assets_dir() / "collections.yaml", lambda text: parse_collections(parse_yaml(text)))
 
 
 @cache
@@ -131,6 +140,6 @@ def vehicle_models() -> dict[str, dict]:
 
     def parse(text: bytes) -> dict[str, dict]:
         return {m["model_code"]: {**m, "price_min": D(str(m["price_min"])), "price_max": D(str(m["price_max"]))}
-                for m in yaml.safe_load(text)["models"]}
+                for m in parse_yaml(text)["models"]}
 
     return dict(_reloading(assets_dir() / "vehicle_models.yaml", parse))

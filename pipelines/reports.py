@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
 from dagster import AssetCheckResult, AssetChecksDefinition, AssetExecutionContext, AssetSpec, MaterializeResult, MetadataValue, asset, asset_check
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets, get_asset_key_for_model
 
+from autofin.reference import read_yaml
 from autofin.reporting.excel import build_pack
 from autofin.reporting.quality import run_suites
 from autofin.reporting.warehouse import DBT_PROJECT, dbt_executable, prepare_build, publish
@@ -32,7 +32,7 @@ def ensure_manifest() -> Path:
 
 
 def _source_tables(source: str) -> list[str]:
-    spec = yaml.safe_load((DBT_PROJECT / "models" / "staging" / "_sources.yml").read_text())
+    spec = read_yaml(DBT_PROJECT / "models" / "staging" / "_sources.yml")
     return [t["name"] for s in spec["sources"] if s["name"] == source for t in s["tables"]]
 
 

@@ -102,12 +102,11 @@ class BankProfile:
 
 
 def load_profiles(folder: Path) -> dict[str, BankProfile]:
-    import yaml
+    from autofin.reference import read_yaml
 
     profiles = {}
     for path in sorted(folder.glob("*.yaml")):
-        with open(path, encoding="utf-8") as fh:
-            profile = BankProfile.from_dict(yaml.safe_load(fh))
+        profile = BankProfile.from_dict(read_yaml(path))
         profiles[profile.code] = profile
     return profiles
 
