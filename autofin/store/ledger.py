@@ -446,7 +446,8 @@ def refresh_exposure(conn: Connection, *, whole: bool = False) -> int:
                       "exposure_minor = excluded.exposure_minor WHERE provision_exposure.bucket <> excluded.bucket "
                       "OR provision_exposure.exposure_minor <> excluded.exposure_minor OR provision_exposure.currency <> excluded.currency"))
     _count_into_totals(conn, +1)
-    conn.execute(text("DELETE FROM provision_total WHERE contracts = 0"))  # a bucket left empty, as a sum of no rows shows it
+    # a bucket left empty goes, as a sum of no rows shows it (one that still holds an amount is wrong: the full check names it)
+    conn.execute(text("DELETE FROM provision_total WHERE contracts = 0 AND exposure_minor = 0"))
     return int(scope)
 
 

@@ -204,6 +204,19 @@ def test_the_provisioning_reads_only_what_can_have_changed_and_adds_up_as_the_wh
                                                    f"their rows add up to {n}, {format_minor(amount + 1)}"]
 
 
+def test_a_kept_total_with_no_contracts_but_an_amount_stays_for_the_full_check_to_name(store, ctx):
+    """A night drops a bucket its contracts all left (nought and nothing); one that still says it holds an
+    amount is wrong, and stays for the full-book check rather than going quietly."""
+    seed(store, contracts=60)
+    run_day(store, D1, ctx)
+    with write_transaction(store) as conn:
+        conn.execute(text("INSERT INTO provision_total (currency, bucket, contracts, exposure_minor) VALUES ('USD', 'M2', 0, 12345)"))
+    run_day(store, D2, ctx)
+    with store.connect() as conn:
+        assert failures(full_book_checks(conn, D2)) == {"provisioning_totals_add_up": [
+            f"USD M2: the kept total is 0 contracts, {format_minor(12345, 'USD')}; their rows add up to 0, {format_minor(0, 'USD')}"]}
+
+
 def test_a_contract_written_off_leaves_the_provisioning_and_the_others_keep_adding_up(store, ctx):
     """The provisioning writes the contracts it re-reads in place; one that left the book (written off)
     leaves its kept rows, and the allowance is the whole book's again."""
