@@ -97,8 +97,8 @@ ASSETS = {
     "bank_returns": ("bank_answers", "bank", "pain.002 / camt.054 / camt.053 / result files checked and applied; bad ones quarantined."),
     "allocation": ("allocations", "servicing", "Receipts applied by the frozen waterfall; overpayments to customer credit."),
     "reconciliation": ("reconciliation_breaks", "bank", "Bank statements against receipts; breaks listed, never dropped."),
-    "collections": ("collection_work", "servicing", "Promises kept or broken, agency recoveries and commission, reminders sent, "
-                    "new cases assigned by the rules, the allowance for credit losses trued up."),
+    "collections": ("collection_work", "servicing", "Promises kept or broken, agency recoveries and commission, reminders sent (an overdue "
+                    "one held while the contract's debit is at the bank), new cases assigned by the rules, the allowance for credit losses trued up."),
     "vouchers": ("vouchers", "ledger", "Every money event of the day has its balanced voucher."),
     "voucher_export": ("voucher_export", "ledger", "The day's vouchers as the ledger system's interchange file."),
     "day_close": ("closed_business_day", "ledger", "Control checks, then the business date closes."),

@@ -9,7 +9,9 @@ In order, each a few set statements over the rows that can change tonight:
    (agency_commission: expense against the payable to the agency); assignments of closed cases end;
 3. reminders (提醒): before-due and overdue notices by the rules in assets/collections.yaml,
    one per rule, contract and reference date, handed to the notification adapter; letters (the
-   default notice PDF) are queued for the letters step, which prints them after the day closes;
+   default notice PDF) are queued for the letters step, which prints them after the day closes.
+   An overdue reminder due while a debit for the contract is at the bank is held until the
+   answer is in, then sent with that night's figures or cancelled (_reminders);
 4. batch assignment: open cases with nobody on them go to the group of the first matching rule
    and are dealt round its members, fewest open cases first (domain.collections.deal);
 5. non-accrual (非应计): a contract that held interest and penalty in suspense and is current again
@@ -26,12 +28,13 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, text
 
-from autofin.domain.collections import CollectionSetup, deal_order, provision_minor, render
+from autofin.domain.collections import CollectionSetup, Reminder, deal_order, provision_minor, render
 from autofin.domain.money import PPM, format_minor, sql_div_round_half_up
 from autofin.postlease.notify import Message
 from autofin.reference import collection_setup
 from autofin.servicing.context import StepContext
-from autofin.servicing.sql import analyze, least
+from autofin.servicing.delinquency import note_debits_in_flight
+from autofin.servicing.sql import analyze, days_between, least
 from autofin.store.bulk import insert_rows
 from autofin.store.engine import as_date
 from autofin.store.ledger import BUCKET, DPD_JOIN, OWED, PENALTY_JOIN, exposure_totals, post_batch, refresh_exposure
@@ -122,13 +125,22 @@ def _agencies(conn: Connection, d: date, batch: str) -> dict[str, int]:
 
 
 def _reminders(conn: Connection, d: date, ctx: StepContext, setup: CollectionSetup) -> dict[str, Any]:
+    """The night's reminders by the rules. An overdue reminder that falls due while a debit for the
+    contract is at the bank (cut for all it owed; the banks answer the next morning) is held, as its
+    penalty and its collection case are: the customer may well have paid. On the first night the
+    contract has no debit in flight the held reminder goes out, with that night's days past due and
+    arrears, if the contract is still in the same arrears (its oldest unpaid bill the one the
+    reminder is about) and has not reached a later overdue rule's day; otherwise it is cancelled."""
+    note_debits_in_flight(conn)
+    cancelled = _cancel_held(conn, d, [r for r in setup.reminders if r.when == "overdue"])
+    in_flight = "CASE WHEN EXISTS (SELECT 1 FROM tmp_in_flight f WHERE f.contract_id = c.contract_id) THEN 1 ELSE 0 END"
     rows: list[dict[str, Any]] = []
     for rule in setup.reminders:
         if rule.when == "before_due":
             found = conn.execute(
                 text(
                     "SELECT i.contract_id, c.contract_no, c.currency, i.seq, i.due_date AS ref_date, cu.mobile, cu.name, "
-                    "i.principal_minor + i.interest_minor + i.fee_minor AS amount FROM instalment i "
+                    "i.principal_minor + i.interest_minor + i.fee_minor AS amount, 0 AS held, NULL AS notification_id FROM instalment i "
                     "JOIN contract c ON c.contract_id = i.contract_id JOIN customer cu ON cu.customer_id = c.customer_id "
                     "WHERE i.status = 'scheduled' AND i.due_date = :due AND c.status = 'active' AND NOT EXISTS (SELECT 1 FROM notification n "
                     "WHERE n.rule_code = :rule AND n.contract_id = i.contract_id AND n.ref_date = i.due_date)"
@@ -138,15 +150,20 @@ def _reminders(conn: Connection, d: date, ctx: StepContext, setup: CollectionSet
             values = [{"contract_no": r.contract_no, "seq": r.seq, "amount": format_minor(int(r.amount), r.currency),
                        "due_date": as_date(r.ref_date).isoformat()} for r in found]
         else:
+            facts = f"c.contract_id, c.contract_no, c.currency, cd.dpd, cu.mobile, cu.name, {ARREARS} AS arrears"
             found = conn.execute(
                 text(
-                    "SELECT c.contract_id, c.contract_no, c.currency, cd.dpd, cu.mobile, cu.name, :ref AS ref_date, "
-                    f"{ARREARS} AS arrears "
-                    # from the contracts past due (contract_dpd; CROSS JOIN keeps SQLite there), not a scan of
-                    # the book's active contracts per rule
+                    # the contracts reaching the rule's day tonight: from the contracts past due (contract_dpd;
+                    # CROSS JOIN keeps SQLite there), not a scan of the book's active contracts per rule
+                    f"SELECT {facts}, :ref AS ref_date, {in_flight} AS held, NULL AS notification_id "
                     "FROM contract_dpd cd CROSS JOIN contract c JOIN customer cu ON cu.customer_id = c.customer_id "
                     "WHERE c.contract_id = cd.contract_id AND c.status = 'active' AND cd.dpd = :days AND NOT EXISTS (SELECT 1 FROM notification n "
-                    "WHERE n.rule_code = :rule AND n.contract_id = c.contract_id AND n.ref_date = :ref)"
+                    "WHERE n.rule_code = :rule AND n.contract_id = c.contract_id AND n.ref_date = :ref) "
+                    # and the rule's reminders held until tonight whose debit has its answer (those to cancel are gone)
+                    f"UNION ALL SELECT {facts}, n.ref_date, 0, n.notification_id FROM notification n CROSS JOIN contract c "
+                    "JOIN customer cu ON cu.customer_id = c.customer_id JOIN contract_dpd cd ON cd.contract_id = c.contract_id "
+                    "WHERE n.status = 'held' AND n.rule_code = :rule AND c.contract_id = n.contract_id "
+                    "AND NOT EXISTS (SELECT 1 FROM tmp_in_flight f WHERE f.contract_id = n.contract_id)"
                 ),
                 {"days": rule.days, "rule": rule.code, "ref": d - timedelta(days=rule.days)},
             ).all()
@@ -156,27 +173,60 @@ def _reminders(conn: Connection, d: date, ctx: StepContext, setup: CollectionSet
             rows.append({"key": _key(rule.code, f.contract_id, ref_date), "rule_code": rule.code, "contract_id": f.contract_id,
                          "contract_no": f.contract_no, "channel": rule.channel,
                          "recipient": f.mobile if rule.channel == "sms" else (f.name if rule.channel == "letter" else None),
-                         "body": render(rule.text, v), "ref_date": ref_date, "business_date": d})
-    if not rows:
-        return {"reminders": 0, "reminders_sent": 0}
+                         "body": render(rule.text, v), "ref_date": ref_date, "held": bool(f.held), "notification_id": f.notification_id})
     # the messages go to the adapter first and each row is written once, with what came of it: sent
     # (with the provider's reference) or failed. Inserting them queued and then updating each by its key
     # cost a second on a night of 30k reminders at 1M. Both stay in the step's one transaction: a run
     # killed after the hand-over writes none, and its re-run hands the same keys over again (a
-    # provider that keeps keys sends once). The letters stay queued for the letters step, after the
-    # day closes (send_letters).
-    accepted = _hand_over(d, ctx, [r for r in rows if r["channel"] != "letter"], None)
-    outcome = [("queued", None) if r["channel"] == "letter" or accepted is None else
-               ("sent", accepted[r["key"]]) if r["key"] in accepted else ("failed", None) for r in rows]
-    insert_rows(conn, Notification.__table__, ["rule_code", "contract_id", "channel", "recipient", "body", "ref_date", "business_date",
-                                               "status", "provider_ref"],
-                [(r["rule_code"], r["contract_id"], r["channel"], r["recipient"], r["body"], r["ref_date"], d, status, ref)
-                 for r, (status, ref) in zip(rows, outcome, strict=True)])
-    by_rule: dict[str, int] = {}
+    # provider that keeps keys sends once; a held reminder keeps the key it was held under). The
+    # letters stay queued for the letters step, after the day closes (send_letters).
+    going = [r for r in rows if not r["held"]]
+    accepted = _hand_over(d, ctx, [r for r in going if r["channel"] != "letter"], None)
     for r in rows:
+        r["status"], r["provider_ref"] = (("held", None) if r["held"] else ("queued", None) if r["channel"] == "letter" or accepted is None else
+                                          ("sent", accepted[r["key"]]) if r["key"] in accepted else ("failed", None))
+    insert_rows(conn, Notification.__table__, ["rule_code", "contract_id", "channel", "recipient", "body", "ref_date", "business_date",
+                                               "status", "provider_ref", "held_since"],
+                [(r["rule_code"], r["contract_id"], r["channel"], r["recipient"], r["body"], r["ref_date"], d, r["status"], r["provider_ref"],
+                  d if r["held"] else None) for r in rows if r["notification_id"] is None])
+    released = [{"id": r["notification_id"], "status": r["status"], "ref": r["provider_ref"], "to": r["recipient"], "body": r["body"], "d": d}
+                for r in rows if r["notification_id"] is not None]
+    if released:
+        conn.execute(text("UPDATE notification SET status = :status, provider_ref = :ref, recipient = :to, body = :body, business_date = :d "
+                          "WHERE notification_id = :id"), released)
+    by_rule: dict[str, int] = {}
+    for r in going:
         by_rule[r["rule_code"]] = by_rule.get(r["rule_code"], 0) + 1
-    return {"reminders": len(rows), "reminders_sent": sum(1 for status, _ in outcome if status == "sent"),
-            "reminders_by_rule": dict(sorted(by_rule.items()))}
+    return {"reminders": len(going), "reminders_sent": sum(1 for r in going if r["status"] == "sent"),
+            "reminders_by_rule": dict(sorted(by_rule.items())), "reminders_held": sum(1 for r in rows if r["held"]),
+            "reminders_released": len(released), "reminders_cancelled": cancelled}
+
+
+def _cancel_held(conn: Connection, d: date, overdue: list[Reminder]) -> int:
+    """Cancel the held reminders whose debit has its answer and whose moment has passed: the contract
+    paid what the reminder was about (its oldest unpaid bill is another, or none), is no longer
+    active, or has reached a later overdue rule's day (whose reminder says more); or the rule is
+    no longer in assets/collections.yaml. The rest of the held whose debit has its answer go out tonight."""
+    binds: dict[str, Any] = {"d": d}
+    later = []
+    for n, rule in enumerate(overdue):
+        binds[f"rule{n}"] = rule.code
+        after = min((r.days for r in overdue if r.days > rule.days), default=None)  # another rule on the same day is not later
+        if after is not None:
+            binds[f"until{n}"] = after
+            later.append(f"WHEN :rule{n} THEN :until{n}")
+    codes = ", ".join(f":rule{n}" for n in range(len(overdue))) or "NULL"
+    until = f"CASE notification.rule_code {' '.join(later)} END" if later else "NULL"
+    return conn.execute(
+        text(
+            "UPDATE notification SET status = 'cancelled', business_date = :d WHERE status = 'held' "
+            "AND NOT EXISTS (SELECT 1 FROM tmp_in_flight f WHERE f.contract_id = notification.contract_id) "
+            "AND NOT EXISTS (SELECT 1 FROM contract c JOIN contract_dpd cd ON cd.contract_id = c.contract_id "
+            f"WHERE c.contract_id = notification.contract_id AND c.status = 'active' AND cd.dpd = {days_between(conn, ':d', 'notification.ref_date')} "
+            f"AND notification.rule_code IN ({codes}) AND ({until} IS NULL OR cd.dpd < {until}))"
+        ),
+        binds,
+    ).rowcount
 
 
 def _key(rule_code: str, contract_id: int, ref_date: date) -> str:
