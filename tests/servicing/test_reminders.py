@@ -157,9 +157,9 @@ def test_an_overdue_reminder_waits_for_the_answer_to_a_debit_in_flight(store, tm
 NIGHT = MONDAY + timedelta(days=8)  # the night the contract is 3 days past due with its debit at the bank
 
 
-def _hold_od3(store, ctx):
-    """An active contract with a mobile whose oldest unpaid bill fell due 3 days before NIGHT, and
-    a debit for it at the bank on NIGHT: its OD3 is held. Returns the contract's id and number."""
+def _past_due_with_a_debit_at_the_bank(store, days):
+    """An active contract with a mobile whose oldest unpaid bill fell due `days` before NIGHT, and a
+    debit for it at the bank on NIGHT. Returns its id, number and the bill's seq."""
     seed(store, contracts=300)
     with write_transaction(store) as conn:
         contract_id, contract_no, mandate_id = conn.execute(text(
@@ -169,11 +169,17 @@ def _hold_od3(store, ctx):
             "ORDER BY c.contract_id LIMIT 1")).one()
         first = conn.execute(text("SELECT MIN(seq) FROM instalment WHERE contract_id = :c AND status = 'scheduled'"), {"c": contract_id}).scalar_one()
         conn.execute(text("UPDATE instalment SET status = 'billed', due_date = :due WHERE contract_id = :c AND seq = :s"),
-                     {"due": NIGHT - timedelta(days=3), "c": contract_id, "s": first})
+                     {"due": NIGHT - timedelta(days=days), "c": contract_id, "s": first})
         conn.execute(text("INSERT INTO debit_order (contract_id, mandate_id, end_to_end_id, amount_minor, currency, business_date, status) "
                           "VALUES (:c, :m, 'AFTEST0001', 100, 'CNY', :d, 'sent')"), {"c": contract_id, "m": mandate_id, "d": NIGHT})
-    assert _night(store, ctx, NIGHT)["reminders_held"] >= 1
     return contract_id, contract_no, first
+
+
+def _hold_od3(store, ctx):
+    """A contract 3 days past due on NIGHT with its debit at the bank: its OD3 is held."""
+    held = _past_due_with_a_debit_at_the_bank(store, 3)
+    assert _night(store, ctx, NIGHT)["reminders_held"] >= 1
+    return held
 
 
 def _night(store, ctx, d, setup=None):
@@ -262,17 +268,7 @@ def test_a_held_reminder_whose_moment_has_passed_is_cancelled(store, ctx, tmp_pa
 
 def test_a_held_default_notice_is_queued_for_the_letters_step_when_the_debit_fails(store, ctx, tmp_path):
     ctx.notifier = LocalOutbox(tmp_path / "outbox")
-    seed(store, contracts=300)
-    with write_transaction(store) as conn:
-        contract_id, contract_no, mandate_id = conn.execute(text(
-            "SELECT c.contract_id, c.contract_no, m.mandate_id FROM contract c JOIN mandate m ON m.contract_id = c.contract_id "
-            "AND m.status = 'active' WHERE c.status = 'active' AND NOT EXISTS (SELECT 1 FROM instalment i WHERE i.contract_id = c.contract_id "
-            "AND i.status = 'billed') ORDER BY c.contract_id LIMIT 1")).one()
-        conn.execute(text("UPDATE instalment SET status = 'billed', due_date = :due WHERE contract_id = :c AND seq = "
-                          "(SELECT MIN(seq) FROM instalment WHERE contract_id = :c AND status = 'scheduled')"),
-                     {"due": NIGHT - timedelta(days=31), "c": contract_id})
-        conn.execute(text("INSERT INTO debit_order (contract_id, mandate_id, end_to_end_id, amount_minor, currency, business_date, status) "
-                          "VALUES (:c, :m, 'AFTEST0001', 100, 'CNY', :d, 'sent')"), {"c": contract_id, "m": mandate_id, "d": NIGHT})
+    contract_id, contract_no, _ = _past_due_with_a_debit_at_the_bank(store, 31)
     _night(store, ctx, NIGHT)
     assert _status(store, contract_id, "OD31") == ("held", NIGHT, NIGHT)
     with write_transaction(store) as conn:
