@@ -46,7 +46,7 @@ from autofin.servicing.outbound import Written, register_outbound, write_outboun
 from autofin.servicing.reversal import reverse_receipts
 from autofin.servicing.sql import analyze, days_between, zero_pad
 from autofin.settings import answer_readers
-from autofin.store.bulk import fetch_rows, insert_rows
+from autofin.store.bulk import fetched_in_chunks, insert_rows
 from autofin.store.engine import as_date
 from autofin.store.ledger import OWED, PENALTY_JOIN
 from autofin.store.models import BankFile, BankStatementLine, DebitBatch
@@ -167,11 +167,13 @@ def _write_files(conn: Connection, d: date, profile: BankProfile, ctx: StepConte
     the same lines and held, with the orders inserted, to the count and control sum its batch row
     registered.
 
-    The lines are read once (numbered in tmp_numbered, so neither read nor insert sorts), before the
-    orders are inserted, and a thread renders and writes the files while the store inserts them:
-    the drivers of SQLite and PostgreSQL let go of the interpreter while a statement runs, so the
-    rendering (Python) and the insert (the store's C) share the night's two cores. The worst night
-    at 1M (920k debits), with the rendering as bytes: 12.6–15.8 → 8.7–11.4 s in the same hour."""
+    The lines are read once (numbered in tmp_numbered, so neither read nor insert sorts), a file at a
+    time, and each file goes to a thread that renders and writes it as soon as its lines are read;
+    the orders are inserted after the read, while the thread finishes. The drivers of SQLite and
+    PostgreSQL let go of the interpreter while a statement runs, so the rendering (Python) shares the
+    night's two cores with the read and then the insert (the store's C). The worst night at 1M (920k
+    debits), with the rendering as bytes: 12.6–15.8 → 8.7–11.4 s in the same hour; with the
+    rendering begun at the first file rather than after every line was read, 12.6–14.1 → 10.1–11.2 s."""
     _number_orders(conn, profile.max_transactions_per_file)
     files = conn.execute(text("SELECT file_no, COUNT(*), SUM(owed) FROM tmp_numbered GROUP BY file_no ORDER BY file_no")).all()
     if not files:
@@ -191,13 +193,9 @@ def _write_files(conn: Connection, d: date, profile: BankProfile, ctx: StepConte
         batches.append(batch)
     e2e = f"'AF' || :ymd || {zero_pad(conn, 't.contract_id', 12)}"
     params = {"d": d, "ymd": d.strftime("%Y%m%d")}
-    lines = fetch_rows(
-        conn,
-        text(
-            f"SELECT {e2e}, t.owed, t.currency, m.mandate_ref, m.signed_date, m.debtor_name, m.debtor_account, c.contract_no "
-            "FROM tmp_numbered t JOIN mandate m ON m.mandate_id = t.mandate_id JOIN contract c ON c.contract_id = t.contract_id ORDER BY t.seq"
-        ),
-        params,
+    lines = text(
+        f"SELECT {e2e}, t.owed, t.currency, m.mandate_ref, m.signed_date, m.debtor_name, m.debtor_account, c.contract_no "
+        "FROM tmp_numbered t JOIN mandate m ON m.mandate_id = t.mandate_id JOIN contract c ON c.contract_id = t.contract_id ORDER BY t.seq"
     )
     created = datetime.combine(d, time(1, 0))
 
@@ -214,11 +212,8 @@ def _write_files(conn: Connection, d: date, profile: BankProfile, ctx: StepConte
 
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="debit-files")
     try:
-        at, writings = 0, []
-        for batch in batches:
-            writings.append(pool.submit(written, batch, lines[at:at + batch.tx_count]))
-            at += batch.tx_count
-        del lines
+        with fetched_in_chunks(conn, lines, params, (b.tx_count for b in batches)) as chunks:
+            writings = [pool.submit(written, batch, chunk) for batch, chunk in zip(batches, chunks, strict=True)]
         conn.execute(
             text(
                 "INSERT INTO debit_order (contract_id, mandate_id, end_to_end_id, amount_minor, currency, business_date, status, attempt, "

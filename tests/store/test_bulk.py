@@ -1,12 +1,12 @@
 """A whole table's load with its indexes built after it, and references checked once at the commit
-(SQLite: what the demo seed's instalments go through, and the migrations)."""
+(SQLite: what the demo seed's instalments go through, and the migrations); rows read a chunk at a time."""
 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
-from autofin.store.bulk import indexes_built_after
+from autofin.store.bulk import fetched_in_chunks, indexes_built_after
 from autofin.store.engine import references_checked_at_commit
 from autofin.store.models import Instalment
 
@@ -43,3 +43,47 @@ def test_references_are_checked_at_the_commit_and_a_broken_one_refuses_it(sqlite
         assert conn.execute(text("SELECT COUNT(*) FROM instalment_penalty")).scalar_one() == 0
         assert len(conn.execute(text(INDEXES)).all()) == 5
         assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1  # enforced again after it
+
+
+TEN = text("WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 10) SELECT n, 'x' || n FROM c ORDER BY n")
+
+
+def _cursors_of(conn) -> list:
+    """The driver cursors of the statements `conn` runs from now on."""
+    cursors: list = []
+    event.listen(conn, "after_cursor_execute", lambda _conn, cursor, *_: cursors.append(cursor))
+    return cursors
+
+
+def _closed(cursor) -> bool:  # sqlite3: "Cannot operate on a closed cursor."; psycopg: "the cursor is closed"
+    try:
+        cursor.fetchone()
+    except Exception as exc:  # noqa: BLE001 (each driver its own class)
+        return "closed" in str(exc).lower()
+    return False
+
+
+@pytest.mark.parametrize(("sizes", "chunks"), [
+    ((4, 4, 2), [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10]]),
+    ((4, 4, 4, 4), [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10], []]),  # the rows run out: shorter, then empty
+    ((3, 3), [[1, 2, 3], [4, 5, 6]]),  # not read to the end
+    ((), []),
+])
+def test_rows_are_read_in_chunks_of_the_sizes_asked_and_the_statement_is_closed_after(store, sizes, chunks):
+    with store.begin() as conn:
+        cursors = _cursors_of(conn)
+        with fetched_in_chunks(conn, TEN, {}, sizes) as read:
+            got = list(read)
+            assert not _closed(cursors[0])  # open while the block reads
+        assert [[n for n, _ in chunk] for chunk in got] == chunks
+        assert all(type(row) is tuple and row[1] == f"x{row[0]}" for chunk in got for row in chunk)  # the driver's plain tuples
+        assert len(cursors) == 1 and _closed(cursors[0])
+
+
+def test_a_block_that_fails_halfway_closes_the_statement(store):
+    with store.begin() as conn:
+        cursors = _cursors_of(conn)
+        with pytest.raises(RuntimeError, match="the reader failed"), fetched_in_chunks(conn, TEN, {}, (2, 2, 2)) as read:
+            assert [n for n, _ in next(read)] == [1, 2]
+            raise RuntimeError("the reader failed")
+        assert len(cursors) == 1 and _closed(cursors[0])
