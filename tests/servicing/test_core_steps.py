@@ -285,8 +285,8 @@ def test_the_close_finds_a_kept_dpd_that_parted_from_the_instalments(sqlite_stor
 
 
 def test_a_month_end_close_records_each_active_contracts_bucket(store, ctx):
-    """...reading the instalments in the table's order, not each contract's by the (contract_id, seq)
-    index: SQLite keeps them in due-date order (0028), a page each (the 1M month-end close took 194 s)."""
+    """...its principal outstanding from the kept sub-ledger balances, one row a contract: summing the
+    book's instalments took 10 s of the 1M month-end close (by the (contract_id, seq) index, 194 s)."""
     seed(store, contracts=300)
     snapshots = []
 
@@ -305,7 +305,7 @@ def test_a_month_end_close_records_each_active_contracts_bucket(store, ctx):
     if store.dialect.name == "sqlite":
         with store.connect() as conn:
             plan = [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + snapshots[0][0], snapshots[0][1]).all()]
-        assert "SCAN instalment" in plan and not any("ux_instalment_contract_id_seq" in step for step in plan), plan
+        assert not any("instalment" in step for step in plan), plan  # one row a contract: contract, its balance, its DPD
     rows = q(store, "SELECT snapshot_date, COUNT(*), SUM(principal_outstanding_minor) FROM bucket_snapshot GROUP BY snapshot_date")
     active = q(store, "SELECT COUNT(*) FROM contract WHERE status = 'active'")[0][0]
     outstanding = q(store, "SELECT SUM(principal_minor - paid_principal_minor) FROM instalment i JOIN contract c "
