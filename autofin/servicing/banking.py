@@ -44,7 +44,7 @@ from autofin.servicing.context import StepContext
 from autofin.servicing.days import is_bank_day
 from autofin.servicing.outbound import Written, register_outbound, write_outbound
 from autofin.servicing.reversal import reverse_receipts
-from autofin.servicing.sql import analyze, days_between, zero_pad
+from autofin.servicing.sql import analyze, days_between, indexed_by, zero_pad
 from autofin.settings import answer_readers
 from autofin.store.bulk import fetched_in_chunks, insert_rows
 from autofin.store.engine import as_date
@@ -107,8 +107,10 @@ def _owed_by_mandate(conn: Connection, d: date) -> None:
             "INSERT INTO tmp_owed_all (contract_id, mandate_id, bank_code, owed, currency) "
             f"SELECT i.contract_id, m.mandate_id, m.bank_code, SUM({OWED}) - c.credit_minor, c.currency "
             # CROSS JOIN: from the billed instalments (partial index); SQLite walked every active contract
-            # by the status index and probed its bills (0.57 → 0.30 s on a typical weekday at 1M)
-            f"FROM instalment i {PENALTY_JOIN} CROSS JOIN contract c "
+            # by the status index and probed its bills (0.57 → 0.30 s on a typical weekday at 1M). INDEXED BY:
+            # with the amounts in that index (0038) SQLite, without statistics, took it for as wide as the
+            # table and read the key's range instead, every instalment due by D, paid or not
+            f"FROM {indexed_by(conn, 'instalment i', 'ix_instalment_billed_contract')} {PENALTY_JOIN} CROSS JOIN contract c "
             "JOIN mandate m ON m.contract_id = i.contract_id AND m.status = 'active' "
             "WHERE c.contract_id = i.contract_id AND i.status = 'billed' AND i.due_date <= :d AND c.status = 'active' "
             "AND NOT EXISTS (SELECT 1 FROM tmp_debiting f WHERE f.contract_id = i.contract_id) "

@@ -543,6 +543,12 @@ OVERPAID_CANDIDATES = ("status = 'billed' AND (paid_principal_minor > principal_
                        "OR paid_fee_minor > fee_minor OR paid_penalty_minor > 0)")
 
 
+# the columns of a billed instalment that its partial index carries after its key (0038): what the
+# night's readers of the billed instalments read, so that each reads the index alone
+BILLED_AMOUNTS = ("seq", "principal_minor", "interest_minor", "fee_minor", "paid_principal_minor", "paid_interest_minor", "paid_fee_minor",
+                  "paid_penalty_minor")
+
+
 class Instalment(Base):
     """One scheduled instalment and what has been billed and paid of it.
     status: scheduled (not yet due) | billed (due, something unpaid) | paid | settled (not yet due
@@ -563,8 +569,11 @@ class Instalment(Base):
         # (the oldest due date it owes on: delinquency, and the close's check of it) from the index alone: the
         # status is in it too, as SQLite 3.40 takes a column named only in the index's condition as not covered (0029),
         # and second, so that `contract_id = X AND status = 'billed'` matches two of its columns and SQLite takes it
-        # rather than the (contract_id, seq) index of every instalment of the contract (0031)
-        Index("ix_instalment_billed_contract", "contract_id", "status", "due_date", sqlite_where=text("status = 'billed'"),
+        # rather than the (contract_id, seq) index of every instalment of the contract (0031). The sequence, the
+        # amounts and what was paid of them follow (0038): the penalties' basis, the allocation's waterfall, the
+        # close's check of overpayment and the arrears read the index alone, not a row of the table (kept in
+        # due-date order, 0028) for each billed instalment
+        Index("ix_instalment_billed_contract", "contract_id", "status", "due_date", *BILLED_AMOUNTS, sqlite_where=text("status = 'billed'"),
               postgresql_where=text("status = 'billed'")),
         # the billed instalments the close's check of overpayment reads, over the whole book each night: paid
         # beyond an amount, or with penalty paid (what penalty is booked lives in instalment_penalty). A

@@ -175,3 +175,40 @@ def test_the_days_past_due_are_read_from_the_billed_instalments_index_alone(sqli
             plan = [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()]
             readings = [step for step in plan if re.match(r"(SCAN|SEARCH) i\b", step)]
             assert readings and all("USING COVERING INDEX ix_instalment_billed_contract" in step for step in readings), (statement, plan)
+
+
+def test_the_penalties_the_waterfall_and_the_overpayment_check_read_the_billed_instalments_index_alone(sqlite_store, tmp_path):
+    """The penalties' basis of each billed instalment, the allocation's waterfall and the close's check
+    that none is paid beyond what it owes read the billed instalments' partial index (0038), not a row
+    of the table for each: SQLite keeps the table in due-date order, a page a row (on the 1M Sunday,
+    207k instalments: penalties 2.7–3.5 → 1.7–1.9 s, the overpayment check 0.41 → 0.03 s). The
+    waterfall also orders by the sequence: without it in the index SQLite read every instalment of
+    each paying contract by (contract_id, seq) (the 1M Tuesday's allocation 16–18 → 38–39 s)."""
+    from autofin.servicing.allocation import _paid_into_sql
+
+    store = sqlite_store
+    seed(store, contracts=60)
+    seen: dict[str, tuple[str, object]] = {}
+
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("INSERT INTO tmp_penalty"):
+            seen["penalties"] = (statement, parameters)
+        elif statement.startswith("SELECT COUNT(*) FROM instalment WHERE status = 'billed' AND (paid_principal_minor > principal_minor"):
+            seen["overpaid"] = (statement, parameters)
+
+    event.listen(store, "before_cursor_execute", keep)
+    try:
+        run_days(store, context(tmp_path), AS_OF + timedelta(days=1), AS_OF + timedelta(days=1))
+    finally:
+        event.remove(store, "before_cursor_execute", keep)
+    assert set(seen) == {"penalties", "overpaid"}
+    with store.connect() as conn:
+        conn.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_in_flight (contract_id BIGINT PRIMARY KEY)")
+        conn.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_round (contract_id BIGINT PRIMARY KEY, receipt_id BIGINT, amount BIGINT)")
+        conn.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_alloc (instalment_id BIGINT PRIMARY KEY, receipt_id BIGINT, penalty BIGINT, "
+                             "fee BIGINT, interest BIGINT, principal BIGINT, penalty_booked BIGINT)")
+        seen["waterfall"] = (_paid_into_sql(conn), {})
+        for statement, parameters in seen.values():
+            plan = [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()]
+            readings = [step for step in plan if re.match(r"(SCAN|SEARCH) (i|instalment)\b", step)]
+            assert readings and all("USING COVERING INDEX ix_instalment_billed_contract" in step for step in readings), (statement, plan)
