@@ -69,13 +69,38 @@ def fuzz(operation, headers: dict[str, str], failures: list[tuple]) -> None:
     @settings(max_examples=20, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     def call(case) -> None:
         response = case.call(headers=headers)
-        if response.status_code >= 500 or re.search(r"Traceback|sqlalchemy\.", response.text):
+        if response.status_code >= 500 or re.search(r"Traceback|sqlalchemy\.", _without_echoes(response.text, case)):
             failures.append((case.method, case.path, case.path_parameters, case.query, case.body, response.status_code,
                              response.text[:300]))
             raise AssertionError(failures[-1])
 
     with contextlib.suppress(AssertionError):  # listed; hypothesis shrank it to the smallest failing request
         call()
+
+
+def _without_echoes(answer: str, case) -> str:
+    """The answer without the request's own strings, which a 404 or a 422 names back: Hypothesis also
+    draws the string constants of our modules, and "sqlalchemy.url" (the migrations' config key) sent
+    as a contract number came back in "contract sqlalchemy.url not found", which is not a leak."""
+    sent: list[str] = []
+
+    def strings(value) -> None:
+        if isinstance(value, str):
+            sent.append(value)
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                strings(k)
+                strings(v)
+        elif isinstance(value, (list, tuple)):
+            for v in value:
+                strings(v)
+
+    for part in (case.path_parameters, case.query, case.body):
+        strings(part)
+    for text in sorted(sent, key=len, reverse=True):
+        if text:
+            answer = answer.replace(text, "").replace(json.dumps(text)[1:-1], "")
+    return answer
 
 
 # what outside testers type: lone surrogates, control characters, other scripts' digits, bidi
@@ -109,7 +134,7 @@ def test_hostile_text_in_every_body_field_is_refused_not_a_server_error(fuzz_app
                 body = json.dumps(_hostile(case.body, data.draw)).encode()  # escaped as any JSON encoder writes "\ud800"
                 response = client.request(case.method, case.formatted_path, params=case.query,
                                           headers={**headers, "Content-Type": "application/json"}, content=body)  # noqa: B023 - called below, in this iteration
-                if response.status_code >= 500 or re.search(r"Traceback|sqlalchemy\.", response.text):
+                if response.status_code >= 500 or re.search(r"Traceback|sqlalchemy\.", _without_echoes(response.text, case)):
                     failures.append((case.method, case.path, body[:200], response.status_code, response.text[:300]))
                     raise AssertionError(failures[-1])
 
