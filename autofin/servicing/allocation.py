@@ -112,7 +112,8 @@ def allocate_receipts(conn: Connection, d: date, ctx: StepContext) -> dict[str, 
             # from the receipts this step applied (CROSS JOIN keeps SQLite in this order), summed as they were applied
             "FROM tmp_receipt_sum s CROSS JOIN receipt r WHERE r.receipt_id = s.receipt_id "
             "AND s.principal + s.interest + s.fee + s.penalty + s.credit <> 0 "
-            "AND NOT EXISTS (SELECT 1 FROM money_event m WHERE m.event_key = 'receipt:' || r.receipt_id)"
+            # a receipt's event already there is left as it is: the insert's own check of the key, not a search of it first
+            "ON CONFLICT (event_key) DO NOTHING"
         ),
         {"d": d, "batch": batch},
     )

@@ -460,7 +460,9 @@ def _apply_report(conn: Connection, d: date, ctx: StepContext, bank: str, report
         text(
             "SELECT "
             "SUM(CASE WHEN o.debit_order_id IS NULL THEN 1 ELSE 0 END), "
-            "SUM(CASE WHEN o.debit_order_id IS NOT NULL AND m.bank_code <> :bank THEN 1 ELSE 0 END), "
+            # the bank of the file the order went out in (one batch row of a few hundred, where the order's mandate was a
+            # search of a million for each answer)
+            "SUM(CASE WHEN o.debit_order_id IS NOT NULL AND COALESCE(b.bank_code, '') <> :bank THEN 1 ELSE 0 END), "
             "SUM(CASE WHEN CAST(:batch AS BIGINT) IS NOT NULL AND o.debit_batch_id <> CAST(:batch AS BIGINT) THEN 1 ELSE 0 END), "
             "SUM(CASE WHEN a.amount IS NOT NULL AND a.amount <> o.amount_minor THEN 1 ELSE 0 END), "
             "SUM(CASE WHEN a.status IN ('rejected', 'settled') AND o.status <> 'sent' THEN 1 "
@@ -472,7 +474,7 @@ def _apply_report(conn: Connection, d: date, ctx: StepContext, bank: str, report
             "MIN(CASE WHEN a.currency <> o.currency THEN a.e2e || ' in ' || a.currency || ', ordered in ' || o.currency END), "
             f"MIN(CASE WHEN {implausible} THEN a.e2e || ' value date ' || CAST(a.value_date AS TEXT) || ', collected ' "
             "|| CAST(o.business_date AS TEXT) END) "
-            "FROM tmp_answer a LEFT JOIN debit_order o ON o.end_to_end_id = a.e2e LEFT JOIN mandate m ON m.mandate_id = o.mandate_id"
+            "FROM tmp_answer a LEFT JOIN debit_order o ON o.end_to_end_id = a.e2e LEFT JOIN debit_batch b ON b.debit_batch_id = o.debit_batch_id"
         ),
         {"bank": bank, "batch": None if batch is None else batch.debit_batch_id, "d": d, "slack": VALUE_DATE_SLACK_DAYS},
     ).one()

@@ -204,3 +204,39 @@ def test_an_unknown_reason_code_quarantines_the_file(night):
     assert status == "quarantined" and "unknown reason code 'ZZ99'" in reason
     assert q(engine, "SELECT COUNT(*) FROM debit_order WHERE reason_code IS NOT NULL AND reason_code NOT IN "
                      f"({', '.join(repr(c) for c in REASONS)})")[0][0] == 0
+
+
+
+def test_an_answer_for_a_debit_sent_to_another_bank_or_in_another_file_quarantines_the_file(sqlite_store, tmp_path):
+    """A notification names no file: it may settle its own bank's debits only. A status report names
+    its file: it may answer only the debits of that file."""
+    seed(sqlite_store, contracts=800)
+    ctx = context(tmp_path, {code: replace(p, max_transactions_per_file=10) for code, p in bank_profiles().items()})
+    run_days(sqlite_store, ctx, AS_OF + timedelta(days=1), D1, answer=False)
+    for code, profile in ctx.banks.items():
+        simulate(profile, ctx.bank_root / "remote" / code, D1, seed=3)
+    download = ctx.bank_root / "remote" / "BOC" / "download"
+    batches = q(sqlite_store, "SELECT bank_code, message_id FROM debit_batch ORDER BY debit_batch_id")
+    boc_files = [m for bank, m in batches if bank == "BOC"]
+    assert len(boc_files) >= 2, batches
+
+    def first_debit(message_id):
+        return q(sqlite_store, "SELECT o.end_to_end_id, o.amount_minor FROM debit_order o JOIN debit_batch b ON b.debit_batch_id = o.debit_batch_id "
+                               "WHERE b.message_id = :m ORDER BY o.debit_order_id LIMIT 1", m=message_id)[0]
+
+    icbc_e2e, icbc_amount = first_debit(next(m for bank, m in batches if bank == "ICBC"))
+    boc_e2e, boc_amount = first_debit(boc_files[0])
+    (download / "N-icbc-debit.camt054.xml").write_bytes(_camt054("NTF-ICBC", [TransactionStatus(boc_e2e, "settled", None, boc_amount),
+                                                                              TransactionStatus(icbc_e2e, "settled", None, icbc_amount)]))
+    # the first file's status report answers a debit of the second file in place of one of its own
+    report = next(download.glob(f"{boc_files[0]}*.pain002.xml"))
+    own = pain002.parse(report.read_bytes()).transactions[0].end_to_end_id
+    report.write_bytes(report.read_bytes().replace(f"<OrgnlEndToEndId>{own}<".encode(), f"<OrgnlEndToEndId>{first_debit(boc_files[1])[0]}<".encode()))
+    run_day(sqlite_store, D2, ctx)
+    seen = files(sqlite_store)
+    for name in ("N-icbc-debit.camt054.xml", report.name):
+        assert seen[name][0] == "quarantined" and seen[name][1].startswith("1 transactions belong to another bank or batch"), seen[name]
+    assert seen[report.name.replace(boc_files[0], boc_files[1])] == ("applied", None)
+    # ICBC's own answer settled its debit, once: BOC's notification took none of its money
+    assert q(sqlite_store, "SELECT COUNT(*), MIN(source) FROM receipt WHERE source_ref = :e", e=icbc_e2e) == [(1, "debit")]
+    assert q(sqlite_store, "SELECT status FROM debit_order WHERE end_to_end_id = :e", e=icbc_e2e) == [("settled",)]
