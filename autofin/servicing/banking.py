@@ -54,6 +54,9 @@ from autofin.store.models import BankFile, BankStatementLine, DebitBatch
 TMP_ANSWER = Table("tmp_answer", MetaData(), Column("e2e", Text), Column("status", Text), Column("reason", Text), Column("amount", BigInteger),
                    Column("currency", Text), Column("value_date", Date))
 FAILED = ("rejected", "returned")
+# the night's answers keep an index of the failed ones only (`_apply_report`): a failed order's reason is found there by its id
+FAILED_ANSWERS = "status IN ('rejected', 'returned')"
+REASON_OF_ORDER = f"(SELECT a.reason FROM tmp_answer a WHERE a.e2e = debit_order.end_to_end_id AND a.{FAILED_ANSWERS})"
 # a bank's value date lies within this many days of the debit's collection date and the business
 # date that reads the answer; further off (2099, 1970) the file is refused, never booked
 VALUE_DATE_SLACK_DAYS = 5
@@ -454,7 +457,7 @@ def _apply_report(conn: Connection, d: date, ctx: StepContext, bank: str, report
     # the reason of a failed one, found by its id (an index of the failed only: a key cost every answer's insert a third more)
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_answer (e2e TEXT, status TEXT, reason TEXT, amount BIGINT, "
                       "currency TEXT, value_date DATE)"))
-    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_tmp_answer_failed ON tmp_answer (e2e) WHERE status IN ('rejected', 'returned')"))
+    conn.execute(text(f"CREATE INDEX IF NOT EXISTS ix_tmp_answer_failed ON tmp_answer (e2e) WHERE {FAILED_ANSWERS}"))
     conn.execute(text("DELETE FROM tmp_answer"))
     insert_rows(conn, TMP_ANSWER, ["e2e", "status", "reason", "amount", "currency", "value_date"], answers)
     implausible = (f"({days_between(conn, 'a.value_date', 'o.business_date')} < -:slack "
@@ -499,8 +502,7 @@ def _apply_report(conn: Connection, d: date, ctx: StepContext, bank: str, report
     invalidating = _sql_codes(code for code, r in REASONS.items() if r.invalidates_mandate)
     params = {"d": d, "now": datetime.now(UTC), "batch_key": f"returns:{d.isoformat()}"}
     rejected = conn.execute(
-        text("UPDATE debit_order SET status = 'rejected', reason_code = (SELECT a.reason FROM tmp_answer a WHERE a.e2e = debit_order.end_to_end_id "
-             "AND a.status IN ('rejected', 'returned')), "
+        text(f"UPDATE debit_order SET status = 'rejected', reason_code = {REASON_OF_ORDER}, "
              "answered_at = :now WHERE end_to_end_id IN (SELECT e2e FROM tmp_answer WHERE status = 'rejected')"),
         params,
     ).rowcount
@@ -533,8 +535,7 @@ def _apply_report(conn: Connection, d: date, ctx: StepContext, bank: str, report
 def _reverse_returns(conn: Connection, d: date, ctx: StepContext, params: dict[str, Any]) -> int:
     """Returned debits: the order records its reason; its receipt is reversed by the one rule of reversal.py."""
     returned = conn.execute(
-        text("UPDATE debit_order SET status = 'returned', reason_code = (SELECT a.reason FROM tmp_answer a WHERE a.e2e = debit_order.end_to_end_id "
-             "AND a.status IN ('rejected', 'returned')), "
+        text(f"UPDATE debit_order SET status = 'returned', reason_code = {REASON_OF_ORDER}, "
              "answered_at = :now WHERE end_to_end_id IN (SELECT e2e FROM tmp_answer WHERE status = 'returned')"),
         params,
     ).rowcount

@@ -76,12 +76,12 @@ def test_records_cross_to_the_step_as_columns_and_come_back_as_the_same_records(
     shared (each date of a file is read as one object, and sent once)."""
     notification, statement, result = (reading.read_file(profile, path).content for profile, path in
                                        (night[1], night[3], night[5]))
-    for content, records in ((notification, notification.transactions), (statement, statement.entries), (result, result.transactions)):
+    for content, field, kind in ((notification, "transactions", TransactionStatus), (statement, "entries", StatementEntry),
+                                 (result, "transactions", TransactionStatus)):
         back = pickle.loads(pickle.dumps(content, protocol=pickle.HIGHEST_PROTOCOL))
         assert back == content and type(back) is type(content)
-        again = back.transactions if records is not statement.entries else back.entries
-        assert [type(r) for r in again] == [type(r) for r in records] and type(records[0]) in (TransactionStatus, StatementEntry)
-        assert again == records
+        records, again = getattr(content, field), getattr(back, field)
+        assert {type(r) for r in records} == {type(r) for r in again} == {kind} and again == records
     assert len({id(t.value_date) for t in notification.transactions}) == 1 and notification.transactions[0].value_date == BOOKED
     assert len({id(e.booking_date) for e in statement.entries}) == 1 and len(statement.entries) == 3_000
     empty = replace(notification, transactions=())

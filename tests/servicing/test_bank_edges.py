@@ -206,7 +206,6 @@ def test_an_unknown_reason_code_quarantines_the_file(night):
                      f"({', '.join(repr(c) for c in REASONS)})")[0][0] == 0
 
 
-
 def test_an_answer_for_a_debit_sent_to_another_bank_or_in_another_file_quarantines_the_file(sqlite_store, tmp_path):
     """A notification names no file: it may settle its own bank's debits only. A status report names
     its file: it may answer only the debits of that file."""
