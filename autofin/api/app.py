@@ -38,6 +38,7 @@ from autofin.api.routers import (
     reference,
     users,
 )
+from autofin.api.warm import warm_up
 from autofin.domain.errors import DomainError, InputError, TransitionError
 from autofin.origination.applications import Adapters, DocumentRefused
 from autofin.origination.errors import Conflict, Forbidden, NotFound
@@ -56,12 +57,16 @@ def _invalid(field: str, reason: str, status: int = 422) -> JSONResponse:
     return JSONResponse({"detail": [{"loc": ["body", *field.split(".")], "msg": reason, "type": "value_error"}]}, status_code=status)
 
 
-def create_app(engine: Engine | None = None, adapters: Adapters | None = None) -> FastAPI:
+def create_app(engine: Engine | None = None, adapters: Adapters | None = None, *, serving: bool = False) -> FastAPI:
+    """The entry API over `engine` (the configured store). `serving`: the app of an API server
+    process (`serve`), which at its start also freezes what it loaded out of the garbage collector's
+    full passes (`warm.warm_up`)."""
     engine = engine or get_engine()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # noqa: ANN202
         require_current(engine)  # refuse to serve a store that is not migrated to the head
+        warm_up(engine, freeze=serving)  # before the first request: see autofin.api.warm
         yield
 
     app = FastAPIOffline(title="autofin entry API", version="1", description=DESCRIPTION, lifespan=lifespan)
@@ -135,6 +140,11 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     import uvicorn
 
     if workers == 1:
-        uvicorn.run(create_app(), host=host, port=port, log_level="info", access_log=False)
+        uvicorn.run(serving_app(), host=host, port=port, log_level="info", access_log=False)
     else:  # each worker process builds its own app (and engine) from the factory
-        uvicorn.run("autofin.api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info", access_log=False)
+        uvicorn.run("autofin.api.app:serving_app", factory=True, host=host, port=port, workers=workers, log_level="info", access_log=False)
+
+
+def serving_app() -> FastAPI:
+    """The app an API server process runs (uvicorn's factory)."""
+    return create_app(serving=True)

@@ -12,6 +12,8 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from autofin.api.warm import FirstRequestAlone
+
 Money = str  # yuan, a decimal string with two decimals
 Date = str  # YYYY-MM-DD
 Timestamp = str  # ISO 8601 with the offset
@@ -913,9 +915,13 @@ def error_answers(methods: set[str], path: str, dependencies: list[Any]) -> dict
 
 
 class PublicRouter(APIRouter):
-    """The routers of the API: every route declares its error answers (`error_answers`), and an
-    answer carries the keys its service gave and no others: a field a model declares optional
-    (`next_tier`, `exposure`...) and the service leaves out stays out of the JSON, not null."""
+    """The routers of the API: every route declares its error answers (`error_answers`), an answer
+    carries the keys its service gave and no others (a field a model declares optional, `next_tier`,
+    `exposure`..., that the service leaves out stays out of the JSON, not null), and a route's first
+    request in a process runs alone (`warm.FirstRequestAlone`)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(route_class=FirstRequestAlone, **kwargs)
 
     def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         kwargs["response_model_exclude_unset"] = True

@@ -1,0 +1,72 @@
+"""A server process's first requests: what it does before it answers (`warm_up`), and the route
+class that lets each route's first request run alone (`FirstRequestAlone`).
+
+A new process is cold. Its first request that uses the models configures every SQLAlchemy mapper
+(40–60 ms); each route compiles its statements into the engine's statement cache on first use (a
+submit: 11 statements, ~15 ms); a submit parses the rule set, the approval matrix and the vehicle
+models (~5 ms); each pooled connection reads the schema on its first statement (2–3 ms); and the
+first full garbage collection walks every object the imports made (200k objects, 90–100 ms, all
+other threads stopped). Run singly that is one slow answer. Run by every request that arrives
+before the first has answered, it is that work done many times at once on one GIL: at 200
+submits/s the first half second of a new process's submits waited 300–600 ms (12-04), which was
+the whole of the bench's p99 (after it: 10–25 ms).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from collections.abc import Callable, Coroutine
+from contextlib import ExitStack
+from typing import Any
+
+from fastapi.routing import APIRoute
+from sqlalchemy import Engine, QueuePool
+from sqlalchemy.orm import configure_mappers
+from starlette.requests import Request
+from starlette.responses import Response
+
+
+def warm_up(engine: Engine, *, freeze: bool) -> None:
+    """Before the process answers: the mappers configured (SQLAlchemy's own advice for an
+    application's start), what the services read from assets/ parsed (a file that does not parse
+    stops the start, not the first submits; an edited file is still read again when it changes),
+    and the pool's connections opened with the schema read. With `freeze` (a server process, whose
+    objects so far live as long as it does; not a test's app, whose process goes on to make and drop
+    others), everything loaded is then collected once and frozen out of the collector's full passes."""
+    from autofin import reference
+
+    configure_mappers()
+    reference.rule_set()
+    reference.approval_matrix()
+    reference.vehicle_models()
+    with ExitStack() as held:  # all at once, so the pool keeps them
+        for _ in range(engine.pool.size() if isinstance(engine.pool, QueuePool) else 1):
+            held.enter_context(engine.connect()).exec_driver_sql("SELECT version_num FROM alembic_version").all()
+    if freeze:
+        gc.collect()
+        gc.freeze()
+
+
+class FirstRequestAlone(APIRoute):
+    """A route whose first request in a process runs alone: requests that arrive meanwhile wait for
+    its answer in the event loop (no thread, no CPU), then run together on the statements it
+    compiled. Whatever the first answer was (a refusal may have stopped before the route's
+    statements), the route is open after it: a route is never held to one request at a time."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+        first: asyncio.Event | None = None  # made by the first request (in the process's event loop), set when it has answered
+
+        async def handler(request: Request) -> Response:
+            nonlocal first
+            if first is None:
+                first = asyncio.Event()
+                try:
+                    return await handle(request)
+                finally:
+                    first.set()
+            await first.wait()
+            return await handle(request)
+
+        return handler

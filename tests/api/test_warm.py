@@ -1,0 +1,106 @@
+"""A server process's first requests: the warm-up before it answers, and each route's first request
+running alone (autofin.api.warm)."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import shutil
+import threading
+import time
+
+import httpx
+import pytest
+import yaml
+from fastapi import FastAPI, HTTPException
+from fastapi.testclient import TestClient
+from sqlalchemy import QueuePool
+from sqlalchemy import inspect as sa_inspect
+
+from autofin.api import routers
+from autofin.api.app import create_app
+from autofin.api.public import PublicRouter
+from autofin.api.warm import FirstRequestAlone, warm_up
+from autofin.settings import assets_dir
+from autofin.store.models import AppUser
+
+
+def _recording_app(refuse_first: bool = False) -> tuple[FastAPI, list[tuple[str, int, float]]]:
+    """An app with one sync route (run in the thread pool, as the API's are) that notes when each
+    request enters and leaves it; with `refuse_first` the first request is refused (404)."""
+    events: list[tuple[str, int, float]] = []
+    lock = threading.Lock()
+    router = PublicRouter(prefix="/t")
+
+    @router.get("/{n}")
+    def slow(n: int) -> dict[str, int]:
+        with lock:
+            events.append(("in", n, time.perf_counter()))
+            refused = refuse_first and len([e for e in events if e[0] == "in"]) == 1
+        time.sleep(0.15)
+        with lock:
+            events.append(("out", n, time.perf_counter()))
+        if refused:
+            raise HTTPException(404, "not found")
+        return {"n": n}
+
+    app = FastAPI()
+    app.include_router(router)
+    return app, events
+
+
+async def _at_once(app: FastAPI, count: int) -> list[int]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        async def one(n: int) -> int:
+            await asyncio.sleep(0.01 * n)  # the first is surely first
+            return (await client.get(f"/t/{n}")).status_code
+        return list(await asyncio.gather(*(one(n) for n in range(count))))
+
+
+def _most_inside_at_once(events: list[tuple[str, int, float]]) -> int:
+    inside = most = 0
+    for kind, _, _ in sorted(events, key=lambda e: e[2]):
+        inside += 1 if kind == "in" else -1
+        most = max(most, inside)
+    return most
+
+
+@pytest.mark.parametrize("refuse_first", [False, True])
+def test_a_routes_first_request_runs_alone_and_the_ones_that_waited_then_run_together(refuse_first):
+    app, events = _recording_app(refuse_first)
+    statuses = asyncio.run(_at_once(app, 4))
+    assert statuses == [404 if refuse_first else 200, 200, 200, 200]
+    first_out = next(t for kind, n, t in events if (kind, n) == ("out", 0))
+    assert [n for kind, n, t in events if kind == "in" and t < first_out] == [0]  # nothing entered beside the first
+    later = [e for e in events if e[1] != 0]
+    assert _most_inside_at_once(later) == 3  # the three that waited ran together, not one by one
+    events.clear()
+    asyncio.run(_at_once(app, 3))  # and from then on every request runs at once
+    assert _most_inside_at_once(events) == 3
+
+
+def test_every_route_of_the_api_is_a_first_request_alone_route():
+    found = 0
+    for _, module in inspect.getmembers(routers, inspect.ismodule):
+        for _, router in inspect.getmembers(module, lambda v: hasattr(v, "routes") and hasattr(v, "route_class")):
+            assert isinstance(router, PublicRouter), f"{module.__name__}: {router} is not a PublicRouter"
+            assert all(isinstance(route, FirstRequestAlone) for route in router.routes)
+            found += len(router.routes)
+    assert found > 100
+
+
+def test_the_warm_up_configures_the_mappers_reads_the_reference_and_fills_the_pool(sqlite_store):
+    sqlite_store.dispose()
+    assert isinstance(sqlite_store.pool, QueuePool) and sqlite_store.pool.checkedin() == 0
+    warm_up(sqlite_store, freeze=False)
+    assert sa_inspect(AppUser).configured
+    assert sqlite_store.pool.checkedin() == sqlite_store.pool.size() == 5
+
+
+def test_a_rule_file_that_does_not_parse_stops_the_start_not_the_first_submits(sqlite_store, tmp_path, monkeypatch):
+    assets = tmp_path / "assets"
+    shutil.copytree(assets_dir(), assets)
+    (assets / "rules" / "pre_approval.yaml").write_text("rules: [unclosed\n", encoding="utf-8")
+    monkeypatch.setenv("AUTOFIN_ASSETS_DIR", str(assets))
+    with pytest.raises(yaml.YAMLError), TestClient(create_app(sqlite_store)):
+        pass
