@@ -55,7 +55,7 @@ TMP_ANSWER = Table("tmp_answer", MetaData(), Column("e2e", Text), Column("status
                    Column("currency", Text), Column("value_date", Date))
 FAILED = ("rejected", "returned")
 # the night's answers keep an index of the failed ones only (`_apply_report`): a failed order's reason is found there by its id
-FAILED_ANSWERS = "status IN ('rejected', 'returned')"
+FAILED_ANSWERS = f"status IN ({', '.join(repr(s) for s in FAILED)})"
 REASON_OF_ORDER = f"(SELECT a.reason FROM tmp_answer a WHERE a.e2e = debit_order.end_to_end_id AND a.{FAILED_ANSWERS})"
 # a bank's value date lies within this many days of the debit's collection date and the business
 # date that reads the answer; further off (2099, 1970) the file is refused, never booked
