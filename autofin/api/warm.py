@@ -26,6 +26,8 @@ from sqlalchemy.orm import configure_mappers
 from starlette.requests import Request
 from starlette.responses import Response
 
+from autofin import reference
+
 
 def warm_up(engine: Engine, *, freeze: bool) -> None:
     """Before the process answers: the mappers configured (SQLAlchemy's own advice for an
@@ -34,8 +36,6 @@ def warm_up(engine: Engine, *, freeze: bool) -> None:
     and the pool's connections opened with the schema read. With `freeze` (a server process, whose
     objects so far live as long as it does; not a test's app, whose process goes on to make and drop
     others), everything loaded is then collected once and frozen out of the collector's full passes."""
-    from autofin import reference
-
     configure_mappers()
     reference.rule_set()
     reference.approval_matrix()

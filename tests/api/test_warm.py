@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import shutil
+import subprocess
+import sys
 import threading
 import time
 
@@ -14,15 +16,12 @@ import pytest
 import yaml
 from fastapi import FastAPI, HTTPException
 from fastapi.testclient import TestClient
-from sqlalchemy import QueuePool
-from sqlalchemy import inspect as sa_inspect
 
 from autofin.api import routers
 from autofin.api.app import create_app
 from autofin.api.public import PublicRouter
-from autofin.api.warm import FirstRequestAlone, warm_up
+from autofin.api.warm import FirstRequestAlone
 from autofin.settings import assets_dir
-from autofin.store.models import AppUser
 
 
 def _recording_app(refuse_first: bool = False) -> tuple[FastAPI, list[tuple[str, int, float]]]:
@@ -90,11 +89,16 @@ def test_every_route_of_the_api_is_a_first_request_alone_route():
 
 
 def test_the_warm_up_configures_the_mappers_reads_the_reference_and_fills_the_pool(sqlite_store):
-    sqlite_store.dispose()
-    assert isinstance(sqlite_store.pool, QueuePool) and sqlite_store.pool.checkedin() == 0
-    warm_up(sqlite_store, freeze=False)
-    assert sa_inspect(AppUser).configured
-    assert sqlite_store.pool.checkedin() == sqlite_store.pool.size() == 5
+    # a process of its own: this one's mappers are configured already by whatever test ran before
+    probe = (
+        "import sys; from sqlalchemy import inspect; from autofin.store.engine import make_engine;"
+        "from autofin.store.models import AppUser; from autofin.api.warm import warm_up;"
+        "engine = make_engine(sys.argv[1]); before = inspect(AppUser).configured, engine.pool.checkedin();"
+        "warm_up(engine, freeze=False);"
+        "print(before, (inspect(AppUser).configured, engine.pool.checkedin(), engine.pool.size()))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe, str(sqlite_store.url)], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["(False,", "0)", "(True,", "5,", "5)"]
 
 
 def test_a_rule_file_that_does_not_parse_stops_the_start_not_the_first_submits(sqlite_store, tmp_path, monkeypatch):
