@@ -15,7 +15,7 @@ from sqlalchemy import Connection, text
 
 from autofin.domain.money import format_minor
 from autofin.origination.contract_pdf import _field, font_path
-from autofin.store.engine import as_date
+from autofin.store.engine import as_date, integer_key
 from autofin.store.ledger import PENALTY, PENALTY_JOIN
 
 PAY_WITHIN_DAYS = 7
@@ -30,7 +30,7 @@ def notice_facts(conn: Connection, contract_id: int, today: date) -> dict[str, A
 def notices_facts(conn: Connection, contract_ids: Sequence[int], today: date) -> list[dict[str, Any]]:
     """The facts of each contract's notice, in the order given: two queries for the whole night's
     letters (a pair per letter was 9 s of a night with 10k letters)."""
-    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_notice (contract_id BIGINT PRIMARY KEY)"))
+    conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS tmp_notice (contract_id {integer_key(conn)})"))
     conn.execute(text("DELETE FROM tmp_notice"))
     if contract_ids:
         conn.execute(text("INSERT INTO tmp_notice (contract_id) VALUES (:c) ON CONFLICT DO NOTHING"), [{"c": c} for c in contract_ids])

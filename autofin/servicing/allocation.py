@@ -22,6 +22,7 @@ from autofin.servicing.context import StepContext
 from autofin.servicing.delinquency import refresh_dpd
 from autofin.servicing.shards import parse as parse_shard
 from autofin.servicing.sql import analyze, greatest, least, position
+from autofin.store.engine import integer_key
 from autofin.store.ledger import PENALTY, PENALTY_JOIN, PENALTY_OF, post_batch
 
 OPEN_AMOUNT = {
@@ -70,11 +71,11 @@ def _paid_into_sql(conn: Connection) -> str:
 def allocate_receipts(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
     shard = parse_shard(ctx.shard)
     batch = shard.batch("allocation", d)
-    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_round (contract_id BIGINT PRIMARY KEY, receipt_id BIGINT, amount BIGINT)"))
-    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_touched (contract_id BIGINT PRIMARY KEY)"))
-    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_alloc (instalment_id BIGINT PRIMARY KEY, receipt_id BIGINT, penalty BIGINT, "
+    conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS tmp_round (contract_id {integer_key(conn)}, receipt_id BIGINT, amount BIGINT)"))
+    conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS tmp_touched (contract_id {integer_key(conn)})"))
+    conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS tmp_alloc (instalment_id {integer_key(conn)}, receipt_id BIGINT, penalty BIGINT, "
                       "fee BIGINT, interest BIGINT, principal BIGINT, penalty_booked BIGINT)"))
-    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_receipt_sum (receipt_id BIGINT PRIMARY KEY, penalty BIGINT, fee BIGINT, "
+    conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS tmp_receipt_sum (receipt_id {integer_key(conn)}, penalty BIGINT, fee BIGINT, "
                       "interest BIGINT, principal BIGINT, credit BIGINT)"))
     conn.execute(text("DELETE FROM tmp_touched"))
     conn.execute(text("DELETE FROM tmp_receipt_sum"))

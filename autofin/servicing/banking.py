@@ -47,7 +47,7 @@ from autofin.servicing.reversal import reverse_receipts
 from autofin.servicing.sql import analyze, days_between, indexed_by, zero_pad
 from autofin.settings import answer_readers
 from autofin.store.bulk import fetched_in_chunks, insert_rows
-from autofin.store.engine import as_date
+from autofin.store.engine import as_date, integer_key
 from autofin.store.ledger import OWED, PENALTY_JOIN
 from autofin.store.models import BankFile, BankStatementLine, DebitBatch
 
@@ -97,11 +97,11 @@ def _owed_by_mandate(conn: Connection, d: date) -> None:
     per bank read them all once for each). Contracts with a debit awaiting its answer (tmp_debiting)
     are left out as their bills are read, not summed and then deleted: on the morning after a
     one-due-day book's debits, that was the whole book (the step 4.6–5.1 → 1.4–1.5 s at 1M, for no order)."""
-    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_debiting (contract_id BIGINT PRIMARY KEY)"))
+    conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS tmp_debiting (contract_id {integer_key(conn)})"))
     conn.execute(text("DELETE FROM tmp_debiting"))
     conn.execute(text("INSERT INTO tmp_debiting (contract_id) SELECT DISTINCT contract_id FROM debit_order WHERE status IN ('pending', 'sent')"))
     analyze(conn, "tmp_debiting")
-    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_owed_all (contract_id BIGINT PRIMARY KEY, mandate_id BIGINT, "
+    conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS tmp_owed_all (contract_id {integer_key(conn)}, mandate_id BIGINT, "
                       "bank_code TEXT, owed BIGINT, currency TEXT)"))
     conn.execute(text("DELETE FROM tmp_owed_all"))
     conn.execute(
@@ -128,9 +128,9 @@ def _owed_by_mandate(conn: Connection, d: date) -> None:
 def _select_debits(conn: Connection, d: date, profile: BankProfile) -> None:
     """tmp_owed: the bank's contracts to debit tonight, with the amount and the attempt."""
     params = {"d": d, "bank": profile.code, "after": profile.representment_after_days, "max": profile.max_attempts}
-    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_owed (contract_id BIGINT PRIMARY KEY, mandate_id BIGINT, owed BIGINT, currency TEXT, "
+    conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS tmp_owed (contract_id {integer_key(conn)}, mandate_id BIGINT, owed BIGINT, currency TEXT, "
                       "attempt INTEGER)"))
-    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_last (contract_id BIGINT PRIMARY KEY, status TEXT, reason TEXT, "
+    conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS tmp_last (contract_id {integer_key(conn)}, status TEXT, reason TEXT, "
                       "business_date DATE, attempt INTEGER)"))
     conn.execute(text("DELETE FROM tmp_owed"))
     conn.execute(text("DELETE FROM tmp_last"))
@@ -183,7 +183,7 @@ def _write_files(conn: Connection, d: date, profile: BankProfile, ctx: StepConte
     files = conn.execute(text("SELECT file_no, COUNT(*), SUM(owed) FROM tmp_numbered GROUP BY file_no ORDER BY file_no")).all()
     if not files:
         return 0, 0, []
-    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_debit_file (file_no BIGINT PRIMARY KEY, debit_batch_id BIGINT)"))
+    conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS tmp_debit_file (file_no {integer_key(conn)}, debit_batch_id BIGINT)"))
     conn.execute(text("DELETE FROM tmp_debit_file"))
     batches = []
     for file_no, count, total in files:
@@ -249,7 +249,7 @@ class _Batch(NamedTuple):
 
 def _number_orders(conn: Connection, per_file: int) -> None:
     """tmp_numbered: tmp_owed in contract order, each order with its place (seq) and its file."""
-    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_numbered (seq BIGINT PRIMARY KEY, contract_id BIGINT, mandate_id BIGINT, "
+    conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS tmp_numbered (seq {integer_key(conn)}, contract_id BIGINT, mandate_id BIGINT, "
                       "owed BIGINT, currency TEXT, attempt INTEGER, file_no BIGINT)"))
     conn.execute(text("DELETE FROM tmp_numbered"))
     conn.execute(text(
@@ -506,7 +506,7 @@ def _apply_report(conn: Connection, d: date, ctx: StepContext, bank: str, report
              "answered_at = :now WHERE end_to_end_id IN (SELECT e2e FROM tmp_answer WHERE status = 'rejected')"),
         params,
     ).rowcount
-    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_invalid (mandate_id BIGINT PRIMARY KEY, reason TEXT)"))
+    conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS tmp_invalid (mandate_id {integer_key(conn)}, reason TEXT)"))
     conn.execute(text("DELETE FROM tmp_invalid"))
     conn.execute(
         text(f"INSERT INTO tmp_invalid (mandate_id, reason) SELECT o.mandate_id, MAX(a.reason) FROM tmp_answer a "

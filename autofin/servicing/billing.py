@@ -22,6 +22,7 @@ from sqlalchemy import Connection, text
 from autofin.servicing.context import StepContext
 from autofin.servicing.shards import parse as parse_shard
 from autofin.servicing.sql import analyze, by_partial_index, greatest
+from autofin.store.engine import integer_key
 from autofin.store.ledger import DPD, DPD_JOIN, hold_in_suspense, post_batch
 
 # the event type of a contract's money event that is income unless the contract is past its non-accrual threshold
@@ -37,7 +38,7 @@ def bill_instalments(conn: Connection, d: date, ctx: StepContext) -> dict[str, A
     # the contracts, PostgreSQL took "scheduled" and "due by D" for independent and expected a million
     # rows for a quiet night's few thousand: it hashed every contract, twice, and compiled the plans
     # (with the amounts the money events need: the instalments are read once here and written once below)
-    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_bill (instalment_id BIGINT PRIMARY KEY, contract_id BIGINT, "
+    conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS tmp_bill (instalment_id {integer_key(conn)}, contract_id BIGINT, "
                       "principal_minor BIGINT, interest_minor BIGINT, fee_minor BIGINT, principal_vat_minor BIGINT)"))
     conn.execute(text("DELETE FROM tmp_bill"))
     with by_partial_index(conn):

@@ -36,7 +36,7 @@ from autofin.servicing.context import StepContext
 from autofin.servicing.delinquency import note_debits_in_flight
 from autofin.servicing.sql import analyze, days_between, least
 from autofin.store.bulk import insert_rows
-from autofin.store.engine import as_date
+from autofin.store.engine import as_date, integer_key
 from autofin.store.ledger import BUCKET, DPD_JOIN, OWED, PENALTY_JOIN, exposure_totals, post_batch, refresh_exposure
 from autofin.store.models import Notification
 
@@ -91,7 +91,7 @@ def _agencies(conn: Connection, d: date, batch: str) -> dict[str, int]:
                            {"d": d}).rowcount
     conn.execute(text("UPDATE collection_case SET stage = 'soft' WHERE status = 'open' AND stage = 'outsourced' AND collection_case_id IN "
                       "(SELECT collection_case_id FROM case_outsourcing WHERE status = 'expired' AND ended_date = :d)"), {"d": d})
-    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_recovery (case_outsourcing_id BIGINT PRIMARY KEY, contract_id BIGINT, "
+    conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS tmp_recovery (case_outsourcing_id {integer_key(conn)}, contract_id BIGINT, "
                       "recovered BIGINT, commission BIGINT)"))
     conn.execute(text("DELETE FROM tmp_recovery"))
     commission = sql_div_round_half_up("x.recovered * x.rate", PPM)
@@ -110,7 +110,8 @@ def _agencies(conn: Connection, d: date, batch: str) -> dict[str, int]:
         text("INSERT INTO agency_recovery (case_outsourcing_id, business_date, recovered_minor, commission_minor) "
              "SELECT case_outsourcing_id, :d, recovered, commission FROM tmp_recovery"), {"d": d}).rowcount
     conn.execute(text("UPDATE case_outsourcing SET recovered_minor = recovered_minor + t.recovered, commission_minor = commission_minor + t.commission "
-                      "FROM tmp_recovery t WHERE t.case_outsourcing_id = case_outsourcing.case_outsourcing_id"))
+                      "FROM tmp_recovery t WHERE t.case_outsourcing_id = case_outsourcing.case_outsourcing_id "
+                      "AND case_outsourcing.case_outsourcing_id IN (SELECT case_outsourcing_id FROM tmp_recovery)"))  # not a scan of the assignments
     conn.execute(
         text("INSERT INTO money_event (event_type, event_key, contract_id, business_date, currency, amount_minor, batch_id) "
              "SELECT 'agency_commission', 'commission:' || :day || ':' || t.case_outsourcing_id, t.contract_id, :d, o.currency, t.commission, :batch "
@@ -289,7 +290,7 @@ def assign_by_rules(conn: Connection, d: date, setup: CollectionSetup, now: date
     with the fewest open cases first, largest arrears first. Members who are not active collectors
     or supervisors in the store are left out; a group with none keeps its cases in its queue
     unassigned, and the nightly run leaves them there (a supervisor re-deals them)."""
-    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_case_facts (collection_case_id BIGINT PRIMARY KEY, bucket VARCHAR(8), "
+    conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS tmp_case_facts (collection_case_id {integer_key(conn)}, bucket VARCHAR(8), "
                       "region VARCHAR(32), partner_code VARCHAR(32), arrears BIGINT, group_code VARCHAR(24))"))
     conn.execute(text("DELETE FROM tmp_case_facts"))
     which = ("k.collection_case_id IN :ids" if case_ids is not None else
@@ -340,7 +341,7 @@ def assign_by_rules(conn: Connection, d: date, setup: CollectionSetup, now: date
             members += [{"g": group, "pos": k, "size": len(order), "uid": users[m]} for k, m in enumerate(order)]
     if members:
         conn.execute(text("INSERT INTO tmp_member VALUES (:g, :pos, :size, :uid)"), members)
-    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_assign (collection_case_id BIGINT PRIMARY KEY, group_code VARCHAR(24), user_id BIGINT)"))
+    conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS tmp_assign (collection_case_id {integer_key(conn)}, group_code VARCHAR(24), user_id BIGINT)"))
     conn.execute(text("DELETE FROM tmp_assign"))
     conn.execute(text(
         "INSERT INTO tmp_assign SELECT t.collection_case_id, t.group_code, m.user_id FROM (SELECT collection_case_id, group_code, "
@@ -389,7 +390,7 @@ def _deposits_at_term_end(conn: Connection, d: date, batch: str) -> dict[str, An
     """保证金冲抵 at term end: a contract past its maturity that still owes on its bills has its deposit
     set against them, as a receipt of source deposit that the next allocation applies by the waterfall
     (deposit_applied takes it off 2241.04)."""
-    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_deposit (contract_id BIGINT PRIMARY KEY, amount BIGINT, currency VARCHAR(3))"))
+    conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS tmp_deposit (contract_id {integer_key(conn)}, amount BIGINT, currency VARCHAR(3))"))
     conn.execute(text("DELETE FROM tmp_deposit"))
     take = least(conn, "x.held", "x.arrears")
     conn.execute(text(
@@ -407,7 +408,7 @@ def _deposits_at_term_end(conn: Connection, d: date, batch: str) -> dict[str, An
             "SELECT 'deposit_applied', 'deposit_applied:' || :day || ':' || contract_id, contract_id, :d, currency, amount, :batch FROM tmp_deposit"),
             {"d": d, "day": d.isoformat(), "batch": batch})
         conn.execute(text("UPDATE contract SET deposit_held_minor = deposit_held_minor - t.amount FROM tmp_deposit t "
-                          "WHERE t.contract_id = contract.contract_id"))
+                          "WHERE t.contract_id = contract.contract_id AND contract.contract_id IN (SELECT contract_id FROM tmp_deposit)"))  # not a scan of the book
     return {"deposits_applied_at_term_end": int(n), "deposits_applied_minor": int(amount)}
 
 

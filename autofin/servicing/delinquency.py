@@ -21,6 +21,7 @@ from autofin.servicing.context import StepContext
 from autofin.servicing.shards import WHOLE, Shard
 from autofin.servicing.shards import parse as parse_shard
 from autofin.servicing.sql import analyze, days_between
+from autofin.store.engine import integer_key
 
 BUCKET_SQL = "CASE WHEN {dpd} <= 0 THEN 'current' WHEN {dpd} <= 30 THEN 'M1' WHEN {dpd} <= 60 THEN 'M2' WHEN {dpd} <= 90 THEN 'M3' ELSE 'M4+' END"
 
@@ -30,7 +31,7 @@ def refresh_dpd(conn: Connection, d: date, scope: str | None = None, shard: Shar
     those in `scope` (a SELECT of contract ids). Leaves tmp_dpd holding the past-due contracts in
     scope. Returns (bucket changes, cured)."""
     where_scope = ("" if scope is None else f" AND i.contract_id IN ({scope})") + shard.where("i.contract_id")
-    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_dpd (contract_id BIGINT PRIMARY KEY, dpd INTEGER)"))
+    conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS tmp_dpd (contract_id {integer_key(conn)}, dpd INTEGER)"))
     conn.execute(text("DELETE FROM tmp_dpd"))
     dpd = days_between(conn, ":d", "MIN(i.due_date)")
     conn.execute(
@@ -71,7 +72,7 @@ def note_debits_in_flight(conn: Connection) -> None:
     """tmp_in_flight: the contracts with a debit sent and not yet answered (the banks answer the next
     morning). Delinquency and penalties hold their aging while it waits: a probe of debit_order per
     contract went through the status index, every sent order for each contract (70 s at 1M)."""
-    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_in_flight (contract_id BIGINT PRIMARY KEY)"))
+    conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS tmp_in_flight (contract_id {integer_key(conn)})"))
     conn.execute(text("DELETE FROM tmp_in_flight"))
     conn.execute(text("INSERT INTO tmp_in_flight (contract_id) SELECT DISTINCT contract_id FROM debit_order WHERE status = 'sent'"))
     analyze(conn, "tmp_in_flight")

@@ -23,6 +23,7 @@ from autofin.servicing.context import StepContext
 from autofin.servicing.delinquency import note_debits_in_flight
 from autofin.servicing.shards import parse as parse_shard
 from autofin.servicing.sql import analyze, days_between, greatest, indexed_by, least
+from autofin.store.engine import integer_key
 from autofin.store.ledger import DPD, DPD_JOIN, PENALTY, PENALTY_JOIN, hold_in_suspense, post_batch
 
 
@@ -45,7 +46,7 @@ def accrue_penalties(conn: Connection, d: date, ctx: StepContext) -> dict[str, A
     # next night accrues every day since the last accrual (the exact accrual runs from
     # through_date, so nothing is lost by waiting)
     note_debits_in_flight(conn)
-    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_penalty (instalment_id BIGINT PRIMARY KEY, contract_id BIGINT, amount BIGINT, "
+    conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS tmp_penalty (instalment_id {integer_key(conn)}, contract_id BIGINT, amount BIGINT, "
                       "accrued_micro BIGINT)"))
     conn.execute(text("DELETE FROM tmp_penalty"))
     conn.execute(

@@ -28,6 +28,7 @@ from autofin.domain.ledger import Template
 from autofin.domain.lifecycle import CONTRACT
 from autofin.domain.products import ALLOCATION_COMPONENTS
 from autofin.servicing.delinquency import refresh_dpd
+from autofin.store.engine import integer_key
 from autofin.store.ledger import PostingResult, post_batch
 
 EVENT_COMPONENTS = ("principal", "interest", "fee", "penalty", "credit")  # the money event's columns, in its order
@@ -46,7 +47,7 @@ def reverse_receipts(conn: Connection, d: date, receipts: str, batch_key: str, t
     """Reverse the receipts that `receipts` selects (a SELECT of receipt ids, with `params`); those
     already reversed are left alone. Their money events go into batch `batch_key`."""
     params = {**(params or {}), "d": d, "batch": batch_key}
-    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_reverse (receipt_id BIGINT PRIMARY KEY, contract_id BIGINT, applied INTEGER)"))
+    conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS tmp_reverse (receipt_id {integer_key(conn)}, contract_id BIGINT, applied INTEGER)"))
     conn.execute(text("DELETE FROM tmp_reverse"))
     count = conn.execute(
         text("INSERT INTO tmp_reverse (receipt_id, contract_id, applied) SELECT r.receipt_id, r.contract_id, "

@@ -25,7 +25,7 @@ from autofin.domain.errors import DomainError
 from autofin.domain.ledger import COMPONENTS, Account, Template, TrialBalanceRow, line_sql_expression, post_event, trial_balance
 from autofin.domain.ledger import JournalLine as DomainJournalLine
 from autofin.domain.money import format_minor
-from autofin.store.engine import as_date, grouped_by_sorting
+from autofin.store.engine import as_date, grouped_by_sorting, integer_key
 from autofin.store.models import JournalEntry, JournalLine, LedgerTotal, MoneyEvent, SummaryBatch
 
 
@@ -427,7 +427,7 @@ def refresh_exposure(conn: Connection, *, whole: bool = False) -> int:
         conn.execute(text("DELETE FROM provision_total"))
         conn.execute(text(f"INSERT INTO provision_total (currency, bucket, contracts, exposure_minor) {_TOTALS}"))
         return read
-    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_exposure (contract_id BIGINT PRIMARY KEY)"))
+    conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS tmp_exposure (contract_id {integer_key(conn)})"))
     conn.execute(text("DELETE FROM tmp_exposure"))
     scope = conn.execute(text(
         "INSERT INTO tmp_exposure (contract_id) SELECT contract_id FROM subledger_dirty "

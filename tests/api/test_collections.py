@@ -22,6 +22,7 @@ from autofin.store.engine import write_transaction
 from autofin.store.ledger import account_balances, balances_of, subledger_vs_ledger, trial_balance_as_of
 from autofin.store.models import CollectionCase, Contract, Instalment, ProvisionRun, Receipt, Vehicle
 from tests.api.conftest import World
+from tests.servicing.test_nightly_reads import book_scans_of, statements_kept
 
 TODAY = business_today()
 
@@ -130,8 +131,10 @@ def test_a_case_from_opened_to_written_off_and_recovered(staff: World):
                                                           "reference": "TRF-AGENCY-1"})
     step(world, "allocation", TODAY + timedelta(days=4))
     step(world, "vouchers", TODAY + timedelta(days=4))  # the night's receipts on the day's summary voucher
-    night = step(world, "collections", TODAY + timedelta(days=4))
+    with statements_kept(world.engine) as seen:
+        night = step(world, "collections", TODAY + timedelta(days=4))
     assert (night["agency_recovered_minor"], night["agency_commission_minor"]) == (2000_00, 240_00)
+    assert book_scans_of(world.engine, seen) == {}  # no statement of a night of recoveries reads the book whole
     recalled = world.call("POST", f"/collection-cases/{case_id}/outsourcing/recall", "post_loan_supervisor", 200, json={"reason": "收车"}).json()
     assert (recalled["status"], recalled["recovered"], recalled["commission"]) == ("recalled", "2000.00", "240.00")
     assert balance(world, "6603.02") == 240_00 and balance(world, "2202.03") == -240_00

@@ -13,6 +13,7 @@ from autofin.servicing.cycle import run_step
 from autofin.store.engine import write_transaction
 from autofin.store.models import AuditEvent, BusinessDay, Contract, Customer, DebitOrder, Instalment, Mandate
 from tests.api.conftest import World
+from tests.servicing.test_nightly_reads import book_scans_of, statements_kept
 
 
 def test_a_new_mandate_after_ac04_is_debited_on_the_new_account(world: World, tmp_path):
@@ -235,7 +236,9 @@ def test_a_deposit_is_booked_set_against_bills_and_past_maturity_applied_by_the_
     run_step(world.engine, "billing", due, ctx)
     with write_transaction(world.engine) as conn:  # the test's shortcut to the end of the term
         conn.execute(update(Contract).where(Contract.contract_id == cid).values(maturity_date=due - timedelta(days=1)))
-    night = run_step(world.engine, "collections", due, ctx).counts
+    with statements_kept(world.engine) as seen:
+        night = run_step(world.engine, "collections", due, ctx).counts
+    assert book_scans_of(world.engine, seen) == {}  # the deposits' update reads the contracts it applies, not the book
     with world.engine.connect() as conn:
         owed = conn.execute(select(func.sum(Instalment.principal_minor + Instalment.interest_minor + Instalment.fee_minor)).where(
             Instalment.contract_id == cid, Instalment.status == "billed")).scalar_one()

@@ -11,6 +11,8 @@ The scans the night still does by design are listed in FULL_SCANS with what they
 """
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -87,11 +89,10 @@ def _book_scans(conn, statement: str, parameters, partial: set[str]) -> list[str
     return found
 
 
-def test_no_statement_of_a_night_reads_the_whole_book(sqlite_store, tmp_path):
-    store = sqlite_store
-    seed(store, contracts=400)
-    ctx = context(tmp_path)
-    run_days(store, ctx, AS_OF + timedelta(days=1), D1 - timedelta(days=2))  # to the Saturday
+@contextmanager
+def statements_kept(store) -> Iterator[list[tuple[str, object]]]:
+    """The statements `store` runs inside the block that read or write rows (and the step tables they
+    create), with their parameters, for `book_scans_of`."""
     seen: list[tuple[str, object]] = []
 
     def keep(conn, cursor, statement, parameters, context, executemany):
@@ -101,10 +102,13 @@ def test_no_statement_of_a_night_reads_the_whole_book(sqlite_store, tmp_path):
 
     event.listen(store, "before_cursor_execute", keep)
     try:
-        run_days(store, ctx, D1 - timedelta(days=1), D1 + timedelta(days=1))  # Sunday, Monday (debits out), Tuesday (answers)
+        yield seen
     finally:
         event.remove(store, "before_cursor_execute", keep)
-    assert len(seen) > 500
+
+
+def book_scans_of(store, seen: list[tuple[str, object]]) -> dict[str, list[str]]:
+    """Each statement kept whose SQLite plan reads a book table whole (see `_book_scans`), with what it reads."""
     with store.connect() as conn:
         partial = {name for (name,) in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index' AND sql LIKE '% WHERE %'"))}
         # the step's temporary tables are gone with its connection: plan against empty ones of the same names
@@ -121,6 +125,18 @@ def test_no_statement_of_a_night_reads_the_whole_book(sqlite_store, tmp_path):
             found = _book_scans(conn, statement, parameters, partial)
             if found:
                 offenders[re.sub(r"\s+", " ", statement)[:240]] = found
+    return offenders
+
+
+def test_no_statement_of_a_night_reads_the_whole_book(sqlite_store, tmp_path):
+    store = sqlite_store
+    seed(store, contracts=400)
+    ctx = context(tmp_path)
+    run_days(store, ctx, AS_OF + timedelta(days=1), D1 - timedelta(days=2))  # to the Saturday
+    with statements_kept(store) as seen:
+        run_days(store, ctx, D1 - timedelta(days=1), D1 + timedelta(days=1))  # Sunday, Monday (debits out), Tuesday (answers)
+    assert len(seen) > 500
+    offenders = book_scans_of(store, seen)
     assert offenders == {}, "\n".join(f"{k}\n    {v}" for k, v in offenders.items())
 
 
