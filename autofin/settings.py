@@ -54,6 +54,12 @@ def answer_readers() -> int | None:
     return int(value) if value else None
 
 
+def api_changes_at_once() -> int:
+    """How many requests that change the store a server process runs at once (the rest wait their
+    turn in the event loop, in order of arrival)."""
+    return max(1, int(os.environ.get("AUTOFIN_API_CHANGES_AT_ONCE", "4")))
+
+
 def sqlite_busy_timeout_ms() -> int:
     """How long a SQLite writer waits for another writer's lock before failing (AUTOFIN_SQLITE_BUSY_MS)."""
     return int(os.environ.get("AUTOFIN_SQLITE_BUSY_MS", "30000"))

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from autofin.api.warm import FirstRequestAlone
+from autofin.api.warm import PacedRoute
 
 Money = str  # yuan, a decimal string with two decimals
 Date = str  # YYYY-MM-DD
@@ -917,11 +917,11 @@ def error_answers(methods: set[str], path: str, dependencies: list[Any]) -> dict
 class PublicRouter(APIRouter):
     """The routers of the API: every route declares its error answers (`error_answers`), an answer
     carries the keys its service gave and no others (a field a model declares optional, `next_tier`,
-    `exposure`..., that the service leaves out stays out of the JSON, not null), and a route's first
-    request in a process runs alone (`warm.FirstRequestAlone`)."""
+    `exposure`..., that the service leaves out stays out of the JSON, not null), a route's first
+    request in a process runs alone, and the requests that change the store take turns (`warm.PacedRoute`)."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(route_class=FirstRequestAlone, **kwargs)
+        super().__init__(route_class=PacedRoute, **kwargs)
 
     def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         kwargs["response_model_exclude_unset"] = True

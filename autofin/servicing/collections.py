@@ -408,7 +408,8 @@ def _deposits_at_term_end(conn: Connection, d: date, batch: str) -> dict[str, An
             "SELECT 'deposit_applied', 'deposit_applied:' || :day || ':' || contract_id, contract_id, :d, currency, amount, :batch FROM tmp_deposit"),
             {"d": d, "day": d.isoformat(), "batch": batch})
         conn.execute(text("UPDATE contract SET deposit_held_minor = deposit_held_minor - t.amount FROM tmp_deposit t "
-                          "WHERE t.contract_id = contract.contract_id AND contract.contract_id IN (SELECT contract_id FROM tmp_deposit)"))  # not a scan of the book
+                          # the IN keeps SQLite on the contracts applied, not a scan of the book
+                          "WHERE t.contract_id = contract.contract_id AND contract.contract_id IN (SELECT contract_id FROM tmp_deposit)"))
     return {"deposits_applied_at_term_end": int(n), "deposits_applied_minor": int(amount)}
 
 

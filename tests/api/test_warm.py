@@ -1,5 +1,5 @@
-"""A server process's first requests: the warm-up before it answers, and each route's first request
-running alone (autofin.api.warm)."""
+"""A server process's requests paced: the warm-up before it answers, each route's first request
+running alone, and the requests that change the store taking turns (autofin.api.warm)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from fastapi.testclient import TestClient
 from autofin.api import routers
 from autofin.api.app import create_app
 from autofin.api.public import PublicRouter
-from autofin.api.warm import FirstRequestAlone
+from autofin.api.warm import PacedRoute, reads_only
+from autofin.api.routers import reference as reference_routes
 from autofin.settings import assets_dir
 
 
@@ -31,7 +32,6 @@ def _recording_app(refuse_first: bool = False) -> tuple[FastAPI, list[tuple[str,
     lock = threading.Lock()
     router = PublicRouter(prefix="/t")
 
-    @router.get("/{n}")
     def slow(n: int) -> dict[str, int]:
         with lock:
             events.append(("in", n, time.perf_counter()))
@@ -43,16 +43,20 @@ def _recording_app(refuse_first: bool = False) -> tuple[FastAPI, list[tuple[str,
             raise HTTPException(404, "not found")
         return {"n": n}
 
+    router.get("/{n}")(slow)
+    router.post("/{n}")(slow)  # a change
+    router.post("/{n}/quote")(reads_only(lambda n: slow(n)))  # a POST that changes nothing
+
     app = FastAPI()
     app.include_router(router)
     return app, events
 
 
-async def _at_once(app: FastAPI, count: int) -> list[int]:
+async def _at_once(app: FastAPI, count: int, method: str = "GET", path: str = "/t/{n}") -> list[int]:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
         async def one(n: int) -> int:
-            await asyncio.sleep(0.01 * n)  # the first is surely first
-            return (await client.get(f"/t/{n}")).status_code
+            await asyncio.sleep(0.01 * n)  # in the order of n: the first is surely first
+            return (await client.request(method, path.format(n=n))).status_code
         return list(await asyncio.gather(*(one(n) for n in range(count))))
 
 
@@ -78,12 +82,47 @@ def test_a_routes_first_request_runs_alone_and_the_ones_that_waited_then_run_tog
     assert _most_inside_at_once(events) == 3
 
 
-def test_every_route_of_the_api_is_a_first_request_alone_route():
+def test_changes_take_turns_in_the_order_they_came_and_reads_are_not_held_behind_them(monkeypatch):
+    app, events = _recording_app()
+    asyncio.run(_at_once(app, 1, "POST"))  # the route's first request, alone
+    events.clear()
+    assert asyncio.run(_at_once(app, 10, "POST")) == [200] * 10
+    assert _most_inside_at_once(events) == 4  # AUTOFIN_API_CHANGES_AT_ONCE, 4 by default
+    assert [n for kind, n, _ in sorted(events, key=lambda e: e[2]) if kind == "in"] == list(range(10))  # first come, first run
+
+    async def changes_and_reads() -> list[int]:
+        changes = asyncio.gather(_at_once(app, 8, "POST"))
+        await asyncio.sleep(0.05)  # four changes running, four waiting
+        reads = await asyncio.gather(_at_once(app, 2, "GET", "/t/{n}"), _at_once(app, 2, "POST", "/t/{n}/quote"))
+        await changes
+        return [s for r in reads for s in r]
+
+    for route in ("/t/0/quote", "/t/0"):  # their first requests, alone
+        asyncio.run(_at_once(app, 1, "POST" if "quote" in route else "GET", route))
+    events.clear()
+    assert asyncio.run(changes_and_reads()) == [200] * 4
+    assert _most_inside_at_once(events) == 8  # four changes and the four reads beside them
+    monkeypatch.setenv("AUTOFIN_API_CHANGES_AT_ONCE", "2")
+    app, events = _recording_app()
+    asyncio.run(_at_once(app, 1, "POST"))
+    events.clear()
+    asyncio.run(_at_once(app, 6, "POST"))
+    assert _most_inside_at_once(events) == 2
+
+
+def test_a_quote_is_the_one_post_of_the_api_that_changes_nothing():
+    marked = [route.path for _, module in inspect.getmembers(routers, inspect.ismodule)
+              for _, router in inspect.getmembers(module, lambda v: isinstance(v, PublicRouter))
+              for route in router.routes if getattr(route.endpoint, "reads_only", False)]
+    assert marked == ["/quotes"] and reference_routes.quotes.reads_only
+
+
+def test_every_route_of_the_api_is_a_paced_route():
     found = 0
     for _, module in inspect.getmembers(routers, inspect.ismodule):
         for _, router in inspect.getmembers(module, lambda v: hasattr(v, "routes") and hasattr(v, "route_class")):
             assert isinstance(router, PublicRouter), f"{module.__name__}: {router} is not a PublicRouter"
-            assert all(isinstance(route, FirstRequestAlone) for route in router.routes)
+            assert all(isinstance(route, PacedRoute) for route in router.routes)
             found += len(router.routes)
     assert found > 100
 

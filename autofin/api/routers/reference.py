@@ -5,6 +5,7 @@ from __future__ import annotations
 from autofin.api.deps import Caller, StoreDep, requires
 from autofin.api.public import ApprovalMatrixPublic, CollectionSetupPublic, PlanPublic, ProductPublic, PublicRouter, RuleSetPublic, VehicleModelPublic
 from autofin.api.schemas import QuoteIn
+from autofin.api.warm import reads_only
 from autofin.origination import applications as svc
 from autofin.origination import reference_views as views
 
@@ -41,6 +42,7 @@ def collections(who: Caller) -> CollectionSetupPublic:
 
 
 @router.post("/quotes", tags=["quotes"], dependencies=[requires("quotes.compute")])
+@reads_only
 def quotes(s: StoreDep, body: QuoteIn, who: Caller) -> PlanPublic:
     """The financing plan an application with these figures would get, without saving anything."""
     with s.read() as conn:
