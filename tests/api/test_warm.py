@@ -20,8 +20,8 @@ from fastapi.testclient import TestClient
 from autofin.api import routers
 from autofin.api.app import create_app
 from autofin.api.public import PublicRouter
-from autofin.api.warm import PacedRoute, reads_only
 from autofin.api.routers import reference as reference_routes
+from autofin.api.warm import PacedRoute, reads_only
 from autofin.settings import assets_dir
 
 
