@@ -80,26 +80,29 @@ class PacedRoute(APIRoute):
     """A route whose first request in a process runs alone: requests that arrive meanwhile wait for
     its answer in the event loop (no thread, no CPU), then run on the statements it compiled.
     Whatever the first answer was (a refusal may have stopped before the route's statements), the
-    route is open after it. A route that changes the store then takes its turn among the process's
-    changes (`_change_slots`); a read runs at once."""
+    route is open after it. A request that changes the store, its route's first too, takes its turn
+    among the process's changes (`_change_slots`); a read runs at once."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
         first: asyncio.Event | None = None  # made by the first request (in the process's event loop), set when it has answered
         changes = bool((self.methods or set()) - {"GET", "HEAD"}) and not getattr(self.endpoint, "reads_only", False)
 
+        async def paced(request: Request) -> Response:
+            if not changes:
+                return await handle(request)
+            async with _change_slots(request):
+                return await handle(request)
+
         async def handler(request: Request) -> Response:
             nonlocal first
             if first is None:
                 first = asyncio.Event()
                 try:
-                    return await handle(request)
+                    return await paced(request)
                 finally:
                     first.set()
             await first.wait()
-            if not changes:
-                return await handle(request)
-            async with _change_slots(request):
-                return await handle(request)
+            return await paced(request)
 
         return handler

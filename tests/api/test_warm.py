@@ -46,6 +46,7 @@ def _recording_app(refuse_first: bool = False) -> tuple[FastAPI, list[tuple[str,
     router.get("/{n}")(slow)
     router.post("/{n}")(slow)  # a change
     router.post("/{n}/quote")(reads_only(lambda n: slow(n)))  # a POST that changes nothing
+    router.post("/{n}/other")(lambda n: slow(n))  # another change
 
     app = FastAPI()
     app.include_router(router)
@@ -102,6 +103,16 @@ def test_changes_take_turns_in_the_order_they_came_and_reads_are_not_held_behind
     events.clear()
     assert asyncio.run(changes_and_reads()) == [200] * 4
     assert _most_inside_at_once(events) == 8  # four changes and the four reads beside them
+
+    async def changes_then_another_routes_first() -> None:
+        changes = asyncio.gather(_at_once(app, 4, "POST"))
+        await asyncio.sleep(0.05)  # four changes running
+        await _at_once(app, 1, "POST", "/t/{n}/other")  # a route's first request takes its turn too
+        await changes
+
+    events.clear()
+    asyncio.run(changes_then_another_routes_first())
+    assert _most_inside_at_once(events) == 4
     monkeypatch.setenv("AUTOFIN_API_CHANGES_AT_ONCE", "2")
     app, events = _recording_app()
     asyncio.run(_at_once(app, 1, "POST"))
