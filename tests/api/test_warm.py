@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from typing import Any
 
 import httpx
 import pytest
@@ -121,20 +122,23 @@ def test_changes_take_turns_in_the_order_they_came_and_reads_are_not_held_behind
     assert _most_inside_at_once(events) == 2
 
 
+def _api_routers() -> list[tuple[str, Any]]:
+    """Every router of autofin.api.routers, with its module's name."""
+    return [(module.__name__, router) for _, module in inspect.getmembers(routers, inspect.ismodule)
+            for _, router in inspect.getmembers(module, lambda v: hasattr(v, "routes") and hasattr(v, "route_class"))]
+
+
 def test_a_quote_is_the_one_post_of_the_api_that_changes_nothing():
-    marked = [route.path for _, module in inspect.getmembers(routers, inspect.ismodule)
-              for _, router in inspect.getmembers(module, lambda v: isinstance(v, PublicRouter))
-              for route in router.routes if getattr(route.endpoint, "reads_only", False)]
+    marked = [route.path for _, router in _api_routers() for route in router.routes if getattr(route.endpoint, "reads_only", False)]
     assert marked == ["/quotes"] and reference_routes.quotes.reads_only
 
 
 def test_every_route_of_the_api_is_a_paced_route():
     found = 0
-    for _, module in inspect.getmembers(routers, inspect.ismodule):
-        for _, router in inspect.getmembers(module, lambda v: hasattr(v, "routes") and hasattr(v, "route_class")):
-            assert isinstance(router, PublicRouter), f"{module.__name__}: {router} is not a PublicRouter"
-            assert all(isinstance(route, PacedRoute) for route in router.routes)
-            found += len(router.routes)
+    for module, router in _api_routers():
+        assert isinstance(router, PublicRouter), f"{module}: {router} is not a PublicRouter"
+        assert all(isinstance(route, PacedRoute) for route in router.routes)
+        found += len(router.routes)
     assert found > 100
 
 
