@@ -34,7 +34,9 @@ def get_customer(conn: Connection, who: Principal, customer_id: int) -> Any:
 def list_customers(conn: Connection, who: Principal, *, id_number: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
     query = select(Customer).where(scope(who, Customer)).order_by(Customer.customer_id).limit(limit).offset(offset)
     if id_number:
-        query = query.where(Customer.id_number == id_number.strip().upper())
+        # every id type named: the number alone is not the lead of the (id_type, id_number) key, and
+        # without the types SQLite read every customer (1M: 0.1 s a lookup); with them, a seek per type
+        query = query.where(Customer.id_type.in_(CUSTOMER_KINDS.values()), Customer.id_number == id_number.strip().upper())
     return [customer_view(r) for r in conn.execute(query).all()]
 
 

@@ -11,7 +11,7 @@ The scans the night still does by design are listed in FULL_SCANS with what they
 """
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -55,10 +55,11 @@ def _tables(statement: str) -> dict[str, str]:
     return out
 
 
-def _book_scans(conn, statement: str, parameters, partial: set[str]) -> list[str]:
+def _book_scans(conn, statement: str, parameters, partial: set[str], every_instalment_of: Mapping[str, str]) -> list[str]:
     rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
     plan = [row[-1] for row in rows]
-    every_instalment_of_some = any(known in statement for known in EVERY_INSTALMENT_OF)
+    one_line = " ".join(statement.split())
+    every_instalment_of_some = any(known in one_line for known in {**EVERY_INSTALMENT_OF, **every_instalment_of})
     tables = _tables(statement)
     found = []
     # a correlated subquery runs once for each row of its statement: a scan in it, of any table (a step's
@@ -107,8 +108,13 @@ def statements_kept(store) -> Iterator[list[tuple[str, object]]]:
         event.remove(store, "before_cursor_execute", keep)
 
 
-def book_scans_of(store, seen: list[tuple[str, object]]) -> dict[str, list[str]]:
-    """Each statement kept whose SQLite plan reads a book table whole (see `_book_scans`), with what it reads."""
+def book_scans_of(store, seen: list[tuple[str, object]], *, by_design: Mapping[str, str] | None = None,
+                  every_instalment_of: Mapping[str, str] | None = None) -> dict[str, list[str]]:
+    """Each statement kept whose SQLite plan reads a book table whole (see `_book_scans`), with what it
+    reads. The caller's own exceptions, each as text the statement contains (its whitespace as one
+    space) → why: `by_design`, more reads as FULL_SCANS; `every_instalment_of`, more statements that read
+    every instalment of a contract on purpose, as EVERY_INSTALMENT_OF."""
+    allowed = {**FULL_SCANS, **(by_design or {})}
     with store.connect() as conn:
         partial = {name for (name,) in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index' AND sql LIKE '% WHERE %'"))}
         # the step's temporary tables are gone with its connection: plan against empty ones of the same names
@@ -120,9 +126,9 @@ def book_scans_of(store, seen: list[tuple[str, object]]) -> dict[str, list[str]]
                 conn.exec_driver_sql(statement)
         offenders = {}
         for statement, parameters in seen:
-            if statement.lstrip().upper().startswith("CREATE") or any(known in statement for known in FULL_SCANS):
+            if statement.lstrip().upper().startswith("CREATE") or any(known in " ".join(statement.split()) for known in allowed):
                 continue
-            found = _book_scans(conn, statement, parameters, partial)
+            found = _book_scans(conn, statement, parameters, partial, every_instalment_of or {})
             if found:
                 offenders[re.sub(r"\s+", " ", statement)[:240]] = found
     return offenders

@@ -1,0 +1,35 @@
+"""The entry API reads the rows a request is about, not the book: each statement of a dealer's, a
+credit officer's and finance's everyday requests is explained (SQLite), and none may scan a table
+that grows with the book (the nightly cycle's rule and check, `tests/servicing/test_nightly_reads.py`).
+
+A lookup that scans is invisible on a test's book of 40 contracts and costs 0.1 s or more a request
+on a book of a million: on 12-04, looking a customer up by id number read all 1,001,992 customers."""
+
+from tests.api.conftest import World, resident_id, vin_for
+from tests.servicing.test_nightly_reads import book_scans_of, statements_kept
+
+# the requests' reads of a table that grows with the book, by design (text the statement contains → why)
+PAGES = {"WHERE contract.status = ? ORDER BY contract.contract_id DESC LIMIT ? OFFSET ?":
+         "a page of the contracts in a status, newest first: the status index walked in key order, stopped at the page's end"}
+SCHEDULE = {"WHERE instalment.contract_id = ? ORDER BY instalment.seq": "a contract's view shows its schedule: every instalment of it"}
+
+
+def test_a_days_requests_read_no_whole_table(world: World):
+    """Looking a customer up, the application from draft to contract and paid out, and what a dealer,
+    a credit officer and finance read about it."""
+    with statements_kept(world.engine) as seen:
+        id_number = resident_id(321)
+        assert world.call("GET", "/customers", "dealer_a", 200, params={"id_number": id_number}).json() == []
+        customer_id = world.customer(seq=321)
+        found = world.call("GET", "/customers", "dealer_a", 200, params={"id_number": id_number.lower()}).json()
+        assert [c["customer_id"] for c in found] == [customer_id]
+        world.call("GET", f"/customers/{customer_id}", "dealer_a", 200)
+        assert world.call("GET", "/vehicles", "dealer_a", 200, params={"vin": vin_for("VW-SAGITAR", 1)}).json() == []
+        contract_no = world.active(customer_id=customer_id)
+        for path in ("/applications?status=approved", "/approval-tasks", "/disbursements", f"/contracts/{contract_no}",
+                     f"/contracts/{contract_no}/receipts", f"/contracts/{contract_no}/mandates", f"/contracts/{contract_no}/settlement-quote",
+                     "/contracts?status=active"):
+            world.call("GET", path, "finance", 200)
+    assert len(seen) > 100
+    offenders = book_scans_of(world.engine, seen, by_design=PAGES, every_instalment_of=SCHEDULE)
+    assert offenders == {}, "\n".join(f"{k}\n    {v}" for k, v in offenders.items())
