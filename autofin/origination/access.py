@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, or_, true
+from sqlalchemy import ColumnElement, select, true, union_all
+from sqlalchemy.orm import aliased
 
 from autofin.domain.approval import CREDIT_TIERS
 from autofin.store.models import Application, Contract, Customer, Partner, Vehicle
@@ -104,7 +105,11 @@ def scope(who: Principal, entity: type) -> ColumnElement[bool]:
     if partner_id is None:
         return true()
     if entity is Customer:
-        return or_(Customer.partner_id == partner_id,
-                   exists().where(Application.customer_id == Customer.customer_id, Application.partner_id == partner_id))
+        # the dealer's customers as one list, each then found by its key: as `partner_id = ? OR EXISTS (an
+        # application of the dealer's)`, SQLite read every customer and the dealer's applications again
+        # for each (a dealer's page of customers at 1M: 24 s)
+        brought_in = aliased(Customer)
+        return Customer.customer_id.in_(union_all(select(Application.customer_id).where(Application.partner_id == partner_id),
+                                                  select(brought_in.customer_id).where(brought_in.partner_id == partner_id)))
     columns: dict[type, Any] = {Partner: Partner.partner_id, Application: Application.partner_id, Contract: Contract.partner_id, Vehicle: Vehicle.partner_id}
     return columns[entity] == partner_id

@@ -24,12 +24,16 @@ def test_a_days_requests_read_no_whole_table(world: World):
         found = world.call("GET", "/customers", "dealer_a", 200, params={"id_number": id_number.lower()}).json()
         assert [c["customer_id"] for c in found] == [customer_id]
         world.call("GET", f"/customers/{customer_id}", "dealer_a", 200)
+        assert customer_id in [c["customer_id"] for c in world.call("GET", "/customers", "dealer_a", 200).json()]
+        assert customer_id not in [c["customer_id"] for c in world.call("GET", "/customers", "dealer_b", 200).json()]
         assert world.call("GET", "/vehicles", "dealer_a", 200, params={"vin": vin_for("VW-SAGITAR", 1)}).json() == []
         contract_no = world.active(customer_id=customer_id)
         for path in ("/applications?status=approved", "/approval-tasks", "/disbursements", f"/contracts/{contract_no}",
                      f"/contracts/{contract_no}/receipts", f"/contracts/{contract_no}/mandates", f"/contracts/{contract_no}/settlement-quote",
                      "/contracts?status=active"):
             world.call("GET", path, "finance", 200)
+        for path in ("/applications", "/contracts", "/vehicles", f"/contracts/{contract_no}", f"/partners/{world.dealer_a}"):
+            world.call("GET", path, "dealer_a", 200)
     assert len(seen) > 100
     offenders = book_scans_of(world.engine, seen, by_design=PAGES, every_instalment_of=SCHEDULE)
     assert offenders == {}, "\n".join(f"{k}\n    {v}" for k, v in offenders.items())
