@@ -277,6 +277,9 @@ def document_data(conn: Connection, row: Any) -> dict[str, Any]:
 
 
 def render_document(conn: Connection, row: Any) -> tuple[str, bytes]:
+    if row.is_migrated:  # no plan, terms by reference, no application: nothing here to render the agreement from
+        raise Conflict(f"contract {row.contract_no} came over with the book at the cut-over: its signed agreement is kept "
+                       "by the system it came from, not rendered here")
     data = contract_pdf.render(document_data(conn, row), row.created_at)
     return hashlib.sha256(data).hexdigest(), data
 

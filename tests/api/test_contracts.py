@@ -226,3 +226,16 @@ def test_a_contract_with_a_payment_on_its_way_is_not_cancelled(world: World):
     assert "is requested" in refused
     active = world.active()
     assert world.call("POST", f"/contracts/{active}/cancel", "credit_manager", 409, json={"reason": "x"}).json()["current_status"] == "active"
+
+
+def test_a_migrated_contract_has_no_document_to_render(world: World):
+    """A contract brought over with the book at the cut-over has no plan, no application and its terms
+    by reference: its signed agreement is the old system's. Asking for its document is a 409 that
+    says so (it was a 500 for each of the migrated book's contracts); nothing is written."""
+    with world.engine.connect() as conn:
+        contract_no = conn.execute(select(Contract.contract_no).join(Partner, Partner.partner_id == Contract.partner_id).where(
+            Contract.is_migrated.is_(True), Partner.partner_code == world.dealer_a).limit(1)).scalar_one()
+    for who in ("dealer_a", "auditor"):
+        refused = world.call("GET", f"/contracts/{contract_no}/document", who, 409).json()["detail"]
+        assert refused == f"contract {contract_no} came over with the book at the cut-over: its signed agreement is kept by the system it came from, not rendered here"
+    assert world.call("GET", f"/contracts/{contract_no}", "dealer_a", 200).json()["document_sha256"] is None
