@@ -155,8 +155,12 @@ def _glance(conn: Connection, rows: list[Any]) -> list[dict[str, Any]]:
 
 def queue(conn: Connection, who: Principal, *, status: str, stage: str | None, bucket: str | None, group: str | None,
           assignee: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
-    """Cases by status, stage, bucket, group and assignee ('me', 'none' or a username), worst first."""
-    query = _GLANCE.where(CollectionCase.status == status, scope(who, Contract))
+    """Cases by status, stage, bucket, group and assignee ('me', 'none' or a username), worst first.
+    The page's cases are picked from the cases and their contracts alone, then read in full: joined to
+    customers, partners and vehicles first, every open case of a 1M book (22k) was read and sorted whole
+    for each page (150 ms warm, a second cold)."""
+    query = (select(CollectionCase.collection_case_id).join(Contract, Contract.contract_id == CollectionCase.contract_id)
+             .where(CollectionCase.status == status, scope(who, Contract)))
     if stage:
         query = query.where(CollectionCase.stage == stage)
     if bucket:
@@ -168,9 +172,10 @@ def queue(conn: Connection, who: Principal, *, status: str, stage: str | None, b
     elif assignee == "me":
         query = query.where(CollectionCase.assignee_user_id == who.user_id)
     elif assignee:
-        query = query.where(AppUser.username == assignee)
-    rows = conn.execute(query.order_by(Contract.dpd.desc(), CollectionCase.collection_case_id).limit(limit).offset(offset)).all()
-    return _glance(conn, list(rows))
+        query = query.where(CollectionCase.assignee_user_id == select(AppUser.user_id).where(AppUser.username == assignee).scalar_subquery())
+    page = conn.execute(query.order_by(Contract.dpd.desc(), CollectionCase.collection_case_id).limit(limit).offset(offset)).scalars().all()
+    rows = {r.collection_case_id: r for r in conn.execute(_GLANCE.where(CollectionCase.collection_case_id.in_(page)))}
+    return _glance(conn, [rows[case_id] for case_id in page])
 
 
 def view(conn: Connection, who: Principal, case_id: int) -> dict[str, Any]:

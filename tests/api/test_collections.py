@@ -7,6 +7,7 @@ the warehouse's marts."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 
 import duckdb
@@ -20,8 +21,8 @@ from autofin.servicing.cycle import run_step
 from autofin.settings import business_today, warehouse_path
 from autofin.store.engine import write_transaction
 from autofin.store.ledger import account_balances, balances_of, subledger_vs_ledger, trial_balance_as_of
-from autofin.store.models import CollectionCase, Contract, Instalment, ProvisionRun, Receipt, Vehicle
-from tests.api.conftest import World
+from autofin.store.models import AppUser, CollectionCase, Contract, Instalment, Partner, ProvisionRun, Receipt, Vehicle
+from tests.api.conftest import World, make_world
 from tests.servicing.test_nightly_reads import book_scans_of, statements_kept
 
 TODAY = business_today()
@@ -347,3 +348,52 @@ def test_a_lawsuit_and_a_home_visit_on_a_case(staff: World):
     assert [c["category"] for c in detail["costs"]] == ["legal"]
     ledger_ok(world)
 
+
+
+@pytest.fixture
+def big_world(sqlite_store, tmp_path, monkeypatch) -> Iterator[World]:
+    """A book of 400 contracts: enough cases past due to page through and to differ in days."""
+    yield from make_world(sqlite_store, tmp_path, monkeypatch, contracts=400)
+
+
+def test_the_queue_is_worst_first_in_pages_by_every_filter(big_world: World):
+    """The work queue against the cases read straight from the tables: most days past due first (then
+    the case), pages that follow each other, each filter (bucket, group, assignee by name, me, none)
+    and a dealer's own partner only."""
+    world = big_world
+    with write_transaction(world.engine) as conn:
+        for name in ("collector1", "collector2", "collector3"):
+            world.tokens[name] = add_user(conn, name, "collector")[1]
+    step(world, "delinquency", TODAY)
+    opened = [c["case_id"] for c in world.call("GET", "/collection-cases?limit=1000", "post_loan_supervisor", 200).json()]
+    # six assigned by the rules (a group and its collector), four by hand, the rest unassigned
+    world.call("POST", "/collection-cases/assignment", "post_loan_supervisor", 200, json={"case_ids": opened[2:8]})
+    for case_id in opened[8:12]:
+        world.call("POST", f"/collection-cases/{case_id}/assign", "post_loan_supervisor", 200, json={"username": "collector2"})
+    with world.engine.connect() as conn:
+        cases = conn.execute(select(CollectionCase.collection_case_id, Contract.dpd, Contract.bucket, CollectionCase.group_code,
+                                    AppUser.username, Partner.partner_code)
+                             .join(Contract, Contract.contract_id == CollectionCase.contract_id).join(Partner, Partner.partner_id == Contract.partner_id)
+                             .outerjoin(AppUser, AppUser.user_id == CollectionCase.assignee_user_id)
+                             .where(CollectionCase.status == "open")).all()
+    worst_first = [c.collection_case_id for c in sorted(cases, key=lambda c: (-c.dpd, c.collection_case_id))]
+    assert len(worst_first) >= 20 and len({c.dpd for c in cases}) > 10 and len({c.partner_code for c in cases}) > 5
+
+    def ids(who: str = "post_loan_supervisor", **params: object) -> list[int]:
+        return [c["case_id"] for c in world.call("GET", "/collection-cases", who, 200, params={"limit": 1000, **params}).json()]
+
+    def kept(keep) -> list[int]:
+        by_id = {c.collection_case_id: c for c in cases}
+        return [i for i in worst_first if keep(by_id[i])]
+
+    assert ids() == worst_first
+    assert ids(limit=3) + ids(limit=3, offset=3) == worst_first[:6]
+    grouped = next(c for c in cases if c.group_code is not None)
+    assert ids(group=grouped.group_code) == kept(lambda c: c.group_code == grouped.group_code) != []
+    for bucket in {c.bucket for c in cases}:
+        assert ids(bucket=bucket) == kept(lambda c, b=bucket: c.bucket == b) != []
+    assert ids(assignee="collector2") == kept(lambda c: c.username == "collector2") and len(ids(assignee="collector2")) >= 4
+    assert ids(assignee="none") == kept(lambda c: c.username is None) and len(ids(assignee="none")) == len(cases) - 10
+    assert ids("collector1", assignee="me") == kept(lambda c: c.username == "collector1")
+    assert ids(assignee="nobody-by-this-name") == []
+    assert ids("dealer_a") == kept(lambda c: c.partner_code == world.dealer_a) != []

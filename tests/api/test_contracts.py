@@ -237,5 +237,6 @@ def test_a_migrated_contract_has_no_document_to_render(world: World):
             Contract.is_migrated.is_(True), Partner.partner_code == world.dealer_a).limit(1)).scalar_one()
     for who in ("dealer_a", "auditor"):
         refused = world.call("GET", f"/contracts/{contract_no}/document", who, 409).json()["detail"]
-        assert refused == f"contract {contract_no} came over with the book at the cut-over: its signed agreement is kept by the system it came from, not rendered here"
+        assert refused == (f"contract {contract_no} came over with the book at the cut-over: its signed agreement is kept by the system "
+                           "it came from, not rendered here")
     assert world.call("GET", f"/contracts/{contract_no}", "dealer_a", 200).json()["document_sha256"] is None
