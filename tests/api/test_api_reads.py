@@ -29,7 +29,7 @@ def test_a_days_requests_read_no_whole_table(world: World):
         assert world.call("GET", "/vehicles", "dealer_a", 200, params={"vin": vin_for("VW-SAGITAR", 1)}).json() == []
         contract_no = world.active(customer_id=customer_id)
         for path in ("/applications?status=approved", "/approval-tasks", "/disbursements", f"/contracts/{contract_no}",
-                     f"/contracts/{contract_no}/receipts", f"/contracts/{contract_no}/mandates", f"/contracts/{contract_no}/settlement-quote",
+                     *(f"/contracts/{contract_no}/{what}" for what in ("receipts", "vouchers", "mandates", "settlement-quote")),
                      "/contracts?status=active"):
             world.call("GET", path, "finance", 200)
         for path in ("/applications", "/contracts", "/vehicles", f"/contracts/{contract_no}", f"/partners/{world.dealer_a}"):
