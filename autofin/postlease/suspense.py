@@ -25,6 +25,7 @@ from autofin.origination.audit import audit
 from autofin.origination.contracts import get_contract
 from autofin.origination.errors import Conflict, NotFound, referenced
 from autofin.origination.partners import amount_minor
+from autofin.postlease.payments import SOURCES as PAYMENT_SOURCES
 from autofin.reference import bank_profiles, voucher_templates
 from autofin.store.engine import iso
 from autofin.store.ledger import post_batch, post_contract_events
@@ -86,7 +87,11 @@ def _book(conn: Connection, who: Principal, *, bank_code: str, reference: str, a
           note: str | None, break_id: int | None, today: date) -> dict[str, Any]:
     if conn.execute(select(UnidentifiedReceipt.unidentified_receipt_id).where(UnidentifiedReceipt.reference == reference)).first():
         raise Conflict(f"money with reference {reference} is already among the unidentified receipts")
-    if conn.execute(select(Receipt.receipt_id).where(Receipt.source_ref.like(f"%:{reference}"))).first():
+    # the receipts that carry a bank reference: payments (transfer:REF, corporate:REF) and money applied from
+    # suspense (suspense:REF), each by its key (a LIKE '%:REF' read every receipt, and took a waiver's
+    # or a credit's own number for a bank reference)
+    with_bank_reference = [f"{source}:{reference}" for source in (*PAYMENT_SOURCES, "suspense")]
+    if conn.execute(select(Receipt.receipt_id).where(Receipt.source_ref.in_(with_bank_reference))).first():
         raise Conflict(f"a receipt with reference {reference} is already on the books")
     uid = conn.execute(insert(UnidentifiedReceipt).values(
         bank_code=bank_code, reference=reference, amount_minor=amount_minor_, value_date=value_date, business_date=today,

@@ -11,7 +11,7 @@ from autofin.reference import approval_matrix, bank_profiles, calendar, voucher_
 from autofin.servicing.context import StepContext
 from autofin.servicing.cycle import run_step
 from autofin.store.engine import write_transaction
-from autofin.store.models import AuditEvent, BusinessDay, Contract, Customer, DebitOrder, Instalment, Mandate
+from autofin.store.models import AuditEvent, BusinessDay, Contract, Customer, DebitOrder, Instalment, Mandate, Receipt
 from tests.api.conftest import World
 from tests.servicing.test_nightly_reads import book_scans_of, statements_kept
 
@@ -247,3 +247,27 @@ def test_a_deposit_is_booked_set_against_bills_and_past_maturity_applied_by_the_
     assert (night["deposits_applied_at_term_end"], night["deposits_applied_minor"]) == (1, applied)
     assert left == deposit - 1000_00 - applied
     ledger_ok(world)
+
+
+def test_unidentified_money_is_refused_only_for_a_bank_reference_on_the_books(world: World):
+    """Money booked as unidentified is refused when a receipt already holds its bank reference (a
+    transfer or corporate payment, money applied from suspense), found by that reference's key, not by
+    reading every receipt for any key that ends like it: a reference such as a waiver's or a credit's
+    number is not a bank reference ("17" is not "waiver:17")."""
+    from tests.api.test_postlease import TODAY
+
+    contract_no = world.active()
+    world.call("POST", "/payments", "finance", 201, json={"contract_no": contract_no, "amount": "800.00", "value_date": TODAY.isoformat(),
+                                                          "reference": "TRF-77"})
+    with write_transaction(world.engine) as conn:  # the test's shortcut: receipts whose own keys end in ":17" and ":2026-11-02"
+        cid = conn.execute(select(Contract.contract_id).where(Contract.contract_no == contract_no)).scalar_one()
+        for source, ref in (("waiver", "waiver:17"), ("credit", f"credit:{cid}:2026-11-02")):
+            conn.execute(Receipt.__table__.insert().values(contract_id=cid, source=source, source_ref=ref, amount_minor=1_00, currency="CNY",
+                                                           value_date=TODAY, business_date=TODAY, status="applied"))
+    body = {"bank_code": "ICBC", "amount": "10.00", "value_date": TODAY.isoformat()}
+    with statements_kept(world.engine) as seen:
+        refused = world.call("POST", "/unidentified-receipts", "finance", 409, json={**body, "reference": "TRF-77"}).json()["detail"]
+        for reference in ("17", "2026-11-02"):
+            assert world.call("POST", "/unidentified-receipts", "finance", 201, json={**body, "reference": reference}).json()["reference"] == reference
+    assert refused == "a receipt with reference TRF-77 is already on the books"
+    assert book_scans_of(world.engine, seen) == {}
