@@ -75,12 +75,15 @@ def reverse_receipts(conn: Connection, d: date, receipts: str, batch_key: str, t
                                  "(SELECT contract_id FROM tmp_reverse WHERE applied = 1)")).scalar_one()
     if reopened:
         CONTRACT.check("paid_off", "active")
+    # the credit each contract's reversed receipts had left it, summed from the receipts (their allocations
+    # by receipt): as a subquery correlated to the contract, SQLite read every allocation for each contract
     conn.execute(
-        text("UPDATE contract SET credit_minor = credit_minor - (SELECT COALESCE(SUM(a.amount_minor), 0) FROM allocation a "
-             "JOIN tmp_reverse t ON t.receipt_id = a.receipt_id WHERE t.applied = 1 AND a.component = 'credit' AND t.contract_id = contract.contract_id), "
+        text("UPDATE contract SET credit_minor = credit_minor - s.credit, "
              "status = CASE WHEN status = 'paid_off' THEN 'active' ELSE status END, "
              "closed_date = CASE WHEN status = 'paid_off' THEN NULL ELSE closed_date END "
-             "WHERE contract_id IN (SELECT contract_id FROM tmp_reverse WHERE applied = 1)")
+             "FROM (SELECT t.contract_id, COALESCE(SUM(a.amount_minor), 0) AS credit FROM tmp_reverse t "
+             "LEFT JOIN allocation a ON a.receipt_id = t.receipt_id AND a.component = 'credit' WHERE t.applied = 1 GROUP BY t.contract_id) s "
+             "WHERE contract.contract_id = s.contract_id AND contract.contract_id IN (SELECT contract_id FROM tmp_reverse WHERE applied = 1)")
     )
     conn.execute(
         text("INSERT INTO allocation (receipt_id, instalment_id, component, amount_minor, business_date) "

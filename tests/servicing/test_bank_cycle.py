@@ -307,7 +307,11 @@ def test_a_return_after_settlement_reverses_the_receipt(sqlite_store, tmp_path):
     (outbox / "RETURN.camt054.xml").write_bytes(camt.render_camt054(
         message_id="RTN20261125", created_at=datetime(2026, 11, 25, 6), account="31001234567890123456",
         booking=date(2026, 11, 25), transactions=[TransactionStatus(e2e, "returned", "MD06", amount)]))
-    run_day(sqlite_store, d2 + timedelta(days=1), ctx)
+    from tests.servicing.test_nightly_reads import book_scans_of, statements_kept
+
+    with statements_kept(sqlite_store) as seen:
+        run_day(sqlite_store, d2 + timedelta(days=1), ctx)
+    assert book_scans_of(sqlite_store, seen) == {}  # the reversal reads the returned receipts' allocations, not all of them
     assert q(sqlite_store, "SELECT status, reason_code FROM debit_order WHERE end_to_end_id = :e", e=e2e)[0] == ("returned", "MD06")
     assert q(sqlite_store, "SELECT status FROM receipt WHERE source_ref = :e", e=e2e)[0][0] == "reversed"
     paid_after = q(sqlite_store, "SELECT SUM(paid_principal_minor + paid_interest_minor + paid_fee_minor + paid_penalty_minor) FROM instalment "
