@@ -20,7 +20,7 @@ from autofin.origination.partners import exposure
 from autofin.origination.users import authenticate
 from autofin.settings import assets_dir
 from autofin.store.engine import write_transaction
-from autofin.store.models import Application, AuditEvent, Contract, Decision, Document, Partner, Vehicle
+from autofin.store.models import Application, AuditEvent, Contract, Customer, Decision, Document, Partner, Vehicle
 from tests.api.conftest import AS_OF, JPEG, PDF, World
 
 
@@ -296,6 +296,16 @@ def test_the_flow_on_postgresql(pg_store, tmp_path, monkeypatch):
         assert pg.call("POST", "/applications", "dealer_a", 201, json=body, headers={"Idempotency-Key": "k1"}).json() == first
         pg.call("POST", f"/partners/{pg.dealer_b}/rating", "credit_manager", 200, json={"rating": "A"})
         assert pg.call("GET", f"/partners/{pg.dealer_b}/history", "auditor", 200).json()[-1]["new"] == "A"
+        # the reads the 1M book made cheaper, on this store too: a dealer's customers, one by id number,
+        # a contract's vouchers, and a migrated contract's document refused
+        with pg.engine.connect() as conn:
+            id_number = conn.execute(select(Customer.id_number).where(Customer.customer_id == customer_id)).scalar_one()
+            migrated = conn.execute(select(Contract.contract_no).where(Contract.is_migrated.is_(True)).limit(1)).scalar_one()
+        assert customer_id in [c["customer_id"] for c in pg.call("GET", "/customers", "dealer_a", 200).json()]
+        assert customer_id not in [c["customer_id"] for c in pg.call("GET", "/customers", "dealer_b", 200).json()]
+        assert [c["customer_id"] for c in pg.call("GET", "/customers", "dealer_a", 200, params={"id_number": id_number}).json()] == [customer_id]
+        assert pg.call("GET", f"/contracts/{migrated}/vouchers", "finance", 200).json() != []
+        pg.call("GET", f"/contracts/{migrated}/document", "finance", 409)
 
 
 class _BureauMeanwhile(SimulatedBureau):
