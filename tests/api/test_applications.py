@@ -306,6 +306,8 @@ def test_the_flow_on_postgresql(pg_store, tmp_path, monkeypatch):
         assert [c["customer_id"] for c in pg.call("GET", "/customers", "dealer_a", 200, params={"id_number": id_number}).json()] == [customer_id]
         assert pg.call("GET", f"/contracts/{migrated}/vouchers", "finance", 200).json() != []
         pg.call("GET", f"/contracts/{migrated}/document", "finance", 409)
+        for params in ({}, {"assignee": "none", "bucket": "M4+"}, {"assignee": "finance"}):
+            assert pg.call("GET", "/collection-cases", "finance", 200, params=params).json() == []  # no night has opened one
 
 
 class _BureauMeanwhile(SimulatedBureau):
