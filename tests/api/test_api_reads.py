@@ -5,6 +5,10 @@ that grows with the book (the nightly cycle's rule and check, `tests/servicing/t
 A lookup that scans is invisible on a test's book of 40 contracts and costs 0.1 s or more a request
 on a book of a million: on 12-04, looking a customer up by id number read all 1,001,992 customers."""
 
+from datetime import timedelta
+
+from autofin.origination.users import add_user
+from autofin.store.engine import write_transaction
 from tests.api.conftest import World, resident_id, vin_for
 from tests.servicing.test_nightly_reads import book_scans_of, statements_kept
 
@@ -36,4 +40,29 @@ def test_a_days_requests_read_no_whole_table(world: World):
             world.call("GET", path, "dealer_a", 200)
     assert len(seen) > 100
     offenders = book_scans_of(world.engine, seen, by_design=PAGES, every_instalment_of=SCHEDULE)
+    assert offenders == {}, "\n".join(f"{k}\n    {v}" for k, v in offenders.items())
+
+
+def test_a_collectors_day_reads_no_whole_table(world: World):
+    """The cases the night opened: the queue by its filters, a case assigned, worked (a call, a promise)
+    and read again, by the supervisor and the collector."""
+    from tests.api.test_collections import TODAY, step
+
+    step(world, "delinquency", TODAY)
+    with write_transaction(world.engine) as conn:
+        world.tokens["collector1"] = add_user(conn, "collector1", "collector")[1]
+    with statements_kept(world.engine) as seen:
+        queue = world.call("GET", "/collection-cases", "post_loan_supervisor", 200, params={"assignee": "none"}).json()
+        case_id = queue[0]["case_id"]
+        for params in ({"bucket": "M1"}, {"group": "EARLY"}, {"assignee": "collector1"}, {"status": "closed"}):
+            world.call("GET", "/collection-cases", "post_loan_supervisor", 200, params=params)
+        world.call("POST", f"/collection-cases/{case_id}/assign", "post_loan_supervisor", 200, json={"username": "collector1"})
+        assert [c["case_id"] for c in world.call("GET", "/collection-cases", "collector1", 200, params={"assignee": "me"}).json()] == [case_id]
+        world.call("POST", f"/collection-cases/{case_id}/contacts", "collector1", 201, json={"kind": "call", "outcome": "PTP"})
+        world.call("POST", f"/collection-cases/{case_id}/promises", "collector1", 201,
+                   json={"amount": "1000.00", "promised_date": (TODAY + timedelta(days=2)).isoformat()})
+        world.call("GET", f"/collection-cases/{case_id}", "collector1", 200)
+        world.call("GET", "/collection-cases", "dealer_a", 200)
+    assert len(seen) > 30
+    offenders = book_scans_of(world.engine, seen, every_instalment_of=SCHEDULE)
     assert offenders == {}, "\n".join(f"{k}\n    {v}" for k, v in offenders.items())
