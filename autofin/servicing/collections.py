@@ -34,7 +34,7 @@ from autofin.postlease.notify import Message
 from autofin.reference import collection_setup
 from autofin.servicing.context import StepContext
 from autofin.servicing.delinquency import note_debits_in_flight
-from autofin.servicing.sql import analyze, days_between, least
+from autofin.servicing.sql import analyze, days_between, indexed_by, least
 from autofin.store.bulk import insert_rows
 from autofin.store.engine import as_date, integer_key
 from autofin.store.ledger import BUCKET, DPD_JOIN, OWED, PENALTY_JOIN, exposure_totals, post_batch, refresh_exposure
@@ -80,8 +80,10 @@ def _promises(conn: Connection, d: date) -> dict[str, int]:
     broken = conn.execute(text("UPDATE promise_to_pay SET status = 'broken', resolved_date = :d WHERE status = 'open' AND promised_date < :d"),
                           {"d": d}).rowcount
     # a broken promise puts its case back to being contacted
+    # (from the open cases, each one's promises by its key: a list of tonight's broken promises read every promise ever made)
     conn.execute(text("UPDATE collection_case SET collection_status = 'contacting' WHERE status = 'open' AND collection_status = 'promised' "
-                      "AND collection_case_id IN (SELECT collection_case_id FROM promise_to_pay WHERE status = 'broken' AND resolved_date = :d)"),
+                      "AND EXISTS (SELECT 1 FROM promise_to_pay p WHERE p.collection_case_id = collection_case.collection_case_id "
+                      "AND p.status = 'broken' AND p.resolved_date = :d)"),
                  {"d": d})
     return {"promises_kept": kept, "promises_broken": broken}
 
@@ -89,8 +91,12 @@ def _promises(conn: Connection, d: date) -> dict[str, int]:
 def _agencies(conn: Connection, d: date, batch: str) -> dict[str, int]:
     expired = conn.execute(text("UPDATE case_outsourcing SET status = 'expired', ended_date = :d WHERE status = 'active' AND end_date < :d"),
                            {"d": d}).rowcount
-    conn.execute(text("UPDATE collection_case SET stage = 'soft' WHERE status = 'open' AND stage = 'outsourced' AND collection_case_id IN "
-                      "(SELECT collection_case_id FROM case_outsourcing WHERE status = 'expired' AND ended_date = :d)"), {"d": d})
+    # from the open cases, each one's assignments by the case (not a list of every assignment that ever expired;
+    # left free, SQLite read all the expired ones for each open case, by the status index)
+    by_case = indexed_by(conn, "case_outsourcing o", "ix_case_outsourcing_collection_case_id")
+    conn.execute(text("UPDATE collection_case SET stage = 'soft' WHERE status = 'open' AND stage = 'outsourced' AND EXISTS "
+                      f"(SELECT 1 FROM {by_case} WHERE o.collection_case_id = collection_case.collection_case_id "
+                      "AND o.status = 'expired' AND o.ended_date = :d)"), {"d": d})
     conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS tmp_recovery (case_outsourcing_id {integer_key(conn)}, contract_id BIGINT, "
                       "recovered BIGINT, commission BIGINT)"))
     conn.execute(text("DELETE FROM tmp_recovery"))
@@ -119,8 +125,10 @@ def _agencies(conn: Connection, d: date, batch: str) -> dict[str, int]:
         {"d": d, "day": d.isoformat(), "batch": batch},
     )
     recovered, commission_total = conn.execute(text("SELECT COALESCE(SUM(recovered), 0), COALESCE(SUM(commission), 0) FROM tmp_recovery")).one()
-    ended = conn.execute(text("UPDATE case_outsourcing SET status = 'closed', ended_date = :d WHERE status = 'active' AND collection_case_id IN "
-                              "(SELECT collection_case_id FROM collection_case WHERE status = 'closed')"), {"d": d}).rowcount
+    # each active assignment's case by its key (a list of every closed case grows with history: 85k in a week at 1M)
+    ended = conn.execute(text("UPDATE case_outsourcing SET status = 'closed', ended_date = :d WHERE status = 'active' AND EXISTS "
+                              "(SELECT 1 FROM collection_case c WHERE c.collection_case_id = case_outsourcing.collection_case_id "
+                              "AND c.status = 'closed')"), {"d": d}).rowcount
     return {"agency_assignments_expired": expired, "agency_assignments_ended": ended, "agency_recoveries": recovered_n,
             "agency_recovered_minor": int(recovered), "agency_commission_minor": int(commission_total)}
 
