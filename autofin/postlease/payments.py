@@ -29,6 +29,16 @@ from autofin.store.engine import iso
 from autofin.store.models import Receipt
 
 SOURCES = ("transfer", "corporate")
+APPLIED_AT_ONCE = ("settlement", "prepayment", "buy_out")  # applied_receipt's sources
+# the receipts whose reference is the bank's, of the transfer that brought the money: payments by hand,
+# money applied at once, money matched from suspense (the others carry our own keys: waiver:<id>,
+# credit:<contract>:<day>, a debit's end-to-end id...)
+BANK_REFERENCED = (*SOURCES, *APPLIED_AT_ONCE, "suspense")
+
+
+def receipt_ref(source: str, reference: str) -> str:
+    """A receipt's unique key from its source and the bank's reference."""
+    return f"{source}:{reference}"
 COLUMNS = ("contract_no", "amount", "value_date", "source", "reference", "payer_name")
 PAYABLE = ("active", "written_off")  # money for a written-off contract is a recovery (已核销收回), applied at once
 
@@ -60,12 +70,13 @@ def _validated(conn: Connection, who: Principal, data: Mapping[str, Any], today:
     if value_date < began:
         raise InputError("value_date", f"{value_date} is before contract {contract.contract_no} began on {began}")
     return {"contract_id": contract.contract_id, "contract_no": contract.contract_no, "_contract": contract, "source": source,
-            "source_ref": f"{source}:{reference}",
+            "source_ref": receipt_ref(source, reference),
             "amount_minor": amount, "currency": contract.currency, "value_date": value_date, "business_date": today,
             "payer_name": (checked_text(str(data.get("payer_name") or "").strip(), "payer_name") or None)}
 
 
-def _taken(conn: Connection, refs: Sequence[str]) -> set[str]:
+def taken(conn: Connection, refs: Sequence[str]) -> set[str]:
+    """Which of the receipt keys `refs` are on the books."""
     return set(conn.execute(select(Receipt.source_ref).where(Receipt.source_ref.in_(list(refs)))).scalars()) if refs else set()
 
 
@@ -88,7 +99,7 @@ def record(conn: Connection, who: Principal, *, contract_no: str, amount: Decima
     """One payment entered by hand (the same checks as a row of a batch)."""
     row = _validated(conn, who, {"contract_no": contract_no, "amount": amount, "value_date": value_date, "source": source,
                                  "reference": reference, "payer_name": payer_name}, today)
-    if _taken(conn, [row["source_ref"]]):
+    if taken(conn, [row["source_ref"]]):
         raise Conflict(f"a {row['source']} with reference {reference} is already entered")
     return _insert(conn, who, [row])[0]
 
@@ -114,7 +125,7 @@ def record_batch(conn: Connection, who: Principal, rows: Sequence[Mapping[str, s
             continue
         seen[row["source_ref"]] = n
         good.append({**row, "_row": n})
-    for ref in _taken(conn, [r["source_ref"] for r in good]):
+    for ref in taken(conn, [r["source_ref"] for r in good]):
         errors.append({"row": seen[ref], "field": "reference", "reason": f"{ref} is already entered"})
     if not rows:
         errors.append({"row": 1, "field": "file", "reason": "no rows"})
@@ -137,7 +148,8 @@ def applied_receipt(conn: Connection, who: Principal, row: Any, source: str, ref
     """Money received for an operation that applies it at once (a settlement, a prepayment, a
     buy-out): a receipt of `source`, `applied`, its reference unique per source; the caller writes
     its allocations in the same transaction."""
-    source_ref = f"{source}:{reference}"
+    assert source in APPLIED_AT_ONCE, source  # its reference is the bank's: BANK_REFERENCED names it
+    source_ref = receipt_ref(source, reference)
     if conn.execute(select(Receipt.receipt_id).where(Receipt.source_ref == source_ref)).first():
         raise Conflict(f"a {source} with reference {reference} is already entered")
     return int(conn.execute(insert(Receipt).values(

@@ -25,7 +25,7 @@ from autofin.origination.audit import audit
 from autofin.origination.contracts import get_contract
 from autofin.origination.errors import Conflict, NotFound, referenced
 from autofin.origination.partners import amount_minor
-from autofin.postlease.payments import SOURCES as PAYMENT_SOURCES
+from autofin.postlease import payments
 from autofin.reference import bank_profiles, voucher_templates
 from autofin.store.engine import iso
 from autofin.store.ledger import post_batch, post_contract_events
@@ -87,11 +87,9 @@ def _book(conn: Connection, who: Principal, *, bank_code: str, reference: str, a
           note: str | None, break_id: int | None, today: date) -> dict[str, Any]:
     if conn.execute(select(UnidentifiedReceipt.unidentified_receipt_id).where(UnidentifiedReceipt.reference == reference)).first():
         raise Conflict(f"money with reference {reference} is already among the unidentified receipts")
-    # the receipts that carry a bank reference: payments (transfer:REF, corporate:REF) and money applied from
-    # suspense (suspense:REF), each by its key (a LIKE '%:REF' read every receipt, and took a waiver's
-    # or a credit's own number for a bank reference)
-    with_bank_reference = [f"{source}:{reference}" for source in (*PAYMENT_SOURCES, "suspense")]
-    if conn.execute(select(Receipt.receipt_id).where(Receipt.source_ref.in_(with_bank_reference))).first():
+    # each key a receipt with this bank reference would have (a LIKE '%:REF' read every receipt, and took
+    # a waiver's or a credit's own number for a bank reference)
+    if payments.taken(conn, [payments.receipt_ref(source, reference) for source in payments.BANK_REFERENCED]):
         raise Conflict(f"a receipt with reference {reference} is already on the books")
     uid = conn.execute(insert(UnidentifiedReceipt).values(
         bank_code=bank_code, reference=reference, amount_minor=amount_minor_, value_date=value_date, business_date=today,
@@ -156,7 +154,7 @@ def match(conn: Connection, who: Principal, unidentified_id: int, contract_no: s
     if contract.currency != u.currency:
         raise InputError("contract_no", f"contract {contract.contract_no} is in {contract.currency}, the money in {u.currency}")
     receipt_id = conn.execute(insert(Receipt).values(
-        contract_id=contract.contract_id, source="transfer", source_ref=f"suspense:{u.reference}", amount_minor=u.amount_minor,
+        contract_id=contract.contract_id, source="transfer", source_ref=payments.receipt_ref("suspense", u.reference), amount_minor=u.amount_minor,
         currency=u.currency, value_date=u.value_date, business_date=today, status="unapplied", payer_name=u.payer_name,
         created_by=who.user_id).returning(Receipt.receipt_id)).scalar_one()
     changed = conn.execute(update(UnidentifiedReceipt).where(UnidentifiedReceipt.unidentified_receipt_id == unidentified_id,

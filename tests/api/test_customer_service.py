@@ -251,7 +251,8 @@ def test_a_deposit_is_booked_set_against_bills_and_past_maturity_applied_by_the_
 
 def test_unidentified_money_is_refused_only_for_a_bank_reference_on_the_books(world: World):
     """Money booked as unidentified is refused when a receipt already holds its bank reference (a
-    transfer or corporate payment, money applied from suspense), found by that reference's key, not by
+    transfer or corporate payment, money applied at once (a settlement, a prepayment, a buy-out) or
+    from suspense), found by that reference's key, not by
     reading every receipt for any key that ends like it: a reference such as a waiver's or a credit's
     number is not a bank reference ("17" is not "waiver:17")."""
     from tests.api.test_postlease import TODAY
@@ -259,14 +260,16 @@ def test_unidentified_money_is_refused_only_for_a_bank_reference_on_the_books(wo
     contract_no = world.active()
     world.call("POST", "/payments", "finance", 201, json={"contract_no": contract_no, "amount": "800.00", "value_date": TODAY.isoformat(),
                                                           "reference": "TRF-77"})
-    with write_transaction(world.engine) as conn:  # the test's shortcut: receipts whose own keys end in ":17" and ":2026-11-02"
+    with write_transaction(world.engine) as conn:  # the test's shortcut: receipts whose own keys end in ":17" and ":2026-11-02",
         cid = conn.execute(select(Contract.contract_id).where(Contract.contract_no == contract_no)).scalar_one()
-        for source, ref in (("waiver", "waiver:17"), ("credit", f"credit:{cid}:2026-11-02")):
+        # and money applied at once under the bank's reference of the transfer that paid it (an early settlement)
+        for source, ref in (("waiver", "waiver:17"), ("credit", f"credit:{cid}:2026-11-02"), ("settlement", "settlement:SET-9")):
             conn.execute(Receipt.__table__.insert().values(contract_id=cid, source=source, source_ref=ref, amount_minor=1_00, currency="CNY",
                                                            value_date=TODAY, business_date=TODAY, status="applied"))
     body = {"bank_code": "ICBC", "amount": "10.00", "value_date": TODAY.isoformat()}
     with statements_kept(world.engine) as seen:
         refused = world.call("POST", "/unidentified-receipts", "finance", 409, json={**body, "reference": "TRF-77"}).json()["detail"]
+        world.call("POST", "/unidentified-receipts", "finance", 409, json={**body, "reference": "SET-9"})
         for reference in ("17", "2026-11-02"):
             assert world.call("POST", "/unidentified-receipts", "finance", 201, json={**body, "reference": reference}).json()["reference"] == reference
     assert refused == "a receipt with reference TRF-77 is already on the books"
