@@ -81,14 +81,15 @@ def vouchers(conn: Connection, row: Any) -> list[dict[str, Any]]:
     bulk steps posted (billing, penalty, receipt) is carried by the day's summary voucher: it is shown
     with its own share of that voucher's lines (its template applied to its amounts), `summary` set,
     and the summary voucher's entry (none until the vouchers step has written it)."""
-    # its own entries found from its money events (the events by contract, each entry by its event): the
-    # entries have no index by contract, and SQLite read all of them (866,895 at 1M, 66 ms warm) for each view
+    # its own entries found from its money events (the events by contract, each entry by its event, which
+    # carries the event's contract): the entries have no index by contract, and SQLite read all of them
+    # (866,895 at 1M, 66 ms warm) for each view
     own = conn.execute(select(JournalEntry.journal_entry_id, JournalEntry.money_event_id, JournalEntry.entry_date, JournalEntry.event_type,
                               JournalEntry.voucher_no, JournalLine.line_no, JournalLine.account_code, JournalLine.debit_minor,
                               JournalLine.credit_minor)
                        .select_from(MoneyEvent).join(JournalEntry, JournalEntry.money_event_id == MoneyEvent.money_event_id)
                        .join(JournalLine, JournalLine.journal_entry_id == JournalEntry.journal_entry_id)
-                       .where(MoneyEvent.contract_id == row.contract_id, JournalEntry.contract_id == row.contract_id)
+                       .where(MoneyEvent.contract_id == row.contract_id)
                        .order_by(JournalEntry.journal_entry_id, JournalLine.line_no)).all()
     entries: dict[int, dict[str, Any]] = {}
     for line in own:
