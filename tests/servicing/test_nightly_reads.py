@@ -41,6 +41,8 @@ EVERY_INSTALMENT_OF = {
     "LEFT JOIN subledger_balance k ON k.contract_id = f.contract_id": "the close re-derives the balances of the contracts posted to one by "
     "one that day from all their instalments, scheduled ones too (the summary batches' contracts are not among them)",
 }
+# a search of every row of a table in one status, through its status index
+ONE_STATUS = re.compile(r"SEARCH (\w+) USING (?:COVERING )?INDEX \w+_status \(status=\?\)$")
 ALIAS = re.compile(r"\b(?:FROM|JOIN|UPDATE|INTO)\s+(\w+)(?:\s+(?:AS\s+)?(?!ON\b|WHERE\b|SET\b|JOIN\b|CROSS\b|LEFT\b|GROUP\b|ORDER\b"
                    r"|USING\b|VALUES\b|SELECT\b|DEFAULT\b)(\w+))?", re.IGNORECASE)
 
@@ -71,7 +73,7 @@ def _book_scans(conn, statement: str, parameters, partial: set[str], every_insta
             if step.startswith("SCAN"):
                 found.append(f"once a row: {step}")
             # or every row of one status, once a row (a status index chosen over the key that would find the one row)
-            status = re.match(r"SEARCH (\w+) USING (?:COVERING )?INDEX \w+_status \(status=\?\)$", step)
+            status = ONE_STATUS.match(step)
             if status and tables.get(status[1]) in BOOK_TABLES:
                 found.append(f"once a row, a status: {step}")
     # an IN list built from every row of a book table in one status (`x IN (SELECT … WHERE status = 'closed')`):
@@ -80,7 +82,7 @@ def _book_scans(conn, statement: str, parameters, partial: set[str], every_insta
     for node, parent, _, step in rows:
         if parent in listed:
             listed.add(node)
-            status = re.match(r"SEARCH (\w+) USING (?:COVERING )?INDEX \w+_status \(status=\?\)$", step)
+            status = ONE_STATUS.match(step)
             if status and tables.get(status[1]) in BOOK_TABLES:
                 found.append(f"a list of one status: {step}")
     for step in plan:
