@@ -40,8 +40,14 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
+        """A request's reads, in one transaction that ends in COMMIT: it wrote nothing, so COMMIT
+        and ROLLBACK end it alike, but psycopg forgets every statement it prepared on the
+        connection at a ROLLBACK (and counts them from none again), so with reads ending in the
+        pool's ROLLBACK PostgreSQL parsed and planned every statement of every request afresh
+        (1.6 ms of its 5.7 ms of CPU a submit, at 20k contracts)."""
         with self.engine.connect() as conn:
             yield conn
+            conn.commit()
 
     _writer: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _queue: BinaryIO | None = field(default=None, repr=False)
