@@ -45,8 +45,11 @@ _CHECKS = select(
     _count(Application.vehicle_id == bindparam("vehicle_id"), Application.application_id != bindparam("application_id"),
            Application.status.in_(("submitted", *APPLICATION_IN_FLIGHT))),
     _count(Application.customer_id == bindparam("customer_id"), Application.created_at >= bindparam("since")),
-    select(func.count()).select_from(Application).join(Customer, Customer.customer_id == Application.customer_id)
-    .where(Customer.mobile == bindparam("mobile"), Application.created_at >= bindparam("since")).scalar_subquery(),
+    # each customer with the mobile, then its applications by its key: as a join, PostgreSQL chose the shape by its
+    # statistics, and with none yet of the newest applicants (a new one's are never in them) merged every
+    # application in customer order to find one customer's (1M bench store: 3.8 ms a submit, growing)
+    select(func.coalesce(func.sum(_count(Application.customer_id == Customer.customer_id, Application.created_at >= bindparam("since"))), 0))
+    .where(Customer.mobile == bindparam("mobile")).scalar_subquery(),
     # the dealer's window, read from ix_decision_partner_window: not every decision of its history
     select(func.count()).select_from(Decision)
     .where(Decision.partner_id == bindparam("partner_id"), Decision.kind == "pre_approval", Decision.decided_at >= bindparam("since"))

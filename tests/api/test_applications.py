@@ -7,10 +7,11 @@ import fcntl
 import shutil
 import threading
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import event, func, select, update
+from sqlalchemy import Connection, event, func, select, update
 
 from autofin.api.deps import Store
 from autofin.domain.errors import InputError
@@ -477,3 +478,50 @@ def _two_records_of_one_dealer_at_once(pg: World) -> None:
     assert outcome == ["financed_amount"]
     assert _submit_trail(pg, first["application_no"]) == ("pre_approved", 1, 1)
     assert _submit_trail(pg, second["application_no"]) == ("draft", 0, 0)
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_anti_fraud_checks_find_each_count_by_its_key_whatever_the_planner_prefers(pg_store, tmp_path, monkeypatch):
+    """The checks are one statement of counts, each of which must go straight to its rows by a key
+    (the vehicle, the customer, the mobile's customers, the dealer's window). The applications of
+    the customers sharing a mobile were a join, whose shape PostgreSQL chose by its statistics: on
+    the 1M bench store, whose statistics predated the newest applicants, it merged every
+    application in customer order to find one customer's (3.8 ms a submit, growing with the
+    applications). With joins made costly the plan must not change: there is no join to choose."""
+    from autofin.origination.antifraud import _CHECKS
+    from tests.api.conftest import make_world
+
+    for pg in make_world(pg_store, tmp_path, monkeypatch):
+        app = pg.application()
+        with pg.engine.connect() as conn:
+            row = conn.execute(select(Application).where(Application.application_no == app["application_no"])).one()
+            mobile = conn.execute(select(Customer.mobile).where(Customer.customer_id == row.customer_id)).scalar_one()
+            conn.exec_driver_sql("SET enable_nestloop = off")  # the join's cheap shape taken away
+            params = {"vehicle_id": row.vehicle_id, "application_id": row.application_id, "customer_id": row.customer_id,
+                      "mobile": mobile, "since": datetime(2026, 1, 1, tzinfo=UTC), "partner_id": row.partner_id}
+            plan = _explained(conn, _CHECKS, params)
+        assert "Join" not in plan and "Seq Scan" not in plan, plan
+
+
+def _explained(conn: Connection, statement: Any, params: dict[str, object]) -> str:
+    """PostgreSQL's plan of `statement` as the driver gets it (SQLAlchemy's rendering, expanded IN lists and all)."""
+    sent: list[tuple[str, object]] = []
+
+    def note(_conn: object, _cursor: object, text: str, parameters: object, _context: object, _many: bool) -> None:
+        sent.append((text, parameters))
+
+    event.listen(conn, "before_cursor_execute", note)
+    conn.execute(statement, params).all()
+    event.remove(conn, "before_cursor_execute", note)
+    return "\n".join(conn.exec_driver_sql("EXPLAIN " + sent[0][0], sent[0][1]).scalars())
+
+
+def test_the_anti_fraud_counts_take_in_every_customer_sharing_the_mobile(world):
+    """Three applications in the window: two of one customer, one of another with the same mobile,
+    and one of a customer with another mobile, which does not count."""
+    first, second = world.customer(mobile="13911112222"), world.customer(mobile="13911112222")
+    world.application(customer_id=first)
+    world.application(customer_id=first)
+    world.application(customer_id=world.customer(mobile="13933334444"))
+    inputs = world.submitted(customer_id=second)["inputs"]
+    assert inputs["fraud"]["applications_same_mobile_30d"] == 3 and inputs["fraud"]["applications_same_id_30d"] == 1, inputs["fraud"]
