@@ -83,7 +83,7 @@ def reverse_receipts(conn: Connection, d: date, receipts: str, batch_key: str, t
              "closed_date = CASE WHEN status = 'paid_off' THEN NULL ELSE closed_date END "
              "FROM (SELECT t.contract_id, COALESCE(SUM(a.amount_minor), 0) AS credit FROM tmp_reverse t "
              "LEFT JOIN allocation a ON a.receipt_id = t.receipt_id AND a.component = 'credit' WHERE t.applied = 1 GROUP BY t.contract_id) s "
-             "WHERE contract.contract_id = s.contract_id AND contract.contract_id IN (SELECT contract_id FROM tmp_reverse WHERE applied = 1)")
+             "WHERE contract.contract_id = s.contract_id")
     )
     conn.execute(
         text("INSERT INTO allocation (receipt_id, instalment_id, component, amount_minor, business_date) "
