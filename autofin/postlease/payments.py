@@ -34,13 +34,13 @@ APPLIED_AT_ONCE = ("settlement", "prepayment", "buy_out")  # applied_receipt's s
 # money applied at once, money matched from suspense (the others carry our own keys: waiver:<id>,
 # credit:<contract>:<day>, a debit's end-to-end id...)
 BANK_REFERENCED = (*SOURCES, *APPLIED_AT_ONCE, "suspense")
+COLUMNS = ("contract_no", "amount", "value_date", "source", "reference", "payer_name")
+PAYABLE = ("active", "written_off")  # money for a written-off contract is a recovery (已核销收回), applied at once
 
 
 def receipt_ref(source: str, reference: str) -> str:
     """A receipt's unique key from its source and the bank's reference."""
     return f"{source}:{reference}"
-COLUMNS = ("contract_no", "amount", "value_date", "source", "reference", "payer_name")
-PAYABLE = ("active", "written_off")  # money for a written-off contract is a recovery (已核销收回), applied at once
 
 
 def view(r: Any, contract_no: str) -> dict[str, Any]:
@@ -150,7 +150,7 @@ def applied_receipt(conn: Connection, who: Principal, row: Any, source: str, ref
     its allocations in the same transaction."""
     assert source in APPLIED_AT_ONCE, source  # its reference is the bank's: BANK_REFERENCED names it
     source_ref = receipt_ref(source, reference)
-    if conn.execute(select(Receipt.receipt_id).where(Receipt.source_ref == source_ref)).first():
+    if taken(conn, [source_ref]):
         raise Conflict(f"a {source} with reference {reference} is already entered")
     return int(conn.execute(insert(Receipt).values(
         contract_id=row.contract_id, source=source, source_ref=source_ref, amount_minor=amount_minor, currency=row.currency,
