@@ -7,11 +7,10 @@ import fcntl
 import shutil
 import threading
 from datetime import UTC, date, datetime
-from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import Connection, event, func, select, update
+from sqlalchemy import event, func, select, update
 
 from autofin.api.deps import Store
 from autofin.domain.errors import InputError
@@ -490,6 +489,7 @@ def test_on_postgresql_the_anti_fraud_checks_find_each_count_by_its_key_whatever
     applications). With joins made costly the plan must not change: there is no join to choose."""
     from autofin.origination.antifraud import _CHECKS
     from tests.api.conftest import make_world
+    from tests.servicing.test_nightly_reads import statements_kept
 
     for pg in make_world(pg_store, tmp_path, monkeypatch):
         app = pg.application()
@@ -499,21 +499,10 @@ def test_on_postgresql_the_anti_fraud_checks_find_each_count_by_its_key_whatever
             conn.exec_driver_sql("SET enable_nestloop = off")  # the join's cheap shape taken away
             params = {"vehicle_id": row.vehicle_id, "application_id": row.application_id, "customer_id": row.customer_id,
                       "mobile": mobile, "since": datetime(2026, 1, 1, tzinfo=UTC), "partner_id": row.partner_id}
-            plan = _explained(conn, _CHECKS, params)
+            with statements_kept(pg.engine) as seen:  # as the driver gets it (expanded IN lists and all)
+                conn.execute(_CHECKS, params).one()
+            plan = "\n".join(conn.exec_driver_sql("EXPLAIN " + seen[0][0], seen[0][1]).scalars())
         assert "Join" not in plan and "Seq Scan" not in plan, plan
-
-
-def _explained(conn: Connection, statement: Any, params: dict[str, object]) -> str:
-    """PostgreSQL's plan of `statement` as the driver gets it (SQLAlchemy's rendering, expanded IN lists and all)."""
-    sent: list[tuple[str, object]] = []
-
-    def note(_conn: object, _cursor: object, text: str, parameters: object, _context: object, _many: bool) -> None:
-        sent.append((text, parameters))
-
-    event.listen(conn, "before_cursor_execute", note)
-    conn.execute(statement, params).all()
-    event.remove(conn, "before_cursor_execute", note)
-    return "\n".join(conn.exec_driver_sql("EXPLAIN " + sent[0][0], sent[0][1]).scalars())
 
 
 def test_the_anti_fraud_counts_take_in_every_customer_sharing_the_mobile(world):
