@@ -2,7 +2,8 @@
 
 `parse_collections` validates the file once. The rules the workbench and the nightly step apply:
 which group a case goes to (`CollectionSetup.group_for`) and which member (`deal`), whether
-a promise to pay is kept (`promise_outcome`), an agency's commission on what was recovered
+a promise to pay is kept (`promise_outcome`), whether a reminder of a night run late has lapsed
+(`reminder_lapses`), an agency's commission on what was recovered
 (`commission_minor`), the allowance a bucket needs (`provision_minor`), and how the proceeds of a
 repossessed vehicle's sale divide (`split_proceeds`). The store's set-based steps follow these;
 the tests hold them to tables of cases.
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -108,6 +109,21 @@ def promise_outcome(*, amount_minor: int, paid_minor: int, promised_date: date, 
     if paid_minor >= amount_minor:
         return "kept"
     return "broken" if today > promised_date else "open"
+
+
+def reminder_lapses(rule: Reminder, night: date, today: date, rules: Sequence[Reminder]) -> bool:
+    """Whether the reminders `rule` gives on the night of `night` have lapsed when that night runs
+    on `today` (a night runs on time the day after it; a catch-up runs it later): a before-due
+    message once its due date has passed; an overdue message once the night of a later overdue
+    rule for the same arrears has ended, since the catch-up runs that night too and its message
+    says more. A letter (the default notice, a formal step) never lapses, nor does the last
+    overdue rule. Never on time: a rule's days are positive and a later rule's are more."""
+    if rule.channel == "letter":
+        return False
+    if rule.when == "before_due":
+        return night + timedelta(days=rule.days) < today
+    later = min((r.days for r in rules if r.when == "overdue" and r.days > rule.days), default=None)
+    return later is not None and night + timedelta(days=later - rule.days) < today
 
 
 def commission_minor(recovered_minor: int, rate_ppm_: int) -> int:

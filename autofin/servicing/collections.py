@@ -28,13 +28,14 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, text
 
-from autofin.domain.collections import CollectionSetup, Reminder, deal_order, provision_minor, render
+from autofin.domain.collections import CollectionSetup, Reminder, deal_order, provision_minor, reminder_lapses, render
 from autofin.domain.money import PPM, format_minor, sql_div_round_half_up
 from autofin.postlease.notify import Message
 from autofin.reference import collection_setup
 from autofin.servicing.context import StepContext
 from autofin.servicing.delinquency import note_debits_in_flight
 from autofin.servicing.sql import analyze, days_between, indexed_by, least
+from autofin.settings import business_today
 from autofin.store.bulk import insert_rows
 from autofin.store.engine import as_date, integer_key
 from autofin.store.ledger import BUCKET, DPD_JOIN, OWED, PENALTY_JOIN, exposure_totals, post_batch, refresh_exposure
@@ -139,42 +140,61 @@ def _reminders(conn: Connection, d: date, ctx: StepContext, setup: CollectionSet
     penalty and its collection case are: the customer may well have paid. On the first night the
     contract has no debit in flight the held reminder goes out, with that night's days past due and
     arrears, if the contract is still in the same arrears (its oldest unpaid bill the one the
-    reminder is about) and has not reached a later overdue rule's day; otherwise it is cancelled."""
+    reminder is about) and has not reached a later overdue rule's day; otherwise it is cancelled.
+
+    A night run late (a catch-up) gives no reminder whose moment has passed by the clock
+    (domain.collections.reminder_lapses): "debited on the 29th" read on the 3rd of the next month,
+    or three overdue messages about one arrears at once. Those are counted as lapsed, by rule, and
+    not written (a contact that never happened); the held ones still go out or are cancelled."""
     note_debits_in_flight(conn)
     cancelled = _cancel_held(conn, d, [r for r in setup.reminders if r.when == "overdue"])
     in_flight = "CASE WHEN EXISTS (SELECT 1 FROM tmp_in_flight f WHERE f.contract_id = c.contract_id) THEN 1 ELSE 0 END"
+    today = business_today()
     rows: list[dict[str, Any]] = []
+    lapsed: dict[str, int] = {}
     for rule in setup.reminders:
+        lapses = reminder_lapses(rule, d, today, setup.reminders)
         if rule.when == "before_due":
+            # the rule's instalments due that day with no reminder yet
+            due = ("WHERE i.status = 'scheduled' AND i.due_date = :due AND c.status = 'active' AND NOT EXISTS (SELECT 1 FROM notification n "
+                   "WHERE n.rule_code = :rule AND n.contract_id = i.contract_id AND n.ref_date = i.due_date)")
+            binds = {"due": d + timedelta(days=rule.days), "rule": rule.code}
+            if lapses:
+                lapsed[rule.code] = int(conn.execute(text(f"SELECT COUNT(*) FROM instalment i JOIN contract c ON c.contract_id = i.contract_id {due}"),
+                                                     binds).scalar_one())
+                continue
             found = conn.execute(
                 text(
                     "SELECT i.contract_id, c.contract_no, c.currency, i.seq, i.due_date AS ref_date, cu.mobile, cu.name, "
                     "i.principal_minor + i.interest_minor + i.fee_minor AS amount, 0 AS held, NULL AS notification_id FROM instalment i "
-                    "JOIN contract c ON c.contract_id = i.contract_id JOIN customer cu ON cu.customer_id = c.customer_id "
-                    "WHERE i.status = 'scheduled' AND i.due_date = :due AND c.status = 'active' AND NOT EXISTS (SELECT 1 FROM notification n "
-                    "WHERE n.rule_code = :rule AND n.contract_id = i.contract_id AND n.ref_date = i.due_date)"
+                    f"JOIN contract c ON c.contract_id = i.contract_id JOIN customer cu ON cu.customer_id = c.customer_id {due}"
                 ),
-                {"due": d + timedelta(days=rule.days), "rule": rule.code},
+                binds,
             ).all()
             values = [{"contract_no": r.contract_no, "seq": r.seq, "amount": format_minor(int(r.amount), r.currency),
                        "due_date": as_date(r.ref_date).isoformat()} for r in found]
         else:
             facts = f"c.contract_id, c.contract_no, c.currency, cd.dpd, cu.mobile, cu.name, {ARREARS} AS arrears"
+            # the contracts reaching the rule's day tonight with no reminder yet: from the contracts past due
+            # (contract_dpd; CROSS JOIN keeps SQLite there), not a scan of the book's active contracts per rule
+            reaching = ("WHERE c.contract_id = cd.contract_id AND c.status = 'active' AND cd.dpd = :days AND NOT EXISTS (SELECT 1 FROM notification n "
+                        "WHERE n.rule_code = :rule AND n.contract_id = c.contract_id AND n.ref_date = :ref)")
+            binds = {"days": rule.days, "rule": rule.code, "ref": d - timedelta(days=rule.days)}
+            if lapses:
+                lapsed[rule.code] = int(conn.execute(text(f"SELECT COUNT(*) FROM contract_dpd cd CROSS JOIN contract c {reaching}"),
+                                                     binds).scalar_one())
+            new = "" if lapses else (f"SELECT {facts}, :ref AS ref_date, {in_flight} AS held, NULL AS notification_id "
+                                     f"FROM contract_dpd cd CROSS JOIN contract c JOIN customer cu ON cu.customer_id = c.customer_id {reaching} "
+                                     "UNION ALL ")
             found = conn.execute(
                 text(
-                    # the contracts reaching the rule's day tonight: from the contracts past due (contract_dpd;
-                    # CROSS JOIN keeps SQLite there), not a scan of the book's active contracts per rule
-                    f"SELECT {facts}, :ref AS ref_date, {in_flight} AS held, NULL AS notification_id "
-                    "FROM contract_dpd cd CROSS JOIN contract c JOIN customer cu ON cu.customer_id = c.customer_id "
-                    "WHERE c.contract_id = cd.contract_id AND c.status = 'active' AND cd.dpd = :days AND NOT EXISTS (SELECT 1 FROM notification n "
-                    "WHERE n.rule_code = :rule AND n.contract_id = c.contract_id AND n.ref_date = :ref) "
                     # and the rule's reminders held until tonight whose debit has its answer (those to cancel are gone)
-                    f"UNION ALL SELECT {facts}, n.ref_date, 0, n.notification_id FROM notification n CROSS JOIN contract c "
+                    f"{new}SELECT {facts}, n.ref_date, 0, n.notification_id FROM notification n CROSS JOIN contract c "
                     "JOIN customer cu ON cu.customer_id = c.customer_id JOIN contract_dpd cd ON cd.contract_id = c.contract_id "
                     "WHERE n.status = 'held' AND n.rule_code = :rule AND c.contract_id = n.contract_id "
                     "AND NOT EXISTS (SELECT 1 FROM tmp_in_flight f WHERE f.contract_id = n.contract_id)"
                 ),
-                {"days": rule.days, "rule": rule.code, "ref": d - timedelta(days=rule.days)},
+                binds,
             ).all()
             values = [{"contract_no": r.contract_no, "dpd": r.dpd, "arrears": format_minor(int(r.arrears), r.currency)} for r in found]
         for f, v in zip(found, values, strict=True):
@@ -208,7 +228,8 @@ def _reminders(conn: Connection, d: date, ctx: StepContext, setup: CollectionSet
         by_rule[r["rule_code"]] = by_rule.get(r["rule_code"], 0) + 1
     return {"reminders": len(going), "reminders_sent": sum(1 for r in going if r["status"] == "sent"),
             "reminders_by_rule": dict(sorted(by_rule.items())), "reminders_held": sum(1 for r in rows if r["held"]),
-            "reminders_released": len(released), "reminders_cancelled": cancelled}
+            "reminders_released": len(released), "reminders_cancelled": cancelled, "reminders_lapsed": sum(lapsed.values()),
+            "reminders_lapsed_by_rule": dict(sorted(lapsed.items()))}
 
 
 def _cancel_held(conn: Connection, d: date, overdue: list[Reminder]) -> int:

@@ -1,12 +1,12 @@
 """The collections rules of assets/collections.yaml, as tables of cases: which group a case goes
 to, who gets it, promises kept or broken, commission and allowance rounding, how a sale's
-proceeds divide; and the file refused when it is wrong."""
+proceeds divide, which reminders of a night run late have lapsed; and the file refused when it is wrong."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
-from autofin.domain.collections import commission_minor, deal, parse_collections, promise_outcome, provision_minor, split_proceeds
+from autofin.domain.collections import Reminder, commission_minor, deal, parse_collections, promise_outcome, provision_minor, reminder_lapses, split_proceeds
 from autofin.domain.errors import RuleSetError
 from autofin.reference import read_yaml
 from autofin.settings import assets_dir
@@ -45,6 +45,27 @@ def test_new_cases_are_dealt_round_the_least_loaded_first(members, load, n, deal
 ])
 def test_a_promise_is_kept_by_the_money_paid_by_its_date(amount, paid, promised, today, outcome):
     assert promise_outcome(amount_minor=amount, paid_minor=paid, promised_date=promised, today=today) == outcome
+
+
+NIGHT = date(2026, 11, 26)  # a Thursday, run on time on the 27th
+RULES = (Reminder("PRE3", "before_due", 3, "sms", ""), Reminder("OD3", "overdue", 3, "sms", ""), Reminder("OD15", "overdue", 15, "sms", ""),
+         Reminder("OD31", "overdue", 31, "letter", ""), Reminder("OD45", "overdue", 45, "sms", ""))
+
+
+@pytest.mark.parametrize(("code", "days_late", "lapses"), [
+    ("PRE3", 0, False),  # run on time: "due on the 29th", read on the 27th
+    ("PRE3", 2, False),  # run on the 29th: due that day, still worth saying
+    ("PRE3", 3, True),  # run on the 30th: the due date has passed
+    ("OD3", 0, False),
+    ("OD3", 11, False),  # run on the 8th of December: OD15's night (the 8th) has not ended
+    ("OD3", 12, True),  # run on the 9th: OD15's night has ended and this catch-up runs it, which says more
+    ("OD15", 16, True),  # a later rule on another channel (the letter at 31 days) speaks for it too
+    ("OD31", 400, False),  # a letter, the default notice, is printed however late
+    ("OD45", 400, False),  # the last rule: nothing later speaks for it
+])
+def test_a_reminder_of_a_night_run_late_lapses_once_its_moment_has_passed(code, days_late, lapses):
+    rule = next(r for r in RULES if r.code == code)
+    assert reminder_lapses(rule, NIGHT, NIGHT + timedelta(days=1 + days_late), RULES) is lapses
 
 
 @pytest.mark.parametrize(("recovered", "rate_ppm", "commission"), [

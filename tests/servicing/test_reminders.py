@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 
 from autofin.bankfiles.simulator import simulate
 from autofin.domain.money import format_minor
@@ -25,7 +25,8 @@ from tests.servicing.test_bank_cycle import context, run_days
 D1 = AS_OF + timedelta(days=1)
 
 
-def test_reminders_go_out_once_with_their_exact_words(store, ctx, tmp_path):
+def test_reminders_go_out_once_with_their_exact_words(store, ctx, tmp_path, monkeypatch):
+    monkeypatch.setenv("AUTOFIN_SIMULATED_TODAY", (D1 + timedelta(days=1)).isoformat())  # the night run on time
     seed(store, contracts=300)
     with write_transaction(store) as conn:
         due = conn.execute(select(Instalment, Contract.contract_no).join(Contract, Contract.contract_id == Instalment.contract_id).where(
@@ -67,8 +68,43 @@ def test_reminders_go_out_once_with_their_exact_words(store, ctx, tmp_path):
         before = conn.execute(text("SELECT COUNT(*) FROM notification")).scalar_one()
     with write_transaction(store) as conn:
         assert _reminders(conn, D1, ctx, collection_setup()) == {"reminders": 0, "reminders_sent": 0, "reminders_by_rule": {}, "reminders_held": 0,
-                                                                 "reminders_released": 0, "reminders_cancelled": 0}
+                                                                 "reminders_released": 0, "reminders_cancelled": 0,
+                                                                 "reminders_lapsed": 0, "reminders_lapsed_by_rule": {}}
         assert conn.execute(text("SELECT COUNT(*) FROM notification")).scalar_one() == before
+
+
+@pytest.mark.parametrize(("days_late", "pre3_lapses"), [(2, False), (3, True)])
+def test_a_night_run_late_gives_no_reminder_whose_moment_has_passed(store, ctx, tmp_path, monkeypatch, days_late, pre3_lapses):
+    """D1's night caught up late: "debited on D1+3" is not sent once D1+3 has passed by the clock;
+    those reminders are counted as lapsed and leave no row, and the default notice is printed however late."""
+    seed(store, contracts=300)
+    with write_transaction(store) as conn:
+        # one contract whose oldest unpaid instalment fell due 31 days before D1: the default notice
+        late = conn.execute(select(Instalment.contract_id).join(Contract, Contract.contract_id == Instalment.contract_id)
+                            .where(Instalment.status == "billed", Contract.dpd > 0, Contract.status == "active")
+                            .order_by(Contract.dpd.desc(), Instalment.due_date)).first()
+        conn.execute(update(Instalment).where(Instalment.contract_id == late.contract_id, Instalment.status == "billed")
+                     .values(due_date=D1 - timedelta(days=31)))
+        pre3 = conn.execute(select(func.count()).select_from(Instalment).join(Contract, Contract.contract_id == Instalment.contract_id).where(
+            Instalment.status == "scheduled", Instalment.due_date == D1 + timedelta(days=3), Contract.status == "active")).scalar_one()
+    assert pre3 >= 3
+    monkeypatch.setenv("AUTOFIN_SIMULATED_TODAY", (D1 + timedelta(days=1 + days_late)).isoformat())
+    ctx.notifier = LocalOutbox(tmp_path / "outbox")
+    counts = {r.step: r.counts for r in run_day(store, D1, ctx)}
+    reminders, letters = counts["collections"], counts["letters"]
+    day = tmp_path / "outbox" / D1.isoformat()
+    with store.connect() as conn:
+        rows = dict(conn.execute(select(Notification.status, func.count()).where(Notification.rule_code == "PRE3")
+                                 .group_by(Notification.status)).all())
+    if pre3_lapses:
+        assert (reminders["reminders_lapsed"], reminders["reminders_lapsed_by_rule"]) == (pre3, {"PRE3": pre3})
+        assert "PRE3" not in reminders["reminders_by_rule"] and rows == {} and not (day / "PRE3.jsonl").exists()
+    else:
+        assert (reminders["reminders_lapsed"], reminders["reminders_lapsed_by_rule"]) == (0, {})
+        assert reminders["reminders_by_rule"]["PRE3"] == sum(rows.values()) == pre3
+        assert len((day / "PRE3.jsonl").read_text(encoding="utf-8").splitlines()) == rows["sent"] >= 1
+    assert reminders["reminders_by_rule"]["OD31"] == letters["letters_sent"] >= 1
+    assert (day / "letters.pdf").read_bytes().startswith(b"%PDF-")
 
 
 def test_the_night_deals_only_its_new_cases(store, ctx):
