@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from datetime import date, timedelta
 
@@ -45,6 +46,7 @@ def main() -> None:
     days = []
     d = AS_OF + timedelta(days=1)
     while d <= last:
+        os.environ["AUTOFIN_SIMULATED_TODAY"] = (d + timedelta(days=1)).isoformat()  # each night run on time, the morning after
         started = time.perf_counter()
         results = {r.step: r.counts for r in run_day(engine, d, ctx)}
         seconds = time.perf_counter() - started
