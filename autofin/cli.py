@@ -348,8 +348,9 @@ def cycle_run(d: date, timings: str | None, shards: int, report_to_dagster: bool
 @cycle.command("catch-up")
 @click.option("--to", "to", type=DATE, required=True, help="Run every business date after the last closed one, up to this one.")
 @click.option("--shards", type=click.IntRange(1, 64), default=1, show_default=True, help="As for `cycle run`.")
+@click.option("--report-to-dagster/--no-report-to-dagster", default=True, show_default=True, help="As for `cycle run`.")
 @fail_clearly
-def cycle_catch_up(to: date, shards: int) -> None:
+def cycle_catch_up(to: date, shards: int, report_to_dagster: bool) -> None:
     """Run every missed business date in order."""
     from autofin.servicing.context import default_context
     from autofin.servicing.cycle import catch_up
@@ -358,7 +359,8 @@ def cycle_catch_up(to: date, shards: int) -> None:
     try:
         days = catch_up(get_engine(), to, default_context(), on_step=_print_step, shards=shards)
     finally:
-        _show_in_dagster()
+        if report_to_dagster:
+            _show_in_dagster()
     click.echo(f"caught up {len(days)} business dates" + (f": {days[0]} … {days[-1]}" if days else ""))
 
 

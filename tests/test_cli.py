@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from autofin.servicing.cycle import STEP_ORDER
+
 AUTOFIN = [sys.executable, "-m", "autofin.cli"]
 
 
@@ -117,3 +119,22 @@ def test_cycle_lines_show_money_in_yuan(tmp_path):
     out = run("cycle", "run", "--date", "2026-11-21", env=env).stdout
     billing = next(line for line in out.splitlines() if " billing " in line)
     assert "_minor" not in out and re.search(r"principal \(CNY\)=[0-9,]+\.[0-9]{2}", billing), billing
+
+
+@pytest.mark.parametrize("report", [True, False])
+def test_a_catch_up_reports_its_steps_to_dagster_unless_told_not_to(tmp_path, report):
+    home = tmp_path / "dagster"  # an instance of its own, with Dagster's defaults: everything under its home
+    home.mkdir()
+    (home / "dagster.yaml").touch()
+    env = {"AUTOFIN_DATA_DIR": str(tmp_path), "AUTOFIN_BANK_DIR": str(tmp_path / "bank_files"), "AUTOFIN_SIMULATED_TODAY": "2026-11-23",
+           "AUTOFIN_DATABASE_URL": "", "DAGSTER_HOME": str(home), "AUTOFIN_DAGSTER_STORAGE": str(home)}
+    for args in (("db", "upgrade"), ("products", "sync"), ("demo", "seed", "--contracts", "20", "--as-of", "2026-11-20")):
+        run(*args, env=env)
+    out = run("cycle", "catch-up", "--to", "2026-11-22", *(() if report else ("--no-report-to-dagster",)), env=env).stdout
+    assert "caught up 2 business dates: 2026-11-21 … 2026-11-22" in out
+    reported = re.search(r"reported (\d+) step runs to Dagster", out)
+    kept = {p.name for p in home.iterdir()} - {"dagster.yaml"}
+    if report:  # every step of both dates, in the instance's run storage
+        assert reported is not None and int(reported.group(1)) == 2 * len(STEP_ORDER) and "history" in kept
+    else:  # left to the store_runs sensor while the UI runs: the instance is not opened
+        assert reported is None and kept == set()
