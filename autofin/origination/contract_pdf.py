@@ -33,9 +33,14 @@ LABEL_WIDTH = 62
 
 
 def _field(pdf: FPDF, label: str, value: str) -> None:
-    """A label and its value, the value wrapped inside the page's margins however long it is."""
+    """A label and its value, the value wrapped inside the page's margins however long it is. A
+    value that fits on its line is a cell: the same bytes as multi_cell's one line, without its line
+    breaking, which measures the text a character at a time (a third of a default notice's 3 ms)."""
     pdf.cell(LABEL_WIDTH, 6, label)
-    pdf.multi_cell(0, 6, value, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    if "\n" not in value and pdf.get_string_width(value) < pdf.w - pdf.r_margin - pdf.x - 2 * pdf.c_margin:
+        pdf.cell(0, 6, value, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    else:
+        pdf.multi_cell(0, 6, value, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
 def render(contract: Mapping[str, Any], created_at: datetime) -> bytes:
