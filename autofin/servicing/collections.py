@@ -145,7 +145,8 @@ def _reminders(conn: Connection, d: date, ctx: StepContext, setup: CollectionSet
     A night run late (a catch-up) gives no reminder whose moment has passed by the clock
     (domain.collections.reminder_lapses): "debited on the 29th" read on the 3rd of the next month,
     or three overdue messages about one arrears at once. Those are counted as lapsed, by rule, and
-    not written (a contact that never happened); the held ones still go out or are cancelled."""
+    not written (a contact that never happened); a lapsed rule's held reminders whose debit has its
+    answer are cancelled, as a held one is whose moment has passed."""
     note_debits_in_flight(conn)
     cancelled = _cancel_held(conn, d, [r for r in setup.reminders if r.when == "overdue"])
     in_flight = "CASE WHEN EXISTS (SELECT 1 FROM tmp_in_flight f WHERE f.contract_id = c.contract_id) THEN 1 ELSE 0 END"
@@ -183,13 +184,18 @@ def _reminders(conn: Connection, d: date, ctx: StepContext, setup: CollectionSet
             if lapses:
                 lapsed[rule.code] = int(conn.execute(text(f"SELECT COUNT(*) FROM contract_dpd cd CROSS JOIN contract c {reaching}"),
                                                      binds).scalar_one())
-            new = "" if lapses else (f"SELECT {facts}, :ref AS ref_date, {in_flight} AS held, NULL AS notification_id "
-                                     f"FROM contract_dpd cd CROSS JOIN contract c JOIN customer cu ON cu.customer_id = c.customer_id {reaching} "
-                                     "UNION ALL ")
+                # the rule's reminders held until tonight whose debit has its answer: their moment has passed too
+                cancelled += conn.execute(text(
+                    "UPDATE notification SET status = 'cancelled', business_date = :d WHERE status = 'held' AND rule_code = :rule "
+                    "AND NOT EXISTS (SELECT 1 FROM tmp_in_flight f WHERE f.contract_id = notification.contract_id)"),
+                    {"d": d, "rule": rule.code}).rowcount
+                continue
             found = conn.execute(
                 text(
+                    f"SELECT {facts}, :ref AS ref_date, {in_flight} AS held, NULL AS notification_id "
+                    f"FROM contract_dpd cd CROSS JOIN contract c JOIN customer cu ON cu.customer_id = c.customer_id {reaching} "
                     # and the rule's reminders held until tonight whose debit has its answer (those to cancel are gone)
-                    f"{new}SELECT {facts}, n.ref_date, 0, n.notification_id FROM notification n CROSS JOIN contract c "
+                    f"UNION ALL SELECT {facts}, n.ref_date, 0, n.notification_id FROM notification n CROSS JOIN contract c "
                     "JOIN customer cu ON cu.customer_id = c.customer_id JOIN contract_dpd cd ON cd.contract_id = c.contract_id "
                     "WHERE n.status = 'held' AND n.rule_code = :rule AND c.contract_id = n.contract_id "
                     "AND NOT EXISTS (SELECT 1 FROM tmp_in_flight f WHERE f.contract_id = n.contract_id)"

@@ -253,6 +253,21 @@ def test_a_held_reminder_waits_while_the_debit_waits_and_goes_out_with_the_days_
     assert contract_no not in _outbox(tmp_path, later + timedelta(days=1), "OD3")  # sent once
 
 
+def test_a_held_reminder_released_on_a_night_run_late_past_its_moment_is_cancelled(store, ctx, tmp_path, monkeypatch):
+    """The debit's answer reaches a night that runs so late that a later rule's night has ended by
+    the clock (a catch-up): the held OD3 would say what OD15 says better, as a new one would. It is
+    cancelled, not sent."""
+    ctx.notifier = LocalOutbox(tmp_path / "outbox")
+    contract_id, contract_no, _ = _hold_od3(store, ctx)
+    _answer(store, "rejected")
+    later = NIGHT + timedelta(days=2)
+    monkeypatch.setenv("AUTOFIN_SIMULATED_TODAY", (later + timedelta(days=13)).isoformat())  # OD15's night for this arrears has ended
+    counts = _night(store, ctx, later)
+    assert (counts["reminders_released"], counts["reminders_cancelled"], counts["reminders_lapsed_by_rule"].get("OD3", 0)) == (0, 1, 0)
+    assert _status(store, contract_id, "OD3") == ("cancelled", later, NIGHT)
+    assert contract_no not in _outbox(tmp_path, later, "OD3")
+
+
 def _pay_the_bill(store, contract_id, seq):
     with write_transaction(store) as conn:
         conn.execute(text("UPDATE instalment SET status = 'paid', paid_principal_minor = principal_minor, paid_interest_minor = interest_minor, "
