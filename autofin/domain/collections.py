@@ -122,8 +122,14 @@ def reminder_lapses(rule: Reminder, night: date, today: date, rules: Sequence[Re
         return False
     if rule.when == "before_due":
         return night + timedelta(days=rule.days) < today
-    later = min((r.days for r in rules if r.when == "overdue" and r.days > rule.days), default=None)
+    later = next_overdue_days(rule, rules)
     return later is not None and night + timedelta(days=later - rule.days) < today
+
+
+def next_overdue_days(rule: Reminder, rules: Sequence[Reminder]) -> int | None:
+    """The days past due of the next overdue rule after `rule` (whose reminder says more), if any:
+    another rule on the same day is not a later one."""
+    return min((r.days for r in rules if r.when == "overdue" and r.days > rule.days), default=None)
 
 
 def commission_minor(recovered_minor: int, rate_ppm_: int) -> int:

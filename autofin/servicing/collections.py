@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, text
 
-from autofin.domain.collections import CollectionSetup, Reminder, deal_order, provision_minor, reminder_lapses, render
+from autofin.domain.collections import CollectionSetup, Reminder, deal_order, next_overdue_days, provision_minor, reminder_lapses, render
 from autofin.domain.money import PPM, format_minor, sql_div_round_half_up
 from autofin.postlease.notify import Message
 from autofin.reference import collection_setup
@@ -148,13 +148,14 @@ def _reminders(conn: Connection, d: date, ctx: StepContext, setup: CollectionSet
     not written (a contact that never happened); a lapsed rule's held reminders whose debit has its
     answer are cancelled, as a held one is whose moment has passed."""
     note_debits_in_flight(conn)
-    cancelled = _cancel_held(conn, d, [r for r in setup.reminders if r.when == "overdue"])
-    in_flight = "CASE WHEN EXISTS (SELECT 1 FROM tmp_in_flight f WHERE f.contract_id = c.contract_id) THEN 1 ELSE 0 END"
     today = business_today()
+    lapsing = {r.code for r in setup.reminders if reminder_lapses(r, d, today, setup.reminders)}
+    cancelled = _cancel_held(conn, d, [r for r in setup.reminders if r.when == "overdue"], lapsing)
+    in_flight = "CASE WHEN EXISTS (SELECT 1 FROM tmp_in_flight f WHERE f.contract_id = c.contract_id) THEN 1 ELSE 0 END"
     rows: list[dict[str, Any]] = []
     lapsed: dict[str, int] = {}
     for rule in setup.reminders:
-        lapses = reminder_lapses(rule, d, today, setup.reminders)
+        lapses = rule.code in lapsing
         if rule.when == "before_due":
             # the rule's instalments due that day with no reminder yet
             due = ("WHERE i.status = 'scheduled' AND i.due_date = :due AND c.status = 'active' AND NOT EXISTS (SELECT 1 FROM notification n "
@@ -184,12 +185,7 @@ def _reminders(conn: Connection, d: date, ctx: StepContext, setup: CollectionSet
             if lapses:
                 lapsed[rule.code] = int(conn.execute(text(f"SELECT COUNT(*) FROM contract_dpd cd CROSS JOIN contract c {reaching}"),
                                                      binds).scalar_one())
-                # the rule's reminders held until tonight whose debit has its answer: their moment has passed too
-                cancelled += conn.execute(text(
-                    "UPDATE notification SET status = 'cancelled', business_date = :d WHERE status = 'held' AND rule_code = :rule "
-                    "AND NOT EXISTS (SELECT 1 FROM tmp_in_flight f WHERE f.contract_id = notification.contract_id)"),
-                    {"d": d, "rule": rule.code}).rowcount
-                continue
+                continue  # its held reminders whose debit has its answer were cancelled (_cancel_held)
             found = conn.execute(
                 text(
                     f"SELECT {facts}, :ref AS ref_date, {in_flight} AS held, NULL AS notification_id "
@@ -238,20 +234,21 @@ def _reminders(conn: Connection, d: date, ctx: StepContext, setup: CollectionSet
             "reminders_lapsed_by_rule": dict(sorted(lapsed.items()))}
 
 
-def _cancel_held(conn: Connection, d: date, overdue: list[Reminder]) -> int:
+def _cancel_held(conn: Connection, d: date, overdue: list[Reminder], lapsing: set[str]) -> int:
     """Cancel the held reminders whose debit has its answer and whose moment has passed: the contract
     paid what the reminder was about (its oldest unpaid bill is another, or none), is no longer
     active, or has reached a later overdue rule's day (whose reminder says more); or the rule is
-    no longer in assets/collections.yaml. The rest of the held whose debit has its answer go out tonight."""
+    no longer in assets/collections.yaml, or has lapsed tonight (`lapsing`: a night run late).
+    The rest of the held whose debit has its answer go out tonight."""
     binds: dict[str, Any] = {"d": d}
     later = []
     for n, rule in enumerate(overdue):
         binds[f"rule{n}"] = rule.code
-        after = min((r.days for r in overdue if r.days > rule.days), default=None)  # another rule on the same day is not later
+        after = next_overdue_days(rule, overdue)
         if after is not None:
             binds[f"until{n}"] = after
             later.append(f"WHEN :rule{n} THEN :until{n}")
-    codes = ", ".join(f":rule{n}" for n in range(len(overdue))) or "NULL"
+    codes = ", ".join(f":rule{n}" for n, rule in enumerate(overdue) if rule.code not in lapsing) or "NULL"
     until = f"CASE notification.rule_code {' '.join(later)} END" if later else "NULL"
     return conn.execute(
         text(
