@@ -51,7 +51,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from autofin.domain.errors import DomainError
 from autofin.reporting.book import book_summary, in_yuan, trial_balance_totals, yuan, yuan_label
 from autofin.servicing.checks import nightly_checks, schedules_repay_financed
-from autofin.servicing.cycle import StepResult, run_step
+from autofin.servicing.cycle import StepResult, begin_night, run_step
 from autofin.servicing.days import cut_over
 from autofin.servicing.shards import SHARDED_STEPS
 from autofin.servicing.shards import split as split_shards
@@ -154,7 +154,13 @@ def run_cycle_step(servicing: ServicingResource, step: str, d: date, shard: str 
         if step == "business_day":
             require_current(engine)  # once per date, before anything is written
         ctx = servicing.context() if shard == "all" else replace(servicing.context(), shard=shard)
-        return run_step(engine, step, d, ctx)
+        result = run_step(engine, step, d, ctx)
+        if step == "business_day" and cycle_shards() == 1:
+            # the in-process executor: the night's later steps run in this process, bank_answers
+            # among them, and take the answers read meanwhile (under the multiprocess executor each
+            # step is a process of its own, and the answers' step reads its files itself)
+            begin_night(engine, d, ctx)
+        return result
     except (DomainError, StoreOutOfDateError) as exc:
         raise Failure(description=str(exc), allow_retries=False) from None
 

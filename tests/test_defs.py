@@ -189,7 +189,8 @@ def test_days_run_outside_dagster_are_reported_to_it_once(tmp_path, monkeypatch)
 
 def test_the_answers_read_by_reader_processes_under_dagster(tmp_path, monkeypatch):
     """AUTOFIN_ANSWER_READERS=2: inside a Dagster materialization the night's answer files are read by
-    two spawned reader processes, and the day applies them and closes with its checks green."""
+    two spawned reader processes, begun once the business day is open (the in-process executor runs
+    the night's steps in one process), and the day applies them and closes with its checks green."""
     from autofin.bankfiles.simulator import simulate
     from autofin.reference import bank_profiles
 
@@ -207,5 +208,6 @@ def test_the_answers_read_by_reader_processes_under_dagster(tmp_path, monkeypatc
     assert result.success and all(c.passed for c in result.get_asset_check_evaluations())
     answers = result.asset_materializations_for_node("bank_answers")[0].metadata
     assert answers["reader_processes"].value == 2
+    assert answers["fetched_ahead"].value == answers["fetched"].value >= 3  # fetched, and their reading begun, by business_day
     assert answers["settled"].value > 0 and answers["records_read"].value > answers["settled"].value
     assert len(answers["applied"].value) >= 3 and "quarantined" not in answers  # every file read by the readers applied

@@ -15,6 +15,11 @@ what a reader needs and, as spawn does, the step's main module: 0.2 s for the cy
 1 s for Dagster's) only for a night whose files are worth it, and end with the step's process
 however it ends. The files of a smaller night are read in the step's own process, one at a time,
 as each is applied.
+
+The reading may begin before the step (`begin`, at the start of the night: the cycle's steps before
+the answers' run on one core, the store's, and leave the other to the readers); the step's
+`readings` of the same files then takes what was begun, and of other files (one arrived meanwhile)
+stops it and reads afresh.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from autofin.bankfiles.records import BankFileError
 AHEAD_BYTES = 256 * 1024 * 1024  # files read ahead of the applying, by size (a night of 1M answers: 600 MB)
 POOL_FROM_BYTES = 32 * 1024 * 1024  # smaller nights (under ~90k records, a second of reading) are read in the step
 MAX_READERS = 4  # more would wait on the applying, which is one process
+READER_NICENESS = 10  # a reader's CPU weight a tenth of the step's (Linux's nice levels): idle cores are theirs, a busy one the step's
 
 
 @dataclass(frozen=True)
@@ -67,43 +73,94 @@ def read_bytes(profile: BankProfile, data: bytes) -> Reading:
         return Reading(digest, None, f"unreadable: {type(exc).__name__}: {exc}"[:300], time.perf_counter() - started, traceback.format_exc())
 
 
+class Readers:
+    """`files` read by `readers` processes, begun at once: the largest file first (the longest to
+    read: a day's statement), the others in their order, while the files read and not yet taken stay
+    within `AHEAD_BYTES`. Iterated once, it gives each file's reading in the files' order."""
+
+    def __init__(self, files: Sequence[tuple[BankProfile, Path]], readers: int) -> None:
+        self.files = list(files)
+        self._pool = ProcessPoolExecutor(readers, mp_context=multiprocessing.get_context("spawn"), initializer=_follow,
+                                         initargs=(os.getpid(),))
+        self._sizes = [path.stat().st_size for _, path in self.files]
+        largest = max(range(len(self.files)), key=self._sizes.__getitem__)
+        self._submitted: dict[int, Future[Reading]] = {largest: self._pool.submit(read_file, *self.files[largest])}
+        self._waiting = deque(k for k in range(len(self.files)) if k != largest)
+        self._submit_within_budget()
+
+    def _submit_within_budget(self) -> None:
+        while self._waiting and sum(self._sizes[j] for j in self._submitted) + self._sizes[self._waiting[0]] <= AHEAD_BYTES:
+            j = self._waiting.popleft()
+            self._submitted[j] = self._pool.submit(read_file, *self.files[j])
+
+    def __iter__(self) -> Iterator[Reading]:
+        for k in range(len(self.files)):
+            try:
+                # the readers keep going while what they have read and not yet been applied stays within the budget
+                self._submit_within_budget()
+                if k not in self._submitted:  # larger than what the budget has left: read on its own
+                    self._waiting.popleft()
+                    self._submitted[k] = self._pool.submit(read_file, *self.files[k])
+                reading = self._submitted.pop(k).result()
+            except BrokenProcessPool as exc:
+                raise RuntimeError(f"a reader process ended abruptly (killed, or out of memory) while the night's answers were read: "
+                                   f"{self.files[k][1].name} was not read. Run the step again; AUTOFIN_ANSWER_READERS=0 reads in the "
+                                   "step's own process") from exc
+            yield reading
+
+    def close(self) -> None:
+        """The readers stopped (those in flight finish their file first)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+_ahead: Readers | None = None  # begun before the step that reads them (`begin`)
+
+
+def begin(files: Sequence[tuple[BankProfile, Path]], readers: int) -> None:
+    """Begin reading `files` now, for a later `readings` of the same files in this process: the
+    night's answers read while the steps before the one that applies them run on the other core.
+    Nothing is begun for a night read in the step's own process (`readers` 0, one file). A reading
+    begun before and not taken is stopped."""
+    global _ahead
+    abandon()
+    if readers > 0 and len(files) >= 2:
+        _ahead = Readers(files, readers)
+
+
+def abandon() -> None:
+    """Stop the readers begun ahead and not taken (the night ended before its answers' step)."""
+    global _ahead
+    ahead, _ahead = _ahead, None
+    if ahead is not None:
+        ahead.close()
+
+
 def readings(files: Sequence[tuple[BankProfile, Path]], readers: int) -> Iterator[Reading]:
-    """The reading of each of `files`, in their order: by `readers` processes ahead of the caller,
-    or (readers 0) in this process as each is asked for. Leaving the loop early stops the readers
-    (those in flight finish their file first)."""
-    if readers <= 0 or len(files) < 2:
+    """The reading of each of `files`, in their order: by `readers` processes ahead of the caller
+    (those begun ahead for these very files, if any: `begin`), or (readers 0) in this process as
+    each is asked for. Leaving the loop early stops the readers (those in flight finish their file
+    first). Each reading carries the digest of the bytes read, so a file changed since it was read
+    is known as such by the caller."""
+    global _ahead
+    ahead, _ahead = (_ahead, None) if _ahead is not None and _ahead.files == list(files) else (None, _ahead)
+    abandon()  # begun for other files (one arrived since, or went): not used
+    if ahead is None and (readers <= 0 or len(files) < 2):
         for profile, path in files:
             yield read_file(profile, path)
         return
-    pool = ProcessPoolExecutor(readers, mp_context=multiprocessing.get_context("spawn"), initializer=_follow, initargs=(os.getpid(),))
+    pool = ahead if ahead is not None else Readers(files, readers)
     try:
-        sizes = [path.stat().st_size for _, path in files]
-        # the largest file first (the longest to read: a day's statement), the others in their order
-        largest = max(range(len(files)), key=sizes.__getitem__)
-        submitted: dict[int, Future[Reading]] = {largest: pool.submit(read_file, *files[largest])}
-        waiting = deque(k for k in range(len(files)) if k != largest)
-        for k in range(len(files)):
-            try:
-                # the readers keep going while what they have read and not yet been applied stays within the budget
-                while waiting and sum(sizes[j] for j in submitted) + sizes[waiting[0]] <= AHEAD_BYTES:
-                    j = waiting.popleft()
-                    submitted[j] = pool.submit(read_file, *files[j])
-                if k not in submitted:  # larger than what the budget has left: read on its own
-                    waiting.popleft()
-                    submitted[k] = pool.submit(read_file, *files[k])
-                reading = submitted.pop(k).result()
-            except BrokenProcessPool as exc:
-                raise RuntimeError(f"a reader process ended abruptly (killed, or out of memory) while the night's answers were read: "
-                                   f"{files[k][1].name} was not read. Run the step again; AUTOFIN_ANSWER_READERS=0 reads in the "
-                                   "step's own process") from exc
-            yield reading
+        yield from pool
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.close()
 
 
 def _follow(parent: int) -> None:
     """A reader ends with the step's process: killed (kill -9) it closes no queue, and its readers
-    would wait on theirs for good."""
+    would wait on theirs for good. A reader yields the CPU to the step's process (`READER_NICENESS`):
+    the readers begun ahead share the cores with the steps before the answers', whose store work is
+    the night's critical path."""
+    os.nice(READER_NICENESS)
 
     def watch() -> None:
         while os.getppid() == parent:

@@ -24,7 +24,8 @@ import hashlib
 import logging
 import os
 import re
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -292,8 +293,9 @@ def _head(path: Path) -> bytes:
         return fh.read(importers.HEAD_BYTES)
 
 
-def apply_bank_answers(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
-    fetched = 0
+def _fetch(ctx: StepContext) -> Iterator[str]:
+    """Every answer the banks left, moved to inbound/ (the bank's copy archived once it is held
+    here), each file's name as it is fetched."""
     for code, profile in sorted(ctx.banks.items()):
         inbound = ctx.bank_folder("inbound", code)
         transport = ctx.transport(profile)
@@ -304,21 +306,88 @@ def apply_bank_answers(conn: Connection, d: date, ctx: StepContext) -> dict[str,
                 target = inbound / _digest_name(name, hashlib.sha256(data).hexdigest())
             write_atomically(target, data)
             transport.archive(name)
-            fetched += 1
-    counts: dict[str, Any] = {"fetched": fetched, "applied": [], "quarantined": {}, "archived_after_restart": [], "settled": 0,
-                              "rejected": 0, "returned": 0, "pending": 0, "settled_minor": 0, "statement_lines": 0, "records_read": 0,
-                              "reading_seconds": 0.0, "payouts_paid": 0, "payouts_failed": 0, "payouts_paid_minor": 0,
-                              "contracts_activated": 0}
+            yield name
+
+
+def _night(ctx: StepContext) -> list[tuple[str, Path]]:
+    """The answer files in inbound/, (bank, path) in the order they are applied: statuses before
+    settlements before statements, whatever the names."""
     night: list[tuple[str, Path]] = []
     for code in sorted(ctx.banks):
         inbound = ctx.bank_folder("inbound", code)
         files = [p for p in inbound.iterdir() if p.is_file() and not p.name.startswith(".")]
-        # statuses before settlements before statements, whatever the names
         night += [(code, path) for path in sorted(files, key=lambda p: (importers.apply_order(_head(p)), p.name))]
+    return night
+
+
+def _to_read(ctx: StepContext, night: list[tuple[str, Path]]) -> tuple[list[tuple[BankProfile, Path]], int]:
+    """The night's files as the readers take them, and how many reader processes they get."""
+    return ([(ctx.banks[code], path) for code, path in night],
+            reading.readers_for([path for _, path in night], answer_readers(), reading.usable_cores()))
+
+
+# files fetched by `read_answers_ahead` and the seconds it took, counted by the answers' step of that date
+_fetched_ahead: dict[date, tuple[int, float]] = {}
+_ahead: threading.Thread | None = None
+
+
+def read_answers_ahead(d: date, ctx: StepContext) -> None:
+    """At the start of D's night, its answers' step still to run (`cycle.begin_night`): the banks'
+    answers fetched and, on a night whose files are worth reader processes, their reading begun,
+    so that they are read while billing, delinquency, penalties and the debit orders keep the
+    store's core busy. A thread fetches them (waiting on the banks and the disk, beside the steps)
+    and then begins the readers. The step waits for it, fetches again (what arrived since) and
+    takes the readings begun if its files are the same; each carries the digest of the bytes read,
+    and a file changed since is read again. Fetching ahead that fails is left to the step's own fetch."""
+    global _ahead
+    stop_reading_ahead()
+
+    def fetch_then_read() -> None:
+        started = perf_counter()
+        fetched = 0
+        try:
+            for _ in _fetch(ctx):
+                fetched += 1
+        except Exception:  # the step fetches again, and fails there with the transport's error
+            log.warning("%s: fetching the banks' answers ahead stopped after %d files; the answers' step fetches them", d, fetched,
+                        exc_info=True)
+            return
+        finally:
+            before, seconds = _fetched_ahead.get(d, (0, 0.0))
+            _fetched_ahead[d] = (before + fetched, seconds + perf_counter() - started)
+        reading.begin(*_to_read(ctx, _night(ctx)))
+
+    _ahead = threading.Thread(target=fetch_then_read, name=f"answers-ahead-{d}", daemon=True)
+    _ahead.start()
+
+
+def _wait_for_ahead() -> None:
+    global _ahead
+    ahead, _ahead = _ahead, None
+    if ahead is not None:
+        ahead.join()
+
+
+def stop_reading_ahead() -> None:
+    """The fetching ahead finished and the readers it began, if not taken, stopped (a night that
+    ended before its answers' step)."""
+    _wait_for_ahead()
+    reading.abandon()
+
+
+def apply_bank_answers(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:
+    _wait_for_ahead()
+    fetched_ahead, fetching_ahead_seconds = _fetched_ahead.pop(d, (0, 0.0))
+    counts: dict[str, Any] = {"fetched": fetched_ahead + sum(1 for _ in _fetch(ctx)), "fetched_ahead": fetched_ahead,
+                              "fetching_ahead_seconds": round(fetching_ahead_seconds, 3), "applied": [], "quarantined": {},
+                              "archived_after_restart": [], "settled": 0,
+                              "rejected": 0, "returned": 0, "pending": 0, "settled_minor": 0, "statement_lines": 0, "records_read": 0,
+                              "reading_seconds": 0.0, "payouts_paid": 0, "payouts_failed": 0, "payouts_paid_minor": 0,
+                              "contracts_activated": 0}
+    night = _night(ctx)
     # each file read (by reader processes, ahead of its applying, on a night worth it) and applied in turn
-    readers = reading.readers_for([path for _, path in night], answer_readers(), reading.usable_cores())
-    read = reading.readings([(ctx.banks[code], path) for code, path in night], readers)
-    for (code, path), answer in zip(night, read, strict=True):
+    files, readers = _to_read(ctx, night)
+    for (code, path), answer in zip(night, reading.readings(files, readers), strict=True):
         _take_file(conn, d, ctx, code, path, answer, counts)
     counts["reading_seconds"] = round(counts["reading_seconds"], 3)
     counts["reader_processes"] = readers

@@ -125,12 +125,27 @@ def run_day(engine: Engine, d: date, ctx: StepContext, *, on_step: Callable[[Ste
     parallel; on SQLite they queue for the one writer)."""
     require_current(engine)
     results = []
-    for name in STEP_ORDER:
-        result = run_step(engine, name, d, ctx) if shards == 1 or name not in SHARDED_STEPS else run_shards(engine, name, d, ctx, shards)
-        results.append(result)
-        if on_step:
-            on_step(result)
+    try:
+        for name in STEP_ORDER:
+            result = run_step(engine, name, d, ctx) if shards == 1 or name not in SHARDED_STEPS else run_shards(engine, name, d, ctx, shards)
+            results.append(result)
+            if on_step:
+                on_step(result)
+            if name == "business_day":
+                begin_night(engine, d, ctx)
+    finally:
+        banking.stop_reading_ahead()  # a night that stopped before its answers' step
     return results
+
+
+def begin_night(engine: Engine, d: date, ctx: StepContext) -> None:
+    """What D's night starts once its business day is open, in the process that runs its steps: the
+    banks' answers fetched and read while the steps before theirs run (`banking.read_answers_ahead`),
+    unless the answers' step is done."""
+    with engine.connect() as conn:
+        if step_done(conn, "bank_returns", d) is not None:
+            return
+    banking.read_answers_ahead(d, ctx)
 
 
 def run_shards(engine: Engine, name: str, d: date, ctx: StepContext, count: int) -> StepResult:

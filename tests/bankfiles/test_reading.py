@@ -189,3 +189,55 @@ def test_the_cores_counted_are_those_the_process_may_run_on(monkeypatch):
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {5})
     assert reading.usable_cores() == 1
     assert reading.readers_for([], None, reading.usable_cores()) == 0
+
+
+def _counting_readers(monkeypatch):
+    """reading.Readers, each one begun counted."""
+    begun = []
+
+    class Counted(reading.Readers):
+        def __init__(self, files, readers):
+            begun.append(len(files))
+            super().__init__(files, readers)
+
+    monkeypatch.setattr(reading, "Readers", Counted)
+    return begun
+
+
+def test_readings_begun_ahead_are_taken_by_the_readings_of_the_same_files(night, monkeypatch):
+    """The night's reading begun before its step (`begin`) is the step's: no second set of readers,
+    the same readings in the files' order."""
+    here = _outcome(reading.readings(night, 0))
+    begun = _counting_readers(monkeypatch)
+    reading.begin(night, 2)
+    assert len(multiprocessing.active_children()) == 2
+    assert _outcome(reading.readings(night, 2)) == here
+    assert begun == [len(night)] and reading._ahead is None
+    assert multiprocessing.active_children() == []
+
+
+def test_readings_begun_for_other_files_are_stopped_and_the_files_read_afresh(night, monkeypatch):
+    """A file arrived after the reading began: the step's files are not those begun, which are
+    stopped, and all of them are read again."""
+    here = _outcome(reading.readings(night, 0))
+    begun = _counting_readers(monkeypatch)
+    reading.begin(night[:-1], 2)
+    assert _outcome(reading.readings(night, 2)) == here
+    assert begun == [len(night) - 1, len(night)]
+    assert multiprocessing.active_children() == []
+    reading.begin(night[:-1], 2)
+    assert _outcome(reading.readings(night, 0)) == here  # read in the step's process: the readers begun stopped too
+    assert multiprocessing.active_children() == []
+
+
+def test_nothing_is_begun_for_a_night_read_in_the_steps_own_process(night, monkeypatch):
+    begun = _counting_readers(monkeypatch)
+    reading.begin(night, 0)
+    reading.begin(night[:1], 2)
+    assert begun == [] and reading._ahead is None
+
+
+def test_abandon_stops_the_readers_begun(night):
+    reading.begin(night, 2)
+    reading.abandon()
+    assert reading._ahead is None and multiprocessing.active_children() == []

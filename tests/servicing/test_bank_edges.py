@@ -2,6 +2,7 @@
 on, only booked money in the order's currency and a plausible value date settles, and every
 failure carries a known reason that the re-presentation rules act on."""
 
+import multiprocessing
 import re
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -13,7 +14,7 @@ from autofin.bankfiles.reasons import REASONS
 from autofin.bankfiles.records import StatementEntry, TransactionStatus
 from autofin.bankfiles.simulator import simulate
 from autofin.reference import bank_profiles
-from autofin.servicing import banking
+from autofin.servicing import banking, cycle
 from autofin.servicing.cycle import run_day
 from tests.servicing.conftest import AS_OF, seed
 from tests.servicing.test_bank_cycle import D1, context, q, run_days
@@ -75,6 +76,107 @@ def test_files_with_a_dtd_or_entities_are_quarantined_and_the_night_goes_on(nigh
         "AFBOC20261123001.pain002.xml", "AFBOC20261123001.camt054.xml", "STMBOC20261123.camt053.xml", "AFICBC20261123001.result.txt"}
     assert reason_notes(ctx) == sorted(f"{n}.reason.txt" for n, (s, _) in seen.items() if s == "quarantined")
     assert q(engine, "SELECT COUNT(*) FROM debit_order WHERE status = 'settled'")[0][0] > 0
+
+
+def _the_nights_readers(monkeypatch):
+    """reading.Readers, each one begun recorded with the step then last done (`steps`)."""
+    steps: list[str] = []
+    begun: list[tuple[str | None, list[str]]] = []
+
+    class Recorded(banking.reading.Readers):
+        def __init__(self, files, readers):
+            begun.append((steps[-1] if steps else None, [path.name for _, path in files]))
+            super().__init__(files, readers)
+
+    monkeypatch.setattr(banking.reading, "Readers", Recorded)
+    monkeypatch.setenv("AUTOFIN_ANSWER_READERS", "2")
+    return steps, begun
+
+
+def test_the_nights_answers_are_fetched_and_read_while_the_steps_before_theirs_run(night, monkeypatch):
+    """Once the business day is open the banks' answers are fetched and their reading begins; the
+    answers' step takes those readings (no second set of readers), applies every file and counts
+    the files fetched for it."""
+    engine, ctx, _ = night
+    steps, begun = _the_nights_readers(monkeypatch)
+    waiting = sorted(p.name for code in ctx.banks for p in (ctx.bank_root / "remote" / code).rglob("*") if p.is_file()
+                     and "processed" not in p.parts and p.parent.name in ("download", "out"))
+    results = run_day(engine, D2, ctx, on_step=lambda r: steps.append(r.step))
+    assert [step for step, _ in begun] == ["business_day"]
+    assert sorted(begun[0][1]) == waiting and len(waiting) == 4
+    answers = {r.step: r.counts for r in results}["bank_returns"]
+    assert answers["fetched"] == answers["fetched_ahead"] == 4 and answers["fetching_ahead_seconds"] > 0
+    assert answers["reader_processes"] == 2 and sorted(answers["applied"]) == waiting
+    assert answers["quarantined"] == {} and answers["settled"] > 0
+    assert banking.reading._ahead is None and banking._fetched_ahead == {}
+    assert multiprocessing.active_children() == []
+
+
+def test_a_file_arriving_after_the_reading_began_is_applied_with_the_rest(night, monkeypatch, tmp_path):
+    """The step fetches again: BOC's notification, arrived after the reading began, makes the
+    night's files other than those begun, which are stopped, and the whole night is read afresh
+    and applied."""
+    engine, ctx, download = night
+    steps, begun = _the_nights_readers(monkeypatch)
+    late = download / "AFBOC20261123001.camt054.xml"
+    held = tmp_path / late.name
+    late.rename(held)
+    read_ahead = banking.read_answers_ahead
+
+    def then_it_arrives(d, ctx):
+        read_ahead(d, ctx)
+        banking._ahead.join()  # fetched, and the reading begun
+        held.rename(late)
+
+    monkeypatch.setattr(banking, "read_answers_ahead", then_it_arrives)
+    answers = {r.step: r.counts for r in run_day(engine, D2, ctx, on_step=lambda r: steps.append(r.step))}["bank_returns"]
+    assert [step for step, _ in begun] == ["business_day", "bank_upload"]  # the second by the answers' step itself
+    assert late.name not in begun[0][1] and late.name in begun[1][1] and len(begun[1][1]) == 4
+    assert (answers["fetched"], answers["fetched_ahead"]) == (4, 3) and late.name in answers["applied"] and answers["quarantined"] == {}
+    assert q(engine, "SELECT COUNT(*) FROM receipt WHERE source = 'debit'")[0][0] == answers["settled"] > 0
+    assert multiprocessing.active_children() == []
+
+
+def test_fetching_ahead_that_fails_is_left_to_the_steps_own_fetch(night, monkeypatch, caplog):
+    """The bank's server drops the connection while the answers are fetched ahead: the night goes on,
+    says so in its log, and the answers' step fetches and applies every file itself."""
+    engine, ctx, _ = night
+    monkeypatch.setenv("AUTOFIN_ANSWER_READERS", "2")
+    fetch, calls = banking._fetch, []
+
+    def dropped(ctx):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OSError("Socket is closed")
+        yield from fetch(ctx)
+
+    monkeypatch.setattr(banking, "_fetch", dropped)
+    answers = {r.step: r.counts for r in run_day(engine, D2, ctx)}["bank_returns"]
+    assert (answers["fetched"], answers["fetched_ahead"]) == (4, 0) and len(answers["applied"]) == 4 and answers["quarantined"] == {}
+    assert "fetching the banks' answers ahead stopped after 0 files" in caplog.text and "Socket is closed" in caplog.text
+    assert multiprocessing.active_children() == []
+
+
+def test_a_night_that_stops_before_its_answers_stops_their_readers_and_loses_no_file(night, monkeypatch):
+    """A step before the answers' fails: the readers begun stop with the night; the files fetched
+    wait in inbound/ and the night run again applies them and counts them fetched."""
+    engine, ctx, _ = night
+    steps, begun = _the_nights_readers(monkeypatch)
+    penalties = cycle._BY_NAME["penalties"]
+
+    def broken(conn, d, ctx):
+        raise RuntimeError("the disk went away")
+
+    monkeypatch.setitem(cycle._BY_NAME, "penalties", broken)
+    with pytest.raises(RuntimeError, match="disk went away"):
+        run_day(engine, D2, ctx, on_step=lambda r: steps.append(r.step))
+    assert len(begun) == 1 and banking.reading._ahead is None and multiprocessing.active_children() == []
+    inbound = sorted(p.name for code in ctx.banks for p in (ctx.bank_root / "inbound" / code).iterdir())
+    assert len(inbound) == 4
+    monkeypatch.setitem(cycle._BY_NAME, "penalties", penalties)
+    answers = {r.step: r.counts for r in run_day(engine, D2, ctx)}["bank_returns"]
+    assert answers["fetched"] == answers["fetched_ahead"] == 4 and sorted(answers["applied"]) == inbound
+    assert multiprocessing.active_children() == []
 
 
 def test_a_file_changed_after_its_reader_read_it_is_applied_as_stored(night, monkeypatch):
