@@ -229,7 +229,11 @@ def rates(debit_steps: list[dict], answer_steps: list[dict], label: str) -> list
         # with reader processes the reading overlaps the applying, and its seconds are the readers' summed
         Phase(f"  bank answers read: parse, XSD, records ({label}; {readers(ret['counts'])})", ret["counts"]["reading_seconds"], 0,
               ret["counts"]["records_read"], "records", ""),
-        Phase(f"  bank answers ingested: read and applied ({label})", ret["seconds"], 0, answered, "tx", "≥ 100k tx/s"),
+        # the files fetched and their reading begun at the night's start (`cycle.begin_night`): the fetch's seconds are
+        # added to the step's; the reading done before the step, on the core the steps before it leave, is not
+        Phase(f"  bank answers ingested: read and applied ({label}; the step, and its {ret['counts'].get('fetched_ahead', 0)} files "
+              f"fetched ahead, their reading begun with the night)", ret["seconds"] + ret["counts"].get("fetching_ahead_seconds", 0.0), 0,
+              answered, "tx", "≥ 100k tx/s"),
     ]
 
 
