@@ -355,7 +355,10 @@ def read_answers_ahead(d: date, ctx: StepContext) -> None:
         finally:
             before, seconds = _fetched_ahead.get(d, (0, 0.0))
             _fetched_ahead[d] = (before + fetched, seconds + perf_counter() - started)
-        reading.begin(*_to_read(ctx, _night(ctx)))
+        try:
+            reading.begin(*_to_read(ctx, _night(ctx)))
+        except Exception:  # the step reads its files itself
+            log.warning("%s: the reading of the banks' answers could not begin ahead; the answers' step reads them", d, exc_info=True)
 
     _ahead = threading.Thread(target=fetch_then_read, name=f"answers-ahead-{d}", daemon=True)
     _ahead.start()

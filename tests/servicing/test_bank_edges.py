@@ -157,6 +157,28 @@ def test_fetching_ahead_that_fails_is_left_to_the_steps_own_fetch(night, monkeyp
     assert multiprocessing.active_children() == []
 
 
+def test_readers_that_cannot_begin_ahead_leave_the_reading_to_the_step(night, monkeypatch, caplog):
+    """The machine refuses the reader processes at the start of the night (out of processes, say): the
+    night goes on, says so in its log, and the answers' step begins its own readers and applies every file."""
+    engine, ctx, _ = night
+    steps, begun = _the_nights_readers(monkeypatch)
+    readers = banking.reading.Readers
+
+    class RefusedOnce(readers):
+        def __init__(self, files, n):
+            if not begun:
+                begun.append(("refused", []))
+                raise OSError(11, "Resource temporarily unavailable")
+            super().__init__(files, n)
+
+    monkeypatch.setattr(banking.reading, "Readers", RefusedOnce)
+    answers = {r.step: r.counts for r in run_day(engine, D2, ctx, on_step=lambda r: steps.append(r.step))}["bank_returns"]
+    assert [step for step, _ in begun] == ["refused", "bank_upload"]  # the night's start refused, the step's own readers
+    assert answers["fetched_ahead"] == 4 and len(answers["applied"]) == 4 and answers["quarantined"] == {}
+    assert "could not begin ahead" in caplog.text and "Resource temporarily unavailable" in caplog.text
+    assert multiprocessing.active_children() == []
+
+
 def test_a_night_that_stops_before_its_answers_stops_their_readers_and_loses_no_file(night, monkeypatch):
     """A step before the answers' fails: the readers begun stop with the night; the files fetched
     wait in inbound/ and the night run again applies them and counts them fetched."""
