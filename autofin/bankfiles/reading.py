@@ -80,9 +80,9 @@ class Readers:
 
     def __init__(self, files: Sequence[tuple[BankProfile, Path]], readers: int) -> None:
         self.files = list(files)
+        self._sizes = [path.stat().st_size for _, path in self.files]
         self._pool = ProcessPoolExecutor(readers, mp_context=multiprocessing.get_context("spawn"), initializer=_follow,
                                          initargs=(os.getpid(),))
-        self._sizes = [path.stat().st_size for _, path in self.files]
         largest = max(range(len(self.files)), key=self._sizes.__getitem__)
         self._submitted: dict[int, Future[Reading]] = {largest: self._pool.submit(read_file, *self.files[largest])}
         self._waiting = deque(k for k in range(len(self.files)) if k != largest)
@@ -142,7 +142,9 @@ def readings(files: Sequence[tuple[BankProfile, Path]], readers: int) -> Iterato
     first). Each reading carries the digest of the bytes read, so a file changed since it was read
     is known as such by the caller."""
     global _ahead
-    ahead, _ahead = (_ahead, None) if _ahead is not None and _ahead.files == list(files) else (None, _ahead)
+    ahead = None
+    if _ahead is not None and _ahead.files == list(files):
+        ahead, _ahead = _ahead, None
     abandon()  # begun for other files (one arrived since, or went): not used
     if ahead is None and (readers <= 0 or len(files) < 2):
         for profile, path in files:
