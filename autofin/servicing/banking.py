@@ -7,7 +7,8 @@ debit_orders  contracts with an active mandate, money owed and nothing in flight
               so a re-run after a crash writes the same bytes.
 bank_upload   every registered outbound file goes to its bank (temporary name, then rename);
               the transport does not send again what the bank already holds.
-bank_returns  every answer the banks left is fetched, checked before anything is applied
+bank_returns  every answer the banks left is fetched (from the start of the night, by
+              `read_answers_ahead`, and again by the step), checked before anything is applied
               (format, control sums, known batch and end-to-end ids, amounts, currencies, value
               dates, states, reason codes, never seen before) and applied; a file that fails any
               check, or whose reading fails in any way, goes to quarantine/ with a reason note
