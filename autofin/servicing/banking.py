@@ -384,10 +384,9 @@ def apply_bank_answers(conn: Connection, d: date, ctx: StepContext) -> dict[str,
     fetched_ahead, fetching_ahead_seconds = _fetched_ahead.pop(d, (0, 0.0))
     counts: dict[str, Any] = {"fetched": fetched_ahead + sum(1 for _ in _fetch(ctx)), "fetched_ahead": fetched_ahead,
                               "fetching_ahead_seconds": round(fetching_ahead_seconds, 3), "applied": [], "quarantined": {},
-                              "archived_after_restart": [], "settled": 0,
-                              "rejected": 0, "returned": 0, "pending": 0, "settled_minor": 0, "statement_lines": 0, "records_read": 0,
-                              "reading_seconds": 0.0, "payouts_paid": 0, "payouts_failed": 0, "payouts_paid_minor": 0,
-                              "contracts_activated": 0}
+                              "archived_after_restart": [], "settled": 0, "rejected": 0, "returned": 0, "pending": 0, "settled_minor": 0,
+                              "statement_lines": 0, "records_read": 0, "reading_seconds": 0.0, "payouts_paid": 0, "payouts_failed": 0,
+                              "payouts_paid_minor": 0, "contracts_activated": 0}
     night = _night(ctx)
     # each file read (by reader processes, ahead of its applying, on a night worth it) and applied in turn
     files, readers = _to_read(ctx, night)
