@@ -18,8 +18,10 @@ Three books:
   24; BENCH_MONTHS=0 leaves it out): every night of the months with the banks answering, in one
   process (bench/history.py); a weekday of the first month against one of the last.
 Every single night runs on time, its clock the morning after it; the catch-up runs its 7 nights the
-morning after the last, as an operator would after an outage. Debit-file and return-ingestion rates come from the steps' own timings (the returns also show
-the reading alone: every record of every file, a settled debit being in three of them).
+morning after the last, as an operator would after an outage. Debit-file and return-ingestion rates
+come from the steps' own timings, the returns' with the seconds their files took to fetch at the
+night's start (the returns also show the reading alone: every record of every file, a settled debit
+being in three of them).
 """
 
 from __future__ import annotations
