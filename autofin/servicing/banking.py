@@ -101,7 +101,9 @@ def _owed_by_mandate(conn: Connection, d: date) -> None:
     one-due-day book's debits, that was the whole book (the step 4.6–5.1 → 1.4–1.5 s at 1M, for no order)."""
     conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS tmp_debiting (contract_id {integer_key(conn)})"))
     conn.execute(text("DELETE FROM tmp_debiting"))
-    conn.execute(text("INSERT INTO tmp_debiting (contract_id) SELECT DISTINCT contract_id FROM debit_order WHERE status IN ('pending', 'sent')"))
+    # the key drops a contract's second order, not a DISTINCT's sort of them all first (920k sent at 1M: 0.47 → 0.27 s)
+    conn.execute(text("INSERT INTO tmp_debiting (contract_id) SELECT contract_id FROM debit_order WHERE status IN ('pending', 'sent') "
+                      "ON CONFLICT DO NOTHING"))
     analyze(conn, "tmp_debiting")
     conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS tmp_owed_all (contract_id {integer_key(conn)}, mandate_id BIGINT, "
                       "bank_code TEXT, owed BIGINT, currency TEXT)"))

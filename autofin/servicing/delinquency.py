@@ -74,7 +74,8 @@ def note_debits_in_flight(conn: Connection) -> None:
     contract went through the status index, every sent order for each contract (70 s at 1M)."""
     conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS tmp_in_flight (contract_id {integer_key(conn)})"))
     conn.execute(text("DELETE FROM tmp_in_flight"))
-    conn.execute(text("INSERT INTO tmp_in_flight (contract_id) SELECT DISTINCT contract_id FROM debit_order WHERE status = 'sent'"))
+    # the key drops a contract's second order, not a DISTINCT's sort of them all first (920k sent at 1M: 0.47 → 0.27 s)
+    conn.execute(text("INSERT INTO tmp_in_flight (contract_id) SELECT contract_id FROM debit_order WHERE status = 'sent' ON CONFLICT DO NOTHING"))
     analyze(conn, "tmp_in_flight")
 
 

@@ -130,8 +130,10 @@ def post_batch(conn: Connection, batch_id: str, templates: Mapping[str, Template
         conn.execute(insert(LedgerTotal), kept)
     # queued for the close; a batch posted per event (the API's and the hand-written money moves, a few a
     # night) also marks its contracts for the close to hold their kept balances to their instalments
+    # (a summary batch's repeats are dropped by the key, not sorted out first: 1M events 0.43 → 0.30 s; an update
+    # may not meet its row twice in one statement, on PostgreSQL)
     conn.execute(
-        text("INSERT INTO subledger_dirty (contract_id, recheck) SELECT DISTINCT contract_id, :recheck FROM money_event "
+        text(f"INSERT INTO subledger_dirty (contract_id, recheck) SELECT {'' if summary else 'DISTINCT '}contract_id, :recheck FROM money_event "
              "WHERE batch_id = :batch AND contract_id IS NOT NULL ON CONFLICT (contract_id) DO "
              + ("NOTHING" if summary else "UPDATE SET recheck = :recheck")),
         {"batch": batch_id, "recheck": not summary},
