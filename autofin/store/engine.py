@@ -148,9 +148,23 @@ def _driver_pragma(conn: Connection, pragma: str) -> None:
 
 
 @contextmanager
-def write_transaction(engine: Engine) -> Iterator[Connection]:
-    """One atomic unit of work that writes: commit on success, roll back on any error."""
+def write_transaction(engine: Engine, *, references_checked: bool = True) -> Iterator[Connection]:
+    """One atomic unit of work that writes: commit on success, roll back on any error.
+
+    `references_checked=False`: on SQLite, the work's statements run without its per-row check of
+    each reference written (a search of the row referred to, for every row), for work whose every
+    reference is read by the statement that writes it (a join to the row referred to) and which
+    holds them by its own counts (the allocation: `servicing.allocation`). The setting cannot
+    change inside a transaction: it is set before and restored after, on this connection only.
+    PostgreSQL checks them as always."""
     with engine.connect() as conn:
         conn = conn.execution_options(sqlite_immediate=True)
-        with conn.begin():
-            yield conn
+        unchecked = not references_checked and is_sqlite(conn)
+        if unchecked:
+            _driver_pragma(conn, "foreign_keys=OFF")
+        try:
+            with conn.begin():
+                yield conn
+        finally:
+            if unchecked and not conn.invalidated:
+                _driver_pragma(conn, "foreign_keys=ON")
