@@ -68,8 +68,8 @@ def _paid_into_sql(conn: Connection) -> str:
         "WHERE i.contract_id = r.contract_id AND i.status = 'billed'"
     )
     return (
-        f"INSERT INTO tmp_alloc (instalment_id, receipt_id, {', '.join(comps)}, penalty_booked) "
-        f"SELECT o.instalment_id, r.receipt_id, {', '.join(paid(c) for c in comps)}, o.penalty_booked "
+        f"INSERT INTO tmp_alloc (instalment_id, receipt_id, {', '.join(comps)}, penalty_booked, receipt_amount) "
+        f"SELECT o.instalment_id, r.receipt_id, {', '.join(paid(c) for c in comps)}, o.penalty_booked, r.amount "
         f"FROM (SELECT d.*, {total} AS total, SUM({total}) OVER (PARTITION BY d.contract_id ORDER BY d.due_date, d.seq "
         f"ROWS UNBOUNDED PRECEDING) AS cum FROM ({dues}) d WHERE {total} > 0) o "
         "JOIN tmp_round r ON r.contract_id = o.contract_id WHERE r.amount > o.cum - o.total"
@@ -82,7 +82,7 @@ def allocate_receipts(conn: Connection, d: date, ctx: StepContext) -> dict[str, 
     conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS tmp_round (contract_id {integer_key(conn)}, receipt_id BIGINT, amount BIGINT)"))
     conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS tmp_touched (contract_id {integer_key(conn)})"))
     conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS tmp_alloc (instalment_id {integer_key(conn)}, receipt_id BIGINT, penalty BIGINT, "
-                      "fee BIGINT, interest BIGINT, principal BIGINT, penalty_booked BIGINT)"))
+                      "fee BIGINT, interest BIGINT, principal BIGINT, penalty_booked BIGINT, receipt_amount BIGINT)"))
     conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS tmp_receipt_sum (receipt_id {integer_key(conn)}, penalty BIGINT, fee BIGINT, "
                       "interest BIGINT, principal BIGINT, credit BIGINT)"))
     conn.execute(text("DELETE FROM tmp_touched"))
@@ -195,13 +195,20 @@ def _apply_round(conn: Connection, d: date, receipts: int) -> None:
     conn.execute(text("DELETE FROM tmp_alloc"))
     paid_into = conn.execute(text(_paid_into_sql(conn))).rowcount
     analyze(conn, "tmp_alloc")
-    # what the round paid per receipt (its money event's amounts); what is left of each receipt is credit
+    # what the round paid per receipt (its money event's amounts); what is left of each receipt is credit. The
+    # receipts that paid into something, grouped from tmp_alloc (which carries each one's amount), then those
+    # that paid into nothing, found by the key: not a join of every receipt to the groups (an index built on them)
     conn.execute(
         text(
             f"INSERT INTO tmp_receipt_sum (receipt_id, {', '.join(comps)}, credit) "
-            f"SELECT r.receipt_id, {', '.join(f'COALESCE(s.{c}, 0)' for c in comps)}, r.amount - COALESCE(s.total, 0) "
-            f"FROM tmp_round r LEFT JOIN (SELECT receipt_id, {', '.join(f'SUM({c}) AS {c}' for c in comps)}, "
-            f"SUM({' + '.join(comps)}) AS total FROM tmp_alloc GROUP BY receipt_id) s ON s.receipt_id = r.receipt_id"
+            f"SELECT receipt_id, {', '.join(f'SUM({c})' for c in comps)}, MAX(receipt_amount) - SUM({' + '.join(comps)}) "
+            "FROM tmp_alloc GROUP BY receipt_id"
+        )
+    )
+    conn.execute(
+        text(
+            f"INSERT INTO tmp_receipt_sum (receipt_id, {', '.join(comps)}, credit) SELECT r.receipt_id, {', '.join('0' for _ in comps)}, "
+            "r.amount FROM tmp_round r WHERE NOT EXISTS (SELECT 1 FROM tmp_receipt_sum s WHERE s.receipt_id = r.receipt_id)"
         )
     )
     # the allocation lines: one per instalment and component paid, then the receipt's credit

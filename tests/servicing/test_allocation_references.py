@@ -69,7 +69,7 @@ def test_a_round_whose_rows_are_not_there_is_refused_whole(store, tmp_path, monk
     if broken == "instalment":  # the round pays into an instalment that is not there
         paid_into = allocation._paid_into_sql
         monkeypatch.setattr(allocation, "_paid_into_sql", lambda conn: paid_into(conn) + " UNION ALL SELECT 999999999, "
-                            "(SELECT MIN(receipt_id) FROM tmp_round), 0, 0, 0, 1, 0")
+                            "receipt_id, 0, 0, 0, 1, 0, amount FROM tmp_round WHERE receipt_id = (SELECT MIN(receipt_id) FROM tmp_round)")
     else:  # the round takes a receipt that is not there
         apply_round = allocation._apply_round
 
