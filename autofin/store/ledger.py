@@ -421,13 +421,13 @@ def refresh_exposure(conn: Connection, *, whole: bool = False) -> int:
     last close (their balance, or their status, moved; a status moves only with a money event), and
     those whose bucket moved with the days, without an event: past due now or when last seen, in
     another bucket than the kept one. Their rows as they were are taken out of the totals, and added
-    back as they are now. Returns the contracts re-read."""
+    back as they are now (or, when they are most of the book, every row is counted again). Returns the
+    contracts re-read."""
     if whole:
         conn.execute(text("DELETE FROM provision_exposure"))
         read = int(conn.execute(text("INSERT INTO provision_exposure (contract_id, currency, bucket, exposure_minor) "
                                      + _EXPOSURE_ROWS.format(source="contract c"))).rowcount)
-        conn.execute(text("DELETE FROM provision_total"))
-        conn.execute(text(f"INSERT INTO provision_total (currency, bucket, contracts, exposure_minor) {_TOTALS}"))
+        _count_totals_again(conn)
         return read
     conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS tmp_exposure (contract_id {integer_key(conn)})"))
     conn.execute(text("DELETE FROM tmp_exposure"))
@@ -436,7 +436,13 @@ def refresh_exposure(conn: Connection, *, whole: bool = False) -> int:
         "UNION SELECT cd.contract_id FROM contract_dpd cd JOIN provision_exposure k ON k.contract_id = cd.contract_id WHERE k.bucket <> cd.bucket "
         "UNION SELECT k.contract_id FROM provision_exposure k LEFT JOIN contract_dpd cd ON cd.contract_id = k.contract_id "
         "WHERE k.bucket <> 'current' AND COALESCE(cd.bucket, 'current') <> k.bucket")).rowcount
-    _count_into_totals(conn, -1)
+    # the totals moved by the rows re-read, taken out as they were and added back as they are: two joins of
+    # them to their rows. When they are most of the book (a one-due-day book's answers night: all of it),
+    # one count of every row is less (1M contracts: 0.47 s against 1.0 s), and gives the same totals
+    kept = conn.execute(text("SELECT COALESCE(SUM(contracts), 0) FROM provision_total")).scalar_one()
+    recount = 2 * scope > kept
+    if not recount:
+        _count_into_totals(conn, -1)
     # a contract no longer active leaves; the others are written in place, and only where they moved:
     # deleting and inserting them all again cost 2.9 s a night at 1M, for ~150k rows most of which are back
     # (CROSS JOIN: from the contracts re-read; SQLite read the whole status index for those not active)
@@ -447,6 +453,9 @@ def refresh_exposure(conn: Connection, *, whole: bool = False) -> int:
                       "ON CONFLICT (contract_id) DO UPDATE SET currency = excluded.currency, bucket = excluded.bucket, "
                       "exposure_minor = excluded.exposure_minor WHERE provision_exposure.bucket <> excluded.bucket "
                       "OR provision_exposure.exposure_minor <> excluded.exposure_minor OR provision_exposure.currency <> excluded.currency"))
+    if recount:
+        _count_totals_again(conn)
+        return int(scope)
     _count_into_totals(conn, +1)
     # a bucket left empty goes, as a sum of no rows shows it (one that still holds an amount is wrong: the full check names it)
     conn.execute(text("DELETE FROM provision_total WHERE contracts = 0 AND exposure_minor = 0"))
@@ -455,6 +464,12 @@ def refresh_exposure(conn: Connection, *, whole: bool = False) -> int:
 
 # provision_exposure's rows added up, as provision_total keeps them
 _TOTALS = "SELECT currency, bucket, COUNT(*), SUM(exposure_minor) FROM provision_exposure GROUP BY currency, bucket"
+
+
+def _count_totals_again(conn: Connection) -> None:
+    """provision_total as every provision_exposure row added up (one pass over them all)."""
+    conn.execute(text("DELETE FROM provision_total"))
+    conn.execute(text(f"INSERT INTO provision_total (currency, bucket, contracts, exposure_minor) {_TOTALS}"))
 
 
 def _count_into_totals(conn: Connection, sign: int) -> None:

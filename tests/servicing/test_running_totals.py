@@ -217,6 +217,33 @@ def test_a_kept_total_with_no_contracts_but_an_amount_stays_for_the_full_check_t
             f"USD M2: the kept total is 0 contracts, {format_minor(12345, 'USD')}; their rows add up to 0, {format_minor(0, 'USD')}"]}
 
 
+@pytest.mark.parametrize("re_read", ["most of the book", "one contract"])
+def test_the_totals_are_counted_again_whole_when_most_of_the_book_is_re_read(store, ctx, re_read):
+    """The provisioning moves its kept totals by the rows it re-reads, out as they were and in as they
+    are; when those are most of the book (a one-due-day book's answers night) it counts every row
+    instead, which gives the same totals for less. Shown by a kept total put wrong beforehand: a
+    count of every row no longer has it, rows moved one by one leave it for the full check."""
+    from autofin.store.ledger import exposure_totals_drift, refresh_exposure
+
+    seed(store, contracts=60)
+    run_day(store, D1, ctx)
+    with write_transaction(store) as conn:
+        conn.execute(text("UPDATE provision_total SET exposure_minor = exposure_minor + 7 WHERE bucket = 'current'"))
+        conn.execute(text("DELETE FROM subledger_dirty"))
+        conn.execute(text("INSERT INTO subledger_dirty (contract_id, recheck) SELECT contract_id, false FROM contract WHERE status = 'active'"
+                          + (" AND contract_id = (SELECT MIN(contract_id) FROM contract WHERE status = 'active')" if re_read == "one contract" else "")))
+        read = refresh_exposure(conn)
+        drift = exposure_totals_drift(conn)
+        totals = conn.execute(text("SELECT currency, bucket, contracts, exposure_minor FROM provision_total ORDER BY 1, 2")).all()
+        rows_added_up = conn.execute(text("SELECT currency, bucket, COUNT(*), SUM(exposure_minor) FROM provision_exposure GROUP BY 1, 2 ORDER BY 1, 2")).all()
+    active = rows(store, "SELECT COUNT(*) FROM contract WHERE status = 'active'")[0][0]
+    if re_read == "most of the book":
+        assert read == active and drift == [] and totals == rows_added_up
+    else:
+        assert read == 1 and len(drift) == 1 and drift[0].startswith("CNY current: the kept total is")
+        assert [t for t in totals if t[1] != "current"] == [r for r in rows_added_up if r[1] != "current"]
+
+
 def test_a_contract_written_off_leaves_the_provisioning_and_the_others_keep_adding_up(store, ctx):
     """The provisioning writes the contracts it re-reads in place; one that left the book (written off)
     leaves its kept rows, and the allowance is the whole book's again."""
