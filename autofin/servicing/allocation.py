@@ -128,12 +128,14 @@ def allocate_receipts(conn: Connection, d: date, ctx: StepContext) -> dict[str, 
     )
     closed = conn.execute(
         text(
-            "UPDATE contract SET status = 'paid_off', closed_date = :d WHERE status = 'active' "
-            "AND contract_id IN (SELECT contract_id FROM tmp_touched) "
+            "UPDATE contract SET status = 'paid_off', closed_date = :d WHERE status = 'active' AND contract_id IN "
             # principal not yet billed means instalments to come: one row by key, before reading the
-            # contract's every instalment (a month-20 contract would read 20 paid ones to find its next)
-            "AND NOT EXISTS (SELECT 1 FROM subledger_balance b WHERE b.contract_id = contract.contract_id AND b.unbilled_principal_minor > 0) "
-            "AND NOT EXISTS (SELECT 1 FROM instalment i WHERE i.contract_id = contract.contract_id AND i.status <> 'paid')"
+            # contract's every instalment (a month-20 contract would read 20 paid ones to find its next);
+            # asked of the contracts touched, so only those paid off are looked up in the contracts' wide
+            # rows (828k touched on the worst Tuesday at 1M: 0.50 → 0.19 s)
+            "(SELECT t.contract_id FROM tmp_touched t WHERE NOT EXISTS "
+            "(SELECT 1 FROM subledger_balance b WHERE b.contract_id = t.contract_id AND b.unbilled_principal_minor > 0) "
+            "AND NOT EXISTS (SELECT 1 FROM instalment i WHERE i.contract_id = t.contract_id AND i.status <> 'paid'))"
         ),
         {"d": d},
     ).rowcount

@@ -83,3 +83,28 @@ def test_a_round_whose_rows_are_not_there_is_refused_whole(store, tmp_path, monk
     with refused:
         run_days(store, ctx, NIGHT, NIGHT)
     assert _written(store) == before == (before[0], before[1], "unapplied", 0)
+
+
+def test_a_contract_paid_in_full_closes_and_one_with_bills_to_come_does_not(store, tmp_path):
+    seed(store, contracts=300)
+    ctx = context(tmp_path)
+    run_days(store, ctx, AS_OF + timedelta(days=1), AS_OF + timedelta(days=1))
+    owed = ("SELECT c.contract_id, SUM(i.principal_minor + i.interest_minor + i.fee_minor + COALESCE(p.penalty_minor, 0) "
+            "- i.paid_principal_minor - i.paid_interest_minor - i.paid_fee_minor - i.paid_penalty_minor) FROM contract c "
+            "JOIN instalment i ON i.contract_id = c.contract_id AND i.status = 'billed' LEFT JOIN instalment_penalty p ON p.instalment_id = i.instalment_id "
+            "WHERE c.status = 'active' AND {} EXISTS (SELECT 1 FROM instalment s WHERE s.contract_id = c.contract_id AND s.status = 'scheduled') "
+            "GROUP BY c.contract_id ORDER BY c.contract_id LIMIT 1")
+    # each pays what it owes and 100.00 more (the night's penalty is accrued before the allocation; the rest is credit)
+    (last, last_owed), = q(store, owed.format("NOT"))  # its last bill billed, nothing to come
+    (going_on, going_on_owed), = q(store, owed.format(""))
+    with write_transaction(store) as conn:
+        for n, (contract, amount) in enumerate(((last, last_owed), (going_on, going_on_owed))):
+            conn.execute(text("INSERT INTO receipt (contract_id, source, source_ref, amount_minor, currency, value_date, business_date, status) "
+                              "VALUES (:c, 'transfer', :ref, :a, 'CNY', :d, :d, 'unapplied')"),
+                         {"c": contract, "ref": f"transfer:ALL-{n}", "a": amount + 100_00, "d": NIGHT})
+    run_days(store, ctx, NIGHT, NIGHT)
+    closed = q(store, "SELECT contract_id, status, closed_date FROM contract WHERE contract_id IN (:a, :b) ORDER BY contract_id", a=last, b=going_on)
+    assert sorted((c, s, str(d)[:10] if d else None) for c, s, d in closed) == sorted([(last, "paid_off", str(NIGHT)), (going_on, "active", None)])
+    with store.connect() as conn:
+        counts = cycle.step_done(conn, "allocation", NIGHT)
+    assert counts is not None and counts["contracts_paid_off"] == 1
