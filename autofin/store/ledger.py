@@ -431,11 +431,16 @@ def refresh_exposure(conn: Connection, *, whole: bool = False) -> int:
         return read
     conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS tmp_exposure (contract_id {integer_key(conn)})"))
     conn.execute(text("DELETE FROM tmp_exposure"))
-    scope = conn.execute(text(
-        "INSERT INTO tmp_exposure (contract_id) SELECT contract_id FROM subledger_dirty "
-        "UNION SELECT cd.contract_id FROM contract_dpd cd JOIN provision_exposure k ON k.contract_id = cd.contract_id WHERE k.bucket <> cd.bucket "
-        "UNION SELECT k.contract_id FROM provision_exposure k LEFT JOIN contract_dpd cd ON cd.contract_id = k.contract_id "
-        "WHERE k.bucket <> 'current' AND COALESCE(cd.bucket, 'current') <> k.bucket")).rowcount
+    # each set inserted in turn, a contract already in by the key left out (not a UNION's sort of them all
+    # first: the worst Tuesday's 984k, 0.75 → 0.41 s)
+    scope = 0
+    for contracts in (
+        "SELECT contract_id FROM subledger_dirty WHERE true",  # (WHERE: SQLite's parser needs one between a SELECT and ON CONFLICT)
+        "SELECT cd.contract_id FROM contract_dpd cd JOIN provision_exposure k ON k.contract_id = cd.contract_id WHERE k.bucket <> cd.bucket",
+        "SELECT k.contract_id FROM provision_exposure k LEFT JOIN contract_dpd cd ON cd.contract_id = k.contract_id "
+        "WHERE k.bucket <> 'current' AND COALESCE(cd.bucket, 'current') <> k.bucket",
+    ):
+        scope += conn.execute(text(f"INSERT INTO tmp_exposure (contract_id) {contracts} ON CONFLICT DO NOTHING")).rowcount
     # the totals moved by the rows re-read, taken out as they were and added back as they are: two joins of
     # them to their rows. When they are most of the book (a one-due-day book's answers night: all of it),
     # one count of every row is less (1M contracts: 0.47 s against 1.0 s), and gives the same totals
