@@ -31,7 +31,7 @@ BOOK_TABLES = {"contract", "contract_dpd", "contract_last_bill", "instalment", "
 FULL_SCANS = {
     "FROM subledger_balance": "the close's sub-ledger totals against the GL control accounts (0.2 s at 1M)",
     "FROM contract_dpd cd WHERE cd.dpd <= 0 OR cd.bucket <>": "the DPD check over the contracts past due, the table itself",
-    "SELECT contract_id FROM subledger_dirty UNION SELECT cd.contract_id FROM contract_dpd cd":
+    "SELECT cd.contract_id FROM contract_dpd cd JOIN provision_exposure k ON k.contract_id = cd.contract_id WHERE k.bucket <> cd.bucket":
         "the provisioning's re-read: the contracts past due whose bucket moved, from the past-due table",
     "FROM contract_dpd cd CROSS JOIN contract c": "a reader that starts from the contracts past due",
     "DELETE FROM contract_dpd": "delinquency's cures: the contracts past due yesterday and not today",
