@@ -124,18 +124,25 @@ def references_checked_at_commit(conn: Connection, what: str, tables: tuple[str,
     migrations), and what lets a bulk load drop a referenced table's unique index until it is built
     again (the seed). `what` names the work in the error. PostgreSQL: a plain transaction."""
     sqlite = is_sqlite(conn)
-    if sqlite:
+    with _references_unchecked(conn, sqlite), conn.begin():
+        yield
+        if sqlite:
+            broken = [row for table in tables or (None,)
+                      for row in conn.exec_driver_sql("PRAGMA foreign_key_check" + (f'("{table}")' if table else "")).all()]
+            if broken:
+                raise RuntimeError(f"{what} left {len(broken)} broken references, the first: {tuple(broken[0])}")
+
+
+@contextmanager
+def _references_unchecked(conn: Connection, unchecked: bool) -> Iterator[None]:
+    """SQLite's per-row reference checks off on `conn` around a transaction begun inside (the setting
+    cannot change within one), and on again after it, however it ends; nothing when not `unchecked`."""
+    if unchecked:
         _driver_pragma(conn, "foreign_keys=OFF")
     try:
-        with conn.begin():
-            yield
-            if sqlite:
-                broken = [row for table in tables or (None,)
-                          for row in conn.exec_driver_sql("PRAGMA foreign_key_check" + (f'("{table}")' if table else "")).all()]
-                if broken:
-                    raise RuntimeError(f"{what} left {len(broken)} broken references, the first: {tuple(broken[0])}")
+        yield
     finally:
-        if sqlite:
+        if unchecked and not conn.invalidated:
             _driver_pragma(conn, "foreign_keys=ON")
 
 
@@ -159,12 +166,5 @@ def write_transaction(engine: Engine, *, references_checked: bool = True) -> Ite
     PostgreSQL checks them as always."""
     with engine.connect() as conn:
         conn = conn.execution_options(sqlite_immediate=True)
-        unchecked = not references_checked and is_sqlite(conn)
-        if unchecked:
-            _driver_pragma(conn, "foreign_keys=OFF")
-        try:
-            with conn.begin():
-                yield conn
-        finally:
-            if unchecked and not conn.invalidated:
-                _driver_pragma(conn, "foreign_keys=ON")
+        with _references_unchecked(conn, not references_checked and is_sqlite(conn)), conn.begin():
+            yield conn
