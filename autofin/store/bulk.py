@@ -3,7 +3,7 @@
 Loading: SQLite, executemany of a prepared INSERT inside the caller's transaction; PostgreSQL,
 COPY. Rows are tuples in `columns` order; dates as `datetime.date`, money as int. Callers that
 assign primary keys themselves call `sync_sequences` once afterwards (PostgreSQL identities).
-Reading: `fetch_rows`, the driver's tuples (`fetched_in_chunks`, the same a chunk at a time). A load of a whole table: `indexes_built_after`.
+Reading: `fetch_rows`, the driver's tuples. A load of a whole table: `indexes_built_after`.
 """
 
 from __future__ import annotations
@@ -55,20 +55,6 @@ def fetch_rows(conn: Connection, statement: Executable, params: dict[str, Any] |
     result = conn.execute(statement, params or {})
     try:
         return list(result.cursor.fetchall())
-    finally:
-        result.close()
-
-
-@contextmanager
-def fetched_in_chunks(conn: Connection, statement: Executable, params: dict[str, Any] | None,
-                      sizes: Iterable[int]) -> Iterator[Iterator[list[tuple[Any, ...]]]]:
-    """The rows of `statement` as `fetch_rows` gives them, in consecutive chunks of `sizes` rows
-    (shorter, or empty, once the rows run out), the statement closed when the block ends, read to
-    the end or not. The night's debit lines, a file at a time: each file is rendered while the next
-    is read, where a whole read had the rendering wait for the last line."""
-    result = conn.execute(statement, params or {})
-    try:
-        yield (list(result.cursor.fetchmany(size)) for size in sizes)
     finally:
         result.close()
 

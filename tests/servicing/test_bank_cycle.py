@@ -170,6 +170,37 @@ def test_every_file_holds_its_batch_orders_and_a_failed_rendering_leaves_nothing
                                               "ORDER BY debit_order_id", b=batch_id)]
 
 
+@pytest.mark.parametrize("broken", ["a mandate not there", "a gap in the numbering"])
+def test_orders_whose_lines_do_not_hold_are_refused_whole(store, tmp_path, monkeypatch, broken):
+    """The step holds its orders' references itself (on SQLite it runs without SQLite's per-row
+    check of them): every numbered order must be read back with its mandate and contract, in files
+    full but for the last, or nothing is written and the step is not done."""
+    from autofin.servicing import banking
+
+    seed(store, contracts=300)
+    banks = {code: replace(p, max_transactions_per_file=40) for code, p in bank_profiles().items()}
+    ctx = context(tmp_path, banks)
+    run_days(store, ctx, AS_OF + timedelta(days=1), D1 - timedelta(days=1), answer=False)
+    for step in ("business_day", "billing", "delinquency", "penalties"):
+        run_step(store, step, D1, ctx)
+    number = banking._number_orders
+
+    def numbered_wrong(conn):
+        number(conn)
+        if broken == "a mandate not there":
+            conn.execute(text("INSERT INTO tmp_numbered (seq, contract_id, mandate_id, owed, currency, attempt) "
+                              "SELECT MAX(seq) + 1, MIN(contract_id), 999999999, 100, 'CNY', 1 FROM tmp_numbered"))
+        else:
+            conn.execute(text("UPDATE tmp_numbered SET seq = seq + 1000 WHERE seq > 10"))
+    monkeypatch.setattr(banking, "_number_orders", numbered_wrong)
+    with pytest.raises(RuntimeError, match="found with their mandate and contract" if broken == "a mandate not there" else "not numbered one after another"):
+        run_step(store, "debit_orders", D1, ctx)
+    assert q(store, "SELECT (SELECT COUNT(*) FROM debit_order), (SELECT COUNT(*) FROM debit_batch), (SELECT COUNT(*) FROM bank_file), "
+                    "(SELECT COUNT(*) FROM step_run WHERE step = 'debit_orders' AND business_date = :d)", d=D1) == [(0, 0, 0, 0)]
+    monkeypatch.setattr(banking, "_number_orders", number)
+    assert run_step(store, "debit_orders", D1, ctx).counts["orders"] == q(store, "SELECT COUNT(*) FROM debit_order")[0][0] > 40
+
+
 def test_a_contract_whose_debit_awaits_its_answer_is_not_debited_again(sqlite_store, tmp_path):
     """The banks do not answer Monday's debits: Tuesday debits only the contracts with none in flight,
     whether the one in flight was sent or is still waiting to be (its upload failed)."""

@@ -1,12 +1,12 @@
 """A whole table's load with its indexes built after it, and references checked once at the commit
-(SQLite: what the demo seed's instalments go through, and the migrations); rows read a chunk at a time."""
+(SQLite: what the demo seed's instalments go through, and the migrations); rows read as the driver's tuples."""
 
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import event, text
 
-from autofin.store.bulk import fetched_in_chunks, indexes_built_after
+from autofin.store.bulk import fetch_rows, indexes_built_after
 from autofin.store.engine import references_checked_at_commit
 from autofin.store.models import Instalment
 
@@ -63,27 +63,10 @@ def _closed(cursor) -> bool:  # sqlite3: "Cannot operate on a closed cursor."; p
     return False
 
 
-@pytest.mark.parametrize(("sizes", "chunks"), [
-    ((4, 4, 2), [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10]]),
-    ((4, 4, 4, 4), [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10], []]),  # the rows run out: shorter, then empty
-    ((3, 3), [[1, 2, 3], [4, 5, 6]]),  # not read to the end
-    ((), []),
-])
-def test_rows_are_read_in_chunks_of_the_sizes_asked_and_the_statement_is_closed_after(store, sizes, chunks):
+def test_rows_are_read_as_the_drivers_tuples_and_the_statement_is_closed_after(store):
     with store.begin() as conn:
         cursors = _cursors_of(conn)
-        with fetched_in_chunks(conn, TEN, {}, sizes) as read:
-            got = list(read)
-            assert not _closed(cursors[0])  # open while the block reads
-        assert [[n for n, _ in chunk] for chunk in got] == chunks
-        assert all(type(row) is tuple and row[1] == f"x{row[0]}" for chunk in got for row in chunk)  # the driver's plain tuples
-        assert len(cursors) == 1 and _closed(cursors[0])
-
-
-def test_a_block_that_fails_halfway_closes_the_statement(store):
-    with store.begin() as conn:
-        cursors = _cursors_of(conn)
-        with pytest.raises(RuntimeError, match="the reader failed"), fetched_in_chunks(conn, TEN, {}, (2, 2, 2)) as read:
-            assert [n for n, _ in next(read)] == [1, 2]
-            raise RuntimeError("the reader failed")
+        rows = fetch_rows(conn, TEN)
+        assert [n for n, _ in rows] == list(range(1, 11))
+        assert all(type(row) is tuple and row[1] == f"x{row[0]}" for row in rows)  # the driver's plain tuples
         assert len(cursors) == 1 and _closed(cursors[0])
