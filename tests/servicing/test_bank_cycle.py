@@ -127,16 +127,21 @@ def test_files_split_at_the_profile_maximum(sqlite_store, tmp_path):
     assert q(sqlite_store, "SELECT COUNT(*) FROM debit_order WHERE status <> 'sent'")[0][0] == 0
 
 
+def _up_to_the_debit_orders(store, tmp_path, contracts: int) -> StepContext:
+    """A book run up to D1's debit orders (banks taking 40 orders a file), that step not yet run."""
+    seed(store, contracts=contracts)
+    ctx = context(tmp_path, {code: replace(p, max_transactions_per_file=40) for code, p in bank_profiles().items()})
+    run_days(store, ctx, AS_OF + timedelta(days=1), D1 - timedelta(days=1), answer=False)
+    for step in ("business_day", "billing", "delinquency", "penalties"):
+        run_step(store, step, D1, ctx)
+    return ctx
+
+
 def test_every_file_holds_its_batch_orders_and_a_failed_rendering_leaves_nothing(sqlite_store, tmp_path, monkeypatch):
     """The files are rendered by a thread while the orders are inserted: a rendering that fails
     stops the step whole (no order, batch or file registered), and the re-run writes files that hold
     exactly their batch's orders, in order, with the same bytes on every run."""
-    seed(sqlite_store, contracts=1200)
-    banks = {code: replace(p, max_transactions_per_file=40) for code, p in bank_profiles().items()}
-    ctx = context(tmp_path, banks)
-    run_days(sqlite_store, ctx, AS_OF + timedelta(days=1), D1 - timedelta(days=1), answer=False)
-    for step in ("business_day", "billing", "delinquency", "penalties"):
-        run_step(sqlite_store, step, D1, ctx)
+    ctx = _up_to_the_debit_orders(sqlite_store, tmp_path, contracts=1200)
     rendered = []
 
     def failing_on_the_third(batch, version="pain.008.001.08"):
@@ -177,12 +182,7 @@ def test_orders_whose_lines_do_not_hold_are_refused_whole(store, tmp_path, monke
     full but for the last, or nothing is written and the step is not done."""
     from autofin.servicing import banking
 
-    seed(store, contracts=300)
-    banks = {code: replace(p, max_transactions_per_file=40) for code, p in bank_profiles().items()}
-    ctx = context(tmp_path, banks)
-    run_days(store, ctx, AS_OF + timedelta(days=1), D1 - timedelta(days=1), answer=False)
-    for step in ("business_day", "billing", "delinquency", "penalties"):
-        run_step(store, step, D1, ctx)
+    ctx = _up_to_the_debit_orders(store, tmp_path, contracts=300)
     number = banking._number_orders
 
     def numbered_wrong(conn):
