@@ -160,8 +160,8 @@ def write_transaction(engine: Engine, *, references_checked: bool = True) -> Ite
 
     `references_checked=False`: on SQLite, the work's statements run without its per-row check of
     each reference written (a search of the row referred to, for every row), for work whose every
-    reference is read by the statement that writes it (a join to the row referred to) and which
-    holds them by its own counts (the allocation: `servicing.allocation`). The setting cannot
+    reference is read by a join to the row referred to and which holds them by its own counts (the
+    steps in `servicing.cycle.REFERENCES_HELD_BY_THE_STEP`, each saying how). The setting cannot
     change inside a transaction: it is set before and restored after, on this connection only.
     PostgreSQL checks them as always."""
     with engine.connect() as conn:
