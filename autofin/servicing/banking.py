@@ -46,10 +46,10 @@ from autofin.servicing.context import StepContext
 from autofin.servicing.days import is_bank_day
 from autofin.servicing.outbound import Written, register_outbound, write_outbound
 from autofin.servicing.reversal import reverse_receipts
-from autofin.servicing.sql import analyze, days_between, indexed_by, zero_pad
+from autofin.servicing.sql import analyze, days_between, zero_pad
 from autofin.settings import answer_readers
 from autofin.store.bulk import fetch_rows, insert_rows
-from autofin.store.engine import as_date, integer_key, is_sqlite
+from autofin.store.engine import as_date, indexed_by, integer_key, is_sqlite
 from autofin.store.ledger import OWED, PENALTY_JOIN
 from autofin.store.models import BankFile, BankStatementLine, DebitBatch
 

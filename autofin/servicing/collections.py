@@ -34,10 +34,10 @@ from autofin.postlease.notify import Message
 from autofin.reference import collection_setup
 from autofin.servicing.context import StepContext
 from autofin.servicing.delinquency import note_debits_in_flight
-from autofin.servicing.sql import analyze, days_between, indexed_by, least
+from autofin.servicing.sql import analyze, days_between, least
 from autofin.settings import business_today
 from autofin.store.bulk import insert_rows
-from autofin.store.engine import as_date, integer_key
+from autofin.store.engine import as_date, indexed_by, integer_key
 from autofin.store.ledger import BUCKET, DPD_JOIN, OWED, PENALTY_JOIN, exposure_totals, post_batch, refresh_exposure
 from autofin.store.models import Notification
 

@@ -22,8 +22,8 @@ from autofin.domain.money import PPM, sql_div_round_half_up
 from autofin.servicing.context import StepContext
 from autofin.servicing.delinquency import note_debits_in_flight
 from autofin.servicing.shards import parse as parse_shard
-from autofin.servicing.sql import analyze, days_between, greatest, indexed_by, least
-from autofin.store.engine import integer_key
+from autofin.servicing.sql import analyze, days_between, greatest, least
+from autofin.store.engine import indexed_by, integer_key
 from autofin.store.ledger import DPD, DPD_JOIN, PENALTY, PENALTY_JOIN, hold_in_suspense, post_batch
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, text
 
 from autofin.bankfiles.profiles import BankProfile
 from autofin.servicing.context import StepContext
-from autofin.servicing.sql import indexed_by
+from autofin.store.engine import indexed_by
 
 
 def reconcile(conn: Connection, d: date, ctx: StepContext) -> dict[str, Any]:

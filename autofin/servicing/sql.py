@@ -1,4 +1,5 @@
-"""The few SQL spellings that differ between SQLite and PostgreSQL, in one place."""
+"""The SQL spellings that differ between SQLite and PostgreSQL, for the nightly steps. Those the
+store layer needs too (`indexed_by`, `grouped_by_sorting`, `integer_key`) are in store.engine."""
 
 from __future__ import annotations
 
@@ -40,15 +41,6 @@ def analyze(conn: Connection, table: str) -> None:
     temporary tables; without statistics it plans for a few rows). SQLite plans without them."""
     if conn.dialect.name != "sqlite":
         conn.exec_driver_sql(f"ANALYZE {table}")
-
-
-def indexed_by(conn: Connection, table: str, index: str) -> str:
-    """`table` (with its alias) read through `index` on SQLite (`INDEXED BY`: an error, not a scan, if
-    the statement cannot use it). SQLite plans without statistics: with the instalments keyed by due
-    date (0028), "status = 'billed' AND due_date < D" looked to it like a range of the key, every
-    instalment due before D, paid or not, rather than the partial index of the billed ones (the
-    Sunday's penalties 2.5 → 5.0 s at 1M). PostgreSQL plans by its statistics (see by_partial_index)."""
-    return f"{table} INDEXED BY {index}" if conn.dialect.name == "sqlite" else table
 
 
 @contextmanager
