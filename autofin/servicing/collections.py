@@ -446,8 +446,8 @@ def _deposits_at_term_end(conn: Connection, d: date, batch: str) -> dict[str, An
 
 
 def _provisions(conn: Connection, d: date, setup: CollectionSetup, batch: str) -> dict[str, Any]:
-    # the exposure of the contracts that can have changed, from their kept sub-ledger balances, and
-    # the book's by bucket from the totals kept with them
+    # the kept rows of the contracts that can have changed brought up to date, then the book's exposure by
+    # bucket: the current one's as kept with them, those past due added up from their sub-ledger balances
     read = refresh_exposure(conn)
     rows = exposure_totals(conn)
     required: dict[str, int] = {}

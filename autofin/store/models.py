@@ -1037,26 +1037,29 @@ class ProvisionRun(Base):
 
 
 class ProvisionExposure(Base):
-    """Each active contract's exposure (its sub-ledger balance owed) and bucket as the last
-    provisioning saw them. The nightly provisioning updates only the contracts that changed
-    (posted to, or moved to another bucket by the days) and adds up these rows by bucket,
-    instead of reading every contract's balance; the full-book check holds them to the book."""
+    """Each active contract's bucket as the last provisioning saw it and, while it is current, its
+    exposure (its sub-ledger balance owed). The nightly provisioning updates only the contracts that
+    changed (posted to while current, or moved to another bucket by the days). A contract past due
+    has no exposure kept here (NULL): its penalty moves it every night, and the night adds those up
+    from the sub-ledger through the index of the rows past due (0039). The full-book check holds
+    these rows to the book."""
 
     __tablename__ = "provision_exposure"
-    # no index on the exposure: every night rewrites ~150k of them at 1M (migration 0021)
+    # no index on the exposure: every night rewrites the current contracts posted to (migration 0021)
     __table_args__ = (Index("ix_provision_exposure_past_due", "contract_id", sqlite_where=text("bucket <> 'current'"),
                             postgresql_where=text("bucket <> 'current'")),)
     contract_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
     currency: Mapped[str] = currency()
     bucket: Mapped[str] = mapped_column(String(8))
-    exposure_minor: Mapped[int] = money(None)
+    exposure_minor: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class ProvisionTotal(Base):
-    """The book's exposure by currency and bucket: provision_exposure's rows added up. The nightly
-    provisioning takes the rows it rewrites out of these totals and adds them back rewritten, so the
-    allowance is read from a few rows instead of a sum over every active contract (0.4–0.9 s a
-    night at 1M); the full-book check adds the rows up again."""
+    """The current bucket's exposure by currency: provision_exposure's current rows added up. The
+    nightly provisioning takes the current rows it rewrites out of these totals and adds them back
+    rewritten, so the allowance reads a few rows instead of a sum over every current contract (0.4–0.9 s
+    a night at 1M); the full-book check adds the rows up again. Keyed by bucket too, though only
+    'current' is kept since 0039 (the buckets past due are added up each night)."""
 
     __tablename__ = "provision_total"
     currency: Mapped[str] = mapped_column(String(3), primary_key=True)

@@ -166,10 +166,10 @@ def test_what_only_the_full_book_check_sees(store, ctx):
 
 
 def test_the_provisioning_reads_only_what_can_have_changed_and_adds_up_as_the_whole_book(store, ctx):
-    """The nightly allowance comes from each contract's kept exposure and bucket, re-read only for the
-    contracts posted to and those the days moved to another bucket (not every contract past due); after
-    nights with cures, new arrears and payments it is what reading the whole book gives, and a kept row
-    edited by hand shows in the full check."""
+    """The nightly allowance comes from each current contract's kept exposure and the sub-ledger of those
+    past due, re-read only for the current contracts posted to and those the days moved to another bucket
+    (not every contract past due, though each accrued a penalty); after nights with cures, new arrears and
+    payments it is what reading the whole book gives, and a kept row edited by hand shows in the full check."""
     seed(store, contracts=300)
     run_day(store, D1, ctx)
     run_day(store, D2, ctx)
@@ -183,25 +183,37 @@ def test_the_provisioning_reads_only_what_can_have_changed_and_adds_up_as_the_wh
     assert counts is not None and 0 < counts["exposure_contracts_read"] < 300
     with store.connect() as conn:
         moved = step_done(conn, "delinquency", D2)["bucket_changes"]  # type: ignore[index]
-    posted = rows(store, "SELECT COUNT(DISTINCT contract_id) FROM money_event WHERE business_date = :d AND contract_id IS NOT NULL", d=D2)[0][0]
+    posted, posted_past_due = rows(store, "SELECT COUNT(DISTINCT me.contract_id), COUNT(DISTINCT cd.contract_id) FROM money_event me "
+                                          "LEFT JOIN contract_dpd cd ON cd.contract_id = me.contract_id WHERE me.business_date = :d", d=D2)[0]
     past_due = rows(store, "SELECT COUNT(*) FROM contract_dpd")[0][0]
-    assert counts["exposure_contracts_read"] <= posted + moved
-    assert moved < past_due  # the contracts past due that stayed in their bucket, unposted to, were not read
-    # the allowance was read from the kept totals, not the rows: they are the rows added up, no bucket left at nought
+    # a contract read was posted to while not past due, or moved bucket: the ones past due, posted to (their
+    # penalty) and in the same bucket were not read, nor those past due and not posted to
+    assert posted_past_due > 10 and counts["exposure_contracts_read"] <= posted - posted_past_due + moved
+    assert moved < past_due
+    # the current bucket's allowance was read from the kept totals, not the rows: they are the current rows added
+    # up; a row past due keeps its bucket and no exposure
     assert rows(store, "SELECT bucket, contracts, exposure_minor FROM provision_total ORDER BY 1") == rows(
-        store, "SELECT bucket, COUNT(*), SUM(exposure_minor) FROM provision_exposure GROUP BY bucket ORDER BY 1")
+        store, "SELECT bucket, COUNT(*), SUM(exposure_minor) FROM provision_exposure WHERE bucket = 'current' GROUP BY bucket ORDER BY 1")
+    assert rows(store, "SELECT COUNT(*), COUNT(exposure_minor) FROM provision_exposure WHERE bucket <> 'current'") == [(past_due, 0)]
+    first_current = "(SELECT MIN(contract_id) FROM provision_exposure WHERE bucket = 'current')"
     with write_transaction(store) as conn:
-        conn.execute(text("UPDATE provision_exposure SET exposure_minor = exposure_minor + 1 WHERE contract_id = "
-                          "(SELECT MIN(contract_id) FROM provision_exposure)"))
+        conn.execute(text(f"UPDATE provision_exposure SET exposure_minor = exposure_minor + 1 WHERE contract_id = {first_current}"))
     with store.connect() as conn:
         found = failures(full_book_checks(conn, D2))
     assert len(found["provisioning_sees_the_book"]) == 1
-    # the row no longer adds up to its bucket's kept total, whichever bucket it is in
-    (bucket, n, amount), = rows(store, "SELECT k.bucket, t.contracts, t.exposure_minor FROM provision_exposure k JOIN provision_total t "
-                                       "ON t.currency = k.currency AND t.bucket = k.bucket "
-                                       "WHERE k.contract_id = (SELECT MIN(contract_id) FROM provision_exposure)")
-    assert found["provisioning_totals_add_up"] == [f"CNY {bucket}: the kept total is {n} contracts, {format_minor(amount)}; "
+    # the row no longer adds up to the current bucket's kept total
+    (n, amount), = rows(store, "SELECT contracts, exposure_minor FROM provision_total WHERE bucket = 'current'")
+    assert found["provisioning_totals_add_up"] == [f"CNY current: the kept total is {n} contracts, {format_minor(amount)}; "
                                                    f"their rows add up to {n}, {format_minor(amount + 1)}"]
+    # a row past due that says an exposure is as wrong as one that says another bucket
+    first_past_due = "(SELECT MIN(contract_id) FROM provision_exposure WHERE bucket <> 'current')"
+    with write_transaction(store) as conn:
+        conn.execute(text(f"UPDATE provision_exposure SET exposure_minor = exposure_minor - 1 WHERE contract_id = {first_current}"))
+        conn.execute(text(f"UPDATE provision_exposure SET exposure_minor = 1 WHERE contract_id = {first_past_due}"))
+    with store.connect() as conn:
+        found = failures(full_book_checks(conn, D2))
+    (contract, bucket), = rows(store, f"SELECT contract_id, bucket FROM provision_exposure WHERE contract_id = {first_past_due}")
+    assert found == {"provisioning_sees_the_book": [f"contract {contract}: provisioning sees {bucket} 1, the book says {bucket} -"]}
 
 
 def test_a_kept_total_with_no_contracts_but_an_amount_stays_for_the_full_check_to_name(store, ctx):
@@ -219,10 +231,11 @@ def test_a_kept_total_with_no_contracts_but_an_amount_stays_for_the_full_check_t
 
 @pytest.mark.parametrize("re_read", ["most of the book", "one contract"])
 def test_the_totals_are_counted_again_whole_when_most_of_the_book_is_re_read(store, ctx, re_read):
-    """The provisioning moves its kept totals by the rows it re-reads, out as they were and in as they
-    are; when those are most of the book (a one-due-day book's answers night) it counts every row
-    instead, which gives the same totals for less. Shown by a kept total put wrong beforehand: a
-    count of every row no longer has it, rows moved one by one leave it for the full check."""
+    """The provisioning moves its kept totals by the current rows it re-reads, out as they were and in as
+    they are; when those are most of the book (a one-due-day book's answers night) it counts every
+    current row instead, which gives the same totals for less. Shown by a kept total put wrong
+    beforehand: a count of every row no longer has it, rows moved one by one leave it for the full check.
+    Every active contract posted to, but those past due in their kept bucket: nothing kept of them moved."""
     from autofin.store.ledger import exposure_totals_drift, refresh_exposure
 
     seed(store, contracts=60)
@@ -231,17 +244,19 @@ def test_the_totals_are_counted_again_whole_when_most_of_the_book_is_re_read(sto
         conn.execute(text("UPDATE provision_total SET exposure_minor = exposure_minor + 7 WHERE bucket = 'current'"))
         conn.execute(text("DELETE FROM subledger_dirty"))
         conn.execute(text("INSERT INTO subledger_dirty (contract_id, recheck) SELECT contract_id, false FROM contract WHERE status = 'active'"
-                          + (" AND contract_id = (SELECT MIN(contract_id) FROM contract WHERE status = 'active')" if re_read == "one contract" else "")))
+                          + (" AND contract_id IN (SELECT MIN(contract_id) FROM provision_exposure GROUP BY bucket = 'current')"  # one current, one past due
+                             if re_read == "one contract" else "")))
         read = refresh_exposure(conn)
         drift = exposure_totals_drift(conn)
         totals = conn.execute(text("SELECT currency, bucket, contracts, exposure_minor FROM provision_total ORDER BY 1, 2")).all()
-        rows_added_up = conn.execute(text("SELECT currency, bucket, COUNT(*), SUM(exposure_minor) FROM provision_exposure GROUP BY 1, 2 ORDER BY 1, 2")).all()
-    active = rows(store, "SELECT COUNT(*) FROM contract WHERE status = 'active'")[0][0]
+        rows_added_up = conn.execute(text("SELECT currency, bucket, COUNT(*), SUM(exposure_minor) FROM provision_exposure "
+                                          "WHERE bucket = 'current' GROUP BY 1, 2 ORDER BY 1, 2")).all()
+    current, past_due = rows(store, "SELECT COUNT(*) - COUNT(cd.contract_id), COUNT(cd.contract_id) FROM contract c "
+                                    "LEFT JOIN contract_dpd cd ON cd.contract_id = c.contract_id WHERE c.status = 'active'")[0]
     if re_read == "most of the book":
-        assert read == active and drift == [] and totals == rows_added_up
+        assert past_due > 3 and read == current and drift == [] and totals == rows_added_up
     else:
         assert read == 1 and len(drift) == 1 and drift[0].startswith("CNY current: the kept total is")
-        assert [t for t in totals if t[1] != "current"] == [r for r in rows_added_up if r[1] != "current"]
 
 
 def test_a_contract_written_off_leaves_the_provisioning_and_the_others_keep_adding_up(store, ctx):

@@ -22,7 +22,7 @@ def test_migrations_build_exactly_the_models(store):
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True, "include_object": this_back_end}),
                                 Base.metadata)
     assert diff == []
-    assert current_revision(store) == head_revision() == "0038"
+    assert current_revision(store) == head_revision() == "0039"
     assert set(inspect(store).get_table_names()) >= set(Base.metadata.tables)
 
 
@@ -312,6 +312,34 @@ def test_the_suspense_moves_beside_the_contract_and_back(tmp_path):
     assert {"suspended_interest_minor", "suspended_penalty_minor"}.isdisjoint(c["name"] for c in inspect(engine).get_columns("contract"))
     with engine.connect() as conn:
         assert conn.execute(text("SELECT contract_id, interest_minor, penalty_minor FROM contract_suspense ORDER BY contract_id")).all() == held
+
+
+def test_a_past_due_contracts_exposure_is_no_longer_kept_and_comes_back_on_downgrade(tmp_path):
+    """0039 keeps a past-due contract's bucket in provision_exposure but not its exposure (NULL), and
+    only the current bucket's total; its downgrade fills both again from the kept sub-ledger balances,
+    to the cent, and the upgrade takes them out again."""
+    from autofin.store.ledger import EXPOSURE, exposure_totals
+
+    engine = _seeded_at_head(tmp_path, contracts=200)
+    book = (f"SELECT k.contract_id, k.bucket, {EXPOSURE} FROM provision_exposure k JOIN subledger_balance b ON b.contract_id = k.contract_id "
+            "WHERE k.bucket <> 'current' ORDER BY 1")
+    with engine.connect() as conn:
+        past_due = conn.execute(text(book)).all()
+        kept = conn.execute(text("SELECT contract_id, bucket, exposure_minor FROM provision_exposure ORDER BY 1")).all()
+        totals = exposure_totals(conn)
+    assert len(past_due) > 10 and all(amount > 0 for _, _, amount in past_due)
+    assert [(c, b, e) for c, b, e in kept if b != "current"] == [(c, b, None) for c, b, _ in past_due]
+    assert {b for _, b, _, _ in totals} == {"current", *(b for _, b, _ in past_due)}
+    downgrade(engine, "0038")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT contract_id, bucket, exposure_minor FROM provision_exposure WHERE bucket <> 'current' ORDER BY 1")
+                            ).all() == past_due
+        assert conn.execute(text("SELECT currency, bucket, contracts, exposure_minor FROM provision_total ORDER BY 1, 2")).all() == totals
+        assert next(c for c in inspect(engine).get_columns("provision_exposure") if c["name"] == "exposure_minor")["nullable"] is False
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT contract_id, bucket, exposure_minor FROM provision_exposure ORDER BY 1")).all() == kept
+        assert exposure_totals(conn) == totals and exposure_drift(conn) == [] and exposure_totals_drift(conn) == []
 
 
 def test_the_instalments_are_kept_by_due_date_on_sqlite_and_back(tmp_path):
