@@ -24,7 +24,6 @@ the routes marked `reads_only`) are never held behind them.
 from __future__ import annotations
 
 import asyncio
-import gc
 from collections.abc import Callable, Coroutine
 from contextlib import ExitStack
 from typing import Any, TypeVar
@@ -36,6 +35,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from autofin import reference
+from autofin.process import settle_imports
 from autofin.settings import api_changes_at_once
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -56,8 +56,7 @@ def warm_up(engine: Engine, *, freeze: bool) -> None:
         for _ in range(engine.pool.size() if isinstance(engine.pool, QueuePool) else 1):
             held.enter_context(engine.connect()).exec_driver_sql("SELECT version_num FROM alembic_version").all()
     if freeze:
-        gc.collect()
-        gc.freeze()
+        settle_imports()
 
 
 def reads_only(endpoint: F) -> F:
