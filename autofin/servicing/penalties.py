@@ -41,6 +41,8 @@ def accrue_penalties(conn: Connection, d: date, ctx: StepContext) -> dict[str, A
     exact = "b.accrued_micro + b.basis * b.rate * (b.overdue - b.accrued_days)"
     target = sql_div_round_half_up(exact, PPM)
     capped = f"CASE WHEN b.cap IS NULL THEN {target} ELSE {least(conn, target, sql_div_round_half_up('b.basis * b.cap', PPM))} END"
+    # the contracts' terms from their index alone, not a page of the table each (0040)
+    terms = indexed_by(conn, "contract c", "ix_contract_penalty_terms")
     # a contract with a debit in flight (cut for everything owed; the banks answer the next morning,
     # after this step) is not charged while it waits: paid, those days are never charged; failed, the
     # next night accrues every day since the last accrual (the exact accrual runs from
@@ -55,7 +57,7 @@ def accrue_penalties(conn: Connection, d: date, ctx: StepContext) -> dict[str, A
             f"SELECT b.instalment_id, b.contract_id, {greatest(conn, '0', f'{capped} - b.penalty')}, {exact} FROM ("
             f"  SELECT i.instalment_id, i.contract_id, {PENALTY} AS penalty, COALESCE(ip.accrued_micro, 0) AS accrued_micro, {basis} AS basis, "
             f"  c.penalty_rate_ppm AS rate, c.penalty_cap_ppm AS cap, {overdue} AS overdue, {accrued_days} AS accrued_days, c.grace_days AS grace "
-            f"  FROM {indexed_by(conn, 'instalment i', 'ix_instalment_billed_contract')} {PENALTY_JOIN} JOIN contract c ON c.contract_id = i.contract_id "
+            f"  FROM {indexed_by(conn, 'instalment i', 'ix_instalment_billed_contract')} {PENALTY_JOIN} JOIN {terms} ON c.contract_id = i.contract_id "
             "  WHERE i.status = 'billed' AND i.due_date < :d AND (ip.through_date IS NULL OR ip.through_date < :d)"
             "  AND NOT EXISTS (SELECT 1 FROM tmp_in_flight f WHERE f.contract_id = i.contract_id)"
             f"{shard.where('i.contract_id')}) b "
@@ -80,7 +82,7 @@ def accrue_penalties(conn: Connection, d: date, ctx: StepContext) -> dict[str, A
             "INSERT INTO money_event (event_type, event_key, contract_id, business_date, currency, penalty_minor, batch_id) "
             f"SELECT CASE WHEN {DPD} > c.non_accrual_dpd THEN 'penalty_suspended' ELSE 'penalty_accrual' END, "
             "'penalty:' || :day || ':' || t.contract_id, t.contract_id, :d, c.currency, SUM(t.amount), :batch "
-            f"FROM tmp_penalty t JOIN contract c ON c.contract_id = t.contract_id {DPD_JOIN} WHERE t.amount > 0 GROUP BY t.contract_id, c.currency, "
+            f"FROM tmp_penalty t JOIN {terms} ON c.contract_id = t.contract_id {DPD_JOIN} WHERE t.amount > 0 GROUP BY t.contract_id, c.currency, "
             "cd.dpd, c.non_accrual_dpd"
         ),
         {"d": d, "day": d.isoformat(), "batch": batch},

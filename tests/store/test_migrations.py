@@ -22,7 +22,7 @@ def test_migrations_build_exactly_the_models(store):
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True, "include_object": this_back_end}),
                                 Base.metadata)
     assert diff == []
-    assert current_revision(store) == head_revision() == "0039"
+    assert current_revision(store) == head_revision() == "0040"
     assert set(inspect(store).get_table_names()) >= set(Base.metadata.tables)
 
 
