@@ -96,7 +96,7 @@ def store_cached(env: dict) -> float | None:
     (PostgreSQL; no fincore). A night whose store was partly evicted reads it back from the disk: this
     workplace's machines page out what no one has touched for about a minute (DAMON, `pageout` of pages
     12 × 5 s unaccessed), and the 1M Sunday took 7.6–8.6 s on copies partly evicted (3.8 of 5.5 GB
-    cached after the night) against 5.3–5.8 s on copies read whole into the cache first (12-05 04:00)."""
+    cached after the night) against 5.3–5.9 s on copies read whole into the cache first (12-05 04:00)."""
     store = Path(env["AUTOFIN_DATA_DIR"]) / "autofin.db"
     if "AUTOFIN_DATABASE_URL" in env or not store.exists() or shutil.which("fincore") is None:
         return None

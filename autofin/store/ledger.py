@@ -482,6 +482,8 @@ def refresh_exposure(conn: Connection, *, whole: bool = False) -> int:
     return int(scope)
 
 
+# provision_total's rows, the current bucket's by currency as kept
+_KEPT_TOTALS = "SELECT currency, bucket, contracts, exposure_minor FROM provision_total"
 # the current rows of provision_exposure added up, as provision_total keeps them
 _TOTALS = "SELECT currency, bucket, COUNT(*), SUM(exposure_minor) FROM provision_exposure WHERE bucket = 'current' GROUP BY currency, bucket"
 
@@ -510,15 +512,14 @@ def exposure_totals(conn: Connection) -> list[tuple[str, str, int, int]]:
     past_due = conn.execute(text(
         f"SELECT k.currency, k.bucket, COUNT(*), SUM({EXPOSURE}) FROM {indexed_by(conn, 'provision_exposure k', 'ix_provision_exposure_past_due')} "
         "CROSS JOIN subledger_balance b WHERE k.bucket <> 'current' AND b.contract_id = k.contract_id GROUP BY k.currency, k.bucket")).all()
-    current = conn.execute(text("SELECT currency, bucket, contracts, exposure_minor FROM provision_total")).all()
+    current = conn.execute(text(_KEPT_TOTALS)).all()
     return sorted((cur, bucket, int(n), int(amount)) for cur, bucket, n, amount in [*current, *past_due])
 
 
 def exposure_totals_drift(conn: Connection) -> list[str]:
     """Currencies whose kept total of the current bucket is not their current rows added up (a scan of
     them all, for the full-book check)."""
-    kept = {(cur, bucket): (int(n), int(amount)) for cur, bucket, n, amount in conn.execute(text(
-        "SELECT currency, bucket, contracts, exposure_minor FROM provision_total")).all()}
+    kept = {(cur, bucket): (int(n), int(amount)) for cur, bucket, n, amount in conn.execute(text(_KEPT_TOTALS)).all()}
     rows = {(cur, bucket): (int(n), int(amount)) for cur, bucket, n, amount in conn.execute(text(_TOTALS)).all()}
     drift = []
     for cur, bucket in sorted(set(kept) | set(rows)):
