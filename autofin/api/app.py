@@ -59,14 +59,14 @@ def _invalid(field: str, reason: str, status: int = 422) -> JSONResponse:
 
 def create_app(engine: Engine | None = None, adapters: Adapters | None = None, *, serving: bool = False) -> FastAPI:
     """The entry API over `engine` (the configured store). `serving`: the app of an API server
-    process (`serve`), which at its start also freezes what it loaded out of the garbage collector's
-    full passes (`warm.warm_up`)."""
+    process (`serve`), which at its start also answers each of its routes once and freezes what it
+    loaded out of the garbage collector's full passes (`warm.warm_up`)."""
     engine = engine or get_engine()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # noqa: ANN202
         require_current(engine)  # refuse to serve a store that is not migrated to the head
-        warm_up(engine, freeze=serving)  # before the first request: see autofin.api.warm
+        await warm_up(app, engine, serving=serving)  # before the first request: see autofin.api.warm
         yield
 
     app = FastAPIOffline(title="autofin entry API", version="1", description=DESCRIPTION, lifespan=lifespan)

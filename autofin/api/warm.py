@@ -12,6 +12,14 @@ before the first has answered, it is that work done many times at once on one GI
 submits/s the first half second of a new process's submits waited 300–600 ms (12-04), which was
 the whole of the bench's p99 (after it: 10–25 ms).
 
+The process's very first request also builds the app's middleware stack, and each route's first
+request resolves its dependencies and its handler's path for the first time: a server process
+that had answered nothing took 50–90 ms to reach its first submit's handler while the other
+process took all the traffic (12-05, 1M store: with uvicorn's two workers, one took every request
+of the bench's preparation and the other none). A server process therefore answers every route of
+its schema once, in the process, before it accepts a connection (`answer_each_route_once`): with a
+token no user holds, each protected route reads it, finds no user and answers 401.
+
 When that first answer came, the 20–25 requests that had waited for it ran at once: each thread's
 reads took 40–130 ms on the shared GIL, and the writer's lock went to threads that then had to win
 the GIL back from the readers. A change (a POST, PUT, PATCH or DELETE) now waits in the event loop
@@ -24,10 +32,15 @@ the routes marked `reads_only`) are never held behind them.
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
+import time
 from collections.abc import Callable, Coroutine
 from contextlib import ExitStack
 from typing import Any, TypeVar
 
+import httpx
+from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine, QueuePool
 from sqlalchemy.orm import configure_mappers
@@ -41,13 +54,19 @@ from autofin.settings import api_changes_at_once
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def warm_up(engine: Engine, *, freeze: bool) -> None:
+NO_USERS_TOKEN = "warm-up"  # a bearer token no user holds: `users.new_token` issues "af_" and 43 characters
+
+log = logging.getLogger(__name__)
+
+
+async def warm_up(app: FastAPI, engine: Engine, *, serving: bool) -> None:
     """Before the process answers: the mappers configured (SQLAlchemy's own advice for an
     application's start), what the services read from assets/ parsed (a file that does not parse
     stops the start, not the first submits; an edited file is still read again when it changes),
-    and the pool's connections opened with the schema read. With `freeze` (a server process, whose
-    objects so far live as long as it does; not a test's app, whose process goes on to make and drop
-    others), everything loaded is then collected once and frozen out of the collector's full passes."""
+    and the pool's connections opened with the schema read. With `serving` (a server process, not a
+    test's app, whose process goes on to make and drop others), every route is then answered once
+    (`answer_each_route_once`), and everything loaded is collected once and frozen out of the
+    collector's full passes: the objects so far live as long as the process."""
     configure_mappers()
     reference.rule_set()
     reference.approval_matrix()
@@ -55,8 +74,33 @@ def warm_up(engine: Engine, *, freeze: bool) -> None:
     with ExitStack() as held:  # all at once, so the pool keeps them
         for _ in range(engine.pool.size() if isinstance(engine.pool, QueuePool) else 1):
             held.enter_context(engine.connect()).exec_driver_sql("SELECT version_num FROM alembic_version").all()
-    if freeze:
+    if serving:
+        started = time.perf_counter()
+        answers = await answer_each_route_once(app)
+        unexpected = {route: status for route, status in answers.items() if status != (200 if route == "GET /health" else 401)}
+        if unexpected:  # a route that answers a stranger other than 401: said, but the process still serves
+            log.warning("warm-up: routes that did not answer 401 to a token no user holds: %s", unexpected)
+        log.info("warm-up: %d routes answered in %.0f ms", len(answers), 1000 * (time.perf_counter() - started))
         settle_imports()
+
+
+async def answer_each_route_once(app: FastAPI) -> dict[str, int]:
+    """Every operation of the app's OpenAPI schema requested once through the app itself (in the
+    process, no socket), each path parameter 0, no body, and the bearer token `NO_USERS_TOKEN`:
+    a protected route reads the token, finds no user and answers 401; GET /health answers 200.
+    What the process's first requests would each have paid is paid here, one request at a time:
+    the middleware stack built, each route's dependencies and exception handlers run, the token's
+    statement compiled and the pooled connections used from the thread pool. Returns each
+    operation ("POST /applications/{application_no}/submit") with its status."""
+    answers: dict[str, int] = {}
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)  # a route that fails answers 500, it does not stop the start
+    async with httpx.AsyncClient(transport=transport, base_url="http://warm-up") as client:
+        for path, operations in app.openapi()["paths"].items():
+            for method in operations:
+                response = await client.request(method.upper(), re.sub(r"\{[^}/]+\}", "0", path),
+                                                headers={"Authorization": f"Bearer {NO_USERS_TOKEN}"})
+                answers[f"{method.upper()} {path}"] = response.status_code
+    return answers
 
 
 def reads_only(endpoint: F) -> F:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import re
 import shutil
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from autofin.api import routers
 from autofin.api.app import create_app
 from autofin.api.public import PublicRouter
 from autofin.api.routers import reference as reference_routes
-from autofin.api.warm import PacedRoute, reads_only
+from autofin.api.warm import PacedRoute, answer_each_route_once, reads_only
 from autofin.settings import assets_dir
 
 
@@ -145,14 +146,57 @@ def test_every_route_of_the_api_is_a_paced_route():
 def test_the_warm_up_configures_the_mappers_reads_the_reference_and_fills_the_pool(sqlite_store):
     # a process of its own: this one's mappers are configured already by whatever test ran before
     probe = (
-        "import sys; from sqlalchemy import inspect; from autofin.store.engine import make_engine;"
-        "from autofin.store.models import AppUser; from autofin.api.warm import warm_up;"
+        "import asyncio, sys; from sqlalchemy import inspect; from autofin.store.engine import make_engine;"
+        "from autofin.store.models import AppUser; from autofin.api.app import create_app; from autofin.api.warm import warm_up;"
         "engine = make_engine(sys.argv[1]); before = inspect(AppUser).configured, engine.pool.checkedin();"
-        "warm_up(engine, freeze=False);"
+        "asyncio.run(warm_up(create_app(engine), engine, serving=False));"
         "print(before, (inspect(AppUser).configured, engine.pool.checkedin(), engine.pool.size()))"
     )
     out = subprocess.run([sys.executable, "-c", probe, str(sqlite_store.url)], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["(False,", "0)", "(True,", "5,", "5)"]
+
+
+def test_a_server_process_answers_each_route_once_and_freezes_what_it_loaded_before_it_serves(sqlite_store):
+    # a process of its own: a server's warm-up freezes the collector, which a test process must not
+    probe = (
+        "import gc, logging, sys; from fastapi.testclient import TestClient; from autofin.api.app import create_app;"
+        "from autofin.store.engine import make_engine; logging.basicConfig(level=logging.INFO);"
+        "app = create_app(make_engine(sys.argv[1]), serving=True); before = app.openapi_schema is None, gc.get_freeze_count();"
+        "client = TestClient(app).__enter__(); print(before, app.openapi_schema is not None, gc.get_freeze_count() > 10_000)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe, str(sqlite_store.url)], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["(True,", "0)", "True", "True"]
+    answered = re.search(r"warm-up: (\d+) routes answered", done.stderr)
+    assert answered and int(answered[1]) > 100, done.stderr
+    assert "did not answer 401" not in done.stderr
+
+
+def test_in_the_warm_up_every_route_but_health_answers_a_token_no_user_holds_401(sqlite_store):
+    app = create_app(sqlite_store)
+    answers = asyncio.run(answer_each_route_once(app))
+    assert len(answers) == sum(len(operations) for operations in app.openapi()["paths"].values()) > 100
+    assert answers["POST /applications/{application_no}/submit"] == 401
+    assert {route: status for route, status in answers.items() if status != 401} == {"GET /health": 200}
+
+
+def test_after_the_warm_up_no_request_waits_for_a_routes_first():
+    app, events = _recording_app()
+    answers = asyncio.run(answer_each_route_once(app))  # no authentication here: each route runs, for n = 0
+    assert answers == {"GET /t/{n}": 200, "POST /t/{n}": 200, "POST /t/{n}/quote": 200, "POST /t/{n}/other": 200}
+    assert [str(n) for kind, n, _ in events if kind == "in"] == ["0"] * 4  # each route once
+    events.clear()
+    assert asyncio.run(_at_once(app, 3)) == [200, 200, 200]
+    assert _most_inside_at_once(events) == 3  # all three at once: the route's first request was the warm-up's
+
+
+def test_a_route_that_fails_in_the_warm_up_answers_500_and_does_not_stop_the_start():
+    app = FastAPI()
+
+    @app.get("/broken/{n}")
+    def broken(n: int) -> None:
+        raise RuntimeError(f"broken {n}")
+
+    assert asyncio.run(answer_each_route_once(app)) == {"GET /broken/{n}": 500}
 
 
 def test_a_rule_file_that_does_not_parse_stops_the_start_not_the_first_submits(sqlite_store, tmp_path, monkeypatch):
