@@ -13,7 +13,9 @@ Error answers, one shape per class of failure:
 
 from __future__ import annotations
 
+import copy
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -139,10 +141,23 @@ def create_app(engine: Engine | None = None, adapters: Adapters | None = None, *
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     import uvicorn
 
+    logs = server_log_config()
     if workers == 1:
-        uvicorn.run(serving_app(), host=host, port=port, log_level="info", access_log=False)
+        uvicorn.run(serving_app(), host=host, port=port, log_level="info", log_config=logs, access_log=False)
     else:  # each worker process builds its own app (and engine) from the factory
-        uvicorn.run("autofin.api.app:serving_app", factory=True, host=host, port=port, workers=workers, log_level="info", access_log=False)
+        uvicorn.run("autofin.api.app:serving_app", factory=True, host=host, port=port, workers=workers, log_level="info",
+                    log_config=logs, access_log=False)
+
+
+def server_log_config() -> dict[str, Any]:
+    """uvicorn's own logging configuration with autofin's loggers added to its output, in its format:
+    a server's log then also says what autofin's modules log at INFO and above (the warm-up's routes
+    answered, a route that did not answer it as expected), not only uvicorn's lines."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["autofin"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
 
 
 def serving_app() -> FastAPI:

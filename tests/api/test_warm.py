@@ -206,3 +206,16 @@ def test_a_rule_file_that_does_not_parse_stops_the_start_not_the_first_submits(s
     monkeypatch.setenv("AUTOFIN_ASSETS_DIR", str(assets))
     with pytest.raises(yaml.YAMLError), TestClient(create_app(sqlite_store)):
         pass
+
+
+def test_a_servers_log_shows_autofins_lines_in_uvicorns_format():
+    # a process of its own: the configuration is the whole process's
+    probe = (
+        "import logging, logging.config; from autofin.api.app import server_log_config;"
+        "logging.config.dictConfig(server_log_config());"
+        "logging.getLogger('autofin.api.warm').info('warm-up: 125 routes answered in 600 ms');"
+        "logging.getLogger('autofin.api.warm').debug('not shown');"
+        "logging.getLogger('uvicorn.error').info('uvicorn as before')"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stderr.splitlines() == ["INFO:     warm-up: 125 routes answered in 600 ms", "INFO:     uvicorn as before"]
