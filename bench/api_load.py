@@ -17,6 +17,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from datetime import date
@@ -102,9 +103,10 @@ def run(count: int, rate: float, env: dict, max_seconds: float = 120.0, workers:
     manager = _cli(["users", "add", "--username", f"bench-manager-{stamp}", "--role", "credit_manager"], env)
     sales = _cli(["users", "add", "--username", f"bench-sales-{stamp}", "--role", "sales"], env)
     port = free_port()
+    # the server's log to a file, not a pipe nobody reads while it runs: a full pipe would stop the server
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed below, with the server)
     server = subprocess.Popen([sys.executable, "-m", "autofin.cli", "api", "--host", "127.0.0.1", "--port", str(port),
-                               "--workers", str(workers)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                               "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:
         with httpx.Client(base_url=base, timeout=30) as client:
@@ -115,12 +117,14 @@ def run(count: int, rate: float, env: dict, max_seconds: float = 120.0, workers:
                 except httpx.TransportError:
                     time.sleep(0.1)
             else:
-                raise SystemExit("[bench] the API did not start: " + (server.stderr.read() if server.stderr else b"").decode(errors="replace")[-2000:])
+                log.seek(0)
+                raise SystemExit("[bench] the API did not start: " + log.read().decode(errors="replace")[-2000:])
             drafts = _prepare(client, count, {"admin": admin, "manager": manager, "sales": sales}, stamp)
         return asyncio.run(_submit_all(base, drafts, sales, rate, max_seconds, server.pid))
     finally:
         server.terminate()
         server.wait(timeout=30)
+        log.close()
 
 
 def _prepare(client: httpx.Client, count: int, tokens: dict[str, str], stamp: str) -> list[str]:
