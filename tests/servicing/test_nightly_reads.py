@@ -11,7 +11,7 @@ The scans the night still does by design are listed in FULL_SCANS with what they
 """
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -204,30 +204,37 @@ def test_a_failed_read_by_the_partial_index_reports_its_own_error(pg_store):
         assert conn.exec_driver_sql("SHOW enable_seqscan").scalar_one() == "on"
 
 
+def first_night(store, tmp_path) -> list[tuple[str, object]]:
+    """The statements of a 60-contract book's first night after its cut-over (`statements_kept`)."""
+    seed(store, contracts=60)
+    with statements_kept(store) as seen:
+        run_days(store, context(tmp_path), AS_OF + timedelta(days=1), AS_OF + timedelta(days=1))
+    return seen
+
+
+def assert_read_from_index_alone(store, seen: Iterable[tuple[str, object]], table: str, index: str, step_tables: Iterable[str] = ()) -> None:
+    """Each statement of `seen` reads `table` (its alias or name: a regular expression) from `index`
+    alone, as SQLite plans it (a covering index), the step tables it reads created first."""
+    with store.connect() as conn:
+        for ddl in step_tables:
+            conn.exec_driver_sql(ddl)
+        for statement, parameters in seen:
+            plan = [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()]
+            readings = [step for step in plan if re.match(rf"(SCAN|SEARCH) {table}\b", step)]
+            assert readings and all(f"USING COVERING INDEX {index}" in step for step in readings), (statement, plan)
+
+
+IN_FLIGHT = "CREATE TEMPORARY TABLE IF NOT EXISTS tmp_in_flight (contract_id BIGINT PRIMARY KEY)"
+
+
 def test_the_days_past_due_are_read_from_the_billed_instalments_index_alone(sqlite_store, tmp_path):
     """Delinquency's DPD of every contract and the close's check of it read the billed instalments'
     partial index, not a row of the table for each (0029: the status is in the index, which SQLite
     3.40 needs to take the index as covering; a million lookups on the one-due-day book's Tuesday)."""
-    store = sqlite_store
-    seed(store, contracts=60)
-    seen: list[tuple[str, object]] = []
-
-    def keep(conn, cursor, statement, parameters, context, executemany):
-        if "FROM instalment i WHERE i.status = 'billed' AND i.due_date <" in statement:
-            seen.append((statement, parameters))
-
-    event.listen(store, "before_cursor_execute", keep)
-    try:
-        run_days(store, context(tmp_path), AS_OF + timedelta(days=1), AS_OF + timedelta(days=1))
-    finally:
-        event.remove(store, "before_cursor_execute", keep)
+    seen = [s for s in first_night(sqlite_store, tmp_path) if "FROM instalment i WHERE i.status = 'billed' AND i.due_date <" in s[0]]
     assert len(seen) >= 2  # delinquency's, the close's
-    with store.connect() as conn:
-        conn.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_dpd (contract_id BIGINT PRIMARY KEY, dpd INTEGER)")
-        for statement, parameters in seen:
-            plan = [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()]
-            readings = [step for step in plan if re.match(r"(SCAN|SEARCH) i\b", step)]
-            assert readings and all("USING COVERING INDEX ix_instalment_billed_contract" in step for step in readings), (statement, plan)
+    assert_read_from_index_alone(sqlite_store, seen, "i", "ix_instalment_billed_contract",
+                                 ["CREATE TEMPORARY TABLE IF NOT EXISTS tmp_dpd (contract_id BIGINT PRIMARY KEY, dpd INTEGER)"])
 
 
 def test_the_penalties_read_the_contracts_terms_from_their_index_alone(sqlite_store, tmp_path):
@@ -235,29 +242,12 @@ def test_the_penalties_read_the_contracts_terms_from_their_index_alone(sqlite_st
     terms, currency and non-accrual threshold from the index of those (0040), not the contract's
     row: ~110k rows on the 1M Sunday, 11 to a page of the table (penalties 0.93 → 0.79 s of
     statements, rolled back on a copy)."""
-    store = sqlite_store
-    seed(store, contracts=60)
-    seen: dict[str, tuple[str, object]] = {}
-
-    def keep(conn, cursor, statement, parameters, context, executemany):
-        for name in ("INSERT INTO tmp_penalty", "INSERT INTO money_event (event_type, event_key, contract_id, business_date, currency, penalty_minor"):
-            if statement.startswith(name):
-                seen[name] = (statement, parameters)
-
-    event.listen(store, "before_cursor_execute", keep)
-    try:
-        run_days(store, context(tmp_path), AS_OF + timedelta(days=1), AS_OF + timedelta(days=1))
-    finally:
-        event.remove(store, "before_cursor_execute", keep)
+    names = ("INSERT INTO tmp_penalty", "INSERT INTO money_event (event_type, event_key, contract_id, business_date, currency, penalty_minor")
+    seen = {name: s for s in first_night(sqlite_store, tmp_path) for name in names if s[0].startswith(name)}
     assert len(seen) == 2
-    with store.connect() as conn:
-        conn.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_in_flight (contract_id BIGINT PRIMARY KEY)")
-        conn.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_penalty (instalment_id INTEGER PRIMARY KEY, contract_id BIGINT, "
-                             "amount BIGINT, accrued_micro BIGINT)")
-        for statement, parameters in seen.values():
-            plan = [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()]
-            readings = [step for step in plan if re.match(r"(SCAN|SEARCH) c\b", step)]
-            assert readings and all("USING COVERING INDEX ix_contract_penalty_terms" in step for step in readings), (statement, plan)
+    assert_read_from_index_alone(sqlite_store, seen.values(), "c", "ix_contract_penalty_terms", [
+        IN_FLIGHT, "CREATE TEMPORARY TABLE IF NOT EXISTS tmp_penalty (instalment_id INTEGER PRIMARY KEY, contract_id BIGINT, "
+                   "amount BIGINT, accrued_micro BIGINT)"])
 
 
 def test_the_penalties_the_waterfall_and_the_overpayment_check_read_the_billed_instalments_index_alone(sqlite_store, tmp_path):
@@ -269,29 +259,13 @@ def test_the_penalties_the_waterfall_and_the_overpayment_check_read_the_billed_i
     each paying contract by (contract_id, seq) (the 1M Tuesday's allocation 16–18 → 38–39 s)."""
     from autofin.servicing.allocation import _paid_into_sql
 
-    store = sqlite_store
-    seed(store, contracts=60)
-    seen: dict[str, tuple[str, object]] = {}
-
-    def keep(conn, cursor, statement, parameters, context, executemany):
-        if statement.startswith("INSERT INTO tmp_penalty"):
-            seen["penalties"] = (statement, parameters)
-        elif statement.startswith("SELECT COUNT(*) FROM instalment WHERE status = 'billed' AND (paid_principal_minor > principal_minor"):
-            seen["overpaid"] = (statement, parameters)
-
-    event.listen(store, "before_cursor_execute", keep)
-    try:
-        run_days(store, context(tmp_path), AS_OF + timedelta(days=1), AS_OF + timedelta(days=1))
-    finally:
-        event.remove(store, "before_cursor_execute", keep)
+    names = {"penalties": "INSERT INTO tmp_penalty",
+             "overpaid": "SELECT COUNT(*) FROM instalment WHERE status = 'billed' AND (paid_principal_minor > principal_minor"}
+    seen = {key: s for s in first_night(sqlite_store, tmp_path) for key, name in names.items() if s[0].startswith(name)}
     assert set(seen) == {"penalties", "overpaid"}
-    with store.connect() as conn:
-        conn.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_in_flight (contract_id BIGINT PRIMARY KEY)")
-        conn.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_round (contract_id BIGINT PRIMARY KEY, receipt_id BIGINT, amount BIGINT)")
-        conn.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_alloc (instalment_id BIGINT PRIMARY KEY, receipt_id BIGINT, penalty BIGINT, "
-                             "fee BIGINT, interest BIGINT, principal BIGINT, penalty_booked BIGINT)")
+    with sqlite_store.connect() as conn:
         seen["waterfall"] = (_paid_into_sql(conn), {})
-        for statement, parameters in seen.values():
-            plan = [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()]
-            readings = [step for step in plan if re.match(r"(SCAN|SEARCH) (i|instalment)\b", step)]
-            assert readings and all("USING COVERING INDEX ix_instalment_billed_contract" in step for step in readings), (statement, plan)
+    assert_read_from_index_alone(sqlite_store, seen.values(), "(i|instalment)", "ix_instalment_billed_contract", [
+        IN_FLIGHT, "CREATE TEMPORARY TABLE IF NOT EXISTS tmp_round (contract_id BIGINT PRIMARY KEY, receipt_id BIGINT, amount BIGINT)",
+        "CREATE TEMPORARY TABLE IF NOT EXISTS tmp_alloc (instalment_id BIGINT PRIMARY KEY, receipt_id BIGINT, penalty BIGINT, "
+        "fee BIGINT, interest BIGINT, principal BIGINT, penalty_booked BIGINT)"])
