@@ -121,6 +121,10 @@ def create_app(engine: Engine | None = None, adapters: Adapters | None = None, *
         reason = str(exc.orig).lower()
         if any(word in reason for word in ("locked", "busy", "deadlock detected", "could not serialize")):
             return JSONResponse({"detail": "the store is busy; nothing was written, retry"}, status_code=503, headers={"Retry-After": "1"})
+        if exc.connection_invalidated:  # PostgreSQL restarted, or the connection cut, while the request used it
+            return JSONResponse({"detail": "the connection to the store was lost during the request; retry (a write sent again "
+                                           "with its Idempotency-Key answers as the first did, if that one was written)"},
+                                status_code=503, headers={"Retry-After": "1"})
         raise exc
 
     @app.exception_handler(InputError)

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, text
 
 from autofin.api.deps import Store
+from autofin.store.engine import make_engine
 from autofin.store.models import Partner
+from tests.api.conftest import make_world
 
 
 @pytest.mark.postgres
-def test_a_read_ends_in_commit_so_postgresql_keeps_the_statements_it_prepared(pg_store):
+def test_a_read_keeps_the_statements_postgresql_prepared(pg_store):
     """psycopg prepares a statement from its sixth use on a connection, and forgets every one it
     prepared at a ROLLBACK: reads that ended in the pool's ROLLBACK had PostgreSQL parse and plan
-    every statement of every request again."""
+    every statement of every request again. A read now has no transaction to end."""
     store = Store(pg_store)
     by_id = select(Partner.partner_code).where(Partner.partner_id == bindparam("id"))
     for n in range(8):  # one after the other: the pool hands out its one connection each time
@@ -22,3 +24,33 @@ def test_a_read_ends_in_commit_so_postgresql_keeps_the_statements_it_prepared(pg
     with store.read() as conn:
         prepared = conn.exec_driver_sql("SELECT statement FROM pg_prepared_statements").scalars().all()
     assert [s for s in prepared if "FROM partner" in s and "partner_id = $1" in s], prepared
+
+
+@pytest.mark.postgres
+def test_a_read_on_postgresql_runs_without_a_transaction_and_leaves_none_to_the_next_user_of_its_connection(pg_store):
+    """At READ COMMITTED each statement reads its own snapshot anyway: a read's BEGIN and COMMIT were
+    two round trips that changed nothing. Outside a transaction each statement is one of its own."""
+    now_is_the_statements = text("SELECT statement_timestamp() = transaction_timestamp()")
+    with Store(pg_store).read() as conn:
+        conn.execute(text("SELECT pg_sleep(0.01)"))
+        assert conn.execute(now_is_the_statements).scalar_one()
+    with pg_store.connect() as conn:  # the same pooled connection, in a transaction again
+        conn.execute(text("SELECT pg_sleep(0.01)"))
+        assert not conn.execute(now_is_the_statements).scalar_one()
+
+
+@pytest.mark.postgres
+def test_a_request_that_meets_a_lost_connection_answers_503_and_the_next_one_is_served(pg_store, tmp_path, monkeypatch):
+    for pg in make_world(pg_store, tmp_path, monkeypatch, contracts=5):
+        pg.call("GET", "/partners?limit=1", "admin", 200)
+        killer = make_engine(pg_store.url.render_as_string(hide_password=False))
+        try:
+            with killer.connect() as conn:  # every connection of the API's pool, as a restart of the server would
+                ended = conn.execute(text("SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                          "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar_one()
+        finally:
+            killer.dispose()
+        assert ended >= 1
+        lost = pg.call("GET", "/partners?limit=1", "admin", 503)
+        assert lost.headers["Retry-After"] == "1" and "connection to the store was lost" in lost.json()["detail"]
+        pg.call("GET", "/partners?limit=1", "admin", 200)
