@@ -23,7 +23,7 @@ from autofin.files import write_atomically
 from autofin.origination.access import Principal, scope
 from autofin.origination.antifraud import SimulatedWatchlist, Watchlist, fraud_facts
 from autofin.origination.approval import cancel_open_tasks, open_first_task
-from autofin.origination.audit import audit, jsonable
+from autofin.origination.audit import audit, audit_steps, jsonable
 from autofin.origination.bureau import CreditBureau, SimulatedBureau
 from autofin.origination.errors import Conflict, NotFound, referenced
 from autofin.origination.esign import SignatureProvider, SimulatedSignatures
@@ -291,10 +291,9 @@ _APPLICATION = select(Application).where(Application.application_id == bindparam
 _PARTNER = select(Partner).where(Partner.partner_id == bindparam("id"))
 _CUSTOMER = select(Customer).where(Customer.customer_id == bindparam("id"))
 _VEHICLE = select(Vehicle).where(Vehicle.vehicle_id == bindparam("id"))
-_DOC_TYPES = select(Document.doc_type).where(Document.application_id == bindparam("id"))
-_CONSENT = (select(Document.document_id, Document.sha256, Document.created_at)
-            .where(Document.application_id == bindparam("id"), Document.doc_type == bindparam("doc_type"))
-            .order_by(Document.document_id.desc()).limit(1))
+# the application's documents, oldest first: which types it has, and the latest consent the bureau is queried on
+_DOCUMENTS = (select(Document.doc_type, Document.document_id, Document.sha256, Document.created_at)
+              .where(Document.application_id == bindparam("id")).order_by(Document.document_id))
 _DECISION = insert(Decision)
 _SUBMITTED = (update(Application).where(Application.application_id == bindparam("id"))
               .values(status=bindparam("status"), submitted_at=bindparam("submitted_at")))
@@ -322,14 +321,15 @@ def decide(conn: Connection, who: Principal, row: Any, now: datetime, today: dat
     _require_able(partner, "submit")
     customer = conn.execute(_CUSTOMER, {"id": row.customer_id}).one()
     vehicle = conn.execute(_VEHICLE, {"id": row.vehicle_id}).first()
-    have = set(conn.execute(_DOC_TYPES, {"id": row.application_id}).scalars())
+    documents = conn.execute(_DOCUMENTS, {"id": row.application_id}).all()
+    have = {d.doc_type for d in documents}
     missing = [d for d in REQUIRED_DOCUMENTS[customer.kind] if d not in have]
     if missing:
         raise InputError("documents", f"upload {', '.join(missing)} before submitting")
     exp = exposure(conn, partner.partner_id)
     _within_limit(partner, exp, row)
 
-    consent = conn.execute(_CONSENT, {"id": row.application_id, "doc_type": CONSENT}).one()
+    consent = next(d for d in reversed(documents) if d.doc_type == CONSENT)  # present: a required document
     consent_ref = f"document {consent.document_id} sha256:{consent.sha256}"
     report = adapters.bureau.query(customer.kind, customer.id_number, consent=consent_ref)
     model = vehicle_models().get(vehicle.model_code) if vehicle is not None else None
@@ -399,9 +399,10 @@ def record(conn: Connection, who: Principal, decided: Decided, now: datetime) ->
     status = {"pass": "pre_approved", "refer": "referred", "reject": "rejected"}[result.outcome]
     APPLICATION.check("submitted", status)
     conn.execute(_SUBMITTED, {"id": row.application_id, "status": status, "submitted_at": now})
-    audit(conn, who, "application.submitted", "application", row.application_no, {"status": row.status}, {"status": "submitted"})
-    audit(conn, who, f"application.{status}", "application", row.application_no, {"status": "submitted"},
-          {"status": status, "reason_code": result.reason_code, "grade": result.score.grade})
+    audit_steps(conn, who, "application", row.application_no, [
+        ("application.submitted", {"status": row.status}, {"status": "submitted"}),
+        (f"application.{status}", {"status": "submitted"}, {"status": status, "reason_code": result.reason_code, "grade": result.score.grade}),
+    ])
     route = None
     if result.outcome in ("pass", "refer"):  # the matrix's first tier takes it on
         route = open_first_task(conn, row.application_id, outcome=result.outcome, grade=result.score.grade,

@@ -514,3 +514,23 @@ def test_the_anti_fraud_counts_take_in_every_customer_sharing_the_mobile(world):
     world.application(customer_id=world.customer(mobile="13933334444"))
     inputs = world.submitted(customer_id=second)["inputs"]
     assert inputs["fraud"]["applications_same_mobile_30d"] == 3 and inputs["fraud"]["applications_same_id_30d"] == 1, inputs["fraud"]
+
+
+def test_a_submit_records_its_two_audit_steps_in_order_and_queries_the_bureau_on_the_latest_consent(world: World):
+    number = world.application()["application_no"]
+    world.upload(number)
+    first = world.upload(number, doc_type="credit_authorization", data=PDF, name="authorization.pdf").json()
+    latest = world.upload(number, doc_type="credit_authorization", data=PDF + b"%signed again", name="authorization-2.pdf").json()
+    answer = world.call("POST", f"/applications/{number}/submit", "dealer_a", 200).json()
+    assert answer["status"] == "pre_approved"
+    with world.engine.connect() as conn:
+        steps = conn.execute(select(AuditEvent.action, AuditEvent.before, AuditEvent.after).where(AuditEvent.entity_id == number)
+                             .order_by(AuditEvent.audit_event_id)).all()
+        details = conn.execute(select(Decision.details).join(Application, Application.application_id == Decision.application_id)
+                               .where(Application.application_no == number)).scalar_one()
+    assert [tuple(s) for s in steps[-2:]] == [
+        ("application.submitted", {"status": "draft"}, {"status": "submitted"}),
+        ("application.pre_approved", {"status": "submitted"}, {"status": "pre_approved", "reason_code": None, "grade": answer["grade"]}),
+    ]
+    assert details["bureau_consent"]["document_id"] == latest["document_id"] != first["document_id"]
+    assert details["bureau_consent"]["sha256"] == latest["sha256"]
