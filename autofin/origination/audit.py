@@ -34,8 +34,8 @@ def audit(conn: Connection, who: Principal | str, action: str, entity: str, enti
 
 def audit_steps(conn: Connection, who: Principal | str, entity: str, entity_id: object,
                 steps: Sequence[tuple[str, Mapping[str, Any] | None, Mapping[str, Any] | None]]) -> None:
-    """Several changes one request made to one object, in order (action, before, after): one
-    statement, one round trip to the store."""
+    """Several changes one request made to one object, in order (action, before, after), written
+    together: one execution of many rows (psycopg sends them in one round trip), not one each."""
     conn.execute(_INSERT, [_event(who, action, entity, entity_id, before, after) for action, before, after in steps])
 
 
