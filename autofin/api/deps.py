@@ -22,7 +22,7 @@ from autofin.origination.applications import Adapters
 from autofin.origination.errors import Forbidden
 from autofin.origination.users import authenticate
 from autofin.settings import business_today
-from autofin.store.engine import write_transaction
+from autofin.store.engine import is_sqlite, write_transaction
 
 
 class Unauthorized(Exception):
@@ -49,12 +49,12 @@ class Store:
         On SQLite in one transaction ending in COMMIT, which is what gives its reads one snapshot
         of the store."""
         with self.engine.connect() as conn:
-            if conn.dialect.name != "sqlite":
+            sqlite = is_sqlite(conn)
+            if not sqlite:
                 conn.execution_options(isolation_level="AUTOCOMMIT")  # reset as the connection goes back to the pool
-                yield conn
-                return
             yield conn
-            conn.commit()
+            if sqlite:
+                conn.commit()
 
     _writer: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _queue: BinaryIO | None = field(default=None, repr=False)
@@ -68,7 +68,7 @@ class Store:
         moment it is free) rather than in SQLite's busy handler, which sleeps in growing steps and
         turned a p50 of 7 ms into a p99 of 640 ms at 200 submits/s. Other programs (the nightly
         cycle, the command line) still meet the busy timeout."""
-        if self.engine.dialect.name != "sqlite":
+        if not is_sqlite(self.engine):
             with write_transaction(self.engine) as conn:
                 yield conn
             return
