@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import bindparam, select, text
 
 from autofin.api.deps import Store
-from autofin.store.engine import make_engine
 from autofin.store.models import Partner
 from tests.api.conftest import make_world
+from tests.support.postgres import terminate_sessions
 
 
 @pytest.mark.postgres
@@ -43,14 +43,7 @@ def test_a_read_on_postgresql_runs_without_a_transaction_and_leaves_none_to_the_
 def test_a_request_that_meets_a_lost_connection_answers_503_and_the_next_one_is_served(pg_store, tmp_path, monkeypatch):
     for pg in make_world(pg_store, tmp_path, monkeypatch, contracts=5):
         pg.call("GET", "/partners?limit=1", "admin", 200)
-        killer = make_engine(pg_store.url.render_as_string(hide_password=False))
-        try:
-            with killer.connect() as conn:  # every connection of the API's pool, as a restart of the server would
-                ended = conn.execute(text("SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                                          "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar_one()
-        finally:
-            killer.dispose()
-        assert ended >= 1
+        assert terminate_sessions(pg_store) >= 1  # every connection of the API's pool, as a restart of the server would
         lost = pg.call("GET", "/partners?limit=1", "admin", 503)
         assert lost.headers["Retry-After"] == "1" and "connection to the store was lost" in lost.json()["detail"]
         pg.call("GET", "/partners?limit=1", "admin", 200)

@@ -10,6 +10,7 @@ from sqlalchemy.exc import OperationalError
 
 from autofin.store import engine as engine_module
 from autofin.store.engine import make_engine
+from tests.support.postgres import terminate_sessions
 
 
 @pytest.mark.postgres
@@ -30,20 +31,10 @@ def _backend_pid(engine: Engine) -> int:
         return conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
 
 
-def _terminate(engine: Engine, pid: int) -> None:
-    """The server side of one of `engine`'s pooled connections ended, as a restart or an idle timeout would."""
-    killer = make_engine(engine.url.render_as_string(hide_password=False))
-    try:
-        with killer.connect() as conn:
-            assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
-    finally:
-        killer.dispose()
-
-
 @pytest.mark.postgres
 def test_a_connection_that_lay_idle_is_pinged_and_a_lost_one_replaced_before_it_is_used(pg_store, monkeypatch):
     first = _backend_pid(pg_store)
-    _terminate(pg_store, first)
+    assert terminate_sessions(pg_store, first) == 1
     monkeypatch.setattr(engine_module, "IDLE_BEFORE_PING_SECONDS", 0.0)  # as if it had lain in the pool long enough
     assert _backend_pid(pg_store) != first  # answered, by a new connection: no error reached the caller
 
@@ -66,7 +57,7 @@ def test_a_connection_lost_within_the_idle_window_fails_its_statement_once_then_
     """The price of pinging only after idleness: the statement that meets the lost connection fails
     (as a disconnect, which the entry API answers 503), and the next checkout gets a new one."""
     first = _backend_pid(pg_store)
-    _terminate(pg_store, first)
+    assert terminate_sessions(pg_store, first) == 1
     with pytest.raises(OperationalError) as lost, pg_store.connect() as conn:
         conn.execute(text("SELECT 1"))
     assert lost.value.connection_invalidated

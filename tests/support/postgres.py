@@ -15,6 +15,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import Engine, create_engine, text
+
 from tests.support.debian import installed
 
 
@@ -68,3 +70,15 @@ def start_server() -> PostgresServer:
     server = PostgresServer(ensure_installed(), Path(tempfile.mkdtemp(prefix="autofin-pg-")), free_port())
     server.start()
     return server
+
+
+def terminate_sessions(engine: Engine, pid: int | None = None) -> int:
+    """Ends, from a connection of its own, the server session `pid` of `engine`'s database, or every
+    session of it but that connection's (as a restart of the server would); returns how many ended."""
+    killer = create_engine(engine.url)
+    try:
+        with killer.connect() as conn:
+            return conn.execute(text("SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() "
+                                     "AND pid <> pg_backend_pid() AND (CAST(:pid AS INTEGER) IS NULL OR pid = :pid)"), {"pid": pid}).scalar_one()
+    finally:
+        killer.dispose()
