@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from autofin.domain.errors import InputError
+from autofin.domain.errors import DomainError, InputError, TransitionError
 
 T = TypeVar("T")
 
@@ -37,11 +37,15 @@ class Conflict(Exception):
     """The request collides with the state of the store (a duplicate, a lock, a limit)."""
 
 
+# A refusal of the services and the HTTP status the API answers it with, the first that matches
+_STATUSES: tuple[tuple[type[Exception], int], ...] = ((NotFound, 404), (Forbidden, 403), (Conflict, 409), (TransitionError, 409),
+                                                      (DomainError, 422))
+REFUSALS = tuple(kind for kind, _ in _STATUSES)
+
+
 def answer_status(exc: Exception) -> int | None:
     """The HTTP status the API answers for a refusal of the services (None: not a refusal)."""
-    from autofin.domain.errors import DomainError, TransitionError
-
-    for kind, status in ((NotFound, 404), (Forbidden, 403), (Conflict, 409), (TransitionError, 409), (DomainError, 422)):
+    for kind, status in _STATUSES:
         if isinstance(exc, kind):
             return status
     return None

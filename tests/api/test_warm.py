@@ -18,13 +18,19 @@ import pytest
 import yaml
 from fastapi import FastAPI, HTTPException
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select, update
 
 from autofin.api import routers
 from autofin.api.app import create_app
 from autofin.api.public import PublicRouter
 from autofin.api.routers import reference as reference_routes
-from autofin.api.warm import PacedRoute, answer_each_route_once, reads_only
-from autofin.settings import assets_dir
+from autofin.api.warm import REHEARSAL_WAIT_MS, PacedRoute, answer_each_route_once, reads_only, rehearse_submit
+from autofin.origination import applications as svc
+from autofin.settings import assets_dir, sqlite_busy_timeout_ms
+from autofin.store.engine import write_transaction
+from autofin.store.models import Base, Partner
+from tests.api.conftest import AS_OF
+from tests.support.books import seed_store
 
 
 def _recording_app(refuse_first: bool = False) -> tuple[FastAPI, list[tuple[str, int, float]]]:
@@ -169,6 +175,7 @@ def test_a_server_process_answers_each_route_once_and_freezes_what_it_loaded_bef
     answered = re.search(r"warm-up: (\d+) routes answered", done.stderr)
     assert answered and int(answered[1]) > 100, done.stderr
     assert "did not answer 401" not in done.stderr
+    assert "a submit rehearsed on 0 of 5 pooled connections" in done.stderr  # an empty store: nothing to rehearse against
 
 
 def test_in_the_warm_up_every_route_but_health_answers_a_token_no_user_holds_401(sqlite_store):
@@ -219,3 +226,79 @@ def test_a_servers_log_shows_autofins_lines_in_uvicorns_format():
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stderr.splitlines() == ["INFO:     warm-up: 125 routes answered in 600 ms", "INFO:     uvicorn as before"]
+
+
+def _rehearsal_store(engine: Engine, able: int = 1) -> list[int]:
+    """A small book whose `able` first dealers are active, in good standing and far from their
+    limits (the first with the highest); returns their ids."""
+    seed_store(engine, contracts=5, as_of=AS_OF)
+    with write_transaction(engine) as conn:
+        conn.execute(update(Partner).values(status="suspended"))
+        ids = conn.execute(select(Partner.partner_id).where(Partner.kind == "dealer").order_by(Partner.partner_id).limit(able)).scalars().all()
+        for k, partner_id in enumerate(ids):
+            conn.execute(update(Partner).where(Partner.partner_id == partner_id).values(
+                status="active", rating="B", is_blacklisted=False, is_fraud_flagged=False, credit_limit_minor=(100 - k) * 1_000_000_00))
+    return list(ids)
+
+
+def _row_counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one() for t in Base.metadata.sorted_tables}
+
+
+def _recorded(monkeypatch) -> list[tuple[int, str]]:
+    """(partner id, outcome) of each decision `record` writes."""
+    seen: list[tuple[int, str]] = []
+    record = svc.record
+
+    def noted(conn, who, decided, now):
+        out = record(conn, who, decided, now)
+        seen.append((decided.row.partner_id, out["status"]))
+        return out
+
+    monkeypatch.setattr(svc, "record", noted)
+    return seen
+
+
+def test_a_rehearsed_submit_is_decided_and_recorded_and_leaves_every_table_as_it_was(store, monkeypatch):
+    partner_id, = _rehearsal_store(store)
+    recorded = _recorded(monkeypatch)
+    before = _row_counts(store)
+    with store.connect() as conn:
+        assert [rehearse_submit(conn, AS_OF) for _ in range(3)] == [True] * 3
+        if store.dialect.name == "sqlite":  # its wait for the writer back to the store's own
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == sqlite_busy_timeout_ms()
+    assert [p for p, _ in recorded] == [partner_id] * 3
+    assert {status for _, status in recorded} <= {"pre_approved", "referred", "rejected"}
+    assert _row_counts(store) == before  # every row it wrote taken back: users, parties, applications, decisions, audit
+
+
+def test_a_store_without_an_able_partner_or_a_product_has_no_rehearsal(store, caplog):
+    with store.connect() as conn, caplog.at_level("INFO", logger="autofin.api.warm"):
+        assert rehearse_submit(conn, AS_OF) is False
+    assert "no submit rehearsed: the store holds no able partner" in caplog.text
+
+
+def test_a_rehearsal_gives_up_soon_when_the_sqlite_writer_is_held(sqlite_store, caplog):
+    _rehearsal_store(sqlite_store)
+    with write_transaction(sqlite_store), sqlite_store.connect() as conn:  # a night's step holding the writer
+        started = time.perf_counter()
+        with caplog.at_level("WARNING", logger="autofin.api.warm"):
+            assert rehearse_submit(conn, AS_OF) is False
+        assert time.perf_counter() - started < 10 * REHEARSAL_WAIT_MS / 1000  # not the store's 30 s busy timeout
+        assert "the rehearsed submit did not run (OperationalError" in caplog.text and "locked" in caplog.text
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == sqlite_busy_timeout_ms()
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_rehearsal_takes_a_partner_whose_row_no_one_holds(pg_store, monkeypatch):
+    first, second = _rehearsal_store(pg_store, able=2)  # the first has the higher limit
+    recorded = _recorded(monkeypatch)
+    with pg_store.connect() as holder, pg_store.connect() as conn:
+        holder.execute(select(Partner.partner_id).where(Partner.partner_id == first).with_for_update())  # a submit being recorded
+        started = time.perf_counter()
+        assert rehearse_submit(conn, AS_OF) is True
+        assert time.perf_counter() - started < 5
+        holder.rollback()
+        assert rehearse_submit(conn, AS_OF) is True
+    assert [p for p, _ in recorded] == [second, first]
