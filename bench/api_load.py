@@ -65,10 +65,10 @@ def _ids(n: int) -> list[str]:
 
 
 def _vin(serial: int) -> str:
-    from autofin.domain.identity import vin_check_digit
+    from autofin.domain.identity import with_vin_check_digit
 
     draft = "LFV" + "BNCH" + "0" + "0" + "R" + "B" + f"{serial:06d}"
-    return draft[:8] + vin_check_digit(draft) + draft[9:]
+    return with_vin_check_digit(draft)
 
 
 def _percentile(values: list[float], q: float) -> float:

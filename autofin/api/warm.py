@@ -58,7 +58,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from autofin import reference
-from autofin.domain.identity import ric_check_digit, vin_check_digit
+from autofin.domain.identity import ric_check_digit, with_vin_check_digit
 from autofin.origination import applications as svc
 from autofin.origination.access import Principal
 from autofin.origination.errors import REFUSALS
@@ -179,7 +179,7 @@ def _rehearsal(conn: Connection, today: date, now: datetime) -> bool:
                                mobile=f"139{stamp % 10**8:08d}", city=None, today=today)
     code, model = min(vehicle_models().items(), key=lambda m: (m[1]["price_min"], m[0]))
     draft = f"{model['wmi']}WARM00R{stamp % 10**7:07d}"
-    vehicle = create_vehicle(conn, who, vin=draft[:8] + vin_check_digit(draft) + draft[9:], model_code=code, condition="new",
+    vehicle = create_vehicle(conn, who, vin=with_vin_check_digit(draft), model_code=code, condition="new",
                              price=model["price_min"], inventory_status="in_stock", partner_code=partner, branch=None)
     row = svc.create_application(conn, who, today=today, request=svc.ApplicationRequest(
         product_code=product.code, term_months=product.term_months[0], down_payment_pct=max(product.min_down_payment_pct, Decimal(30)),

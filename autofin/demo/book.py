@@ -24,7 +24,7 @@ import numpy as np
 from sqlalchemy import Column, Connection, Engine, MetaData, Table, delete, func, insert, select, text
 
 from autofin.domain.errors import DomainError
-from autofin.domain.identity import USCC_ALPHABET, ric_check_digit, uscc_check_digit, vin_check_digit
+from autofin.domain.identity import USCC_ALPHABET, ric_check_digit, uscc_check_digit, with_vin_check_digit
 from autofin.domain.money import PPM, rate_to_ppm, to_minor
 from autofin.domain.products import ProductTerms
 from autofin.domain.schedule_batch import build_schedules, div_half_up, due_dates, method_codes
@@ -377,7 +377,7 @@ def _seed_chunk(conn, rng, ids, as_of, products, models, n_partners, templates, 
         # WMI, descriptor, check digit (computed), model year, plant, serial: unique per contract id
         plant = VIN_CHARS[cid // 1_000_000 % len(VIN_CHARS)]
         draft = model["wmi"] + "".join(VIN_CHARS[j] for j in vin_body[k]) + "0" + model_year[k] + plant + f"{cid % 1_000_000:06d}"
-        vin = draft[:8] + vin_check_digit(draft) + draft[9:]
+        vin = with_vin_check_digit(draft)
         vehicles.append((cid, vin, model["model_code"], model["brand"], model["name"], "used" if used[k] else "new", int(price[k]),
                          "disposed" if paid_off[k] else "leased", int(partner[k]), city))
         t = terms_of[product_idx[k]]

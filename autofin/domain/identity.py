@@ -92,6 +92,11 @@ def vin_check_digit(vin: str) -> str:
     return "X" if remainder == 10 else str(remainder)
 
 
+def with_vin_check_digit(draft: str) -> str:
+    """The 17-character `draft` with its position 9 replaced by the check digit of the rest."""
+    return draft[:8] + vin_check_digit(draft) + draft[9:]
+
+
 def validate_vin(value: str, field: str = "vin") -> str:
     vin = ascii_only((value or "").strip().upper(), field, "a VIN")
     if len(vin) != 17:

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, update
 
 from autofin.api.app import create_app
-from autofin.domain.identity import ric_check_digit, vin_check_digit
+from autofin.domain.identity import ric_check_digit, with_vin_check_digit
 from autofin.origination.access import ROLES
 from autofin.origination.bureau import SimulatedBureau
 from autofin.origination.users import add_user
@@ -36,7 +36,7 @@ def resident_id(seq: int = 123, birth: date = date(1990, 5, 17), area: str = "33
 def vin_for(model_code: str, serial: int | None = None) -> str:
     serial = next(_serial) if serial is None else serial
     draft = vehicle_models()[model_code]["wmi"] + "TST01" + "0" + "R" + "A" + f"{serial:06d}"
-    return draft[:8] + vin_check_digit(draft) + draft[9:]
+    return with_vin_check_digit(draft)
 
 
 @dataclass

@@ -14,6 +14,7 @@ from autofin.domain.identity import (
     validate_uscc,
     validate_vin,
     vin_check_digit,
+    with_vin_check_digit,
 )
 
 
@@ -52,6 +53,13 @@ def test_vin(vin, valid):
 
 def test_vin_check_digit_position_nine():
     assert vin_check_digit("1M8GDM9A_KP042788".replace("_", "0")) == "X"
+
+
+@pytest.mark.parametrize("draft, vin", [("1M8GDM9A0KP042788", "1M8GDM9AXKP042788"), ("1M8GDM9A7KP042788", "1M8GDM9AXKP042788"),
+                                        ("LFVBNCH00RB000001", "LFVBNCH0" + vin_check_digit("LFVBNCH00RB000001") + "RB000001")])
+def test_a_draft_vin_gets_its_check_digit_at_position_nine_whatever_was_there(draft, vin):
+    assert with_vin_check_digit(draft) == vin
+    assert validate_vin(with_vin_check_digit(draft)) == vin
 
 
 def test_resident_id_gives_birth_date_and_refuses_bad_ones():
