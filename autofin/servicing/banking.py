@@ -349,14 +349,17 @@ def _fetch(ctx: StepContext) -> Iterator[str]:
 
 
 def _night(ctx: StepContext) -> list[tuple[str, Path]]:
-    """The answer files in inbound/, (bank, path) in the order they are applied: statuses before
-    settlements before statements, whatever the names."""
-    night: list[tuple[str, Path]] = []
+    """The answer files in inbound/, (bank, path) in the order they are applied: every bank's statuses,
+    then every bank's settlements, then every bank's statements, whatever the names (a bank's own files
+    in that order, then by name). Across banks, not bank by bank: a statement is the slowest file to read
+    and the quickest to apply, so with the statements last the step applies the other banks' answers
+    while reader processes read them (the 1M worst Tuesday applied ICBC's 505k answers after BOC's
+    statement, alone on one core, and waited for the statement's pages before)."""
+    night: list[tuple[int, str, str, Path]] = []
     for code in sorted(ctx.banks):
         inbound = ctx.bank_folder("inbound", code)
-        files = [p for p in inbound.iterdir() if p.is_file() and not p.name.startswith(".")]
-        night += [(code, path) for path in sorted(files, key=lambda p: (importers.apply_order(_head(p)), p.name))]
-    return night
+        night += [(importers.apply_order(_head(p)), code, p.name, p) for p in inbound.iterdir() if p.is_file() and not p.name.startswith(".")]
+    return [(code, path) for _, code, _, path in sorted(night)]
 
 
 def _to_read(ctx: StepContext, night: list[tuple[str, Path]]) -> tuple[list[tuple[BankProfile, Path]], int]:

@@ -78,6 +78,20 @@ def test_files_with_a_dtd_or_entities_are_quarantined_and_the_night_goes_on(nigh
     assert reason_notes(ctx) == sorted(f"{n}.reason.txt" for n, (s, _) in seen.items() if s == "quarantined")
     assert q(engine, "SELECT COUNT(*) FROM debit_order WHERE status = 'settled'")[0][0] > 0
 
+def test_the_night_applies_every_banks_statuses_then_settlements_then_statements(night):
+    """Across banks, not bank by bank: the statements (slowest to read, quickest to apply) come last
+    of all, so that the other banks' answers are applied while readers read them; a bank's own files
+    keep their order."""
+    _, ctx, download = night
+    (download / "A-late-name.pain002.xml").write_bytes((download / "AFBOC20261123001.pain002.xml").read_bytes())
+    list(banking._fetch(ctx))
+    order = [(code, path.name) for code, path in banking._night(ctx)]
+    assert order == [
+        ("BOC", "A-late-name.pain002.xml"), ("BOC", "AFBOC20261123001.pain002.xml"), ("ICBC", "AFICBC20261123001.result.txt"),
+        ("BOC", "AFBOC20261123001.camt054.xml"), ("BOC", "STMBOC20261123.camt053.xml"),
+    ]
+
+
 
 def _the_nights_readers(monkeypatch):
     """reading.Readers, each one begun recorded with the step then last done (`steps`) and the
