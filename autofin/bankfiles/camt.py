@@ -16,7 +16,7 @@ from lxml import etree
 
 from autofin.bankfiles.amounts import read_amount, write_amount
 from autofin.bankfiles.records import BankFileError, Statement, StatementEntry, StatusReport, TransactionStatus, read_date, refusing_bad_values
-from autofin.bankfiles.xml import document, document_of, group_header, header, path, records, required, serialise, sub, timestamp
+from autofin.bankfiles.xml import document, document_of, first, group_header, path, required, serialise, sub, tables, timestamp
 
 CAMT054 = "camt.054.001.08"
 CAMT053 = "camt.053.001.08"
@@ -75,9 +75,9 @@ class Entry(NamedTuple):
     value_date: str | None
 
 
-def _entries(root: etree._Element, record: str) -> list[Entry]:
+def _entries(rows: list[list[str | None]]) -> list[Entry]:
     out = []
-    for amount, currency, indicator, booked, e2e, reason, status, reversal, value, value_time in records(root, record, ENTRY):
+    for amount, currency, indicator, booked, e2e, reason, status, reversal, value, value_time in rows:
         if amount is None or currency is None:
             raise BankFileError("entry without Amt and its Ccy")
         out.append(Entry(read_amount(amount, currency, "Ntry/Amt"), currency, indicator == "CRDT", booked, e2e, reason,
@@ -86,9 +86,9 @@ def _entries(root: etree._Element, record: str) -> list[Entry]:
     return out
 
 
-def _account(root: etree._Element, parent: str) -> str | None:
-    """The one account the notifications or statements at `parent` are about (other id, or IBAN)."""
-    accounts = {othr or iban for othr, iban in records(root, parent, ACCOUNT)}
+def _account(rows: list[list[str | None]]) -> str | None:
+    """The one account the notifications or statements (their ACCOUNT fields) are about (other id, or IBAN)."""
+    accounts = {othr or iban for othr, iban in rows}
     if len(accounts) > 1:
         raise BankFileError(f"the file is about {len(accounts)} accounts; one per file is read")
     return next(iter(accounts), None)
@@ -114,13 +114,14 @@ def _answer(e: Entry) -> TransactionStatus:
 
 @refusing_bad_values
 def parse_camt054(data: bytes | etree._Element) -> StatusReport:
-    root = document_of(data)
-    (message_id,) = header(root, "BkToCstmrDbtCdtNtfctn", ("GrpHdr/MsgId",), "camt.054 notification")
-    entries = _entries(root, "BkToCstmrDbtCdtNtfctn/Ntfctn/Ntry")
+    head, notifications, rows = tables(document_of(data), ("BkToCstmrDbtCdtNtfctn", ("GrpHdr/MsgId",)),
+                                       ("BkToCstmrDbtCdtNtfctn/Ntfctn", ACCOUNT), ("BkToCstmrDbtCdtNtfctn/Ntfctn/Ntry", ENTRY))
+    (message_id,) = first(head, "camt.054 notification")
+    entries = _entries(rows)
     transactions = tuple(_answer(e) for e in entries)
     booked = [e.booking_date for e in entries if e.booking_date]
     return StatusReport("camt.054", required(message_id, "GrpHdr/MsgId"), None, None, None, transactions,
-                        date.fromisoformat(booked[-1]) if booked else None, _account(root, "BkToCstmrDbtCdtNtfctn/Ntfctn"))
+                        date.fromisoformat(booked[-1]) if booked else None, _account(notifications))
 
 
 def render_camt053(*, message_id: str, created_at: datetime, account: str, booking: date, opening_minor: int,
@@ -157,16 +158,16 @@ def render_camt053(*, message_id: str, created_at: datetime, account: str, booki
 
 @refusing_bad_values
 def parse_camt053(data: bytes | etree._Element) -> Statement:
-    root = document_of(data)
-    message_id, count, total = header(root, "BkToCstmrStmt", ("GrpHdr/MsgId", "Stmt/TxsSummry/TtlNtries/NbOfNtries",
-                                                              "Stmt/TxsSummry/TtlNtries/Sum"), "camt.053 statement")
-    statements = len(records(root, "BkToCstmrStmt/Stmt", ()))
-    if statements != 1:
-        raise BankFileError(f"camt.053 with {statements} statements; one per file is read")
+    head, statements, rows = tables(document_of(data), ("BkToCstmrStmt", ("GrpHdr/MsgId", "Stmt/TxsSummry/TtlNtries/NbOfNtries",
+                                                                          "Stmt/TxsSummry/TtlNtries/Sum")),
+                                    ("BkToCstmrStmt/Stmt", ACCOUNT), ("BkToCstmrStmt/Stmt/Ntry", ENTRY))
+    message_id, count, total = first(head, "camt.053 statement")
+    if len(statements) != 1:
+        raise BankFileError(f"camt.053 with {len(statements)} statements; one per file is read")
     entries = tuple(StatementEntry(e.amount_minor, e.currency, e.is_credit, read_date(required(e.booking_date, "BookgDt/Dt")),
-                                   e.end_to_end_id) for e in _entries(root, "BkToCstmrStmt/Stmt/Ntry"))
+                                   e.end_to_end_id) for e in _entries(rows))
     if count is not None and int(count) != len(entries):
         raise BankFileError(f"statement says {count} entries, holds {len(entries)}")
     if total is not None and read_amount(total, "CNY", "TtlNtries/Sum") != sum(e.amount_minor for e in entries):
         raise BankFileError("statement entry total does not match TxsSummry/TtlNtries/Sum")
-    return Statement(required(message_id, "GrpHdr/MsgId"), required(_account(root, "BkToCstmrStmt/Stmt"), "Stmt/Acct/Id"), entries)
+    return Statement(required(message_id, "GrpHdr/MsgId"), required(_account(statements), "Stmt/Acct/Id"), entries)

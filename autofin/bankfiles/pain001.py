@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 from autofin.bankfiles.amounts import read_amount, write_amount
 from autofin.bankfiles.records import BankFileError, CreditTransfer, PaymentAccount, PayoutFile, refusing_bad_values
-from autofin.bankfiles.xml import document_of, escaped, header, records, required, timestamp
+from autofin.bankfiles.xml import document_of, escaped, first, required, tables, timestamp
 
 VERSIONS = ("pain.001.001.09", "pain.001.001.03")
 
@@ -76,16 +76,17 @@ TX = ("PmtId/EndToEndId", "Amt/InstdAmt", "Amt/InstdAmt/@Ccy", "Cdtr/Nm", "CdtrA
 @refusing_bad_values
 def parse(data: bytes) -> PayoutFile:
     root = document_of(data)
-    message_id, created, count, total = header(root, "CstmrCdtTrfInitn", ("GrpHdr/MsgId", "GrpHdr/CreDtTm", "GrpHdr/NbOfTxs",
-                                                                         "GrpHdr/CtrlSum"), "pain.001 document")
-    pmt = records(root, "CstmrCdtTrfInitn/PmtInf", ("ReqdExctnDt", "Dbtr/Nm", "DbtrAcct/Id/Othr/Id",
-                                                     "DbtrAgt/FinInstnId/BICFI", "DbtrAgt/FinInstnId/BIC"))
+    head, pmt, rows = tables(root, ("CstmrCdtTrfInitn", ("GrpHdr/MsgId", "GrpHdr/CreDtTm", "GrpHdr/NbOfTxs", "GrpHdr/CtrlSum")),
+                             ("CstmrCdtTrfInitn/PmtInf", ("ReqdExctnDt", "Dbtr/Nm", "DbtrAcct/Id/Othr/Id", "DbtrAgt/FinInstnId/BICFI",
+                                                          "DbtrAgt/FinInstnId/BIC")),
+                             ("CstmrCdtTrfInitn/PmtInf/CdtTrfTxInf", TX))
+    message_id, created, count, total = first(head, "pain.001 document")
     if len(pmt) != 1:
         raise BankFileError(f"pain.001 with {len(pmt)} PmtInf blocks; one per file is read")
     executed, name, account, bicfi, bic = pmt[0]  # ReqdExctnDt's text: its date (.03) or its Dt's (.09)
     debtor = PaymentAccount(required(name, "Dbtr/Nm"), required(account, "DbtrAcct/Id/Othr/Id"), required(bicfi or bic, "DbtrAgt/FinInstnId/BIC"))
     transfers = []
-    for e2e, amount, currency, creditor, creditor_account, bank, remittance in records(root, "CstmrCdtTrfInitn/PmtInf/CdtTrfTxInf", TX):
+    for e2e, amount, currency, creditor, creditor_account, bank, remittance in rows:
         if not currency:
             raise BankFileError("InstdAmt without Ccy")
         transfers.append(CreditTransfer(

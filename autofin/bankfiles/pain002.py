@@ -12,7 +12,7 @@ from lxml import etree
 
 from autofin.bankfiles.amounts import read_amount, write_amount
 from autofin.bankfiles.records import BankFileError, StatusReport, TransactionStatus, refusing_bad_values
-from autofin.bankfiles.xml import document, document_of, group_header, header, path, records, required, serialise, sub
+from autofin.bankfiles.xml import document, document_of, first, group_header, path, required, serialise, sub, tables
 
 RENDER_VERSION = "pain.002.001.03"
 STATUS = {"RJCT": "rejected", "ACCP": "accepted", "ACSC": "settled", "ACTC": "accepted", "ACWC": "accepted", "PDNG": "accepted"}
@@ -44,16 +44,17 @@ def render(*, message_id: str, created_at: datetime, original: StatusReport, tra
             sub(path(tx, "OrgnlTxRef", "Amt"), "InstdAmt", write_amount(t.amount_minor, currency), Ccy=currency)
     return serialise(root)
 
+HEADER = ("GrpHdr/MsgId", "OrgnlGrpInfAndSts/OrgnlMsgId", "OrgnlGrpInfAndSts/OrgnlNbOfTxs", "OrgnlGrpInfAndSts/OrgnlCtrlSum")
 TX = ("OrgnlEndToEndId", "TxSts", "StsRsnInf/Rsn/Cd", "OrgnlTxRef/Amt/InstdAmt", "OrgnlTxRef/Amt/InstdAmt/@Ccy")
 
 
 @refusing_bad_values
 def parse(data: bytes | etree._Element) -> StatusReport:
     root = document_of(data)
-    message_id, original, count, total = header(root, "CstmrPmtStsRpt", ("GrpHdr/MsgId", "OrgnlGrpInfAndSts/OrgnlMsgId",
-                                                "OrgnlGrpInfAndSts/OrgnlNbOfTxs", "OrgnlGrpInfAndSts/OrgnlCtrlSum"), "pain.002 status report")
+    head, rows = tables(root, ("CstmrPmtStsRpt", HEADER), ("CstmrPmtStsRpt/OrgnlPmtInfAndSts/TxInfAndSts", TX))
+    message_id, original, count, total = first(head, "pain.002 status report")
     transactions = []
-    for e2e, code, reason, amount, currency in records(root, "CstmrPmtStsRpt/OrgnlPmtInfAndSts/TxInfAndSts", TX):
+    for e2e, code, reason, amount, currency in rows:
         if code not in STATUS:
             raise BankFileError(f"unknown transaction status {code!r}")
         if e2e is None:

@@ -11,7 +11,7 @@ from datetime import date, datetime
 
 from autofin.bankfiles.amounts import read_amount, write_amount
 from autofin.bankfiles.records import BankFileError, Creditor, DebitFile, DebitInstruction, refusing_bad_values
-from autofin.bankfiles.xml import document_of, escaped, escaper, header, records, required, timestamp
+from autofin.bankfiles.xml import document_of, escaped, escaper, first, required, tables, timestamp
 
 VERSIONS = ("pain.008.001.08", "pain.008.001.02")
 
@@ -91,17 +91,18 @@ TX = ("PmtId/EndToEndId", "InstdAmt", "InstdAmt/@Ccy", "DrctDbtTx/MndtRltdInf/Mn
 @refusing_bad_values
 def parse(data: bytes) -> DebitFile:
     root = document_of(data)
-    message_id, created, count, total = header(root, "CstmrDrctDbtInitn", ("GrpHdr/MsgId", "GrpHdr/CreDtTm", "GrpHdr/NbOfTxs",
-                                                                          "GrpHdr/CtrlSum"), "pain.008 document")
-    pmt = records(root, "CstmrDrctDbtInitn/PmtInf", ("ReqdColltnDt", "Cdtr/Nm", "CdtrAcct/Id/Othr/Id", "CdtrAgt/FinInstnId/BICFI",
-                                                      "CdtrAgt/FinInstnId/BIC", "CdtrSchmeId/Id/PrvtId/Othr/Id"))
+    head, pmt, rows = tables(root, ("CstmrDrctDbtInitn", ("GrpHdr/MsgId", "GrpHdr/CreDtTm", "GrpHdr/NbOfTxs", "GrpHdr/CtrlSum")),
+                             ("CstmrDrctDbtInitn/PmtInf", ("ReqdColltnDt", "Cdtr/Nm", "CdtrAcct/Id/Othr/Id", "CdtrAgt/FinInstnId/BICFI",
+                                                           "CdtrAgt/FinInstnId/BIC", "CdtrSchmeId/Id/PrvtId/Othr/Id")),
+                             ("CstmrDrctDbtInitn/PmtInf/DrctDbtTxInf", TX))
+    message_id, created, count, total = first(head, "pain.008 document")
     if len(pmt) != 1:
         raise BankFileError(f"pain.008 with {len(pmt)} PmtInf blocks; one per file is read")
     collected, name, account, bicfi, bic, scheme = pmt[0]
     creditor = Creditor(required(name, "Cdtr/Nm"), required(account, "CdtrAcct/Id/Othr/Id"), required(bicfi or bic, "CdtrAgt/FinInstnId/BIC"),
                         required(scheme, "CdtrSchmeId/Id/PrvtId/Othr/Id"))
     instructions = []
-    for e2e, amount, currency, mandate, signed, debtor, debtor_account, remittance in records(root, "CstmrDrctDbtInitn/PmtInf/DrctDbtTxInf", TX):
+    for e2e, amount, currency, mandate, signed, debtor, debtor_account, remittance in rows:
         if not currency:
             raise BankFileError("InstdAmt without Ccy")
         instructions.append(

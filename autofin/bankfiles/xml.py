@@ -83,58 +83,79 @@ def namespace(root: etree._Element) -> str:
 
 
 # The reader's separators: private-use characters, which no bank writes; a file whose values hold
-# them is refused (the row and cell counts no longer add up), never misread.
-_CELL, _ROW = "\ue000", "\ue001"
+# them is refused (the table, row and cell counts no longer add up), never misread.
+_CELL, _ROW, _TABLE = "\ue000", "\ue001", "\ue002"
+Table = tuple[str, tuple[str, ...]]  # a record's path below the document element, and its fields' paths below it
 
 
 @lru_cache(maxsize=256)
-def _flattener(namespace: str, record: str, fields: tuple[str, ...]) -> etree.XSLT:
-    """A stylesheet writing the number of record elements, then each one's fields, as text."""
+def _flattener(namespace: str, wanted: tuple[Table, ...]) -> etree.XSLT:
+    """A stylesheet writing, for each table wanted, the number of its record elements, then each
+    one's fields, as text."""
 
     def steps(p: str) -> str:
         return "/".join(s if s.startswith("@") or not namespace else f"n:{s}" for s in p.split("/"))
 
-    cell, row = (f"<xsl:text>&#x{ord(c):X};</xsl:text>" for c in (_CELL, _ROW))
-    cells = cell.join(f'<xsl:value-of select="{steps(f)}"/>' for f in fields)
+    cell, row, table = (f"<xsl:text>&#x{ord(c):X};</xsl:text>" for c in (_CELL, _ROW, _TABLE))
+    body = "".join(
+        f'<xsl:value-of select="count(/*/{steps(record)})"/>{row}<xsl:for-each select="/*/{steps(record)}">'
+        + cell.join(f'<xsl:value-of select="{steps(f)}"/>' for f in fields) + f"{row}</xsl:for-each>{table}"
+        for record, fields in wanted
+    )
     style = (
         '<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform"'
         + (f' xmlns:n="{escaped(namespace)}"' if namespace else "")
-        + '><xsl:output method="text" encoding="UTF-8"/><xsl:template match="/">'
-        + f'<xsl:value-of select="count(/*/{steps(record)})"/>{row}'
-        + f'<xsl:for-each select="/*/{steps(record)}">{cells}{row}</xsl:for-each>'
-        + "</xsl:template></xsl:stylesheet>"
+        + f'><xsl:output method="text" encoding="UTF-8"/><xsl:template match="/">{body}</xsl:template></xsl:stylesheet>'
     )
     return etree.XSLT(etree.XML(style), access_control=etree.XSLTAccessControl.DENY_ALL)
 
 
-def records(root: etree._Element, record: str, fields: tuple[str, ...]) -> list[list[str | None]]:
-    """Every element at `record` below the document element, as the list of its `fields`.
+def tables(root: etree._Element, *wanted: Table) -> list[list[list[str | None]]]:
+    """For each (record, fields) wanted: every element at `record` below the document element, as
+    the list of its `fields`.
 
     Paths go by local names in the document's own namespace ('OrgnlTxRef/Amt/InstdAmt'; 'Amt/@Ccy'
     for an attribute); a value is its text stripped, None where absent or empty; the first match
-    counts. One XSLT pass in C per file (the stylesheet compiled once per namespace and shape)
-    instead of an XPath per field and record: what makes a night's answers cheap to read.
+    counts. One XSLT pass in C over the file for all its tables (the stylesheet compiled once per
+    namespace and shape) instead of an XPath per field and record: what makes a night's answers cheap
+    to read. One pass for the header, the accounts and the records alike, not one each: every pass
+    first numbers the whole tree in document order (50-60 ms of a 48 MB statement page, whatever the
+    pass reads).
     """
-    count, _, body = str(_flattener(namespace(root), record, fields)(root)).partition(_ROW)
+    chunks = str(_flattener(namespace(root), wanted)(root)).split(_TABLE)
+    if len(chunks) != len(wanted) + 1:
+        raise BankFileError(_SEPARATOR_IN_VALUE)
+    return [_rows(chunk, fields) for chunk, (_, fields) in zip(chunks, wanted, strict=False)]
+
+
+_SEPARATOR_IN_VALUE = "a value holds the private-use characters U+E000/U+E001/U+E002, which this reader does not accept"
+
+
+def _rows(chunk: str, fields: tuple[str, ...]) -> list[list[str | None]]:
+    count, _, body = chunk.partition(_ROW)
     n, width = int(count), max(len(fields), 1)
-    # every value ends with a separator (the last of a record with the row's): one split for the file,
+    # every value ends with a separator (the last of a record with the row's): one split for the table,
     # and a separator inside a value shows as one value too many
     values = body.replace(_ROW, _CELL).split(_CELL)
     if len(values) != n * width + 1:
-        raise BankFileError("a value holds the private-use characters U+E000/U+E001, which this reader does not accept")
+        raise BankFileError(_SEPARATOR_IN_VALUE)
     if not fields:
         return [[] for _ in range(n)]
     cleaned = [value.strip() or None for value in values[:-1]]
     return [cleaned[k:k + width] for k in range(0, n * width, width)]
 
 
-def header(root: etree._Element, body: str, fields: tuple[str, ...], what: str) -> list[str | None]:
-    """The `fields` of the message body `body` (the document element's child); refused as
-    'not a <what>' when the document has none."""
-    found = records(root, body, fields)
-    if not found:
+def records(root: etree._Element, record: str, fields: tuple[str, ...]) -> list[list[str | None]]:
+    """The one table of `tables`: every element at `record`, as the list of its `fields`."""
+    return tables(root, (record, fields))[0]
+
+
+def first(rows: list[list[str | None]], what: str) -> list[str | None]:
+    """The first of a table's rows (a message body's header fields); refused as 'not a <what>' when
+    the document has none."""
+    if not rows:
         raise BankFileError(f"not a {what}")
-    return found[0]
+    return rows[0]
 
 
 def required(value: str | None, what: str) -> str:

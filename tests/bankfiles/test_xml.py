@@ -1,9 +1,9 @@
-"""The record reader every ISO 20022 parser uses: fields by local names, one pass per file."""
+"""The record reader every ISO 20022 parser uses: fields by local names, one pass per file for all its tables."""
 
 import pytest
 
 from autofin.bankfiles.records import BankFileError
-from autofin.bankfiles.xml import parse_xml, records
+from autofin.bankfiles.xml import first, parse_xml, records, tables
 
 DOC = b"""<?xml version="1.0" encoding="UTF-8"?>
 <Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.08"><Rpt>
@@ -30,8 +30,20 @@ def test_no_namespace_no_records_and_no_fields():
     assert records(root, "b", ()) == [[], []]
 
 
-@pytest.mark.parametrize("char", ["&#xE000;", "&#xE001;", "\ue001"])
+@pytest.mark.parametrize("char", ["&#xE000;", "&#xE001;", "\ue001", "&#xE002;", "\ue002"])
 def test_a_value_holding_the_separators_is_refused_not_misread(char):
     doc = DOC.replace(b"E2E-2", f"E2E{char}2".encode())
-    with pytest.raises(BankFileError, match="U\\+E000/U\\+E001"):
+    with pytest.raises(BankFileError, match="U\\+E000/U\\+E001/U\\+E002"):
         records(parse_xml(doc), "Rpt/Tx", ("Id", "Amt"))
+    with pytest.raises(BankFileError, match="U\\+E000/U\\+E001/U\\+E002"):  # in any table of a pass
+        tables(parse_xml(doc), ("Rpt/Other", ("Id",)), ("Rpt/Tx", ("Id",)), ("Rpt", ()))
+
+
+def test_several_tables_in_one_pass_are_each_what_it_alone_reads():
+    root = parse_xml(DOC)
+    wanted = (("Rpt/Other", ("Id",)), ("Rpt/Tx", ("Id", "Amt/@Ccy")), ("Rpt/Missing", ("Id",)), ("Rpt", ()), ("Rpt/Tx", ("Nm",)))
+    assert tables(root, *wanted) == [records(root, record, fields) for record, fields in wanted]
+    assert tables(root, *wanted)[0] == [["not a record"]]
+    assert first(tables(root, ("Rpt/Tx", ("Id",)))[0], "report") == ["E2E-1"]
+    with pytest.raises(BankFileError, match="^not a report$"):
+        first(tables(root, ("Rpt/Missing", ("Id",)))[0], "report")
