@@ -45,5 +45,5 @@ def test_several_tables_in_one_pass_are_each_what_it_alone_reads():
     assert tables(root, *wanted) == [records(root, record, fields) for record, fields in wanted]
     assert tables(root, *wanted)[0] == [["not a record"]]
     assert first(tables(root, ("Rpt/Tx", ("Id",)))[0], "report") == ["E2E-1"]
-    with pytest.raises(BankFileError, match="^not a report$"):
+    with pytest.raises(BankFileError, match=r"^not a report$"):
         first(tables(root, ("Rpt/Missing", ("Id",)))[0], "report")
