@@ -125,7 +125,7 @@ def tables(root: etree._Element, *wanted: Table) -> list[list[list[str | None]]]
     chunks = str(_flattener(namespace(root), wanted)(root)).split(_TABLE)
     if len(chunks) != len(wanted) + 1:
         raise BankFileError(_SEPARATOR_IN_VALUE)
-    return [_rows(chunk, fields) for chunk, (_, fields) in zip(chunks, wanted, strict=False)]
+    return [_rows(chunk, fields) for chunk, (_, fields) in zip(chunks[:-1], wanted, strict=True)]
 
 
 _SEPARATOR_IN_VALUE = "a value holds the private-use characters U+E000/U+E001/U+E002, which this reader does not accept"
@@ -143,11 +143,6 @@ def _rows(chunk: str, fields: tuple[str, ...]) -> list[list[str | None]]:
         return [[] for _ in range(n)]
     cleaned = [value.strip() or None for value in values[:-1]]
     return [cleaned[k:k + width] for k in range(0, n * width, width)]
-
-
-def records(root: etree._Element, record: str, fields: tuple[str, ...]) -> list[list[str | None]]:
-    """The one table of `tables`: every element at `record`, as the list of its `fields`."""
-    return tables(root, (record, fields))[0]
 
 
 def first(rows: list[list[str | None]], what: str) -> list[str | None]:

@@ -10,7 +10,7 @@ from lxml import etree
 
 from autofin.bankfiles import pain001 as p001
 from autofin.bankfiles.records import BankFileError, CreditTransfer, PaymentAccount, PayoutFile
-from autofin.bankfiles.xml import records
+from autofin.bankfiles.xml import tables
 from tests.bankfiles.golden import assert_golden
 
 PAYER = PaymentAccount("上海汽车金融有限公司", "31001234567890999999", "BKCHCNBJ300")
@@ -45,8 +45,8 @@ def test_render_is_valid_against_both_packages_xsds(version):
     for schema in SCHEMAS[version]:
         assert schema.validate(doc), schema.error_log
     # 97850.00 + 11500.00 + 0.01 + 123456.78
-    assert records(doc, "CstmrCdtTrfInitn", ("GrpHdr/NbOfTxs", "GrpHdr/CtrlSum", "PmtInf/NbOfTxs", "PmtInf/CtrlSum", "PmtInf/PmtMtd")) == [
-        ["4", "232806.79", "4", "232806.79", "TRF"]]
+    assert tables(doc, ("CstmrCdtTrfInitn", ("GrpHdr/NbOfTxs", "GrpHdr/CtrlSum", "PmtInf/NbOfTxs", "PmtInf/CtrlSum", "PmtInf/PmtMtd"))) == [[
+        ["4", "232806.79", "4", "232806.79", "TRF"]]]
 
 
 def test_golden_files():

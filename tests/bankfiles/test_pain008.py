@@ -12,7 +12,7 @@ from lxml import etree
 
 from autofin.bankfiles import pain008
 from autofin.bankfiles.records import BankFileError, Creditor, DebitFile, DebitInstruction
-from autofin.bankfiles.xml import records
+from autofin.bankfiles.xml import tables
 from tests.bankfiles.golden import assert_golden
 
 CREDITOR = Creditor("上海汽车金融有限公司", "31001234567890123456", "BKCHCNBJ300", "CN12ZZZ310115000001")
@@ -43,8 +43,8 @@ def test_render_is_valid_against_both_packages_xsds(version):
     for schema in SCHEMAS[version]:
         assert schema.validate(doc), schema.error_log
     # 5013.08 + 3765.00 + 0.01 + 123456.78
-    assert records(doc, "CstmrDrctDbtInitn", ("GrpHdr/NbOfTxs", "GrpHdr/CtrlSum", "PmtInf/NbOfTxs", "PmtInf/CtrlSum")) == [
-        ["4", "132234.87", "4", "132234.87"]]
+    assert tables(doc, ("CstmrDrctDbtInitn", ("GrpHdr/NbOfTxs", "GrpHdr/CtrlSum", "PmtInf/NbOfTxs", "PmtInf/CtrlSum"))) == [[
+        ["4", "132234.87", "4", "132234.87"]]]
 
 
 def test_golden_file():
